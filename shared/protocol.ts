@@ -1,0 +1,93 @@
+/**
+ * The few facts the browser SDK and the tracker must agree on. Everything else about the
+ * WebTorrent tracker protocol is defined by bittorrent-tracker's client, which PML uses.
+ */
+
+/** Query parameter of the tracker URL that carries an access token for private swarms. */
+export const TOKEN_QUERY_PARAM = "token";
+
+/** Length of the binary info_hash and peer_id strings the WebTorrent client sends. */
+export const BINARY_ID_LENGTH = 20;
+
+export type AnnounceEvent = "started" | "update" | "completed" | "stopped" | "paused";
+
+export interface SdpOffer {
+  offer: { type: "offer"; sdp: string };
+  offer_id: string;
+}
+
+/** Frames a WebTorrent client sends to a tracker. */
+export interface AnnounceRequest {
+  action: "announce";
+  info_hash: string;
+  peer_id: string;
+  numwant?: number;
+  event?: AnnounceEvent;
+  uploaded?: number;
+  downloaded?: number;
+  left?: number | null;
+  offers?: SdpOffer[];
+  /** Present when the frame answers an offer relayed earlier. */
+  answer?: { type: "answer"; sdp: string };
+  to_peer_id?: string;
+  offer_id?: string;
+}
+
+export interface ScrapeRequest {
+  action: "scrape";
+  info_hash?: string | string[];
+}
+
+export type TrackerRequest = AnnounceRequest | ScrapeRequest;
+
+/** Reply to an announce. */
+export interface AnnounceReply {
+  action: "announce";
+  info_hash: string;
+  interval: number;
+  complete: number;
+  incomplete: number;
+}
+
+/** An offer or an answer relayed by the tracker from another peer. */
+export interface RelayedOffer {
+  action: "announce";
+  info_hash: string;
+  peer_id: string;
+  offer: { type: "offer"; sdp: string };
+  offer_id: string;
+}
+
+export interface RelayedAnswer {
+  action: "announce";
+  info_hash: string;
+  peer_id: string;
+  answer: { type: "answer"; sdp: string };
+  offer_id: string;
+}
+
+export interface ScrapeReply {
+  action: "scrape";
+  files: Record<string, { complete: number; incomplete: number; downloaded: number }>;
+}
+
+export interface FailureReply {
+  action?: "announce" | "scrape";
+  info_hash?: string;
+  "failure reason": string;
+}
+
+/**
+ * Access tokens for private swarms: `base64url(payload).base64url(hmacSha256(secret, payload))`
+ * where payload is the JSON of {@link TokenClaims}. The tracker verifies them; a site's backend
+ * mints them.
+ */
+export interface TokenClaims {
+  /** Expiry, seconds since the Unix epoch. */
+  exp: number;
+  /** Optional subject, for logs only. */
+  sub?: string;
+}
+
+/** The tag the broadcaster writes before a segment URI in a media playlist: its SHA-256, hex. */
+export const SEGMENT_HASH_TAG = "#EXT-X-SWARMCAST-SHA256";
