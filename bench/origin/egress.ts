@@ -1,0 +1,59 @@
+export interface ClientEgress {
+  segmentBytes: number;
+  playlistBytes: number;
+  requests: number;
+  errors: number;
+}
+
+export interface EgressReport extends ClientEgress {
+  /** Every byte of every response body: what the CDN bill counts. */
+  totalBytes: number;
+  byClient: Record<string, ClientEgress>;
+}
+
+export type ResponseKind = "segment" | "playlist" | "other";
+
+/** Counts response body bytes per client as they are handed to the socket. */
+export class EgressCounter {
+  private clients = new Map<string, ClientEgress>();
+
+  private client(id: string): ClientEgress {
+    let entry = this.clients.get(id);
+    if (!entry) {
+      entry = { segmentBytes: 0, playlistBytes: 0, requests: 0, errors: 0 };
+      this.clients.set(id, entry);
+    }
+    return entry;
+  }
+
+  countRequest(clientId: string): void {
+    this.client(clientId).requests++;
+  }
+
+  countError(clientId: string): void {
+    this.client(clientId).errors++;
+  }
+
+  countBytes(clientId: string, kind: ResponseKind, bytes: number): void {
+    const entry = this.client(clientId);
+    if (kind === "segment") entry.segmentBytes += bytes;
+    else if (kind === "playlist") entry.playlistBytes += bytes;
+  }
+
+  report(): EgressReport {
+    const byClient: Record<string, ClientEgress> = {};
+    const total: ClientEgress = { segmentBytes: 0, playlistBytes: 0, requests: 0, errors: 0 };
+    for (const [id, entry] of this.clients) {
+      byClient[id] = { ...entry };
+      total.segmentBytes += entry.segmentBytes;
+      total.playlistBytes += entry.playlistBytes;
+      total.requests += entry.requests;
+      total.errors += entry.errors;
+    }
+    return { ...total, totalBytes: total.segmentBytes + total.playlistBytes, byClient };
+  }
+
+  reset(): void {
+    this.clients.clear();
+  }
+}

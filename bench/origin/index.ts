@@ -1,0 +1,227 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { EgressCounter, type EgressReport, type ResponseKind } from "./egress.js";
+import { decideFault, validateFaultRule, type FaultRule } from "./faults.js";
+import { LiveTimeline, renderVodPlaylist } from "./live-timeline.js";
+import { loadMediaSource, type MediaSource } from "./media-source.js";
+
+export type { EgressReport, ClientEgress } from "./egress.js";
+export type { FaultRule, FaultTarget } from "./faults.js";
+
+export const DEFAULT_ORIGIN_OPTIONS = {
+  host: "127.0.0.1",
+  port: 0,
+  /** The bundled test stream: 2 s H.264/AAC MPEG-TS segments, looped. */
+  mediaPlaylist: fileURLToPath(new URL("../media/test-stream/index.m3u8", import.meta.url)),
+  /** Segments listed in the live playlist (a 20 s window for 2 s segments). */
+  windowSegments: 10,
+  /** Write each segment's SHA-256 into the playlists (see SEGMENT_HASH_TAG). */
+  hashTags: true,
+  /** Body bytes handed to the socket per write, so aborted downloads count what was sent. */
+  writeChunkBytes: 16 * 1024,
+};
+
+export type OriginOptions = typeof DEFAULT_ORIGIN_OPTIONS;
+
+export interface Origin {
+  /** http://host:port */
+  readonly url: string;
+  readonly segmentDuration: number;
+  /** Live playlist URL; with a client id the path carries it, so egress is counted per client. */
+  liveUrl(clientId?: string): string;
+  vodUrl(clientId?: string): string;
+  egress(): EgressReport;
+  resetEgress(): void;
+  setFaults(rules: FaultRule[]): void;
+  close(): Promise<void>;
+}
+
+const ANONYMOUS_CLIENT = "anonymous";
+const CLIENT_PATH = /^\/c\/([A-Za-z0-9._-]{1,64})(\/.*)$/;
+const LIVE_SEGMENT_PATH = /^\/live\/seg-(\d{1,12})\.ts$/;
+
+const CORS_HEADERS = {
+  "access-control-allow-origin": "*",
+  "access-control-allow-methods": "GET, HEAD, OPTIONS",
+  "access-control-allow-headers": "range, content-type",
+  "access-control-expose-headers": "content-length, content-range",
+  "access-control-max-age": "600",
+};
+
+interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/** Parses a single-range `Range: bytes=a-b | a- | -n` header; undefined if unsatisfiable. */
+export function parseRange(header: string, size: number): ByteRange | undefined {
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match || (match[1] === "" && match[2] === "")) return undefined;
+  let start: number;
+  let end: number;
+  if (match[1] === "") {
+    start = Math.max(0, size - Number(match[2]));
+    end = size - 1;
+  } else {
+    start = Number(match[1]);
+    end = match[2] === "" ? size - 1 : Math.min(Number(match[2]), size - 1);
+  }
+  return start <= end && start < size ? { start, end } : undefined;
+}
+
+/**
+ * The local "CDN": serves a bundled stream as a live sliding window and as VOD, counts every
+ * body byte per client (the egress that offload figures are computed from) and injects faults.
+ */
+export async function startOrigin(options: Partial<OriginOptions> = {}): Promise<Origin> {
+  for (const key of Object.keys(options)) {
+    if (!(key in DEFAULT_ORIGIN_OPTIONS)) throw new Error(`startOrigin: unknown option "${key}"`);
+  }
+  const config: OriginOptions = { ...DEFAULT_ORIGIN_OPTIONS, ...options };
+  if (!Number.isInteger(config.windowSegments) || config.windowSegments < 3) {
+    throw new Error(`startOrigin: windowSegments must be an integer >= 3, got ${config.windowSegments}`);
+  }
+  const media: MediaSource = loadMediaSource(config.mediaPlaylist);
+  // Start the clock a full window in the past so the first playlist is already full.
+  const epochMs = Date.now() - config.windowSegments * media.averageSegmentDuration * 1000 - 100;
+  const timeline = new LiveTimeline(media, epochMs, config.windowSegments);
+  const vodPlaylist = renderVodPlaylist(media, config.hashTags);
+  const vodSegments = new Map(media.segments.map((s) => [s.uri, s.data]));
+  const egress = new EgressCounter();
+  let faults: FaultRule[] = [];
+
+  const send = (res: ServerResponse, client: string, kind: ResponseKind, status: number, headers: Record<string, string | number>, body: Buffer, head: boolean) => {
+    res.writeHead(status, { ...CORS_HEADERS, ...headers, "content-length": body.length });
+    if (head) return void res.end();
+    let offset = 0;
+    const writeMore = () => {
+      while (offset < body.length) {
+        const chunk = body.subarray(offset, offset + config.writeChunkBytes);
+        offset += chunk.length;
+        egress.countBytes(client, kind, chunk.length);
+        if (!res.write(chunk)) return void res.once("drain", writeMore);
+      }
+      res.end();
+    };
+    res.on("close", () => res.removeAllListeners("drain"));
+    writeMore();
+  };
+
+  const sendError = (res: ServerResponse, client: string, status: number, message: string) => {
+    egress.countError(client);
+    res.writeHead(status, { ...CORS_HEADERS, "content-type": "text/plain", "cache-control": "no-store" });
+    res.end(message + "\n");
+  };
+
+  const resolve = (path: string, now: number): { kind: ResponseKind; body: Buffer; contentType: string; cache: string } | undefined => {
+    if (path === "/live/index.m3u8") {
+      return { kind: "playlist", body: Buffer.from(timeline.renderPlaylist(now, config.hashTags)), contentType: "application/vnd.apple.mpegurl", cache: "no-cache" };
+    }
+    const live = LIVE_SEGMENT_PATH.exec(path);
+    if (live) {
+      const sequence = Number(live[1]);
+      if (!timeline.isPublished(sequence, now)) return undefined;
+      return { kind: "segment", body: timeline.segment(sequence).source.data, contentType: "video/mp2t", cache: "public, max-age=60" };
+    }
+    if (path === "/vod/index.m3u8") {
+      return { kind: "playlist", body: Buffer.from(vodPlaylist), contentType: "application/vnd.apple.mpegurl", cache: "public, max-age=60" };
+    }
+    if (path.startsWith("/vod/")) {
+      const body = vodSegments.get(path.slice("/vod/".length));
+      if (body) return { kind: "segment", body, contentType: "video/mp2t", cache: "public, max-age=3600" };
+    }
+    return undefined;
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://origin");
+    if (req.method === "OPTIONS") {
+      res.writeHead(204, CORS_HEADERS);
+      return void res.end();
+    }
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(405, { ...CORS_HEADERS, allow: "GET, HEAD, OPTIONS" });
+      return void res.end();
+    }
+    if (url.pathname === "/health") {
+      res.writeHead(200, { ...CORS_HEADERS, "content-type": "application/json", "cache-control": "no-store" });
+      return void res.end(JSON.stringify({ status: "ok", segmentDuration: media.averageSegmentDuration, head: timeline.headSequence(Date.now()) }));
+    }
+    let client = ANONYMOUS_CLIENT;
+    let path = url.pathname;
+    const scoped = CLIENT_PATH.exec(path);
+    if (scoped) {
+      client = scoped[1];
+      path = scoped[2];
+    }
+    egress.countRequest(client);
+    const now = Date.now();
+    const target = resolve(path, now);
+    if (!target) return sendError(res, client, 404, `not found: ${path}`);
+
+    const fault = decideFault(faults, client, target.kind, now);
+    if (fault.delayMs > 0) {
+      await new Promise((r) => setTimeout(r, fault.delayMs));
+      if (res.destroyed) return;
+    }
+    if (fault.status !== undefined) return sendError(res, client, fault.status, `injected fault ${fault.status}`);
+
+    const headers: Record<string, string | number> = {
+      "content-type": target.contentType,
+      "cache-control": target.cache,
+      "accept-ranges": "bytes",
+    };
+    const head = req.method === "HEAD";
+    const rangeHeader = req.headers.range;
+    if (rangeHeader && target.kind === "segment") {
+      const range = parseRange(rangeHeader, target.body.length);
+      if (!range) {
+        egress.countError(client);
+        res.writeHead(416, { ...CORS_HEADERS, "content-range": `bytes */${target.body.length}` });
+        return void res.end();
+      }
+      headers["content-range"] = `bytes ${range.start}-${range.end}/${target.body.length}`;
+      return send(res, client, target.kind, 206, headers, target.body.subarray(range.start, range.end + 1), head);
+    }
+    send(res, client, target.kind, 200, headers, target.body, head);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) sendError(res, ANONYMOUS_CLIENT, 500, String(error));
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolveListen, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => resolveListen());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
+  const prefix = (clientId?: string) => {
+    if (clientId === undefined) return url;
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(clientId)) throw new Error(`origin: client id must match [A-Za-z0-9._-]{1,64}, got "${clientId}"`);
+    return `${url}/c/${clientId}`;
+  };
+
+  return {
+    url,
+    segmentDuration: media.averageSegmentDuration,
+    liveUrl: (clientId) => `${prefix(clientId)}/live/index.m3u8`,
+    vodUrl: (clientId) => `${prefix(clientId)}/vod/index.m3u8`,
+    egress: () => egress.report(),
+    resetEgress: () => egress.reset(),
+    setFaults(rules) {
+      rules.forEach(validateFaultRule);
+      faults = rules.map((r) => ({ ...r }));
+    },
+    close: () =>
+      new Promise<void>((resolveClose) => {
+        server.close(() => resolveClose());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,128 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { decideFault } from "../../bench/origin/faults.js";
+import { parseRange, startOrigin, type Origin } from "../../bench/origin/index.js";
+import { LiveTimeline } from "../../bench/origin/live-timeline.js";
+import type { MediaSource } from "../../bench/origin/media-source.js";
+import { SEGMENT_HASH_TAG } from "../../shared/protocol.js";
+
+function fakeSource(durations: number[]): MediaSource {
+  const segments = durations.map((duration, i) => ({ uri: `s${i}.ts`, duration, data: Buffer.from([i]), sha256: `h${i}` }));
+  const loopDuration = durations.reduce((a, b) => a + b, 0);
+  return { segments, targetDuration: Math.ceil(Math.max(...durations)), loopDuration, averageSegmentDuration: loopDuration / durations.length };
+}
+
+describe("live timeline", () => {
+  const epoch = 1_000_000;
+  const timeline = new LiveTimeline(fakeSource([2, 2, 2]), epoch, 4);
+
+  it("publishes a segment only once the clock passes its end", () => {
+    assert.equal(timeline.headSequence(epoch + 1999), -1);
+    assert.equal(timeline.headSequence(epoch + 2000), 0);
+    assert.equal(timeline.headSequence(epoch + 6000), 2);
+    assert.equal(timeline.headSequence(epoch + 13_999), 5);
+    assert.equal(timeline.isPublished(6, epoch + 13_999), false);
+  });
+
+  it("loops the content with a discontinuity at every wrap", () => {
+    const text = timeline.renderPlaylist(epoch + 14_000, false);
+    assert.match(text, /#EXT-X-MEDIA-SEQUENCE:3\n/);
+    assert.match(text, /#EXT-X-DISCONTINUITY-SEQUENCE:1\n/);
+    assert.deepEqual(text.match(/seg-\d+\.ts/g), ["seg-3.ts", "seg-4.ts", "seg-5.ts", "seg-6.ts"]);
+    // seg-6 starts the third pass of the content.
+    assert.equal(text.split("\n").filter((l) => l === "#EXT-X-DISCONTINUITY").length, 1);
+    assert.ok(text.indexOf("#EXT-X-DISCONTINUITY\n") < text.indexOf("seg-6.ts"));
+    assert.ok(text.indexOf("#EXT-X-DISCONTINUITY\n") > text.indexOf("seg-5.ts"));
+    assert.equal(timeline.segment(7).source.uri, "s1.ts");
+  });
+
+  it("writes the hash tag of every segment when asked", () => {
+    const text = timeline.renderPlaylist(epoch + 14_000, true);
+    assert.equal(text.split(SEGMENT_HASH_TAG).length - 1, 4);
+    assert.match(text, new RegExp(`${SEGMENT_HASH_TAG}:h0\\n#EXTINF:2.000,\\nseg-6.ts`));
+  });
+});
+
+describe("range and fault rules", () => {
+  it("parses single byte ranges", () => {
+    assert.deepEqual(parseRange("bytes=0-9", 100), { start: 0, end: 9 });
+    assert.deepEqual(parseRange("bytes=90-", 100), { start: 90, end: 99 });
+    assert.deepEqual(parseRange("bytes=-10", 100), { start: 90, end: 99 });
+    assert.deepEqual(parseRange("bytes=50-500", 100), { start: 50, end: 99 });
+    assert.equal(parseRange("bytes=100-", 100), undefined);
+    assert.equal(parseRange("bytes=5-1", 100), undefined);
+    assert.equal(parseRange("items=0-1", 100), undefined);
+  });
+
+  it("applies rules by client, time window and target", () => {
+    const rules = [{ clients: ["a"], status: 503, from: 100, until: 200 }, { delayMs: 50, target: "all" as const }];
+    assert.deepEqual(decideFault(rules, "a", "segment", 150), { status: 503, delayMs: 50 });
+    assert.deepEqual(decideFault(rules, "a", "segment", 200), { delayMs: 50 });
+    assert.deepEqual(decideFault(rules, "b", "segment", 150), { delayMs: 50 });
+    assert.deepEqual(decideFault(rules, "a", "playlist", 150), { delayMs: 50 });
+  });
+});
+
+describe("origin over HTTP", () => {
+  let origin: Origin;
+  before(async () => {
+    origin = await startOrigin();
+  });
+  after(() => origin.close());
+
+  it("serves a full live window with CORS and counts egress per client", async () => {
+    const playlistResponse = await fetch(origin.liveUrl("viewer-1"));
+    assert.equal(playlistResponse.status, 200);
+    assert.equal(playlistResponse.headers.get("access-control-allow-origin"), "*");
+    const playlist = await playlistResponse.text();
+    const uris = playlist.split("\n").filter((l) => l.endsWith(".ts"));
+    assert.equal(uris.length, 10);
+    const segment = await fetch(new URL(uris[uris.length - 1], origin.liveUrl("viewer-1")));
+    const body = Buffer.from(await segment.arrayBuffer());
+    assert.ok(body.length > 100_000, `segment of ${body.length} bytes is smaller than a real 2 s segment`);
+    const report = origin.egress();
+    assert.equal(report.byClient["viewer-1"].segmentBytes, body.length);
+    assert.equal(report.byClient["viewer-1"].playlistBytes, Buffer.byteLength(playlist));
+    assert.equal(report.totalBytes, body.length + Buffer.byteLength(playlist));
+  });
+
+  it("answers ranges with 206 and counts only the bytes sent", async () => {
+    origin.resetEgress();
+    const response = await fetch(`${origin.url}/c/r/live/seg-1.ts`, { headers: { range: "bytes=10-19" } });
+    assert.equal(response.status, 206);
+    assert.equal((await response.arrayBuffer()).byteLength, 10);
+    assert.equal(origin.egress().byClient.r.segmentBytes, 10);
+  });
+
+  it("refuses segments not yet published", async () => {
+    const response = await fetch(`${origin.url}/live/seg-99999.ts`);
+    assert.equal(response.status, 404);
+    await response.arrayBuffer();
+  });
+
+  it("injects 503s for chosen clients only", async () => {
+    origin.setFaults([{ clients: ["bad"], status: 503 }]);
+    const bad = await fetch(`${origin.url}/c/bad/live/seg-1.ts`);
+    const good = await fetch(`${origin.url}/c/good/live/seg-1.ts`);
+    assert.equal(bad.status, 503);
+    assert.equal(good.status, 200);
+    await Promise.all([bad.arrayBuffer(), good.arrayBuffer()]);
+    assert.equal(origin.egress().byClient.bad.errors, 1);
+    origin.setFaults([]);
+  });
+
+  it("rejects malformed fault rules and unknown options with a clear message", async () => {
+    assert.throws(() => origin.setFaults([{ status: 200 }]), /status must be an HTTP error status/);
+    assert.throws(() => origin.setFaults([{}]), /needs a status or a delayMs/);
+    await assert.rejects(startOrigin({ windowSize: 3 } as never), /unknown option "windowSize"/);
+  });
+
+  it("serves the clip as VOD", async () => {
+    const playlist = await (await fetch(origin.vodUrl())).text();
+    assert.match(playlist, /#EXT-X-ENDLIST/);
+    const first = playlist.split("\n").find((l) => l.endsWith(".ts"))!;
+    const segment = await fetch(new URL(first, origin.vodUrl()));
+    assert.equal(segment.status, 200);
+    await segment.arrayBuffer();
+  });
+});
