@@ -1,0 +1,342 @@
+/**
+ * The WebTorrent tracker protocol over already-accepted connections: announce (join, leave,
+ * offers relayed to distinct random peers), answers routed back only for offers really relayed,
+ * scrape, idle sweeps. Transport concerns (HTTP, upgrade checks, sockets) live in server.ts.
+ */
+import type { Logger } from "pino";
+import type { Connection } from "./connection";
+import type { TrackerOptions } from "./options";
+import { PendingOffers } from "./pending-offers";
+import type { FailureReason, TrackerStats } from "./stats";
+import { jsonString, Peer, Swarm } from "./swarm";
+
+const ID_LENGTH = 20;
+
+/** A 20-character string of code points < 256: the binary ids the WebTorrent client sends. */
+function isBinaryId(v: unknown): v is string {
+  if (typeof v !== "string" || v.length !== ID_LENGTH) return false;
+  for (let i = 0; i < ID_LENGTH; i++) if (v.charCodeAt(i) > 0xff) return false;
+  return true;
+}
+
+const EVENTS = new Set(["started", "update", "completed", "stopped", "paused", "empty"]);
+
+const FAILURE_TEXT: Record<FailureReason, string> = {
+  invalid_json: "invalid JSON",
+  invalid_request: "request must be a JSON object",
+  unknown_action: "invalid action",
+  invalid_info_hash: "invalid info_hash",
+  invalid_peer_id: "invalid peer_id",
+  invalid_event: "invalid event",
+  invalid_numwant: "invalid numwant",
+  invalid_offers: "invalid offers",
+  invalid_answer: "invalid answer (needs answer.sdp, to_peer_id and offer_id)",
+  unknown_offer: "answer does not match an offer relayed to this peer",
+  too_many_swarms: "too many swarms on this connection",
+  full_scrape_disabled: "scrape needs info_hash (full scrape is disabled)",
+  too_many_hashes: "too many info_hash values in scrape",
+  rate_limited: "rate limit exceeded",
+  frame_too_large: "frame too large",
+  socket_error: "socket error",
+};
+
+interface Offer {
+  offer: { type?: unknown; sdp: string };
+  offer_id: string;
+}
+
+function isOffer(o: unknown): o is Offer {
+  if (o === null || typeof o !== "object") return false;
+  const { offer, offer_id } = o as Record<string, unknown>;
+  return (
+    isBinaryId(offer_id) &&
+    offer !== null &&
+    typeof offer === "object" &&
+    typeof (offer as Record<string, unknown>).sdp === "string"
+  );
+}
+
+export class TrackerCore {
+  readonly swarms = new Map<string, Swarm>();
+  readonly connections = new Set<Connection>();
+  peerCount = 0;
+  private readonly pending: PendingOffers;
+  private readonly targets: Peer[] = [];
+  private readonly replyTail: string;
+  private readonly limits: TrackerOptions["limits"];
+
+  constructor(
+    private readonly options: TrackerOptions,
+    private readonly stats: TrackerStats,
+    private readonly log: Logger,
+  ) {
+    this.limits = options.limits;
+    this.pending = new PendingOffers(options.limits.maxPendingOffers);
+    this.replyTail = `"interval":${options.interval},`;
+  }
+
+  get pendingOffers(): number {
+    return this.pending.size;
+  }
+
+  // ---- connection lifecycle -------------------------------------------------------------
+
+  attach(conn: Connection): void {
+    this.connections.add(conn);
+  }
+
+  /** The connection is gone: it leaves every swarm it joined, at once. */
+  detach(conn: Connection): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    this.connections.delete(conn);
+    for (const peer of conn.peers) this.leave(peer, false);
+    conn.peers.length = 0;
+  }
+
+  // ---- frames -----------------------------------------------------------------------------
+
+  /** Handles one incoming frame. Never throws: bad input becomes a failure reply. */
+  onMessage(conn: Connection, data: Buffer | string, now: number): void {
+    const { stats, limits } = this;
+    stats.messages++;
+    stats.bytesIn += data.length;
+    conn.lastMessage = now;
+
+    let tokens = conn.tokens + (now - conn.tokensAt) * limits.messageRate;
+    if (tokens > limits.messageBurst) tokens = limits.messageBurst;
+    conn.tokensAt = now;
+    conn.tokens = tokens - 1;
+    if (tokens < 1) {
+      this.fail(conn, "rate_limited", "announce", undefined);
+      if (conn.tokens < -limits.messageBurst) conn.socket.close(1008, "rate limit exceeded");
+      return;
+    }
+
+    let msg: unknown;
+    try {
+      msg = JSON.parse(typeof data === "string" ? data : data.toString());
+    } catch {
+      this.fail(conn, "invalid_json", undefined, undefined);
+      return;
+    }
+    if (msg === null || typeof msg !== "object" || Array.isArray(msg)) {
+      this.fail(conn, "invalid_request", undefined, undefined);
+      return;
+    }
+    const req = msg as Record<string, unknown>;
+    if (req.action === "announce") this.announce(conn, req, now);
+    else if (req.action === "scrape") this.scrape(conn, req);
+    else this.fail(conn, "unknown_action", undefined, undefined, `invalid action in WS request: ${String(req.action).slice(0, 32)}`);
+  }
+
+  private announce(conn: Connection, req: Record<string, unknown>, now: number): void {
+    const infoHash = req.info_hash;
+    if (!isBinaryId(infoHash)) return this.fail(conn, "invalid_info_hash", "announce", undefined);
+    const peerId = req.peer_id;
+    if (!isBinaryId(peerId)) return this.fail(conn, "invalid_peer_id", "announce", infoHash);
+    if (req.answer !== undefined) return this.answer(conn, req, infoHash, peerId, now);
+
+    const event = req.event === undefined || req.event === "" ? "update" : req.event;
+    if (typeof event !== "string" || !EVENTS.has(event)) return this.fail(conn, "invalid_event", "announce", infoHash);
+    const numwant = req.numwant;
+    if (numwant !== undefined && (typeof numwant !== "number" || !(numwant >= 0))) {
+      return this.fail(conn, "invalid_numwant", "announce", infoHash);
+    }
+    const offers = req.offers;
+    let offerCount = 0;
+    if (offers !== undefined && offers !== null) {
+      if (!Array.isArray(offers)) return this.fail(conn, "invalid_offers", "announce", infoHash);
+      offerCount = Math.min(offers.length, this.limits.maxOffersPerAnnounce);
+      if (numwant !== undefined && numwant < offerCount) offerCount = Math.floor(numwant);
+      for (let i = 0; i < offerCount; i++) {
+        if (!isOffer(offers[i])) return this.fail(conn, "invalid_offers", "announce", infoHash);
+      }
+    }
+    this.stats.announces++;
+
+    let swarm = this.swarms.get(infoHash);
+    if (event === "stopped") {
+      const peer = swarm?.byId.get(peerId);
+      if (peer !== undefined && peer.conn === conn) this.leave(peer, true);
+      this.reply(conn, swarm, infoHash);
+      return;
+    }
+
+    if (swarm === undefined) {
+      if (conn.peers.length >= this.limits.maxSwarmsPerConnection) {
+        return this.fail(conn, "too_many_swarms", "announce", infoHash);
+      }
+      swarm = new Swarm(infoHash);
+      this.swarms.set(infoHash, swarm);
+    }
+    let peer = swarm.byId.get(peerId);
+    if (peer === undefined) {
+      if (conn.peers.length >= this.limits.maxSwarmsPerConnection) {
+        if (swarm.size === 0) this.swarms.delete(infoHash);
+        return this.fail(conn, "too_many_swarms", "announce", infoHash);
+      }
+      peer = new Peer(peerId, jsonString(peerId), conn, swarm, now);
+      if (event === "completed" || Number(req.left) === 0) peer.complete = true;
+      swarm.add(peer);
+      conn.addPeer(peer);
+      this.peerCount++;
+    } else {
+      if (peer.conn !== conn) {
+        // Same peer_id from a new connection: the client reconnected before its old socket died.
+        if (conn.peers.length >= this.limits.maxSwarmsPerConnection) {
+          return this.fail(conn, "too_many_swarms", "announce", infoHash);
+        }
+        peer.conn.removePeer(peer);
+        peer.conn = conn;
+        conn.addPeer(peer);
+      }
+      peer.lastSeen = now;
+      if (event === "completed" || Number(req.left) === 0) swarm.setComplete(peer);
+    }
+
+    this.reply(conn, swarm, infoHash);
+    if (offerCount > 0) this.relayOffers(peer, offers as Offer[], offerCount, now);
+  }
+
+  private reply(conn: Connection, swarm: Swarm | undefined, infoHash: string): void {
+    const complete = swarm === undefined ? 0 : swarm.complete;
+    const incomplete = swarm === undefined ? 0 : swarm.incomplete;
+    const prefix = swarm === undefined ? `{"action":"announce","info_hash":${jsonString(infoHash)},` : swarm.framePrefix;
+    this.send(conn, `${prefix}${this.replyTail}"complete":${complete},"incomplete":${incomplete}}`);
+  }
+
+  private relayOffers(from: Peer, offers: Offer[], count: number, now: number): void {
+    const swarm = from.swarm;
+    const targets = swarm.pickOthers(from, count, this.targets);
+    const expires = now + this.limits.offerTtl;
+    const head = `${swarm.framePrefix}"peer_id":${from.jsonPeerId},"offer_id":`;
+    for (let i = 0; i < targets.length; i++) {
+      const to = targets[i];
+      const { offer, offer_id } = offers[i];
+      this.send(
+        to.conn,
+        `${head}${jsonString(offer_id)},"offer":{"type":"offer","sdp":${jsonString(offer.sdp)}}}`,
+      );
+      this.pending.add(offer_id, from, to, expires);
+      this.stats.offersRelayed++;
+    }
+    targets.length = 0;
+  }
+
+  private answer(conn: Connection, req: Record<string, unknown>, infoHash: string, peerId: string, now: number): void {
+    this.stats.answers++;
+    const answer = req.answer as Record<string, unknown> | null;
+    const offerId = req.offer_id;
+    const toPeerId = req.to_peer_id;
+    if (
+      answer === null ||
+      typeof answer !== "object" ||
+      typeof answer.sdp !== "string" ||
+      !isBinaryId(toPeerId) ||
+      !isBinaryId(offerId)
+    ) {
+      return this.fail(conn, "invalid_answer", "announce", infoHash);
+    }
+    const entry = this.pending.take(offerId, peerId);
+    const from = entry?.from;
+    const to = entry?.to;
+    if (
+      entry === undefined ||
+      entry.expires < now ||
+      to!.conn !== conn ||
+      from!.peerId !== toPeerId ||
+      from!.swarm.infoHash !== infoHash ||
+      from!.index < 0
+    ) {
+      this.stats.fail("unknown_offer");
+      this.log.debug({ ip: conn.ip }, "answer for an unknown or expired offer dropped");
+      return;
+    }
+    if (to!.index >= 0) to!.lastSeen = now;
+    this.send(
+      from!.conn,
+      `${from!.swarm.framePrefix}"peer_id":${to!.jsonPeerId},"offer_id":${jsonString(offerId)},"answer":{"type":"answer","sdp":${jsonString(answer.sdp as string)}}}`,
+    );
+    this.stats.answersRelayed++;
+  }
+
+  private scrape(conn: Connection, req: Record<string, unknown>): void {
+    let hashes: string[];
+    const ih = req.info_hash;
+    if (ih === undefined || ih === null) {
+      if (!this.options.fullScrape) return this.fail(conn, "full_scrape_disabled", "scrape", undefined);
+      hashes = [...this.swarms.keys()];
+    } else if (typeof ih === "string") {
+      if (!isBinaryId(ih)) return this.fail(conn, "invalid_info_hash", "scrape", undefined);
+      hashes = [ih];
+    } else if (Array.isArray(ih)) {
+      if (ih.length > this.limits.maxScrapeHashes) return this.fail(conn, "too_many_hashes", "scrape", undefined);
+      for (const h of ih) if (!isBinaryId(h)) return this.fail(conn, "invalid_info_hash", "scrape", undefined);
+      hashes = ih as string[];
+    } else {
+      return this.fail(conn, "invalid_info_hash", "scrape", undefined);
+    }
+    this.stats.scrapes++;
+    let files = "";
+    for (const h of hashes) {
+      const s = this.swarms.get(h);
+      const c = s === undefined ? 0 : s.complete;
+      const i = s === undefined ? 0 : s.incomplete;
+      files += `${files === "" ? "" : ","}${jsonString(h)}:{"complete":${c},"incomplete":${i},"downloaded":${c}}`;
+    }
+    this.send(conn, `{"action":"scrape","files":{${files}},"flags":{"min_request_interval":${this.options.interval}}}`);
+  }
+
+  // ---- housekeeping -----------------------------------------------------------------------
+
+  private leave(peer: Peer, detachFromConn: boolean): void {
+    const swarm = peer.swarm;
+    if (peer.index < 0) return;
+    swarm.remove(peer);
+    this.peerCount--;
+    if (detachFromConn) peer.conn.removePeer(peer);
+    if (swarm.size === 0 && this.swarms.get(swarm.infoHash) === swarm) this.swarms.delete(swarm.infoHash);
+  }
+
+  /** Drops peers silent for twice the announce interval and forgets expired offers. */
+  sweep(now: number): number {
+    const deadline = now - 2 * this.options.interval;
+    let swept = 0;
+    for (const swarm of this.swarms.values()) {
+      const peers = swarm.peers;
+      for (let i = peers.length - 1; i >= 0; i--) {
+        const p = peers[i];
+        if (p.lastSeen < deadline) {
+          this.leave(p, true);
+          swept++;
+        }
+      }
+    }
+    this.stats.peersSwept += swept;
+    this.pending.expire(now);
+    return swept;
+  }
+
+  private fail(
+    conn: Connection,
+    reason: FailureReason,
+    action: "announce" | "scrape" | undefined,
+    infoHash: string | undefined,
+    text = FAILURE_TEXT[reason],
+  ): void {
+    this.stats.fail(reason);
+    this.log.debug({ ip: conn.ip, reason }, "request refused");
+    const reply: Record<string, string> = {};
+    if (action !== undefined) reply.action = action;
+    reply["failure reason"] = text;
+    if (infoHash !== undefined) reply.info_hash = infoHash;
+    this.send(conn, JSON.stringify(reply));
+  }
+
+  private send(conn: Connection, frame: string): void {
+    if (conn.closed) return;
+    this.stats.bytesOut += Buffer.byteLength(frame);
+    conn.socket.send(frame);
+  }
+}

@@ -1,0 +1,316 @@
+/**
+ * Transport: one HTTP(S) server for /health, /metrics, /stats.json and WebSocket upgrades.
+ * Upgrades are checked (draining, Origin, per-IP count, token) before a socket exists; accepted
+ * sockets share one set of handlers that find their Connection through a symbol property.
+ */
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import https from "node:https";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import { WebSocketServer, type WebSocket } from "ws";
+import { TOKEN_QUERY_PARAM } from "../../shared/protocol";
+import { Connection } from "./connection";
+import { TrackerCore } from "./core";
+import { createMetrics } from "./metrics";
+import type { TrackerOptions } from "./options";
+import { type RejectReason, TrackerStats } from "./stats";
+import { TOKEN_REASON_TEXT, verifyToken } from "./token";
+
+const kConn = Symbol("swarmcast.connection");
+type TrackedSocket = WebSocket & { [kConn]?: Connection };
+
+const STATUS_TEXT: Record<number, string> = { 401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests", 503: "Service Unavailable" };
+
+function nowSeconds(): number {
+  return Date.now() / 1000;
+}
+
+export class TrackerServer {
+  readonly stats = new TrackerStats();
+  readonly core: TrackerCore;
+  readonly registry: Registry;
+  readonly http: http.Server;
+  private readonly wss: WebSocketServer;
+  private readonly perIp = new Map<string, number>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private draining = false;
+  private closing: Promise<void> | null = null;
+  private readonly allowAnyOrigin: boolean;
+  private readonly origins: Set<string>;
+
+  constructor(
+    readonly options: TrackerOptions,
+    readonly log: Logger,
+  ) {
+    this.core = new TrackerCore(options, this.stats, log);
+    this.registry = createMetrics(this.core, this.stats, true);
+    this.origins = new Set(options.origins);
+    this.allowAnyOrigin = this.origins.size === 0 || this.origins.has("*");
+
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => void this.onRequest(req, res);
+    this.http = options.cert
+      ? https.createServer({ cert: readFileSync(options.cert), key: readFileSync(options.key) }, onRequest)
+      : http.createServer(onRequest);
+    this.http.on("upgrade", (req, socket, head) => this.onUpgrade(req, socket, head));
+    this.http.on("clientError", (_err, socket) => socket.destroy());
+
+    this.wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      clientTracking: false,
+      maxPayload: options.limits.maxPayload,
+    });
+
+    const sweepMs = Math.min(options.interval * 500, 10_000);
+    this.timers.push(setInterval(() => this.core.sweep(nowSeconds()), sweepMs));
+    const idleCheckMs = Math.max(250, Math.min(options.limits.idleTimeout * 250, 10_000));
+    if (options.limits.idleTimeout > 0) this.timers.push(setInterval(() => this.closeIdle(), idleCheckMs));
+    if (options.limits.pingInterval > 0) {
+      this.timers.push(setInterval(() => this.heartbeat(), options.limits.pingInterval * 1000));
+    }
+    for (const t of this.timers) t.unref();
+  }
+
+  listen(): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.http.once("error", reject);
+      this.http.listen(this.options.port, this.options.host, () => {
+        this.http.off("error", reject);
+        resolve(this.http.address() as AddressInfo);
+      });
+    });
+  }
+
+  // ---- HTTP -----------------------------------------------------------------------------
+
+  private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const path = (req.url ?? "/").split("?")[0];
+    try {
+      if (path === "/health") {
+        const body = JSON.stringify({
+          status: this.draining ? "draining" : "ok",
+          connections: this.core.connections.size,
+          uptime: Math.round((Date.now() - this.stats.startedAt) / 1000),
+        });
+        res.writeHead(this.draining ? 503 : 200, { "content-type": "application/json" }).end(body);
+      } else if (path === "/metrics") {
+        const text = await this.registry.metrics();
+        res.writeHead(200, { "content-type": this.registry.contentType }).end(text);
+      } else if (path === "/stats.json") {
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(this.snapshot()));
+      } else {
+        res.writeHead(404, { "content-type": "text/plain" }).end("swarmcast tracker: connect over WebSocket\n");
+      }
+    } catch (err) {
+      this.log.error({ err }, "HTTP handler failed");
+      if (!res.headersSent) res.writeHead(500).end();
+    }
+  }
+
+  snapshot() {
+    const s = this.stats;
+    return {
+      connections: this.core.connections.size,
+      swarms: this.core.swarms.size,
+      peers: this.core.peerCount,
+      pendingOffers: this.core.pendingOffers,
+      connectionsAccepted: s.connectionsAccepted,
+      messages: s.messages,
+      announces: s.announces,
+      scrapes: s.scrapes,
+      answers: s.answers,
+      offersRelayed: s.offersRelayed,
+      answersRelayed: s.answersRelayed,
+      peersSwept: s.peersSwept,
+      bytesIn: s.bytesIn,
+      bytesOut: s.bytesOut,
+      failures: Object.fromEntries(s.failures),
+      rejectedConnections: Object.fromEntries(s.rejections),
+      uptimeSeconds: Math.round((Date.now() - s.startedAt) / 1000),
+      draining: this.draining,
+    };
+  }
+
+  // ---- upgrade --------------------------------------------------------------------------
+
+  private clientIp(req: http.IncomingMessage): string {
+    if (this.options.trustProxy) {
+      const fwd = req.headers["x-forwarded-for"];
+      const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(",")[0]?.trim();
+      if (first) return first;
+    }
+    const addr = req.socket.remoteAddress ?? "";
+    return addr.startsWith("::ffff:") ? addr.slice(7) : addr;
+  }
+
+  private refuse(socket: Duplex, status: number, reason: RejectReason, text: string, ip: string): void {
+    this.stats.reject(reason);
+    this.log.warn({ ip, reason, status }, `connection refused: ${text}`);
+    const body = `${text}\n`;
+    socket.on("error", () => {});
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\nConnection: close\r\n` +
+        `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+
+  private onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on("error", () => socket.destroy());
+    const ip = this.clientIp(req);
+    if (this.draining) return this.refuse(socket, 503, "draining", "tracker is shutting down", ip);
+
+    if (!this.allowAnyOrigin) {
+      const origin = req.headers.origin;
+      if (origin === undefined || !this.origins.has(origin)) {
+        return this.refuse(socket, 403, "origin_not_allowed", `origin ${JSON.stringify(origin ?? "")} is not allowed`, ip);
+      }
+    }
+
+    const maxPerIp = this.options.limits.maxConnectionsPerIp;
+    const count = this.perIp.get(ip) ?? 0;
+    if (maxPerIp > 0 && count >= maxPerIp) {
+      return this.refuse(socket, 429, "too_many_connections_from_ip", `too many connections from ${ip} (limit ${maxPerIp})`, ip);
+    }
+
+    let sub: string | undefined;
+    if (this.options.secret) {
+      const url = new URL(req.url ?? "/", "http://tracker");
+      const check = verifyToken(this.options.secret, url.searchParams.get(TOKEN_QUERY_PARAM));
+      if (!check.ok) return this.refuse(socket, check.status, check.reason, TOKEN_REASON_TEXT[check.reason], ip);
+      sub = check.claims.sub;
+    }
+
+    this.perIp.set(ip, count + 1);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws as TrackedSocket, ip, sub));
+  }
+
+  // ---- sockets --------------------------------------------------------------------------
+
+  private onConnection(ws: TrackedSocket, ip: string, sub: string | undefined): void {
+    const conn = new Connection(ws, ip, this.options.limits.messageBurst, nowSeconds());
+    ws[kConn] = conn;
+    this.stats.connectionsAccepted++;
+    this.core.attach(conn);
+    if (sub !== undefined) this.log.debug({ ip, sub }, "token accepted");
+    ws.on("message", this.handleMessage);
+    ws.on("pong", handlePong);
+    ws.on("error", this.handleError);
+    ws.on("close", this.handleClose);
+    if (this.draining) ws.close(1001, "tracker is shutting down");
+  }
+
+  private readonly handleMessage: (this: TrackedSocket, data: Buffer) => void = (() => {
+    const self = this;
+    return function (this: TrackedSocket, data: Buffer) {
+      const conn = this[kConn];
+      if (conn === undefined || conn.closed) return;
+      try {
+        self.core.onMessage(conn, data, nowSeconds());
+      } catch (err) {
+        // onMessage validates everything it reads; this is the last line that keeps one bad
+        // frame from ever taking the process down.
+        self.log.error({ err, ip: conn.ip }, "unexpected error while handling a frame");
+      }
+    };
+  })();
+
+  private readonly handleError: (this: TrackedSocket, err: Error & { code?: string }) => void = (() => {
+    const self = this;
+    return function (this: TrackedSocket, err: Error & { code?: string }) {
+      const tooLarge = err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH";
+      self.stats.fail(tooLarge ? "frame_too_large" : "socket_error");
+      self.log.debug({ ip: this[kConn]?.ip, err: err.message }, "socket error");
+    };
+  })();
+
+  private readonly handleClose: (this: TrackedSocket) => void = (() => {
+    const self = this;
+    return function (this: TrackedSocket) {
+      const conn = this[kConn];
+      if (conn === undefined) return;
+      self.core.detach(conn);
+      const n = (self.perIp.get(conn.ip) ?? 1) - 1;
+      if (n <= 0) self.perIp.delete(conn.ip);
+      else self.perIp.set(conn.ip, n);
+    };
+  })();
+
+  private closeIdle(): void {
+    const limit = this.options.limits.idleTimeout;
+    const deadline = nowSeconds() - limit;
+    for (const conn of this.core.connections) {
+      if (conn.lastMessage < deadline) {
+        this.stats.connectionsClosedIdle++;
+        conn.socket.close(4000, "idle");
+        this.core.detach(conn);
+      }
+    }
+  }
+
+  private heartbeat(): void {
+    for (const conn of this.core.connections) {
+      if (!conn.alive) {
+        this.stats.connectionsClosedHeartbeat++;
+        conn.socket.terminate();
+        this.core.detach(conn);
+        continue;
+      }
+      conn.alive = false;
+      conn.socket.ping();
+    }
+  }
+
+  // ---- shutdown -------------------------------------------------------------------------
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /** Stops accepting, reports 503 on /health for drainGrace, closes sockets with 1001. */
+  close(): Promise<void> {
+    this.closing ??= this.drain();
+    return this.closing;
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    this.log.info({ connections: this.core.connections.size }, "draining");
+    if (this.options.drainGrace > 0) await sleep(this.options.drainGrace * 1000);
+    for (const t of this.timers) clearInterval(t);
+    const sockets = [...this.core.connections].map((c) => c.socket);
+    const closed = sockets.map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          if (ws.readyState === ws.CLOSED) return resolve();
+          ws.once("close", () => resolve());
+          ws.close(1001, "tracker is shutting down");
+        }),
+    );
+    const timeout = sleep(this.options.drainTimeout * 1000);
+    await Promise.race([Promise.all(closed), timeout.promise]);
+    timeout.cancel();
+    for (const ws of sockets) if (ws.readyState !== ws.CLOSED) ws.terminate();
+    await new Promise<void>((resolve) => {
+      this.http.close(() => resolve());
+      this.http.closeAllConnections();
+    });
+    this.wss.close();
+    this.log.info("stopped");
+  }
+}
+
+function handlePong(this: TrackedSocket): void {
+  const conn = this[kConn];
+  if (conn !== undefined) conn.alive = true;
+}
+
+function sleep(ms: number): Promise<void> & { promise: Promise<void>; cancel(): void } {
+  let timer: NodeJS.Timeout;
+  const promise = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Object.assign(promise, { promise, cancel: () => clearTimeout(timer) });
+}
