@@ -1,0 +1,47 @@
+import type { HlsConfig } from "hls.js";
+import type { CoreConfig } from "p2p-media-loader-core";
+
+/**
+ * Every default of the SDK lives here, so tuning offload means editing one object.
+ *
+ * Why these values: PML's stock `highDemandTimeWindow` (15 s) covers every segment of a
+ * 2 s-segment live window, so every segment is "urgent" and goes to HTTP (0 % offload).
+ * Playing five segments behind the live edge and treating only the next 4 s as urgent leaves
+ * the segments between the two to peers, which already hold them because somebody nearer the
+ * edge fetched them first.
+ */
+export const DEFAULT_SWARMCAST_CONFIG = {
+  /** hls.js settings applied under the user's `hls` option. */
+  hls: {
+    liveSyncDurationCount: 5,
+  } satisfies Partial<HlsConfig>,
+
+  /** PML core settings applied under the user's `core` option. */
+  core: {
+    highDemandTimeWindow: 4,
+  } satisfies Partial<CoreConfig>,
+
+  /** WebRTC ICE servers (STUN/TURN) used to reach peers behind NAT. */
+  iceServers: [
+    { urls: "stun:stun.l.google.com:19302" },
+    { urls: "stun:global.stun.twilio.com:3478" },
+  ] as RTCIceServer[],
+
+  /** Peer-to-peer delivery on or off. */
+  p2p: true,
+
+  /** Period of the `stats` event, in milliseconds. */
+  statsIntervalMs: 1000,
+
+  /** Width of the sliding window behind `downloadRate`, `uploadRate` and per-peer rates. */
+  rateWindowMs: 5000,
+
+  /**
+   * Recovery of fatal hls.js errors: this many `startLoad()` / `recoverMediaError()` attempts
+   * within `recoveryWindowMs` before the error is reported fatal and playback stops.
+   */
+  maxRecoveryAttempts: 3,
+  recoveryWindowMs: 30_000,
+};
+
+export type SwarmcastDefaults = typeof DEFAULT_SWARMCAST_CONFIG;

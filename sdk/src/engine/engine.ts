@@ -1,0 +1,185 @@
+import Hls, { type HlsConfig } from "hls.js";
+import { HlsJsP2PEngine } from "p2p-media-loader-hlsjs";
+import type { CoreEventMap } from "p2p-media-loader-core";
+import { Emitter, type SwarmcastEventMap } from "../events";
+import { resolveOptions, type ResolvedOptions, type SwarmcastEngineOptions } from "../options";
+import { StatsAccumulator, type SwarmcastStats } from "../stats/accumulator";
+import { createCountingLoader } from "./counting-loader";
+
+/**
+ * P2P delivery for an hls.js instance the page owns.
+ *
+ * ```ts
+ * const engine = createP2PEngine({ trackers: ["wss://tracker.example"], hls: { maxBufferLength: 20 } });
+ * const hls = new Hls(engine.hlsConfig);
+ * engine.bindHls(hls);          // before loadSource()
+ * hls.loadSource(url); hls.attachMedia(video);
+ * ```
+ */
+export interface SwarmcastEngine {
+  /** hls.js config to construct hls.js with: the SDK defaults, the `hls` option, and PML's loaders. */
+  readonly hlsConfig: Partial<HlsConfig>;
+  /** The PML engine, or null when P2P is off. For advanced use (dynamic config, raw events). */
+  readonly p2pEngine: HlsJsP2PEngine | null;
+  /** Whether peer-to-peer delivery is on. */
+  readonly p2pEnabled: boolean;
+  /** Connects the engine to the hls.js instance built from {@link hlsConfig}. Call before `loadSource`. */
+  bindHls(hls: Hls): void;
+  stats(): SwarmcastStats;
+  /** Subscribes to an event; returns the function that unsubscribes. */
+  on<K extends keyof SwarmcastEventMap>(event: K, fn: (payload: SwarmcastEventMap[K]) => void): () => void;
+  off<K extends keyof SwarmcastEventMap>(event: K, fn: (payload: SwarmcastEventMap[K]) => void): void;
+  /** Closes peers and the tracker connection, stops timers, drops listeners. Idempotent. */
+  destroy(): void;
+}
+
+function messageOf(value: unknown): string {
+  if (value instanceof Error) return value.message;
+  if (typeof value === "string") return value;
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** Whether this browser has WebRTC data channels. */
+export function isP2PSupported(): boolean {
+  return typeof RTCPeerConnection === "function";
+}
+
+/** Builds an engine from options already validated (shared by {@link createP2PEngine} and `attach`). */
+export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEngine {
+  const emitter = new Emitter<SwarmcastEventMap>();
+  const p2pWanted = resolved.p2p;
+  const p2pEnabled = p2pWanted && isP2PSupported();
+  const acc = new StatsAccumulator({
+    rateWindowMs: resolved.rateWindowMs,
+    p2pEnabled,
+    now: Date.now(),
+  });
+  let destroyed = false;
+
+  const baseLoader = resolved.hlsConfig.loader ?? Hls.DefaultConfig.loader;
+  const loader = createCountingLoader(baseLoader, (url, bytes) => {
+    const now = Date.now();
+    acc.bytesDownloaded(bytes, "http", undefined, now);
+    acc.segmentLoaded("http", undefined);
+    emitter.emit("segment", { url, bytes, source: "http" });
+  });
+
+  let p2pEngine: HlsJsP2PEngine | null = null;
+  const pmlListeners: Partial<CoreEventMap> = {
+    onChunkDownloaded: (bytes, source, peerId) => acc.bytesDownloaded(bytes, source, peerId, Date.now()),
+    onChunkUploaded: (bytes, peerId) => acc.bytesUploaded(bytes, peerId, Date.now()),
+    onSegmentLoaded: ({ segmentUrl, bytesLength, downloadSource, peerId }) => {
+      acc.segmentLoaded(downloadSource, peerId);
+      emitter.emit("segment", {
+        url: segmentUrl,
+        bytes: bytesLength,
+        source: downloadSource,
+        ...(peerId !== undefined ? { peerId } : {}),
+      });
+    },
+    onPeerConnect: ({ peerId, streamType }) => {
+      acc.peerConnected(peerId, Date.now());
+      emitter.emit("peer-connect", { peerId, streamType });
+    },
+    onPeerClose: ({ peerId, streamType }) => {
+      acc.peerClosed(peerId);
+      emitter.emit("peer-close", { peerId, streamType });
+    },
+    onPeerError: ({ peerId, error }) => {
+      emitter.emit("error", {
+        kind: "peer",
+        message: `peer ${peerId}: ${messageOf(error)}`,
+        fatal: false,
+        cause: error,
+      });
+    },
+    onTrackerError: ({ error }) => {
+      const message = `tracker error: ${messageOf(error)}; playing on from HTTP`;
+      acc.trackerProblem("error", message);
+      emitter.emit("error", { kind: "tracker", message, fatal: false, cause: error });
+    },
+    onTrackerWarning: ({ warning }) => {
+      const message = `tracker warning: ${messageOf(warning)}`;
+      acc.trackerProblem("warning", message);
+      emitter.emit("error", { kind: "tracker", message, fatal: false, cause: warning });
+    },
+  };
+
+  let hlsConfig: Partial<HlsConfig>;
+  if (p2pEnabled) {
+    p2pEngine = new HlsJsP2PEngine({ core: resolved.coreConfig });
+    for (const [name, fn] of Object.entries(pmlListeners)) {
+      p2pEngine.addEventListener(name as keyof CoreEventMap, fn as never);
+    }
+    const { fLoader, pLoader } = p2pEngine.getConfigForHlsJs();
+    hlsConfig = {
+      ...resolved.hlsConfig,
+      loader,
+      fLoader: fLoader as HlsConfig["fLoader"],
+      pLoader: pLoader as HlsConfig["pLoader"],
+    };
+  } else {
+    hlsConfig = { ...resolved.hlsConfig, loader };
+    if (p2pWanted) {
+      // Reported once listeners had a chance to subscribe.
+      queueMicrotask(() =>
+        emitter.emit("error", {
+          kind: "peer",
+          message: "WebRTC is not available in this browser; playing from HTTP only",
+          fatal: false,
+          cause: undefined,
+        }),
+      );
+    }
+  }
+
+  const timer =
+    resolved.statsIntervalMs > 0
+      ? setInterval(() => {
+          if (emitter.listenerCount("stats") > 0) emitter.emit("stats", acc.snapshot(Date.now()));
+        }, resolved.statsIntervalMs)
+      : undefined;
+
+  let boundHls: Hls | null = null;
+  return {
+    hlsConfig,
+    p2pEngine,
+    p2pEnabled,
+    bindHls(hls: Hls) {
+      if (destroyed) throw new Error("Swarmcast: bindHls() on a destroyed engine");
+      if (boundHls && boundHls !== hls) {
+        throw new Error("Swarmcast: this engine is already bound to another hls.js instance; create one engine per instance");
+      }
+      boundHls = hls;
+      p2pEngine?.bindHls(hls);
+    },
+    stats: () => acc.snapshot(Date.now()),
+    on: (event, fn) => emitter.on(event, fn),
+    off: (event, fn) => emitter.off(event, fn),
+    destroy() {
+      if (destroyed) return;
+      destroyed = true;
+      if (timer !== undefined) clearInterval(timer);
+      if (p2pEngine) {
+        for (const [name, fn] of Object.entries(pmlListeners)) {
+          p2pEngine.removeEventListener(name as keyof CoreEventMap, fn as never);
+        }
+        p2pEngine.destroy();
+      }
+      emitter.clear();
+      boundHls = null;
+    },
+  };
+}
+
+/**
+ * P2P for a page that builds its own hls.js instance: validates `options`
+ * (see {@link SwarmcastEngineOptions}) and returns a {@link SwarmcastEngine}.
+ */
+export function createP2PEngine(options: SwarmcastEngineOptions): SwarmcastEngine {
+  return createEngineFromResolved(resolveOptions(options, { requireSrc: false }));
+}

@@ -1,0 +1,27 @@
+import Hls from "hls.js";
+
+export { attach, getPlayer, SwarmcastPlayer } from "./player/player";
+export { attachAll, readEmbedOptions } from "./embed/embed";
+export { createP2PEngine, isP2PSupported, type SwarmcastEngine } from "./engine/engine";
+export { DEFAULT_SWARMCAST_CONFIG } from "./config";
+export {
+  SwarmcastOptionError,
+  type SwarmcastOptions,
+  type SwarmcastEngineOptions,
+} from "./options";
+export type {
+  SwarmcastEventMap,
+  SwarmcastEventName,
+  SwarmcastErrorEvent,
+  SwarmcastErrorKind,
+  SegmentEvent,
+  PeerEvent,
+} from "./events";
+export type { SwarmcastStats, PeerStats, TrackerStats, DeliverySource } from "./stats/accumulator";
+export { version } from "./version";
+export { Hls };
+
+/** Whether this browser can play through the SDK (hls.js on Media Source Extensions). */
+export function isSupported(): boolean {
+  return Hls.isSupported();
+}
