@@ -1,0 +1,178 @@
+/**
+ * Loopback helpers for tracker tests: start our tracker or bittorrent-tracker's Server, and a
+ * small WebSocket client that queues frames so tests can await the next matching one.
+ */
+import { createHash } from "node:crypto";
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import Server from "bittorrent-tracker/server";
+import WebSocket from "ws";
+import { startTracker, type RunningTracker, type TrackerInit } from "../../tracker/src/index";
+
+export interface TrackerUnderTest {
+  name: string;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startOurs(init: TrackerInit = {}): Promise<RunningTracker & TrackerUnderTest> {
+  const t = await startTracker({ host: "127.0.0.1", port: 0, logLevel: "silent", ...init });
+  return Object.assign(t, { name: "swarmcast" });
+}
+
+/** bittorrent-tracker's Server, WebSocket only, on loopback: the protocol reference. */
+export async function startReference(intervalMs = 600_000): Promise<TrackerUnderTest> {
+  const server = new Server({ udp: false, http: false, ws: true, stats: false, interval: intervalMs });
+  server.on("warning", () => {});
+  server.on("error", () => {});
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const port = (server.http.address() as AddressInfo).port;
+  return {
+    name: "bittorrent-tracker",
+    url: `ws://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.http.closeAllConnections?.();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export type Frame = Record<string, any>;
+
+export class TestClient {
+  readonly frames: Frame[] = [];
+  private waiters: { pred: (f: Frame) => boolean; resolve: (f: Frame) => void }[] = [];
+  closeCode: number | null = null;
+  closeReason = "";
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on("message", (data) => {
+      const f = JSON.parse(data.toString()) as Frame;
+      const i = this.waiters.findIndex((w) => w.pred(f));
+      if (i >= 0) this.waiters.splice(i, 1)[0].resolve(f);
+      else this.frames.push(f);
+    });
+    ws.on("close", (code, reason) => {
+      this.closeCode = code;
+      this.closeReason = reason.toString();
+    });
+    ws.on("error", () => {});
+  }
+
+  static async connect(url: string, options: WebSocket.ClientOptions = {}): Promise<TestClient> {
+    const ws = new WebSocket(url, { perMessageDeflate: false, ...options });
+    const c = new TestClient(ws);
+    await once(ws, "open");
+    return c;
+  }
+
+  send(frame: unknown): void {
+    this.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+  }
+
+  /** Next frame matching pred (already queued or yet to come). */
+  next(pred: (f: Frame) => boolean = () => true, timeoutMs = 3000): Promise<Frame> {
+    const i = this.frames.findIndex(pred);
+    if (i >= 0) return Promise.resolve(this.frames.splice(i, 1)[0]);
+    return new Promise((resolve, reject) => {
+      const w = {
+        pred,
+        resolve: (f: Frame) => {
+          clearTimeout(timer);
+          resolve(f);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        reject(new Error(`no matching frame within ${timeoutMs} ms; queued: ${JSON.stringify(this.frames).slice(0, 400)}`));
+      }, timeoutMs);
+      this.waiters.push(w);
+    });
+  }
+
+  /** Resolves true if no frame matching pred arrives within ms. */
+  async nothing(pred: (f: Frame) => boolean = () => true, ms = 300): Promise<boolean> {
+    try {
+      await this.next(pred, ms);
+      return false;
+    } catch {
+      return true;
+    }
+  }
+
+  async closed(timeoutMs = 3000): Promise<number> {
+    if (this.closeCode !== null) return this.closeCode;
+    const t = setTimeout(() => this.ws.terminate(), timeoutMs);
+    await once(this.ws, "close");
+    clearTimeout(t);
+    return this.closeCode!;
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
+/** A 20-character binary id (latin1 code points), like the WebTorrent client sends. */
+export function binId(seed: number | string): string {
+  return createHash("sha1").update(String(seed)).digest("latin1");
+}
+
+export function offers(n: number, tag = "o"): { offer: { type: "offer"; sdp: string }; offer_id: string }[] {
+  return Array.from({ length: n }, (_, i) => ({
+    offer: { type: "offer", sdp: `v=0 ${tag}${i}` },
+    offer_id: binId(`${tag}-${i}-${Math.random()}`),
+  }));
+}
+
+export function announce(infoHash: string, peerId: string, extra: Frame = {}): Frame {
+  return { action: "announce", info_hash: infoHash, peer_id: peerId, numwant: 0, uploaded: 0, downloaded: 0, ...extra };
+}
+
+export const isReply = (f: Frame) => f.action === "announce" && typeof f.interval === "number";
+export const isOffer = (f: Frame) => f.action === "announce" && f.offer !== undefined;
+export const isAnswer = (f: Frame) => f.action === "announce" && f.answer !== undefined;
+export const isFailure = (f: Frame) => typeof f["failure reason"] === "string";
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export async function getJson(url: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(url);
+  return { status: res.status, body: await res.json() };
+}
+
+/** Attempts a WebSocket upgrade that should be refused; resolves with the HTTP status and body. */
+export function refusedUpgrade(url: string, options: WebSocket.ClientOptions = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, options);
+    ws.on("open", () => {
+      ws.terminate();
+      reject(new Error("upgrade was accepted"));
+    });
+    ws.on("unexpected-response", (_req, res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on("error", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    ws.on("error", () => {});
+  });
+}
+
+/** Polls until check() returns true or the time runs out. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000, stepMs = 50): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await sleep(stepMs);
+  }
+}
+
+export function metricValue(text: string, name: string): number {
+  const line = text.split("\n").find((l) => l.startsWith(name + " "));
+  return line === undefined ? NaN : Number(line.slice(line.lastIndexOf(" ") + 1));
+}
