@@ -1,7 +1,8 @@
 import Hls from "hls.js";
 
 export { attach, getPlayer, SwarmcastPlayer } from "./player/player";
-export { attachAll, readEmbedOptions } from "./embed/embed";
+export { attachAll } from "./embed/embed";
+export { readEmbedOptions } from "./embed/attributes";
 export { createP2PEngine, isP2PSupported, type SwarmcastEngine } from "./engine/engine";
 export { DEFAULT_SWARMCAST_CONFIG } from "./config";
 export {

@@ -276,7 +276,7 @@ export function resolveOptions(
     {
       ...(o.core ?? {}),
       announceTrackers: trackers,
-      rtcConfig: { iceServers: o.iceServers ?? defaults.iceServers },
+      rtcConfig: { iceServers: (o.iceServers ?? defaults.iceServers).map((s) => ({ ...s })) },
       ...(o.swarmId !== undefined ? { swarmId: o.swarmId } : {}),
     },
   );

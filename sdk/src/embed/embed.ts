@@ -1,57 +1,8 @@
-import { SwarmcastOptionError, type SwarmcastOptions } from "../options";
+import { readEmbedOptions } from "./attributes";
 import { attach, getPlayer, type SwarmcastPlayer } from "../player/player";
 
 /** Attribute that marks a media element for the zero-code embed. */
 export const EMBED_SELECTOR = "video[data-swarmcast-src], audio[data-swarmcast-src]";
-
-interface AttributeSource {
-  getAttribute(name: string): string | null;
-}
-
-function list(value: string): string[] {
-  return value.split(/[\s,]+/).filter(Boolean);
-}
-
-/**
- * Reads attach() options from an element's data attributes:
- * - `data-swarmcast-src`      playlist URL (required)
- * - `data-swarmcast-tracker`  tracker URLs, space or comma separated
- * - `data-swarmcast-swarm`    swarm id
- * - `data-swarmcast-p2p`      "off" (or "false", "0") plays from HTTP only
- * - `data-swarmcast-token`    tracker access token
- * - `data-swarmcast-ice`      ICE server URLs, space or comma separated; empty for none
- */
-export function readEmbedOptions(el: AttributeSource): SwarmcastOptions {
-  const attr = (name: string) => el.getAttribute(`data-swarmcast-${name}`);
-  const options: SwarmcastOptions = { src: attr("src") ?? "" };
-
-  const trackers = attr("tracker");
-  if (trackers !== null) options.trackers = list(trackers);
-
-  const swarm = attr("swarm");
-  if (swarm !== null) options.swarmId = swarm;
-
-  const token = attr("token");
-  if (token !== null) options.token = token;
-
-  const p2p = attr("p2p");
-  if (p2p !== null) {
-    const value = p2p.trim().toLowerCase();
-    if (["off", "false", "0", "no"].includes(value)) options.p2p = false;
-    else if (["", "on", "true", "1", "yes"].includes(value)) options.p2p = true;
-    else {
-      throw new SwarmcastOptionError(
-        "p2p",
-        `attribute data-swarmcast-p2p must be "on" or "off", got "${p2p}"`,
-      );
-    }
-  }
-
-  const ice = attr("ice");
-  if (ice !== null) options.iceServers = list(ice).map((urls) => ({ urls }));
-
-  return options;
-}
 
 /**
  * Attaches a player to every `<video data-swarmcast-src>` under `root` that has none yet and

@@ -1,0 +1,149 @@
+import { segmentKey, type SegmentByteRange, type SegmentHashIndex } from "./hash-index";
+import { sha256Hex } from "./sha256";
+
+/**
+ * - `required`: a segment from a peer must match a published hash; segments without one are
+ *   not taken from peers.
+ * - `if-present`: segments with a published hash must match it; others are accepted.
+ * - `off`: no check.
+ */
+export type IntegrityMode = "required" | "if-present" | "off";
+
+export const INTEGRITY_MODES: readonly IntegrityMode[] = ["required", "if-present", "off"];
+
+/** Why a segment from a peer was refused. */
+export type IntegrityVerdict = "mismatch" | "missing-hash";
+
+export interface IntegrityStats {
+  mode: IntegrityMode;
+  /** Segments from peers whose SHA-256 matched the published one. */
+  verifiedSegments: number;
+  /** Segments from peers whose SHA-256 did not match: each dropped its peer and went to HTTP. */
+  failures: number;
+  /** Segments from peers with no published hash: accepted (`if-present`) or refused (`required`). */
+  unhashedSegments: number;
+  /** Time spent hashing segments from peers, in milliseconds. */
+  verifyMsTotal: number;
+  /** Segments hashed. */
+  verifyCount: number;
+  /** Longest single hash, in milliseconds. */
+  verifyMsMax: number;
+  /** Integrity failures per peer id, kept after the peer is dropped. */
+  failuresByPeer: Record<string, number>;
+}
+
+export interface VerifierOptions {
+  mode: Exclude<IntegrityMode, "off">;
+  index: SegmentHashIndex;
+  /** Resolves once every hash source that was configured has been read (e.g. a JSON map). */
+  ready?: Promise<unknown>;
+  digest?: (data: ArrayBuffer) => Promise<string>;
+  clock?: () => number;
+}
+
+/** Recent refusals remembered for attributing them to a peer; older ones are dropped. */
+const MAX_REMEMBERED_VERDICTS = 64;
+
+/**
+ * Checks segment bytes against the published SHA-256. It knows nothing of PML or hls.js:
+ * {@link verify} has the shape of PML's `validateP2PSegment`.
+ */
+export class SegmentVerifier {
+  private readonly digest: (data: ArrayBuffer) => Promise<string>;
+  private readonly clock: () => number;
+  private readonly verdicts = new Map<string, IntegrityVerdict>();
+  private readonly counters: Omit<IntegrityStats, "mode" | "failuresByPeer"> = {
+    verifiedSegments: 0,
+    failures: 0,
+    unhashedSegments: 0,
+    verifyMsTotal: 0,
+    verifyCount: 0,
+    verifyMsMax: 0,
+  };
+  private readonly failuresByPeer = new Map<string, number>();
+
+  constructor(private readonly options: VerifierOptions) {
+    this.digest = options.digest ?? sha256Hex;
+    this.clock = options.clock ?? (() => performance.now());
+  }
+
+  get mode(): Exclude<IntegrityMode, "off"> {
+    return this.options.mode;
+  }
+
+  /** True when `data` may be handed to the player. Never throws. */
+  readonly verify = async (
+    url: string,
+    byteRange: SegmentByteRange | undefined,
+    data: ArrayBuffer,
+  ): Promise<boolean> => {
+    // A map that failed to load leaves the playlist tags; its error is reported elsewhere.
+    if (this.options.ready) await this.options.ready.catch(() => undefined);
+    const expected = this.options.index.get(url, byteRange);
+    if (expected === undefined) {
+      this.counters.unhashedSegments++;
+      if (this.options.mode === "required") {
+        this.remember(url, byteRange, "missing-hash");
+        return false;
+      }
+      return true;
+    }
+    const started = this.clock();
+    let actual: string;
+    try {
+      actual = await this.digest(data);
+    } catch {
+      // Without WebCrypto nothing can be verified: refuse, HTTP stays correct.
+      this.remember(url, byteRange, "mismatch");
+      this.counters.failures++;
+      return false;
+    }
+    const elapsed = this.clock() - started;
+    this.counters.verifyCount++;
+    this.counters.verifyMsTotal += elapsed;
+    if (elapsed > this.counters.verifyMsMax) this.counters.verifyMsMax = elapsed;
+    if (actual === expected) {
+      this.counters.verifiedSegments++;
+      return true;
+    }
+    this.counters.failures++;
+    this.remember(url, byteRange, "mismatch");
+    return false;
+  };
+
+  /** Why the last refusal of this segment happened, consumed by the caller that saw the peer. */
+  takeVerdict(url: string, byteRange: SegmentByteRange | undefined): IntegrityVerdict | undefined {
+    const key = segmentKey(url, byteRange);
+    const verdict = this.verdicts.get(key);
+    this.verdicts.delete(key);
+    return verdict;
+  }
+
+  /** Counts a refusal against the peer that sent the segment; returns that peer's total. */
+  blamePeer(peerId: string): number {
+    const count = (this.failuresByPeer.get(peerId) ?? 0) + 1;
+    this.failuresByPeer.set(peerId, count);
+    return count;
+  }
+
+  failuresOf(peerId: string): number {
+    return this.failuresByPeer.get(peerId) ?? 0;
+  }
+
+  stats(): IntegrityStats {
+    return {
+      mode: this.options.mode,
+      ...this.counters,
+      failuresByPeer: Object.fromEntries(this.failuresByPeer),
+    };
+  }
+
+  private remember(url: string, byteRange: SegmentByteRange | undefined, verdict: IntegrityVerdict): void {
+    const key = segmentKey(url, byteRange);
+    this.verdicts.delete(key);
+    this.verdicts.set(key, verdict);
+    if (this.verdicts.size > MAX_REMEMBERED_VERDICTS) {
+      this.verdicts.delete(this.verdicts.keys().next().value as string);
+    }
+  }
+}

@@ -1,0 +1,58 @@
+// Checks the shape of the rollup builds in dist/ (`npm test` builds first).
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import vm from "node:vm";
+import { gzipSync } from "node:zlib";
+
+const root = new URL("../../", import.meta.url);
+const read = (path: string) => {
+  const url = new URL(path, root);
+  assert.ok(existsSync(url), `${path} is missing: run \`npm run build\``);
+  return readFileSync(url, "utf8");
+};
+const pkg = JSON.parse(read("package.json"));
+const PUBLIC_API = ["attach", "attachAll", "createP2PEngine", "getPlayer", "isSupported", "isP2PSupported", "version", "DEFAULT_SWARMCAST_CONFIG", "SwarmcastOptionError", "Hls"];
+
+describe("builds", () => {
+  it("dist/swarmcast.js is a self-contained script defining the global Swarmcast", () => {
+    const code = read("dist/swarmcast.js");
+    assert.doesNotMatch(code, /^\s*import\s/m, "no ES import statements in the script build");
+    // A bare global scope: anything the script needs at load time beyond these would break pages.
+    const context: Record<string, unknown> = {
+      console, setTimeout, clearTimeout, setInterval, clearInterval, queueMicrotask,
+      URL, TextEncoder, TextDecoder, WebSocket: class {},
+    };
+    context.self = context.window = context.globalThis = context;
+    vm.createContext(context);
+    vm.runInContext(code, context);
+    const api = context.Swarmcast as Record<string, unknown>;
+    assert.ok(api, "global Swarmcast");
+    for (const name of PUBLIC_API) assert.ok(name in api, `Swarmcast.${name}`);
+    assert.equal(api.version, pkg.version);
+    assert.equal(typeof (api.Hls as { isSupported?: unknown }).isSupported, "function", "hls.js is bundled");
+  });
+
+  it("dist/swarmcast.mjs imports only hls.js and bundles PML", () => {
+    const code = read("dist/swarmcast.mjs");
+    const specifiers = [...code.matchAll(/^(?:import|export)\s[^;]*?from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1]);
+    assert.deepEqual([...new Set(specifiers)], ["hls.js"]);
+    assert.doesNotMatch(code, /\bimport\(\s*['"]/, "no dynamic imports");
+    assert.match(code, /class HlsJsP2PEngine/);
+    for (const name of PUBLIC_API) assert.match(code, new RegExp(`\\b${name}\\b`), name);
+  });
+
+  it("dist/swarmcast.d.ts declares the public API", () => {
+    const dts = read("dist/swarmcast.d.ts");
+    for (const name of ["attach", "createP2PEngine", "SwarmcastOptions", "SwarmcastStats", "SwarmcastEventMap", "SwarmcastPlayer", "SwarmcastEngine"]) {
+      assert.match(dts, new RegExp(`\\b${name}\\b`), name);
+    }
+  });
+
+  it("the script build stays within hls.js.min + 60 KB gzipped", (t) => {
+    const ours = gzipSync(read("dist/swarmcast.js"), { level: 9 }).length;
+    const hls = gzipSync(readFileSync(new URL("node_modules/hls.js/dist/hls.min.js", root)), { level: 9 }).length;
+    t.diagnostic(`dist/swarmcast.js ${(ours / 1024).toFixed(1)} KB gz, hls.min.js ${(hls / 1024).toFixed(1)} KB gz, +${((ours - hls) / 1024).toFixed(1)} KB`);
+    assert.ok(ours <= hls + 60 * 1024, `${ours} B gz > ${hls} + 60 KB`);
+  });
+});

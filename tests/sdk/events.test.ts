@@ -1,0 +1,50 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Emitter } from "../../sdk/src/events";
+
+type Map = { a: number; b: string };
+
+describe("Emitter", () => {
+  it("delivers to subscribers and stops after the returned unsubscribe or off()", () => {
+    const e = new Emitter<Map>();
+    const seen: unknown[] = [];
+    const fn = (n: number) => seen.push(n);
+    const unsubscribe = e.on("a", fn);
+    const fnB = (s: string) => seen.push(s);
+    e.on("b", fnB);
+    e.emit("a", 1);
+    e.emit("b", "x");
+    unsubscribe();
+    e.emit("a", 2);
+    e.off("b", fnB);
+    e.emit("b", "y");
+    assert.deepEqual(seen, [1, "x"]);
+    assert.equal(e.listenerCount("a"), 0);
+  });
+
+  it("keeps delivering when a listener throws, and lets listeners unsubscribe while emitting", (t) => {
+    const e = new Emitter<Map>();
+    const logged = t.mock.method(console, "error", () => undefined);
+    const seen: number[] = [];
+    e.on("a", () => {
+      throw new Error("boom");
+    });
+    const off = e.on("a", (n) => {
+      seen.push(n);
+      off();
+    });
+    e.on("a", (n) => seen.push(n * 10));
+    e.emit("a", 1);
+    e.emit("a", 2);
+    assert.deepEqual(seen, [1, 10, 20]);
+    assert.equal(logged.mock.callCount(), 2);
+  });
+
+  it("refuses a non-function listener and clears everything", () => {
+    const e = new Emitter<Map>();
+    assert.throws(() => e.on("a", "nope" as never), /on\("a", fn\) needs a function/);
+    e.on("a", () => undefined);
+    e.clear();
+    assert.equal(e.listenerCount("a"), 0);
+  });
+});
