@@ -1,0 +1,100 @@
+import { UploadLimiter } from "./upload-limiter";
+
+export interface UploadGovernorOptions {
+  /** `false`: never upload. */
+  upload: boolean;
+  /** Cap in kilobits per second (1 kbit = 1000 bits), or undefined for none. */
+  maxUploadKbps: number | undefined;
+  windowMs: number;
+  /** PML's `webRtcMaxMessageSize`. */
+  maxChunkBytes: number;
+  initialSegmentBytes: number;
+  /** How often a capped viewer re-checks whether it may upload again. */
+  tickMs: number;
+}
+
+export interface UploadStats {
+  /** Whether this viewer uploads at all (`upload` option). */
+  enabled: boolean;
+  /** The cap in kbit/s, or null. */
+  capKbps: number | null;
+  /** True while the cap holds uploads back. */
+  limited: boolean;
+  /** Times the cap held uploads back. */
+  limitedCount: number;
+  /** Bytes sent during the last cap window. */
+  windowBytes: number;
+}
+
+/**
+ * Applies the `upload` and `maxUploadKbps` options to PML: fed with PML's upload events, it
+ * switches PML's dynamic `isP2PUploadDisabled` (peers are told this viewer has nothing and
+ * their requests are answered "absent") while the cap is reached.
+ */
+export class UploadGovernor {
+  private readonly limiter: UploadLimiter | undefined;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private disabled: boolean;
+  private limitedCount = 0;
+
+  constructor(
+    private readonly options: UploadGovernorOptions,
+    private readonly setUploadDisabled: (disabled: boolean) => void,
+    private readonly clock: () => number = () => Date.now(),
+  ) {
+    this.disabled = !options.upload;
+    if (options.upload && options.maxUploadKbps !== undefined) {
+      this.limiter = new UploadLimiter({
+        capBytesPerSecond: (options.maxUploadKbps * 1000) / 8,
+        windowMs: options.windowMs,
+        maxChunkBytes: options.maxChunkBytes,
+        initialSegmentBytes: options.initialSegmentBytes,
+        now: clock(),
+      });
+    }
+  }
+
+  /** The PML config value to start with. */
+  get initiallyDisabled(): boolean {
+    return !this.options.upload;
+  }
+
+  readonly onChunkUploaded = (bytes: number, peerId: string): void => {
+    if (!this.limiter) return;
+    this.apply(this.limiter.onChunk(bytes, peerId, this.clock()));
+  };
+
+  readonly onSegmentLoaded = (bytes: number): void => {
+    this.limiter?.noteSegmentSize(bytes);
+  };
+
+  stats(): UploadStats {
+    return {
+      enabled: this.options.upload,
+      capKbps: this.limiter ? (this.options.maxUploadKbps ?? null) : null,
+      limited: this.limiter ? this.disabled : false,
+      limitedCount: this.limitedCount,
+      windowBytes: this.limiter?.sentBytes(this.clock()) ?? 0,
+    };
+  }
+
+  destroy(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private apply(allowed: boolean): void {
+    if (allowed === !this.disabled) return;
+    this.disabled = !allowed;
+    this.setUploadDisabled(this.disabled);
+    if (this.disabled) {
+      this.limitedCount++;
+      this.timer ??= setInterval(() => {
+        if (this.limiter) this.apply(this.limiter.tick(this.clock()));
+      }, this.options.tickMs);
+    } else if (this.timer !== undefined) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+}

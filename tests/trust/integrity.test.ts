@@ -1,0 +1,166 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { describe, it } from "node:test";
+import { SEGMENT_HASH_TAG } from "../../shared/protocol";
+import { SegmentHashIndex, segmentKey } from "../../sdk/src/integrity/hash-index";
+import { IntegrityMapError, parseIntegrityMap, loadIntegrityMap } from "../../sdk/src/integrity/integrity-map";
+import { hashesFromFragments, toInclusiveRange } from "../../sdk/src/integrity/playlist-hashes";
+import { isSha256Hex, sha256Hex } from "../../sdk/src/integrity/sha256";
+import { SegmentVerifier } from "../../sdk/src/integrity/verifier";
+
+const sha = (data: Uint8Array | string) => createHash("sha256").update(data).digest("hex");
+const bytes = (text: string) => new TextEncoder().encode(text).buffer as ArrayBuffer;
+
+describe("sha256Hex", () => {
+  it("matches node's SHA-256 through WebCrypto", async () => {
+    const data = new Uint8Array(170_000).map((_, i) => (i * 31) & 0xff);
+    assert.equal(await sha256Hex(data), sha(data));
+    assert.equal(await sha256Hex(new ArrayBuffer(0)), sha(""));
+    assert.ok(isSha256Hex(sha("x")));
+    assert.ok(!isSha256Hex(sha("x").toUpperCase()));
+    assert.ok(!isSha256Hex("abc"));
+  });
+});
+
+describe("SegmentHashIndex", () => {
+  it("keys by URL and inclusive byte range, falls back to the URL without its query", () => {
+    const index = new SegmentHashIndex(10);
+    const h = sha("a");
+    assert.ok(index.set("http://o/a.ts", undefined, h.toUpperCase()));
+    assert.equal(index.get("http://o/a.ts"), h);
+    assert.equal(index.get("http://o/a.ts?sig=1"), h);
+    assert.equal(index.get("http://o/b.ts"), undefined);
+    assert.ok(index.set("http://o/v.mp4", { start: 0, end: 99 }, h));
+    assert.equal(index.get("http://o/v.mp4", { start: 0, end: 99 }), h);
+    assert.equal(index.get("http://o/v.mp4", { start: 100, end: 199 }), undefined);
+    assert.equal(index.get("http://o/v.mp4"), undefined);
+    assert.equal(segmentKey("u", { start: 1, end: 2 }), "u|1-2");
+    assert.equal(index.set("http://o/c.ts", undefined, "not-a-hash"), false);
+    assert.throws(() => new SegmentHashIndex(0), /maxEntries/);
+  });
+
+  it("stays bounded: the entries set longest ago go first, re-set entries stay", () => {
+    const index = new SegmentHashIndex(3);
+    for (const n of [1, 2, 3]) index.set(`u${n}`, undefined, sha(String(n)));
+    index.set("u1", undefined, sha("1")); // still listed in the next live playlist
+    index.set("u4", undefined, sha("4"));
+    assert.equal(index.size, 3);
+    assert.equal(index.get("u2"), undefined);
+    assert.equal(index.get("u1"), sha("1"));
+    assert.equal(index.get("u4"), sha("4"));
+  });
+});
+
+describe("playlist tags as hls.js stores them", () => {
+  const h0 = sha("seg0");
+  const h1 = sha("seg1");
+  // hls.js's m3u8 parser keeps an unknown `#NAME:value` line as ["NAME", "value"] in the
+  // tagList of the fragment it precedes (the browser tests cover the real parser).
+  const tag = (hex: string) => [SEGMENT_HASH_TAG.slice(1), hex];
+  const fragments = [
+    { url: "http://o/live/seg-7.ts", byteRange: [], tagList: [tag(h0), ["INF", "2.0"]] },
+    { url: "http://o/live/seg-8.ts", byteRange: [], tagList: [["INF", "2.0"]] },
+    null,
+    { url: "http://o/live/all.ts", byteRange: [0, 1000], tagList: [tag(h1.toUpperCase()), ["INF", "2.0"]] },
+    { url: "http://o/live/seg-10.ts", byteRange: [], tagList: [tag("zz"), ["INF", "2.0"]] },
+  ];
+
+  it("finds each segment's hash; untagged and malformed ones have none", () => {
+    assert.deepEqual(hashesFromFragments(fragments), [
+      { url: "http://o/live/seg-7.ts", byteRange: undefined, hash: h0 },
+      { url: "http://o/live/seg-8.ts", byteRange: undefined, hash: undefined },
+      { url: "http://o/live/all.ts", byteRange: { start: 0, end: 999 }, hash: h1 },
+      { url: "http://o/live/seg-10.ts", byteRange: undefined, hash: undefined },
+    ]);
+    assert.equal(toInclusiveRange([]), undefined);
+    assert.deepEqual(toInclusiveRange([10, 20]), { start: 10, end: 19 });
+  });
+});
+
+describe("JSON integrity map", () => {
+  it("resolves keys against the map URL and reads whole-file and byte-range entries", () => {
+    const { entries, problems } = parseIntegrityMap(
+      {
+        "seg-0.ts": sha("0"),
+        "https://cdn.example/other/seg-1.ts": sha("1"),
+        "../up.ts": sha("2").toUpperCase(),
+        "video.mp4": { "0-99": sha("r0"), "100-199": sha("r1"), "9-1": sha("bad"), "x": sha("bad") },
+        "bad.ts": "1234",
+        "worse.ts": 42,
+      },
+      "https://cdn.example/vod/hashes.json",
+    );
+    assert.deepEqual(entries, [
+      { url: "https://cdn.example/vod/seg-0.ts", byteRange: undefined, hash: sha("0") },
+      { url: "https://cdn.example/other/seg-1.ts", byteRange: undefined, hash: sha("1") },
+      { url: "https://cdn.example/up.ts", byteRange: undefined, hash: sha("2") },
+      { url: "https://cdn.example/vod/video.mp4", byteRange: { start: 0, end: 99 }, hash: sha("r0") },
+      { url: "https://cdn.example/vod/video.mp4", byteRange: { start: 100, end: 199 }, hash: sha("r1") },
+    ]);
+    assert.equal(problems.length, 4);
+    assert.match(problems.join("\n"), /"video.mp4" range "9-1"/);
+    assert.match(problems.join("\n"), /"bad.ts": not a 64-digit hex SHA-256/);
+    assert.match(problems.join("\n"), /"worse.ts": expected a hex string/);
+  });
+
+  it("refuses a map that is not an object, naming the map", () => {
+    assert.throws(() => parseIntegrityMap([], "http://o/m.json"), (e: Error) => e instanceof IntegrityMapError && /m\.json.*array/.test(e.message));
+  });
+
+  it("names the map URL on HTTP and JSON errors", async () => {
+    const fake = (status: number, body: string) =>
+      (async () => new Response(body, { status })) as unknown as typeof fetch;
+    await assert.rejects(loadIntegrityMap("http://o/m.json", fake(404, "no")), /http:\/\/o\/m\.json: HTTP 404/);
+    await assert.rejects(loadIntegrityMap("http://o/m.json", fake(200, "{oops")), /m\.json: not JSON/);
+    const ok = await loadIntegrityMap("http://o/vod/m.json", fake(200, JSON.stringify({ "a.ts": sha("a") })));
+    assert.deepEqual(ok.entries, [{ url: "http://o/vod/a.ts", byteRange: undefined, hash: sha("a") }]);
+  });
+});
+
+describe("SegmentVerifier", () => {
+  const index = new SegmentHashIndex(100);
+  index.set("http://o/good.ts", undefined, sha("good bytes"));
+
+  it("if-present: accepts matching and unhashed segments, refuses mismatches and says why", async () => {
+    const v = new SegmentVerifier({ mode: "if-present", index });
+    assert.equal(await v.verify("http://o/good.ts", undefined, bytes("good bytes")), true);
+    assert.equal(await v.verify("http://o/good.ts", undefined, bytes("good byteS")), false);
+    assert.equal(await v.verify("http://o/unknown.ts", undefined, bytes("anything")), true);
+    assert.equal(v.takeVerdict("http://o/good.ts", undefined), "mismatch");
+    assert.equal(v.takeVerdict("http://o/good.ts", undefined), undefined);
+    assert.equal(v.blamePeer("peerA"), 1);
+    assert.equal(v.blamePeer("peerA"), 2);
+    const s = v.stats();
+    assert.equal(s.verifiedSegments, 1);
+    assert.equal(s.failures, 1);
+    assert.equal(s.unhashedSegments, 1);
+    assert.equal(s.verifyCount, 2);
+    assert.ok(s.verifyMsTotal >= 0 && s.verifyMsMax <= s.verifyMsTotal);
+    assert.deepEqual(s.failuresByPeer, { peerA: 2 });
+  });
+
+  it("required: refuses segments without a published hash", async () => {
+    const v = new SegmentVerifier({ mode: "required", index });
+    assert.equal(await v.verify("http://o/unknown.ts", undefined, bytes("anything")), false);
+    assert.equal(v.takeVerdict("http://o/unknown.ts", undefined), "missing-hash");
+    assert.equal(await v.verify("http://o/good.ts", undefined, bytes("good bytes")), true);
+  });
+
+  it("waits for a map still loading, and survives one that failed", async () => {
+    const late = new SegmentHashIndex(10);
+    let release!: () => void;
+    const ready = new Promise<void>((r) => (release = r));
+    const v = new SegmentVerifier({ mode: "required", index: late, ready });
+    const pending = v.verify("http://o/x.ts", undefined, bytes("x"));
+    late.set("http://o/x.ts", undefined, sha("x"));
+    release();
+    assert.equal(await pending, true);
+    const broken = new SegmentVerifier({ mode: "if-present", index: late, ready: Promise.reject(new Error("404")) });
+    assert.equal(await broken.verify("http://o/x.ts", undefined, bytes("y")), false);
+  });
+
+  it("refuses rather than throws when hashing fails", async () => {
+    const v = new SegmentVerifier({ mode: "if-present", index, digest: () => Promise.reject(new Error("no WebCrypto")) });
+    assert.equal(await v.verify("http://o/good.ts", undefined, bytes("good bytes")), false);
+  });
+});

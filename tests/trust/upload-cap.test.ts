@@ -1,0 +1,173 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { UploadGovernor } from "../../sdk/src/upload/upload-governor";
+import { UploadLimiter } from "../../sdk/src/upload/upload-limiter";
+
+const CHUNK = 64 * 1024 - 1;
+
+/** Deterministic pseudo-random numbers, so a failing run can be replayed. */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+
+interface Simulation {
+  sent: Array<{ t: number; bytes: number }>;
+  offered: number;
+  refused: number;
+}
+
+/**
+ * A live viewer that holds every new segment and `peers` peers asking it for each one at a
+ * random moment of the segment's 2 s. A request is served only while the limiter allows
+ * uploads (PML answers "absent" otherwise); a served segment goes out in 64 KB chunks at
+ * `linkBytesPerSecond`, and cannot be stopped once started.
+ */
+function simulate(capKbps: number, peers: number, seconds: number, seed: number, windowMs = 5000): Simulation {
+  const random = lcg(seed);
+  const limiter = new UploadLimiter({
+    capBytesPerSecond: (capKbps * 1000) / 8,
+    windowMs,
+    maxChunkBytes: CHUNK,
+    initialSegmentBytes: 200_000,
+    now: 0,
+  });
+  const linkBytesPerSecond = 4_000_000;
+  const requests: Array<{ t: number; peer: string; size: number }> = [];
+  for (let seg = 0; seg * 2000 < seconds * 1000; seg++) {
+    const size = 140_000 + Math.floor(random() * 50_000);
+    requests.push({ t: seg * 2000, peer: "self", size });
+    for (let p = 0; p < peers; p++) requests.push({ t: seg * 2000 + Math.floor(random() * 1500), peer: `p${p}`, size });
+  }
+  requests.sort((a, b) => a.t - b.t);
+  const sim: Simulation = { sent: [], offered: 0, refused: 0 };
+  const chunkEvents: Array<{ t: number; peer: string; bytes: number }> = [];
+  const busyUntil = new Map<string, number>();
+  let next = 0;
+  for (let t = 0; t <= seconds * 1000; t++) {
+    while (next < requests.length && requests[next].t <= t) {
+      const r = requests[next++];
+      if (r.peer === "self") {
+        limiter.noteSegmentSize(r.size); // this viewer downloaded it
+        continue;
+      }
+      sim.offered++;
+      if (!limiter.tick(t) || (busyUntil.get(r.peer) ?? 0) > t) {
+        sim.refused++;
+        continue;
+      }
+      let at = t;
+      for (let off = 0; off < r.size; off += CHUNK) {
+        const bytes = Math.min(CHUNK, r.size - off);
+        chunkEvents.push({ t: at, peer: r.peer, bytes });
+        at += Math.ceil((bytes / linkBytesPerSecond) * 1000);
+      }
+      busyUntil.set(r.peer, at);
+      // The first chunk leaves at once, in the same task as the request.
+      const first = chunkEvents.splice(chunkEvents.findIndex((c) => c.t === t && c.peer === r.peer), 1)[0];
+      limiter.onChunk(first.bytes, first.peer, t);
+      sim.sent.push({ t, bytes: first.bytes });
+      chunkEvents.sort((a, b) => a.t - b.t);
+    }
+    while (chunkEvents.length > 0 && chunkEvents[0].t <= t) {
+      const c = chunkEvents.shift()!;
+      limiter.onChunk(c.bytes, c.peer, t);
+      sim.sent.push({ t, bytes: c.bytes });
+    }
+  }
+  return sim;
+}
+
+function worstWindow(sent: Simulation["sent"], windowMs: number, endMs: number): number {
+  let worst = 0;
+  for (let start = 0; start + windowMs <= endMs; start += 50) {
+    let sum = 0;
+    for (const s of sent) if (s.t >= start && s.t < start + windowMs) sum += s.bytes;
+    worst = Math.max(worst, sum);
+  }
+  return worst;
+}
+
+describe("UploadLimiter", () => {
+  for (const [capKbps, peers, seed] of [
+    [1500, 3, 1],
+    [1000, 4, 2],
+    [3000, 6, 3],
+    [800, 2, 4],
+  ] as const) {
+    it(`${capKbps} kbit/s, ${peers} peers wanting every segment: every 10 s window ≤ cap, and it still uploads`, () => {
+      const seconds = 120;
+      const sim = simulate(capKbps, peers, seconds, seed);
+      const capBytes10s = (capKbps * 1000 * 10) / 8;
+      const worst = worstWindow(sim.sent, 10_000, seconds * 1000);
+      assert.ok(worst <= capBytes10s * 1.1, `worst 10 s window ${worst} B > 1.1 × ${capBytes10s} B`);
+      const total = sim.sent.reduce((a, s) => a + s.bytes, 0);
+      const average = (total * 8) / 1000 / seconds;
+      assert.ok(sim.refused > 0, "demand exceeds the cap, so some requests must be refused");
+      assert.ok(average >= capKbps * 0.5, `average ${average.toFixed(0)} kbit/s is under half the ${capKbps} kbit/s cap`);
+    });
+  }
+
+  it("lets everything through when demand is under the cap", () => {
+    const sim = simulate(20_000, 2, 60, 5);
+    assert.equal(sim.refused, 0);
+  });
+
+  it("a cap under one segment per window still lets one segment out per window", () => {
+    const limiter = new UploadLimiter({ capBytesPerSecond: 10_000, windowMs: 5000, maxChunkBytes: CHUNK, initialSegmentBytes: 150_000, now: 0 });
+    assert.equal(limiter.allowed, true);
+    limiter.onChunk(CHUNK, "a", 0);
+    assert.equal(limiter.allowed, false);
+    limiter.onChunk(CHUNK, "a", 10);
+    limiter.onChunk(20_000, "a", 20); // the short chunk ends the segment
+    assert.equal(limiter.tick(4000), false);
+    assert.equal(limiter.tick(5021), true);
+    assert.equal(limiter.sentBytes(5021), 0);
+  });
+
+  it("forgets a segment whose peer went quiet, and refuses bad parameters", () => {
+    const limiter = new UploadLimiter({ capBytesPerSecond: 50_000, windowMs: 1000, maxChunkBytes: CHUNK, initialSegmentBytes: 30_000, now: 0 });
+    limiter.onChunk(CHUNK, "a", 0);
+    assert.equal(limiter.tick(500), false);
+    assert.equal(limiter.tick(2500), true);
+    assert.throws(
+      () => new UploadLimiter({ capBytesPerSecond: 0, windowMs: 1000, maxChunkBytes: CHUNK, initialSegmentBytes: 1, now: 0 }),
+      /capBytesPerSecond must be a positive number/,
+    );
+  });
+});
+
+describe("UploadGovernor", () => {
+  const base = { windowMs: 5000, maxChunkBytes: CHUNK, initialSegmentBytes: 100_000, tickMs: 20 };
+
+  it("upload: false starts disabled and never switches", () => {
+    const calls: boolean[] = [];
+    const g = new UploadGovernor({ ...base, upload: false, maxUploadKbps: 100 }, (d) => calls.push(d));
+    assert.equal(g.initiallyDisabled, true);
+    g.onChunkUploaded(CHUNK, "a");
+    assert.deepEqual(calls, []);
+    assert.deepEqual(g.stats(), { enabled: false, capKbps: null, limited: false, limitedCount: 0, windowBytes: 0 });
+    g.destroy();
+  });
+
+  it("switches PML's upload off at the cap and back on once the window has room", async () => {
+    let now = 0;
+    const calls: boolean[] = [];
+    const g = new UploadGovernor({ ...base, upload: true, maxUploadKbps: 400 }, (d) => calls.push(d), () => now);
+    assert.equal(g.initiallyDisabled, false);
+    g.onSegmentLoaded(100_000);
+    g.onChunkUploaded(CHUNK, "a"); // 250 kB budget: 65 kB sent + 35 kB to come + 100 kB next fits
+    assert.deepEqual(calls, []);
+    g.onChunkUploaded(34_465, "a");
+    g.onChunkUploaded(CHUNK, "b"); // 165 kB committed + 100 kB next > 250 kB
+    assert.deepEqual(calls, [true]);
+    assert.equal(g.stats().limited, true);
+    assert.equal(g.stats().limitedCount, 1);
+    now = 5001;
+    await new Promise((r) => setTimeout(r, 60));
+    assert.deepEqual(calls, [true, false]);
+    assert.equal(g.stats().limited, false);
+    assert.equal(g.stats().capKbps, 400);
+    g.destroy();
+  });
+});
