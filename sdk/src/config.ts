@@ -42,6 +42,30 @@ export const DEFAULT_SWARMCAST_CONFIG = {
    */
   maxRecoveryAttempts: 3,
   recoveryWindowMs: 30_000,
+
+  /**
+   * Segments from peers must match the SHA-256 the publisher wrote in the playlist
+   * (`#EXT-X-SWARMCAST-SHA256`) or in an `integrityMap`; unhashed ones are accepted.
+   */
+  integrity: "if-present" as "required" | "if-present" | "off",
+
+  /** Playlist hashes remembered (a live window slides; old segments are forgotten first). */
+  integrityMaxTagEntries: 2000,
+
+  /** Whether this viewer sends segments to peers. */
+  upload: true,
+
+  /** `maxUploadKbps` holds over every window of this length. */
+  uploadCapWindowMs: 5000,
+
+  /** How often a viewer held back by `maxUploadKbps` checks whether it may upload again. */
+  uploadCapTickMs: 250,
+
+  /** Segment size the upload cap reserves before it has seen a segment of the stream. */
+  uploadCapInitialSegmentBytes: 256 * 1024,
+
+  /** PML's default `webRtcMaxMessageSize`: segments go to peers in chunks of this size. */
+  webRtcMaxMessageSize: 64 * 1024 - 1,
 };
 
 export type SwarmcastDefaults = typeof DEFAULT_SWARMCAST_CONFIG;
