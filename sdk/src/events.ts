@@ -24,7 +24,12 @@ export type SwarmcastErrorKind =
   /** hls.js media (decode / MSE) error. */
   | "media"
   /** hls.js mux / key / other error. */
-  | "other";
+  | "other"
+  /**
+   * A segment from a peer failed its SHA-256 check (the peer is dropped, the segment comes
+   * over HTTP), or the published hashes could not be read.
+   */
+  | "integrity";
 
 export interface SwarmcastErrorEvent {
   kind: SwarmcastErrorKind;
