@@ -2,6 +2,7 @@ import type { HlsConfig } from "hls.js";
 import type { CoreConfig } from "p2p-media-loader-core";
 import { TOKEN_QUERY_PARAM } from "../../shared/protocol";
 import { DEFAULT_SWARMCAST_CONFIG } from "./config";
+import { INTEGRITY_MODES, type IntegrityMode } from "./integrity/verifier";
 
 /** Options of {@link createP2PEngine}: everything about delivery, nothing about the element. */
 export interface SwarmcastEngineOptions {
@@ -23,6 +24,19 @@ export interface SwarmcastEngineOptions {
   statsIntervalMs?: number;
   /** Sliding window of the byte rates in ms. */
   rateWindowMs?: number;
+  /**
+   * Check of segments received from peers against the SHA-256 published with the stream
+   * (`#EXT-X-SWARMCAST-SHA256` playlist tags, or `integrityMap`): `"required"` takes from
+   * peers only segments with a matching hash, `"if-present"` (default) checks those that have
+   * one, `"off"` checks nothing.
+   */
+  integrity?: IntegrityMode;
+  /** URL of a JSON map of segment URL → SHA-256 hex (VOD), read once at start. */
+  integrityMap?: string;
+  /** Whether this viewer sends segments to peers (default true). */
+  upload?: boolean;
+  /** Cap of this viewer's upload to peers, in kbit/s, held over every few seconds. */
+  maxUploadKbps?: number;
 }
 
 /** Options of {@link attach}. */
@@ -40,6 +54,10 @@ export interface ResolvedOptions {
   coreConfig: Partial<CoreConfig>;
   statsIntervalMs: number;
   rateWindowMs: number;
+  integrity: IntegrityMode;
+  integrityMap: string | undefined;
+  upload: boolean;
+  maxUploadKbps: number | undefined;
 }
 
 /** Bad input to the SDK. `option` names the offending option. */
@@ -63,6 +81,10 @@ const ENGINE_OPTION_NAMES = [
   "core",
   "statsIntervalMs",
   "rateWindowMs",
+  "integrity",
+  "integrityMap",
+  "upload",
+  "maxUploadKbps",
 ] as const;
 const ATTACH_OPTION_NAMES = ["src", ...ENGINE_OPTION_NAMES] as const;
 
@@ -78,6 +100,8 @@ const RESERVED_CORE_KEYS: Record<string, string> = {
   rtcConfig: "iceServers",
   swarmId: "swarmId",
   isP2PDisabled: "p2p",
+  validateP2PSegment: "integrity",
+  isP2PUploadDisabled: "upload",
 };
 
 function describe(value: unknown): string {
@@ -271,6 +295,46 @@ export function resolveOptions(
     }
   }
 
+  if (o.integrity !== undefined && !INTEGRITY_MODES.includes(o.integrity)) {
+    throw new SwarmcastOptionError(
+      "integrity",
+      `option "integrity" must be one of ${INTEGRITY_MODES.map((m) => `"${m}"`).join(", ")}, got ${describe(o.integrity)}`,
+    );
+  }
+  let integrityMap: string | undefined;
+  if (o.integrityMap !== undefined) {
+    if (typeof o.integrityMap !== "string" || o.integrityMap.trim() === "") {
+      throw new SwarmcastOptionError(
+        "integrityMap",
+        `option "integrityMap" must be the URL of a JSON integrity map, got ${describe(o.integrityMap)}`,
+      );
+    }
+    try {
+      // Relative to the page, like `src`.
+      integrityMap = new URL(o.integrityMap.trim(), globalThis.location?.href).href;
+    } catch {
+      throw new SwarmcastOptionError(
+        "integrityMap",
+        `option "integrityMap" must be the URL of a JSON integrity map, got "${o.integrityMap}" (not a URL)`,
+      );
+    }
+    if ((o.integrity ?? defaults.integrity) === "off") {
+      throw new SwarmcastOptionError("integrityMap", `option "integrityMap" is set but "integrity" is "off"`);
+    }
+  }
+  if (o.upload !== undefined && typeof o.upload !== "boolean") {
+    throw new SwarmcastOptionError("upload", `option "upload" must be true or false, got ${describe(o.upload)}`);
+  }
+  if (
+    o.maxUploadKbps !== undefined &&
+    (typeof o.maxUploadKbps !== "number" || !Number.isFinite(o.maxUploadKbps) || o.maxUploadKbps <= 0)
+  ) {
+    throw new SwarmcastOptionError(
+      "maxUploadKbps",
+      `option "maxUploadKbps" must be a positive number of kbit/s (use upload: false for none), got ${describe(o.maxUploadKbps)}`,
+    );
+  }
+
   const coreConfig = mergeCoreConfig(
     { ...defaults.core },
     {
@@ -289,5 +353,9 @@ export function resolveOptions(
     coreConfig,
     statsIntervalMs: o.statsIntervalMs ?? defaults.statsIntervalMs,
     rateWindowMs: o.rateWindowMs ?? defaults.rateWindowMs,
+    integrity: o.integrity ?? defaults.integrity,
+    integrityMap,
+    upload: o.upload ?? defaults.upload,
+    maxUploadKbps: o.maxUploadKbps,
   };
 }
