@@ -1,0 +1,235 @@
+/**
+ * Every option of the offload bench, its default and its validation. The CLI, `--help` and
+ * the programmatic API all read the same table, so a default lives in exactly one place.
+ */
+
+export const MODES = ["http-only", "pml-defaults", "swarmcast"] as const;
+export type Mode = (typeof MODES)[number];
+
+export const TRACKER_KINDS = ["swarmcast", "bittorrent-tracker"] as const;
+export type TrackerKind = (typeof TRACKER_KINDS)[number];
+
+export interface BenchOptions {
+  /** Viewers playing at once in each mode. */
+  viewers: number;
+  /** Modes to run, one after another, on identical settings. */
+  modes: Mode[];
+  /** Seconds between two viewer joins at the start of a mode. */
+  joinInterval: number;
+  /** Seconds, after the last join, excluded from the steady-state figures. */
+  warmup: number;
+  /** Steady-state seconds measured per mode (after joins and warm-up). */
+  duration: number;
+  /** Every this many seconds the longest-present viewer leaves and a new one joins; 0 = off. */
+  churn: number;
+  /** hls.js liveSyncDurationCount for the swarmcast mode (segments behind the live edge); 0 = SDK default. */
+  liveSyncCount: number;
+  /** Share (0..1) of viewers whose origin segment requests answer 503 during the fault window. */
+  faultShare: number;
+  /** [start, end] seconds after steady-state start in which the fault is active. */
+  faultWindow: [number, number];
+  /** Upload cap per viewer in kbit/s for the swarmcast mode (SDK option maxUploadKbps); 0 = none. */
+  uploadCap: number;
+  /** Extra SDK options for the swarmcast mode, merged over the bench's (hls and core merge key by key). */
+  sdkConfig: Record<string, unknown>;
+  /** Tracker the viewers announce to. */
+  tracker: TrackerKind;
+  /** Seconds between two samples of every viewer and of the origin. */
+  sampleInterval: number;
+  /** Segments in the origin's live playlist window. */
+  window: number;
+  /** Base name of the result files. Default: "<viewers>-viewers". */
+  name: string;
+  /** Folder the result files are written to. */
+  out: string;
+}
+
+export const DEFAULT_BENCH_OPTIONS: BenchOptions = {
+  viewers: 4,
+  modes: [...MODES],
+  joinInterval: 5,
+  warmup: 20,
+  duration: 120,
+  churn: 0,
+  liveSyncCount: 0,
+  faultShare: 0,
+  faultWindow: [0, 0],
+  uploadCap: 0,
+  sdkConfig: {},
+  tracker: "bittorrent-tracker",
+  sampleInterval: 2,
+  window: 10,
+  name: "",
+  out: "bench/results",
+};
+
+export class BenchOptionError extends Error {
+  override name = "BenchOptionError";
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface OptionSpec {
+  key: keyof BenchOptions;
+  flag: string;
+  arg: string;
+  help: string;
+  parse(raw: string, flag: string): unknown;
+}
+
+function number(min: number, max: number, integer: boolean) {
+  return (raw: string, flag: string): number => {
+    const value = Number(raw);
+    if (raw.trim() === "" || !Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
+      const kind = integer ? "an integer" : "a number";
+      throw new BenchOptionError(flag, `${flag} must be ${kind} from ${min} to ${max}, got "${raw}"`);
+    }
+    return value;
+  };
+}
+
+function oneOf<T extends string>(choices: readonly T[]) {
+  return (raw: string, flag: string): T => {
+    if (!(choices as readonly string[]).includes(raw)) {
+      throw new BenchOptionError(flag, `${flag} must be one of ${choices.join(", ")}, got "${raw}"`);
+    }
+    return raw as T;
+  };
+}
+
+function modeList(raw: string, flag: string): Mode[] {
+  const list = raw.split(",").map((m) => m.trim()).filter((m) => m !== "");
+  if (list.length === 0) throw new BenchOptionError(flag, `${flag} needs at least one of ${MODES.join(", ")}`);
+  for (const mode of list) oneOf(MODES)(mode, flag);
+  if (new Set(list).size !== list.length) throw new BenchOptionError(flag, `${flag} lists a mode twice: "${raw}"`);
+  return list as Mode[];
+}
+
+function window(raw: string, flag: string): [number, number] {
+  const parts = raw.split(",").map((p) => p.trim());
+  const values = parts.map(Number);
+  if (parts.length !== 2 || parts.some((p) => p === "") || values.some((v) => !Number.isFinite(v) || v < 0) || values[0] >= values[1]) {
+    throw new BenchOptionError(flag, `${flag} must be "start,end" seconds after steady-state start with 0 <= start < end, got "${raw}"`);
+  }
+  return [values[0], values[1]];
+}
+
+function jsonObject(raw: string, flag: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (error) {
+    throw new BenchOptionError(flag, `${flag} must be a JSON object of SDK options: ${(error as Error).message}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new BenchOptionError(flag, `${flag} must be a JSON object of SDK options, got ${raw}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function safeName(raw: string, flag: string): string {
+  if (!/^[A-Za-z0-9._-]{1,80}$/.test(raw) || raw.startsWith(".")) {
+    throw new BenchOptionError(flag, `${flag} must be 1-80 characters of A-Z a-z 0-9 . _ - (a file name), got "${raw}"`);
+  }
+  return raw;
+}
+
+function path(raw: string, flag: string): string {
+  if (raw.trim() === "") throw new BenchOptionError(flag, `${flag} must be a folder path`);
+  return raw;
+}
+
+export const OPTION_SPECS: OptionSpec[] = [
+  { key: "viewers", flag: "--viewers", arg: "<n>", help: "viewers playing at once in each mode", parse: number(1, 64, true) },
+  { key: "modes", flag: "--modes", arg: "<list>", help: `comma-separated modes, run in this order (${MODES.join(", ")})`, parse: modeList },
+  { key: "joinInterval", flag: "--join-interval", arg: "<s>", help: "seconds between two viewer joins", parse: number(0, 600, false) },
+  { key: "warmup", flag: "--warmup", arg: "<s>", help: "seconds after the last join left out of the steady-state figures", parse: number(0, 3600, false) },
+  { key: "duration", flag: "--duration", arg: "<s>", help: "steady-state seconds measured per mode", parse: number(1, 7200, false) },
+  { key: "churn", flag: "--churn", arg: "<s>", help: "every <s> seconds after the last join one viewer leaves and a new one joins (0 = off)", parse: number(0, 3600, false) },
+  { key: "liveSyncCount", flag: "--live-sync-count", arg: "<n>", help: "swarmcast mode: hls.js liveSyncDurationCount, segments behind the live edge (0 = SDK default)", parse: number(0, 60, true) },
+  { key: "faultShare", flag: "--fault-share", arg: "<0..1>", help: "share of viewers whose origin segment requests get 503 during --fault-window", parse: number(0, 1, false) },
+  { key: "faultWindow", flag: "--fault-window", arg: "<start,end>", help: "seconds after steady-state start in which the fault is active", parse: window },
+  { key: "uploadCap", flag: "--upload-cap", arg: "<kbps>", help: "swarmcast mode: upload cap per viewer, SDK option maxUploadKbps (0 = none)", parse: number(0, 10_000_000, false) },
+  { key: "sdkConfig", flag: "--sdk-config", arg: "<json>", help: "swarmcast mode: extra SDK options as a JSON object (hls and core merge key by key)", parse: jsonObject },
+  { key: "tracker", flag: "--tracker", arg: "<kind>", help: `tracker the viewers announce to (${TRACKER_KINDS.join(", ")})`, parse: oneOf(TRACKER_KINDS) },
+  { key: "sampleInterval", flag: "--sample-interval", arg: "<s>", help: "seconds between two samples of the viewers and the origin", parse: number(0.5, 60, false) },
+  { key: "window", flag: "--window", arg: "<n>", help: "segments in the origin's live playlist", parse: number(3, 1000, true) },
+  { key: "name", flag: "--name", arg: "<name>", help: "base name of the result files", parse: safeName },
+  { key: "out", flag: "--out", arg: "<dir>", help: "folder the result files are written to", parse: path },
+];
+
+function describeDefault(key: keyof BenchOptions): string {
+  const value = DEFAULT_BENCH_OPTIONS[key];
+  if (key === "name") return "<viewers>-viewers";
+  if (key === "faultWindow") return "none";
+  if (Array.isArray(value)) return value.join(",");
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+export function helpText(): string {
+  const rows = OPTION_SPECS.map((s) => [`  ${s.flag} ${s.arg}`, `${s.help} [default: ${describeDefault(s.key)}]`]);
+  rows.push(["  --help", "show this text"]);
+  const width = Math.max(...rows.map((r) => r[0].length)) + 2;
+  return [
+    "swarmcast offload bench: N headless Chromium viewers per mode against a local live origin,",
+    "CDN egress against bytes consumed, rebuffering, startup, latency and errors.",
+    "",
+    "usage: npm run bench -- [options]",
+    "",
+    ...rows.map(([a, b]) => a.padEnd(width) + b),
+    "",
+    "Results: <out>/<name>.json, <name>.md and <name>.svg. See bench/README.md.",
+  ].join("\n");
+}
+
+/** Parses CLI arguments; `undefined` means --help was asked for. */
+export function parseArgs(argv: string[]): Partial<BenchOptions> | undefined {
+  const result: Partial<BenchOptions> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i];
+    if (token === "--help" || token === "-h") return undefined;
+    const eq = token.indexOf("=");
+    const flag = eq > 0 ? token.slice(0, eq) : token;
+    const spec = OPTION_SPECS.find((s) => s.flag === flag);
+    if (!spec) {
+      throw new BenchOptionError(flag, `unknown option "${flag}"; run with --help for the list`);
+    }
+    let raw: string;
+    if (eq > 0) raw = token.slice(eq + 1);
+    else {
+      if (i + 1 >= argv.length) throw new BenchOptionError(flag, `${flag} needs a value ${spec.arg}`);
+      raw = argv[++i];
+    }
+    (result as Record<string, unknown>)[spec.key] = spec.parse(raw, flag);
+  }
+  return result;
+}
+
+/** Merges over the defaults and checks combinations; errors name the option. */
+export function resolveBenchOptions(input: Partial<BenchOptions> = {}): BenchOptions {
+  for (const key of Object.keys(input)) {
+    if (!(key in DEFAULT_BENCH_OPTIONS)) throw new BenchOptionError(key, `unknown bench option "${key}"`);
+  }
+  const options: BenchOptions = { ...DEFAULT_BENCH_OPTIONS, ...input };
+  // Programmatic callers skip the CLI parsers: run the same checks on their values.
+  for (const spec of OPTION_SPECS) {
+    const value = options[spec.key];
+    if (spec.key === "name" && value === "") continue;
+    if (spec.key === "faultWindow" && options.faultShare === 0) continue;
+    const raw = Array.isArray(value) ? value.join(",") : typeof value === "object" ? JSON.stringify(value) : String(value);
+    spec.parse(raw, spec.flag);
+  }
+  if (options.faultShare > 0 && options.faultWindow[1] <= options.faultWindow[0]) {
+    throw new BenchOptionError("--fault-window", "--fault-share needs a --fault-window start,end");
+  }
+  if (options.faultShare > 0 && options.faultWindow[0] >= options.duration) {
+    throw new BenchOptionError("--fault-window", `--fault-window starts at ${options.faultWindow[0]} s, after the ${options.duration} s steady state ends`);
+  }
+  if (options.name === "") options.name = `${options.viewers}-viewers`;
+  return { ...options, modes: [...options.modes], faultWindow: [...options.faultWindow] as [number, number], sdkConfig: { ...options.sdkConfig } };
+}

@@ -1,0 +1,50 @@
+import { mkdirSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { rollup, type RollupOptions, type OutputOptions } from "rollup";
+
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const PAGES_DIR = join(ROOT, "bench/pages");
+const CONFIG = join(ROOT, "bench/rollup.bench.mjs");
+export const BENCH_DIST = join(ROOT, "dist/bench");
+export const SDK_SCRIPT = join(ROOT, "dist/swarmcast.js");
+
+function mtime(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Builds bench/pages into dist/bench unless the outputs are newer than every source (the page
+ * sources, the rollup config and the installed PML/hls.js versions).
+ */
+export async function buildBenchPages(): Promise<void> {
+  const configs = (await import(CONFIG)).default as Array<RollupOptions & { output: OutputOptions }>;
+  const sources = [
+    CONFIG,
+    join(ROOT, "package-lock.json"),
+    ...readdirSync(PAGES_DIR).filter((f) => f.endsWith(".ts")).map((f) => join(PAGES_DIR, f)),
+  ];
+  const newestSource = Math.max(...sources.map(mtime));
+  const outputs = configs.map((c) => c.output.file as string);
+  if (outputs.every((o) => mtime(o) > newestSource)) return;
+  mkdirSync(BENCH_DIST, { recursive: true });
+  for (const config of configs) {
+    const bundle = await rollup({ ...config, onwarn: () => undefined });
+    try {
+      await bundle.write(config.output);
+    } finally {
+      await bundle.close();
+    }
+  }
+}
+
+/** The SDK's script-tag build must exist: `npm run bench` builds it first. */
+export function checkSdkBuild(): void {
+  if (mtime(SDK_SCRIPT) === 0) {
+    throw new Error(`${SDK_SCRIPT} is missing: run "npm run build" first (npm run bench does)`);
+  }
+}

@@ -1,0 +1,495 @@
+/**
+ * Programmatic entry of the offload bench: `runBench(options)` starts the origin, the tracker,
+ * a page server and one Chromium, runs every mode with N viewers one after another, and writes
+ * <out>/<name>.json, .md and .svg. Everything it starts is stopped before it returns or throws.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { isAbsolute, join } from "node:path";
+import type { Browser } from "playwright-core";
+import { launchChromium } from "../../tests/helpers/browser.js";
+import { startPageServer, type PageServer } from "../../tests/helpers/pages.js";
+import { startOrigin, type EgressReport, type Origin } from "../origin/index.js";
+import {
+  offloadBound,
+  startupDistribution,
+  windowFigures,
+  type EgressSample,
+  type ViewerRecord,
+  type WindowFigures,
+  type Distribution,
+} from "./metrics.js";
+import { resolveBenchOptions, type BenchOptions, type Mode } from "./options.js";
+import { buildBenchPages, checkSdkBuild, ROOT } from "./pages.js";
+import { renderChart, renderMarkdown } from "./report.js";
+import { startBenchTracker, type BenchTracker } from "./tracker.js";
+import { BenchViewer, type ViewerConfig } from "./viewer.js";
+
+export const RESULT_FORMAT = "swarmcast-offload-bench/1";
+
+/** Width of the sliding window of the timeline's offload figure. */
+const TIMELINE_WINDOW_MS = 10_000;
+/** Period of the progress line. */
+const PROGRESS_INTERVAL_MS = 5_000;
+
+const MODE_TAG: Record<Mode, string> = { "http-only": "http", "pml-defaults": "pml", swarmcast: "sc" };
+
+export interface TimelinePoint {
+  /** Seconds since the mode's first join. */
+  t: number;
+  present: number;
+  playing: number;
+  /** Cumulative since the mode's first join. */
+  egressSegmentBytes: number;
+  consumedBytes: number;
+  /** Offload over the last TIMELINE_WINDOW_MS; null without consumed bytes. */
+  offload: number | null;
+}
+
+export interface ViewerResult {
+  id: string;
+  slot: number;
+  joinedAt: number;
+  leftAt: number | null;
+  startupMs: number | null;
+  httpBytes: number;
+  p2pBytes: number;
+  uploadedBytes: number;
+  /** p2p / (http + p2p) over the steady state; null if the viewer was not there. */
+  steadyP2PShare: number | null;
+  stalls: number;
+  stalledMs: number;
+  watchMs: number;
+  hlsFatal: number;
+  hlsNonFatal: number;
+  playerErrors: number;
+  pageErrors: number;
+  recentProblems: string[];
+}
+
+export interface ModeResult {
+  mode: Mode;
+  swarmId: string;
+  /** Options given to the player besides src (swarmcast mode) or the fixed stock settings. */
+  playerConfig: Record<string, unknown>;
+  startedAt: number;
+  /** Last join done; the warm-up starts here. */
+  joinedAt: number;
+  steadyFrom: number;
+  steadyTo: number;
+  /** Fault window in epoch ms and the slots it hit, if any. */
+  fault: { from: number; until: number; slots: number[]; clients: string[] } | null;
+  viewers: number;
+  /** (N−1)/N. */
+  bound: number;
+  /** Steady-state offload / bound; null when the bound is 0 (one viewer). */
+  offloadToBound: number | null;
+  steady: WindowFigures;
+  /** From the first join to the end, warm-up included. */
+  whole: WindowFigures;
+  startupMs: Distribution;
+  notStarted: number;
+  pageErrors: number;
+  /** Viewers that joined in all (churn adds some). */
+  joins: number;
+  timeline: TimelinePoint[];
+  viewerResults: ViewerResult[];
+}
+
+export interface BenchResult {
+  format: string;
+  name: string;
+  startedAt: string;
+  finishedAt: string;
+  options: BenchOptions;
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    totalMemoryMB: number;
+    node: string;
+    chromium: string;
+    /** os.loadavg() at start and end: other work on the machine skews the timing figures. */
+    loadavgStart: number[];
+    loadavgEnd: number[];
+  };
+  tracker: string;
+  segmentDuration: number;
+  modes: ModeResult[];
+}
+
+export interface RunHooks {
+  /** Aborts the run; everything started is stopped and the promise rejects. */
+  signal?: AbortSignal;
+  /** Progress lines (one every few seconds while a mode runs). */
+  log?: (line: string) => void;
+}
+
+export interface BenchOutput {
+  result: BenchResult;
+  files: { json: string; md: string; svg: string };
+}
+
+class AbortedError extends Error {
+  override name = "AbortError";
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new AbortedError("bench aborted"));
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, Math.max(0, ms));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new AbortedError("bench aborted"));
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+const pct = (v: number | null | undefined) => (v === null || v === undefined ? "–" : `${(v * 100).toFixed(1)}%`);
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+/** Options handed to Swarmcast.attach besides src, in the swarmcast mode. */
+export function swarmcastOptions(options: BenchOptions): Record<string, unknown> {
+  const reserved = ["src", "trackers", "swarmId", "iceServers"].filter((k) => k in options.sdkConfig);
+  if (reserved.length > 0) {
+    throw new Error(`--sdk-config: "${reserved[0]}" is set by the bench (loopback tracker, per-viewer origin URL, swarm per mode, no ICE servers)`);
+  }
+  const { hls, core, ...rest } = options.sdkConfig as { hls?: Record<string, unknown>; core?: Record<string, unknown> };
+  const result: Record<string, unknown> = { ...rest };
+  const hlsConfig: Record<string, unknown> = {};
+  if (options.liveSyncCount > 0) hlsConfig.liveSyncDurationCount = options.liveSyncCount;
+  Object.assign(hlsConfig, hls ?? {});
+  if (Object.keys(hlsConfig).length > 0) result.hls = hlsConfig;
+  if (core) result.core = core;
+  if (options.uploadCap > 0) result.maxUploadKbps = options.uploadCap;
+  return result;
+}
+
+interface RunContext {
+  options: BenchOptions;
+  browser: Browser;
+  origin: Origin;
+  tracker: BenchTracker;
+  pageUrl: string;
+  pagesUrl: string;
+  runId: string;
+  signal?: AbortSignal;
+  log: (line: string) => void;
+}
+
+export async function runBench(input: Partial<BenchOptions> = {}, hooks: RunHooks = {}): Promise<BenchOutput> {
+  const options = resolveBenchOptions(input);
+  const log = hooks.log ?? (() => undefined);
+  const sdkOptions = swarmcastOptions(options);
+  checkSdkBuild();
+  await buildBenchPages();
+  if (hooks.signal?.aborted) throw new AbortedError("bench aborted");
+
+  const startedAt = new Date();
+  const loadavgStart = os.loadavg();
+  let origin: Origin | undefined;
+  let tracker: BenchTracker | undefined;
+  let pages: PageServer | undefined;
+  let browser: Browser | undefined;
+  const cleanups: Array<() => Promise<void>> = [];
+  try {
+    origin = await startOrigin({ windowSegments: options.window });
+    tracker = await startBenchTracker(options.tracker);
+    pages = await startPageServer({ "/pages/": "bench/pages", "/dist/": "dist" });
+    // The bench stops the browser itself, on signals too.
+    browser = await launchChromium({ handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false });
+    log(`origin ${origin.url}  tracker ${tracker.kind} ${tracker.url}  chromium ${browser.version()}  load ${loadavgStart.map((l) => l.toFixed(2)).join(" ")}`);
+
+    const ctx: RunContext = {
+      options,
+      browser,
+      origin,
+      tracker,
+      pageUrl: `${pages.url}/pages/viewer.html`,
+      pagesUrl: pages.url,
+      runId: startedAt.toISOString().replace(/\D/g, "").slice(0, 14),
+      signal: hooks.signal,
+      log,
+    };
+    const modes: ModeResult[] = [];
+    for (const mode of options.modes) {
+      modes.push(await runMode(ctx, mode, sdkOptions, cleanups));
+    }
+
+    const result: BenchResult = {
+      format: RESULT_FORMAT,
+      name: options.name,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      options,
+      machine: {
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model ?? "unknown",
+        totalMemoryMB: Math.round(os.totalmem() / 2 ** 20),
+        node: process.version,
+        chromium: browser.version(),
+        loadavgStart,
+        loadavgEnd: os.loadavg(),
+      },
+      tracker: tracker.kind,
+      segmentDuration: origin.segmentDuration,
+      modes,
+    };
+    const files = writeResults(result, options);
+    return { result, files };
+  } finally {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+    await browser?.close().catch(() => undefined);
+    await pages?.close().catch(() => undefined);
+    await tracker?.close().catch(() => undefined);
+    await origin?.close().catch(() => undefined);
+  }
+}
+
+function writeResults(result: BenchResult, options: BenchOptions): BenchOutput["files"] {
+  const dir = isAbsolute(options.out) ? options.out : join(ROOT, options.out);
+  mkdirSync(dir, { recursive: true });
+  const files = {
+    json: join(dir, `${options.name}.json`),
+    md: join(dir, `${options.name}.md`),
+    svg: join(dir, `${options.name}.svg`),
+  };
+  writeFileSync(files.json, JSON.stringify(result, null, 2) + "\n");
+  writeFileSync(files.md, renderMarkdown(result));
+  writeFileSync(files.svg, renderChart(result));
+  return files;
+}
+
+async function runMode(ctx: RunContext, mode: Mode, sdkOptions: Record<string, unknown>, cleanups: Array<() => Promise<void>>): Promise<ModeResult> {
+  const { options, origin, signal, log } = ctx;
+  const tag = MODE_TAG[mode];
+  const swarmId = `bench-${ctx.runId}-${tag}`;
+  const viewers: BenchViewer[] = [];
+  const egress: EgressSample[] = [];
+  const timeline: TimelinePoint[] = [];
+  const tickTimes: number[] = [];
+  let nextId = 0;
+  const libUrl = mode === "pml-defaults" ? `${ctx.pagesUrl}/dist/bench/pml-page.js` : `${ctx.pagesUrl}/dist/swarmcast.js`;
+  const playerConfig: Record<string, unknown> =
+    mode === "swarmcast" ? sdkOptions : mode === "pml-defaults" ? { core: { announceTrackers: "<tracker>", swarmId, rtcConfig: { iceServers: [] } } } : {};
+
+  const present = () => viewers.filter((v) => v.present);
+  cleanups.push(async () => {
+    await Promise.all(viewers.map((v) => v.leave({ sample: false })));
+  });
+
+  const faultSlots = new Set<number>();
+  const faultCount = Math.round(options.faultShare * options.viewers);
+  for (let s = 0; s < faultCount; s++) faultSlots.add(s);
+  let fault: ModeResult["fault"] = null;
+  const applyFaults = () => {
+    if (!fault) return;
+    fault.clients = [...new Set([...fault.clients, ...present().filter((v) => faultSlots.has(v.slot)).map((v) => v.id)])];
+    origin.setFaults([{ clients: fault.clients, status: 503, from: fault.from, until: fault.until, target: "segments" }]);
+  };
+
+  const join = async (slot: number) => {
+    const viewer = new BenchViewer(`${tag}-v${String(nextId++).padStart(2, "0")}`, slot);
+    viewers.push(viewer);
+    const config: ViewerConfig = {
+      mode,
+      src: origin.liveUrl(viewer.id),
+      trackers: [ctx.tracker.url],
+      swarmId,
+      libUrl,
+      sdkOptions: mode === "swarmcast" ? sdkOptions : undefined,
+    };
+    await viewer.join(ctx.browser, ctx.pageUrl, config);
+    applyFaults();
+  };
+
+  const sampleAll = async (): Promise<number> => {
+    await Promise.all(present().map((v) => v.sample()));
+    egress.push({ at: Date.now(), byClient: origin.egress().byClient });
+    // Every snapshot and the egress sample are at or before this instant.
+    const at = Date.now();
+    tickTimes.push(at);
+    return at;
+  };
+
+  const records = (): ViewerRecord[] =>
+    viewers.map((v) => ({ id: v.id, slot: v.slot, joinedAt: v.joinedAt, leftAt: v.leftAt, pageErrors: v.pageErrors, samples: v.samples }));
+
+  const startAt = Date.now();
+  log(`[${mode}] ${options.viewers} viewers joining every ${options.joinInterval} s, swarm ${swarmId}`);
+  let joinedAt: number | null = null;
+  let steadyFrom: number | null = null;
+  let steadyTo: number | null = null;
+  let nextSampleAt = startAt;
+  let nextProgressAt = startAt + PROGRESS_INTERVAL_MS;
+  let nextChurnAt = Infinity;
+  let slotsJoined = 0;
+
+  for (;;) {
+    if (signal?.aborted) throw new AbortedError("bench aborted");
+    const now = Date.now();
+    if (slotsJoined < options.viewers) {
+      if (now >= startAt + slotsJoined * options.joinInterval * 1000) {
+        await join(slotsJoined++);
+        continue;
+      }
+    } else if (joinedAt === null) {
+      joinedAt = now;
+      steadyFrom = joinedAt + options.warmup * 1000;
+      if (options.churn > 0) nextChurnAt = joinedAt + options.churn * 1000;
+      if (faultCount > 0) {
+        fault = {
+          from: steadyFrom + options.faultWindow[0] * 1000,
+          until: steadyFrom + options.faultWindow[1] * 1000,
+          slots: [...faultSlots],
+          clients: [],
+        };
+        applyFaults();
+      }
+    }
+    if (steadyFrom !== null && steadyTo === null && now >= steadyFrom) {
+      steadyFrom = await sampleAll();
+      steadyTo = steadyFrom + options.duration * 1000;
+      log(`[${mode}] steady state for ${options.duration} s`);
+      continue;
+    }
+    if (steadyTo !== null && now >= steadyTo) {
+      steadyTo = await sampleAll();
+      break;
+    }
+    if (now >= nextChurnAt) {
+      nextChurnAt += options.churn * 1000;
+      const leaving = present().sort((a, b) => a.joinedAt - b.joinedAt)[0];
+      if (leaving) {
+        await leaving.leave();
+        await join(leaving.slot);
+        log(`[${mode}] churn: ${leaving.id} left, ${viewers[viewers.length - 1].id} joined`);
+      }
+      continue;
+    }
+    if (now >= nextSampleAt) {
+      nextSampleAt = Math.max(nextSampleAt + options.sampleInterval * 1000, Date.now());
+      const at = await sampleAll();
+      timeline.push(timelinePoint(records(), egress, tickTimes, at, startAt));
+      continue;
+    }
+    if (now >= nextProgressAt) {
+      nextProgressAt += PROGRESS_INTERVAL_MS;
+      log(progressLine(mode, options.viewers, records(), egress, timeline, startAt, steadyFrom, now));
+    }
+    const wakeAt = Math.min(
+      nextSampleAt,
+      nextProgressAt,
+      nextChurnAt,
+      slotsJoined < options.viewers ? startAt + slotsJoined * options.joinInterval * 1000 : Infinity,
+      steadyTo ?? steadyFrom ?? Infinity,
+    );
+    await sleep(Math.min(1000, wakeAt - Date.now()), signal);
+  }
+
+  await Promise.all(viewers.map((v) => v.leave()));
+  if (fault) origin.setFaults([]);
+  cleanups.pop();
+
+  const all = records();
+  const steady = windowFigures(all, egress, steadyFrom!, steadyTo);
+  const whole = windowFigures(all, egress, startAt, steadyTo);
+  const bound = offloadBound(options.viewers);
+  const startup = startupDistribution(all);
+  const result: ModeResult = {
+    mode,
+    swarmId,
+    playerConfig,
+    startedAt: startAt,
+    joinedAt: joinedAt!,
+    steadyFrom: steadyFrom!,
+    steadyTo,
+    fault,
+    viewers: options.viewers,
+    bound,
+    offloadToBound: bound > 0 && steady.offload !== null ? steady.offload / bound : null,
+    steady,
+    whole,
+    startupMs: startup.ms,
+    notStarted: startup.notStarted,
+    pageErrors: viewers.reduce((sum, v) => sum + v.pageErrors, 0),
+    joins: viewers.length,
+    timeline,
+    viewerResults: viewers.map((v) => viewerResult(v, steady)),
+  };
+  log(
+    `[${mode}] done: steady offload ${pct(steady.offload)} (bound ${pct(bound)}, ${pct(result.offloadToBound)} of it), ` +
+      `egress ${mb(steady.egressSegmentBytes)}, consumed ${mb(steady.consumedBytes)}, rebuffering ${pct(steady.rebufferShare)}, ` +
+      `startup median ${startup.ms.median === null ? "–" : Math.round(startup.ms.median) + " ms"}` +
+      (startup.notStarted > 0 ? `, ${startup.notStarted} viewer(s) never played` : ""),
+  );
+  return result;
+}
+
+function viewerResult(v: BenchViewer, steady: WindowFigures): ViewerResult {
+  const last = v.last;
+  return {
+    id: v.id,
+    slot: v.slot,
+    joinedAt: v.joinedAt,
+    leftAt: v.leftAt,
+    startupMs: last?.firstFrameAt != null ? last.firstFrameAt - last.startedAt : null,
+    httpBytes: last?.httpBytes ?? 0,
+    p2pBytes: last?.p2pBytes ?? 0,
+    uploadedBytes: last?.uploadedBytes ?? 0,
+    steadyP2PShare: steady.p2pShareByViewer[v.id] ?? null,
+    stalls: last?.stalls ?? 0,
+    stalledMs: last?.stalledMs ?? 0,
+    watchMs: last?.watchMs ?? 0,
+    hlsFatal: last?.hlsFatal ?? 0,
+    hlsNonFatal: last?.hlsNonFatal ?? 0,
+    playerErrors: last?.playerErrors ?? 0,
+    pageErrors: v.pageErrors,
+    recentProblems: v.recentProblems(),
+  };
+}
+
+function totals(viewers: ViewerRecord[], egress: EgressSample[]): { egressSegmentBytes: number; consumedBytes: number } {
+  const byClient: EgressReport["byClient"] = egress[egress.length - 1]?.byClient ?? {};
+  let egressSegmentBytes = 0;
+  let consumedBytes = 0;
+  for (const v of viewers) {
+    egressSegmentBytes += byClient[v.id]?.segmentBytes ?? 0;
+    const last = v.samples[v.samples.length - 1];
+    consumedBytes += last ? last.httpBytes + last.p2pBytes : 0;
+  }
+  return { egressSegmentBytes, consumedBytes };
+}
+
+function timelinePoint(viewers: ViewerRecord[], egress: EgressSample[], tickTimes: number[], at: number, startAt: number): TimelinePoint {
+  const from = [...tickTimes].reverse().find((t) => t <= at - TIMELINE_WINDOW_MS) ?? startAt;
+  const window = windowFigures(viewers, egress, from, at);
+  const present = viewers.filter((v) => v.leftAt === null);
+  const { egressSegmentBytes, consumedBytes } = totals(viewers, egress);
+  return {
+    t: Math.round((at - startAt) / 100) / 10,
+    present: present.length,
+    playing: present.filter((v) => v.samples[v.samples.length - 1]?.playing).length,
+    egressSegmentBytes,
+    consumedBytes,
+    offload: window.offload,
+  };
+}
+
+function progressLine(mode: Mode, n: number, viewers: ViewerRecord[], egress: EgressSample[], timeline: TimelinePoint[], startAt: number, steadyFrom: number | null, now: number): string {
+  const point = timeline[timeline.length - 1];
+  const elapsed = Math.round((now - startAt) / 1000);
+  const lastSampleAt = egress[egress.length - 1]?.at ?? now;
+  const inSteady = steadyFrom !== null && lastSampleAt > steadyFrom;
+  const sinceFrom = inSteady ? steadyFrom : startAt;
+  const soFar = windowFigures(viewers, egress, sinceFrom, lastSampleAt);
+  const phase = steadyFrom === null ? "joining" : inSteady ? "steady" : "warm-up";
+  return (
+    `[${mode}] ${String(elapsed).padStart(4)} s  ${phase.padEnd(7)}  playing ${point?.playing ?? 0}/${n}  ` +
+    `offload last 10 s ${pct(point?.offload)}, ${inSteady ? "steady" : "since start"} ${pct(soFar.offload)} (bound ${pct(offloadBound(n))})  ` +
+    `egress ${mb(point?.egressSegmentBytes ?? 0)}  stalls ${soFar.stalls}`
+  );
+}

@@ -1,0 +1,295 @@
+/**
+ * One bench viewer inside a Chromium page: plays the live stream in one of the bench modes and
+ * keeps cumulative counters that the bench polls with `benchViewer.snapshot()`. Every figure is
+ * cumulative since start(), so the bench can take deltas over any window.
+ */
+
+export type ViewerMode = "http-only" | "pml-defaults" | "swarmcast";
+
+export interface ViewerConfig {
+  mode: ViewerMode;
+  /** Live playlist URL carrying this viewer's client id. */
+  src: string;
+  trackers: string[];
+  swarmId: string;
+  /** Script providing the player: the swarmcast IIFE build, or the bench's PML bundle. */
+  libUrl: string;
+  /** swarmcast mode: the options given to Swarmcast.attach besides src. */
+  sdkOptions?: Record<string, unknown>;
+}
+
+export interface ViewerSnapshot {
+  /** Epoch ms of this snapshot. */
+  at: number;
+  startedAt: number;
+  /** Epoch ms of the first rendered frame, or null before it. */
+  firstFrameAt: number | null;
+  /** First frame rendered, not paused, not stalled. */
+  playing: boolean;
+  /** Stalls after the first frame (waiting → playing). */
+  stalls: number;
+  /** Stalled milliseconds after the first frame, the running stall included. */
+  stalledMs: number;
+  /** Milliseconds since the first frame. */
+  watchMs: number;
+  /** Segment bytes received over HTTP. */
+  httpBytes: number;
+  /** Segment bytes received from peers. */
+  p2pBytes: number;
+  /** Segment bytes sent to peers. */
+  uploadedBytes: number;
+  peers: number;
+  /** hls.js distance to the live edge in seconds, or null before it is known. */
+  latency: number | null;
+  hlsFatal: number;
+  hlsNonFatal: number;
+  /** SDK `error` events (swarmcast mode) or PML segment/peer/tracker errors (pml-defaults). */
+  playerErrors: number;
+  /** Last few error texts, newest last. */
+  recentErrors: string[];
+}
+
+interface HlsLike {
+  latency: number;
+  on(event: string, fn: (event: string, data: any) => void): void;
+  loadSource(src: string): void;
+  attachMedia(media: HTMLMediaElement): void;
+  destroy(): void;
+}
+
+interface HlsStatic {
+  new (config?: Record<string, unknown>): HlsLike;
+  Events: Record<string, string>;
+}
+
+declare global {
+  interface Window {
+    Swarmcast?: {
+      Hls: HlsStatic;
+      attach(video: HTMLVideoElement, options: Record<string, unknown>): any;
+    };
+    BenchPml?: {
+      Hls: HlsStatic;
+      HlsJsP2PEngine: { injectMixin(hls: HlsStatic): HlsStatic };
+    };
+    benchViewer: {
+      start(config: ViewerConfig): Promise<void>;
+      snapshot(): ViewerSnapshot;
+      stop(): void;
+    };
+  }
+}
+
+const RECENT_ERRORS = 5;
+
+class Viewer {
+  private readonly video: HTMLVideoElement;
+  private startedAt = 0;
+  private firstFrameAt: number | null = null;
+  private stalls = 0;
+  private stalledMs = 0;
+  private stallStartedAt: number | null = null;
+  private http = 0;
+  private p2p = 0;
+  private uploaded = 0;
+  private peerCount = 0;
+  private hlsFatal = 0;
+  private hlsNonFatal = 0;
+  private playerErrors = 0;
+  private readonly recentErrors: string[] = [];
+  private hls: HlsLike | null = null;
+  private player: any = null;
+
+  constructor() {
+    this.video = document.createElement("video");
+    this.video.muted = true;
+    this.video.autoplay = true;
+    this.video.playsInline = true;
+    this.video.width = 320;
+    document.body.append(this.video);
+    this.watchPlayback();
+  }
+
+  async start(config: ViewerConfig): Promise<void> {
+    await loadScript(config.libUrl);
+    this.startedAt = Date.now();
+    if (config.mode === "swarmcast") this.startSwarmcast(config);
+    else if (config.mode === "pml-defaults") this.startPml(config);
+    else this.startHttpOnly(config);
+    this.video.play().catch(() => undefined);
+  }
+
+  stop(): void {
+    if (this.player) this.player.destroy();
+    else this.hls?.destroy();
+  }
+
+  snapshot(): ViewerSnapshot {
+    const now = Date.now();
+    const running = this.stallStartedAt === null ? 0 : now - this.stallStartedAt;
+    let latency: number | null = null;
+    if (this.hls && this.firstFrameAt !== null) {
+      const value = this.hls.latency;
+      latency = Number.isFinite(value) && value > 0 ? value : null;
+    }
+    if (this.player) {
+      const stats = this.player.stats();
+      this.http = stats.httpBytes;
+      this.p2p = stats.p2pBytes;
+      this.uploaded = stats.uploadedBytes;
+      this.peerCount = stats.peers.length;
+    }
+    return {
+      at: now,
+      startedAt: this.startedAt,
+      firstFrameAt: this.firstFrameAt,
+      playing: this.firstFrameAt !== null && this.stallStartedAt === null && !this.video.paused,
+      stalls: this.stalls,
+      stalledMs: this.stalledMs + running,
+      watchMs: this.firstFrameAt === null ? 0 : now - this.firstFrameAt,
+      httpBytes: this.http,
+      p2pBytes: this.p2p,
+      uploadedBytes: this.uploaded,
+      peers: this.peerCount,
+      latency,
+      hlsFatal: this.hlsFatal,
+      hlsNonFatal: this.hlsNonFatal,
+      playerErrors: this.playerErrors,
+      recentErrors: [...this.recentErrors],
+    };
+  }
+
+  private startHttpOnly(config: ViewerConfig): void {
+    const Hls = required(window.Swarmcast, "Swarmcast").Hls;
+    // Stock hls.js: the broadcaster's player today.
+    const hls = new Hls();
+    this.watchHls(hls, Hls);
+    hls.on(Hls.Events.FRAG_LOADED, (_e, data) => {
+      this.http += data.frag?.stats?.loaded ?? data.payload?.byteLength ?? 0;
+    });
+    hls.loadSource(config.src);
+    hls.attachMedia(this.video);
+  }
+
+  private startPml(config: ViewerConfig): void {
+    const { Hls, HlsJsP2PEngine } = required(window.BenchPml, "BenchPml");
+    const HlsWithP2P = HlsJsP2PEngine.injectMixin(Hls);
+    // PML's stock configuration: only what a page must give it.
+    const hls = new HlsWithP2P({
+      p2p: {
+        core: { announceTrackers: config.trackers, swarmId: config.swarmId, rtcConfig: { iceServers: [] } },
+      },
+    }) as HlsLike & { p2pEngine: any };
+    this.watchHls(hls, Hls);
+    const engine = hls.p2pEngine;
+    engine.addEventListener("onChunkDownloaded", (bytes: number, source: string) => {
+      if (source === "p2p") this.p2p += bytes;
+      else this.http += bytes;
+    });
+    engine.addEventListener("onChunkUploaded", (bytes: number) => {
+      this.uploaded += bytes;
+    });
+    engine.addEventListener("onPeerConnect", () => this.peerCount++);
+    engine.addEventListener("onPeerClose", () => (this.peerCount = Math.max(0, this.peerCount - 1)));
+    for (const name of ["onSegmentError", "onPeerError", "onTrackerError"]) {
+      engine.addEventListener(name, (details: any) => {
+        this.playerErrors++;
+        this.remember(`pml ${name}: ${describe(details?.error ?? details)}`);
+      });
+    }
+    hls.loadSource(config.src);
+    hls.attachMedia(this.video);
+  }
+
+  private startSwarmcast(config: ViewerConfig): void {
+    const sdk = required(window.Swarmcast, "Swarmcast");
+    const options = { src: config.src, trackers: config.trackers, swarmId: config.swarmId, iceServers: [], ...config.sdkOptions };
+    // attach() throws a SwarmcastOptionError naming a bad option; the bench reports it as is.
+    this.player = sdk.attach(this.video, options);
+    this.player.on("error", (event: { message: string }) => {
+      this.playerErrors++;
+      this.remember(`sdk: ${event.message}`);
+    });
+    if (this.player.hls) this.watchHls(this.player.hls, sdk.Hls);
+  }
+
+  private watchHls(hls: HlsLike, Hls: HlsStatic): void {
+    this.hls = hls;
+    hls.on(Hls.Events.ERROR, (_e, data) => {
+      if (data.fatal) this.hlsFatal++;
+      else this.hlsNonFatal++;
+      this.remember(`hls.js ${data.fatal ? "fatal " : ""}${data.type}: ${data.details}`);
+    });
+  }
+
+  private watchPlayback(): void {
+    const video = this.video;
+    const firstFrame = () => {
+      if (this.firstFrameAt === null) this.firstFrameAt = Date.now();
+    };
+    if ("requestVideoFrameCallback" in video) video.requestVideoFrameCallback(firstFrame);
+    video.addEventListener("playing", () => {
+      if (this.firstFrameAt === null && !("requestVideoFrameCallback" in video)) firstFrame();
+      if (this.stallStartedAt !== null) {
+        this.stalledMs += Date.now() - this.stallStartedAt;
+        this.stallStartedAt = null;
+      }
+    });
+    video.addEventListener("waiting", () => {
+      // Stalls before the first frame are startup time, not rebuffering.
+      if (this.firstFrameAt === null || this.stallStartedAt !== null) return;
+      this.stallStartedAt = Date.now();
+      this.stalls++;
+    });
+    video.addEventListener("error", () => {
+      this.remember(`video element error ${video.error?.code}: ${video.error?.message ?? ""}`);
+    });
+  }
+
+  private remember(text: string): void {
+    this.recentErrors.push(text.slice(0, 300));
+    if (this.recentErrors.length > RECENT_ERRORS) this.recentErrors.shift();
+  }
+}
+
+function required<T>(value: T | undefined, name: string): T {
+  if (!value) throw new Error(`bench viewer: global ${name} is missing; the player script did not load`);
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (value instanceof Error) return value.message;
+  if (typeof value === "string") return value;
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function loadScript(url: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = url;
+    script.onload = () => resolve();
+    script.onerror = () => reject(new Error(`bench viewer: could not load ${url}`));
+    document.head.append(script);
+  });
+}
+
+let viewer: Viewer | null = null;
+
+window.benchViewer = {
+  start(config) {
+    if (viewer) throw new Error("bench viewer: already started");
+    viewer = new Viewer();
+    return viewer.start(config);
+  },
+  snapshot() {
+    if (!viewer) throw new Error("bench viewer: not started");
+    return viewer.snapshot();
+  },
+  stop() {
+    viewer?.stop();
+  },
+};
