@@ -4,6 +4,10 @@ import type { CoreEventMap } from "p2p-media-loader-core";
 import { Emitter, type SwarmcastEventMap } from "../events";
 import { resolveOptions, type ResolvedOptions, type SwarmcastEngineOptions } from "../options";
 import { StatsAccumulator, type SwarmcastStats } from "../stats/accumulator";
+import { DEFAULT_SWARMCAST_CONFIG } from "../config";
+import { IntegrityGuard } from "../integrity/guard";
+import { UploadGovernor } from "../upload/upload-governor";
+import { TOKEN_QUERY_PARAM } from "../../../shared/protocol";
 import { createCountingLoader } from "./counting-loader";
 
 /**
@@ -43,6 +47,29 @@ function messageOf(value: unknown): string {
   }
 }
 
+/**
+ * A browser cannot read why a WebSocket upgrade was refused (the HTTP 401/403 body is hidden),
+ * so "Error connecting to <url>" is all PML reports. Says what it likely means, without
+ * repeating the access token into logs.
+ */
+function describeTrackerWarning(message: string, trackers: string[]): string {
+  const connecting = /^Error connecting to (\S+)/.exec(message);
+  if (!connecting) return `tracker warning: ${redactToken(message)}`;
+  const url = redactToken(connecting[1]);
+  const sentToken = trackers.some((t) => new URL(t).searchParams.has(TOKEN_QUERY_PARAM));
+  return (
+    `tracker ${url} unreachable or refused the connection ` +
+    (sentToken
+      ? "(a private tracker refuses a forged or expired token: check the token option)"
+      : "(a private tracker refuses viewers without a token: set the token option)") +
+    "; playing on from HTTP"
+  );
+}
+
+function redactToken(text: string): string {
+  return text.replace(new RegExp(`([?&]${TOKEN_QUERY_PARAM}=)[^&\\s]*`, "g"), "$1…");
+}
+
 /** Whether this browser has WebRTC data channels. */
 export function isP2PSupported(): boolean {
   return typeof RTCPeerConnection === "function";
@@ -60,6 +87,41 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
   });
   let destroyed = false;
 
+  const integrity = new IntegrityGuard(
+    {
+      mode: resolved.integrity,
+      mapUrl: resolved.integrityMap,
+      maxTagEntries: DEFAULT_SWARMCAST_CONFIG.integrityMaxTagEntries,
+    },
+    (problem) =>
+      emitter.emit("error", {
+        kind: "integrity",
+        message: problem.message,
+        fatal: false,
+        cause: { url: problem.url, peerId: problem.peerId },
+      }),
+  );
+  const upload = new UploadGovernor(
+    {
+      upload: resolved.upload,
+      maxUploadKbps: resolved.maxUploadKbps,
+      windowMs: DEFAULT_SWARMCAST_CONFIG.uploadCapWindowMs,
+      tickMs: DEFAULT_SWARMCAST_CONFIG.uploadCapTickMs,
+      maxChunkBytes: resolved.coreConfig.webRtcMaxMessageSize ?? DEFAULT_SWARMCAST_CONFIG.webRtcMaxMessageSize,
+      initialSegmentBytes: DEFAULT_SWARMCAST_CONFIG.uploadCapInitialSegmentBytes,
+    },
+    (disabled) => p2pEngine?.applyDynamicConfig({ core: { isP2PUploadDisabled: disabled } }),
+  );
+  const snapshot = (now: number): SwarmcastStats => {
+    const integrityStats = integrity.stats();
+    return {
+      ...acc.snapshot(now),
+      integrityFailures: integrityStats.failures,
+      integrity: integrityStats,
+      upload: upload.stats(),
+    };
+  };
+
   const baseLoader = resolved.hlsConfig.loader ?? Hls.DefaultConfig.loader;
   const loader = createCountingLoader(baseLoader, (url, bytes) => {
     const now = Date.now();
@@ -71,8 +133,13 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
   let p2pEngine: HlsJsP2PEngine | null = null;
   const pmlListeners: Partial<CoreEventMap> = {
     onChunkDownloaded: (bytes, source, peerId) => acc.bytesDownloaded(bytes, source, peerId, Date.now()),
-    onChunkUploaded: (bytes, peerId) => acc.bytesUploaded(bytes, peerId, Date.now()),
+    onChunkUploaded: (bytes, peerId) => {
+      acc.bytesUploaded(bytes, peerId, Date.now());
+      upload.onChunkUploaded(bytes, peerId);
+    },
+    onSegmentError: integrity.onSegmentError,
     onSegmentLoaded: ({ segmentUrl, bytesLength, downloadSource, peerId }) => {
+      upload.onSegmentLoaded(bytesLength);
       acc.segmentLoaded(downloadSource, peerId);
       emitter.emit("segment", {
         url: segmentUrl,
@@ -103,7 +170,7 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
       emitter.emit("error", { kind: "tracker", message, fatal: false, cause: error });
     },
     onTrackerWarning: ({ warning }) => {
-      const message = `tracker warning: ${messageOf(warning)}`;
+      const message = describeTrackerWarning(messageOf(warning), resolved.trackers);
       acc.trackerProblem("warning", message);
       emitter.emit("error", { kind: "tracker", message, fatal: false, cause: warning });
     },
@@ -111,7 +178,13 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
 
   let hlsConfig: Partial<HlsConfig>;
   if (p2pEnabled) {
-    p2pEngine = new HlsJsP2PEngine({ core: resolved.coreConfig });
+    p2pEngine = new HlsJsP2PEngine({
+      core: {
+        ...resolved.coreConfig,
+        validateP2PSegment: integrity.validateP2PSegment,
+        isP2PUploadDisabled: upload.initiallyDisabled,
+      },
+    });
     for (const [name, fn] of Object.entries(pmlListeners)) {
       p2pEngine.addEventListener(name as keyof CoreEventMap, fn as never);
     }
@@ -140,7 +213,7 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
   const timer =
     resolved.statsIntervalMs > 0
       ? setInterval(() => {
-          if (emitter.listenerCount("stats") > 0) emitter.emit("stats", acc.snapshot(Date.now()));
+          if (emitter.listenerCount("stats") > 0) emitter.emit("stats", snapshot(Date.now()));
         }, resolved.statsIntervalMs)
       : undefined;
 
@@ -156,14 +229,24 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
       }
       boundHls = hls;
       p2pEngine?.bindHls(hls);
+      if (p2pEngine) {
+        const engine = p2pEngine;
+        integrity.bindHls(hls, (streamType, enabled) =>
+          engine.applyDynamicConfig({
+            core: { [streamType === "main" ? "mainStream" : "secondaryStream"]: { isP2PDisabled: !enabled } },
+          }),
+        );
+      }
     },
-    stats: () => acc.snapshot(Date.now()),
+    stats: () => snapshot(Date.now()),
     on: (event, fn) => emitter.on(event, fn),
     off: (event, fn) => emitter.off(event, fn),
     destroy() {
       if (destroyed) return;
       destroyed = true;
       if (timer !== undefined) clearInterval(timer);
+      integrity.destroy();
+      upload.destroy();
       if (p2pEngine) {
         for (const [name, fn] of Object.entries(pmlListeners)) {
           p2pEngine.removeEventListener(name as keyof CoreEventMap, fn as never);

@@ -1,3 +1,4 @@
+import type { TrustStats } from "../integrity/trust-stats";
 import { SlidingRate } from "./rate";
 
 export type DeliverySource = "http" | "p2p";
@@ -29,7 +30,7 @@ export interface TrackerStats {
 }
 
 /** What `player.stats()` returns. Byte counts are cumulative since attach. */
-export interface SwarmcastStats {
+export interface SwarmcastStats extends TrustStats {
   /** Whether peer-to-peer delivery is on for this player. */
   p2pEnabled: boolean;
   /** Segment bytes downloaded from the origin/CDN over HTTP. */
@@ -168,7 +169,8 @@ export class StatsAccumulator {
     return this.peers.size;
   }
 
-  snapshot(now: number): SwarmcastStats {
+  /** Everything but the integrity and upload-cap figures, which the engine adds. */
+  snapshot(now: number): Omit<SwarmcastStats, keyof TrustStats> {
     const total = this.httpBytes + this.p2pBytes;
     const httpDownloadRate = this.httpRate.rate(now);
     const p2pDownloadRate = this.p2pRate.rate(now);
