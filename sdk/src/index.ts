@@ -19,6 +19,8 @@ export type {
   PeerEvent,
 } from "./events";
 export type { SwarmcastStats, PeerStats, TrackerStats, DeliverySource } from "./stats/accumulator";
+export type { IntegrityMode, IntegrityStats } from "./integrity/verifier";
+export type { UploadStats } from "./upload/upload-governor";
 export { version } from "./version";
 export { Hls };
 
