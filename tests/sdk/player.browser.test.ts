@@ -85,6 +85,20 @@ describe("attach() in Chromium", () => {
         // What the SDK counts as HTTP is what the origin served that viewer (aborted bodies aside).
         assert.ok(Math.abs(s.stats!.httpBytes - served) <= 0.15 * served + 200_000, `${viewers[i].id}: httpBytes ${s.stats!.httpBytes} vs origin ${served}`);
       }
+
+      // destroy() releases the tracker connection and peers, and may be called twice.
+      assert.ok(tracker.connections() >= 3, `tracker sees ${tracker.connections()} connections`);
+      for (const v of viewers) {
+        const after = await v.page.evaluate(() => {
+          const { player } = (window as unknown as { swarmcastTest: { player: any } }).swarmcastTest;
+          player.destroy();
+          player.destroy();
+          const video = document.querySelector("video")!;
+          return { destroyed: player.destroyed, registered: (window as any).Swarmcast.getPlayer(video) !== undefined, hls: player.hls.media === null };
+        });
+        assert.deepEqual(after, { destroyed: true, registered: false, hls: true }, v.id);
+      }
+      assert.ok(await waitFor(async () => tracker.connections() === 0, 10_000, 250), `tracker still sees ${tracker.connections()} connections after destroy()`);
     } finally {
       await Promise.all(viewers.map((v) => v.close()));
     }

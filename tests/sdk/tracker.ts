@@ -4,10 +4,12 @@ import { startTracker } from "../../tracker/src/index";
 export interface TestTracker {
   /** ws://127.0.0.1:PORT */
   url: string;
+  /** WebSocket connections open now. */
+  connections(): number;
   close(): Promise<void>;
 }
 
 export async function startTestTracker(): Promise<TestTracker> {
   const tracker = await startTracker({ host: "127.0.0.1", port: 0, logLevel: "warn" });
-  return { url: tracker.url, close: () => tracker.close() };
+  return { url: tracker.url, connections: () => tracker.stats().connections, close: () => tracker.close() };
 }
