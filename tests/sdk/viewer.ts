@@ -25,6 +25,7 @@ export interface ViewerParams {
   tracker?: string;
   swarm?: string;
   p2p?: "off";
+  token?: string;
 }
 
 export async function openViewer(browser: Browser, pageBase: string, id: string, params: ViewerParams): Promise<Viewer> {
