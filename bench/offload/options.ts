@@ -56,7 +56,7 @@ export const DEFAULT_BENCH_OPTIONS: BenchOptions = {
   faultWindow: [0, 0],
   uploadCap: 0,
   sdkConfig: {},
-  tracker: "bittorrent-tracker",
+  tracker: "swarmcast",
   sampleInterval: 2,
   window: 10,
   name: "",
