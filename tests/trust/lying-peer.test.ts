@@ -1,0 +1,169 @@
+// A viewer whose upload path corrupts every segment it serves, two honest viewers, all on real
+// Chromium with real WebRTC, our tracker and the local live origin. The honest viewers must
+// never hand hls.js a corrupted segment, must drop the liar, and must get the refused segments
+// again, correct. Margins are wide: figures belong to bench/.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { startOrigin, type Origin } from "../../bench/origin/index";
+import { startTracker } from "../../tracker/src/index";
+import { launchChromium } from "../helpers/browser";
+import { startPageServer, type PageServer } from "../helpers/pages";
+
+interface PageRecord {
+  attachError: string | null;
+  currentTime: number;
+  errors: Array<{ t: number; kind: string; message: string; fatal: boolean; cause?: { url?: string; peerId?: string } }>;
+  peerEvents: Array<{ t: number; type: "connect" | "close"; peerId: string }>;
+  segments: Array<{ t: number; url: string; source: "http" | "p2p"; peerId?: string; bytes: number }>;
+  frags: Array<{ t: number; sn: number; url: string; bytes: number; expected: string | null; ok: boolean | null }>;
+  uploads: Record<string, number>;
+  corruptedServed: number;
+  fetched: Array<{ url: string; bytes: number }>;
+  stats: any;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let origin: Origin;
+let tracker: Awaited<ReturnType<typeof startTracker>>;
+let pages: PageServer;
+let browser: Browser;
+
+before(async () => {
+  [origin, tracker, pages, browser] = await Promise.all([
+    startOrigin(),
+    startTracker({ host: "127.0.0.1", port: 0, logLevel: "warn" }),
+    startPageServer({ "/dist/": "dist", "/pages/": "tests/browser-pages" }),
+    launchChromium(),
+  ]);
+});
+
+after(async () => {
+  await browser?.close();
+  await Promise.all([origin?.close(), tracker?.close(), pages?.close()]);
+});
+
+async function open(id: string, params: Record<string, string>): Promise<{ id: string; page: Page; context: BrowserContext }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on("pageerror", (err) => console.error(`[${id}] page error: ${err.message}`));
+  await page.goto(`${pages.url}/pages/trust-player.html?${new URLSearchParams(params)}`);
+  return { id, page, context };
+}
+
+function read(page: Page): Promise<PageRecord> {
+  return page.evaluate(() => {
+    const r = (window as any).trustTest;
+    return {
+      attachError: r.attachError,
+      currentTime: (document.querySelector("video") as HTMLVideoElement).currentTime,
+      errors: r.errors,
+      peerEvents: r.peerEvents,
+      segments: r.segments,
+      frags: r.frags,
+      uploads: r.uploads,
+      corruptedServed: r.corruptedServed,
+      fetched: (performance.getEntriesByType("resource") as PerformanceResourceTiming[])
+        .filter((e) => e.name.endsWith(".ts"))
+        .map((e) => ({ url: e.name, bytes: e.encodedBodySize })),
+      stats: r.player ? r.player.stats() : null,
+    };
+  });
+}
+
+describe("a lying peer", () => {
+  it("is caught by SHA-256, dropped, and never reaches hls.js", { timeout: 95_000 }, async () => {
+    const swarm = `liar-${Date.now()}`;
+    const common = { tracker: tracker.url, swarm };
+    const opened: Array<{ id: string; page: Page; context: BrowserContext }> = [];
+    try {
+      // The liar joins first so it holds segments the others will want.
+      const liar = await open("liar", { ...common, src: origin.liveUrl("liar"), role: "liar" });
+      opened.push(liar);
+      await sleep(4000);
+      const honest = [];
+      for (const id of ["honestA", "honestB"]) {
+        const viewer = await open(id, { ...common, src: origin.liveUrl(id) });
+        opened.push(viewer);
+        honest.push(viewer);
+        await sleep(3000);
+      }
+
+      let states: PageRecord[] = [];
+      const deadline = Date.now() + 55_000;
+      for (;;) {
+        states = await Promise.all(honest.map((v) => read(v.page)));
+        const caught = states.every((s) => s.stats.integrityFailures > 0);
+        const played = states.every((s) => s.currentTime >= 12);
+        if ((caught && played) || Date.now() > deadline) break;
+        await sleep(1000);
+      }
+      // Let hls.js reach the segments refused last, and the page's own digests settle.
+      await sleep(6000);
+      states = await Promise.all(honest.map((v) => read(v.page)));
+      const liarState = await read(liar.page);
+      const egress = origin.egress();
+
+      const honestIds = new Set(Object.keys(liarState.uploads));
+      for (const [i, s] of states.entries()) {
+        const id: string = honest[i].id;
+        const failures = s.errors.filter((e) => e.kind === "integrity");
+        const blamed = Object.keys(s.stats.integrity.failuresByPeer);
+        const liarId = blamed[0];
+        // Refused segments that hls.js has played past; later ones may still be prefetches.
+        const lastSn = Math.max(...s.frags.map((f) => f.sn));
+        const snOf = (url: string) => Number(/seg-(\d+)\.ts/.exec(url)?.[1] ?? NaN);
+        const replaced = failures.map((f) => f.cause!.url!).filter((url) => snOf(url) < lastSn);
+        const refetch = replaced.map((url) => s.segments.find((seg) => seg.url === url));
+        console.log(
+          `# ${id}: ${s.stats.integrityFailures} integrity failure(s) from ${blamed.join(",") || "nobody"}; ` +
+            `${s.frags.length} fragments to hls.js, ${s.frags.filter((f) => f.ok === true).length} verified equal to the origin's; ` +
+            `p2p ${s.stats.p2pSegments} / http ${s.stats.httpSegments} segments; ` +
+            `refused segments delivered again via ${refetch.map((r) => (r ? `${r.source}${r.peerId ? `:${r.peerId}` : ""}` : "—")).join(", ")}; ` +
+            `hashing ${s.stats.integrity.verifyCount} segments took ${(s.stats.integrity.verifyMsTotal / Math.max(1, s.stats.integrity.verifyCount)).toFixed(2)} ms each ` +
+            `(max ${s.stats.integrity.verifyMsMax.toFixed(2)} ms)`,
+        );
+        assert.equal(s.attachError, null, `${id}: attach threw`);
+        assert.ok(s.currentTime >= 12, `${id}: played only ${s.currentTime} s`);
+        assert.deepEqual(s.errors.filter((e) => e.fatal), [], `${id}: fatal errors`);
+
+        // Nothing corrupted reached hls.js: every fragment it got hashes to its playlist tag.
+        assert.ok(s.frags.length >= 5, `${id}: only ${s.frags.length} fragments loaded`);
+        const bad = s.frags.filter((f) => f.ok !== true);
+        assert.deepEqual(bad, [], `${id}: fragments not matching their published SHA-256`);
+
+        // Caught, attributed to one peer that is not an honest viewer, reported, and dropped.
+        assert.ok(s.stats.integrityFailures > 0, `${id}: no integrity failure; segments ${JSON.stringify(s.segments.map((x) => x.source))}`);
+        assert.equal(blamed.length, 1, `${id}: failures blamed on ${blamed.join(", ")}`);
+        assert.ok(!honestIds.has(liarId), `${id}: blamed ${liarId}, a peer the liar uploaded to (an honest viewer)`);
+        assert.equal(failures.length, s.stats.integrityFailures, `${id}: one integrity error event per failure`);
+        assert.ok(failures.every((f) => f.cause?.peerId === liarId && /failed its SHA-256 check; peer dropped/.test(f.message)));
+        for (const f of failures) {
+          const closed = s.peerEvents.find((p) => p.type === "close" && p.peerId === liarId && p.t >= f.t - 1000);
+          assert.ok(closed, `${id}: liar ${liarId} not closed after the failure at ${f.t} ms`);
+        }
+        assert.ok(!s.stats.peers.some((p: { id: string }) => p.id === liarId) || s.peerEvents.filter((p) => p.type === "connect" && p.peerId === liarId).length > failures.length,
+          `${id}: the liar is still connected on the connection that lied`);
+        assert.ok(!s.segments.some((seg) => seg.source === "p2p" && seg.peerId === liarId), `${id}: a segment from the liar was accepted`);
+
+        // The refused segments came again, correct; from the origin when no honest peer had them.
+        for (const [j, url] of replaced.entries()) {
+          assert.ok(refetch[j], `${id}: refused segment ${url} never delivered again`);
+          assert.notEqual(refetch[j]!.peerId, liarId);
+          const frag = s.frags.find((f) => f.url === url);
+          assert.ok(frag?.ok === true, `${id}: refused segment ${url} did not reach hls.js intact`);
+          if (refetch[j]!.source === "http") {
+            assert.ok(s.fetched.some((x) => x.url === url), `${id}: ${url} counted as HTTP but the browser never fetched it`);
+          }
+        }
+        const httpFromOrigin: number = egress.byClient[id]?.segmentBytes ?? 0;
+        const httpRefetched = refetch.filter((r) => r?.source === "http").reduce((a, r) => a + r!.bytes, 0);
+        assert.ok(httpFromOrigin >= httpRefetched, `${id}: origin served ${httpFromOrigin} B < ${httpRefetched} B refetched over HTTP`);
+      }
+      assert.ok(liarState.corruptedServed > 0, "the liar never served a segment");
+    } finally {
+      await Promise.all(opened.map((v) => v.context.close()));
+    }
+  });
+});
