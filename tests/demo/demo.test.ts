@@ -1,0 +1,100 @@
+// The demo as a person sees it: the page in Debian Chromium plus one added viewer; the chart
+// and the peer table must fill with bytes that really crossed WebRTC between the two.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { startDemo } from "../../demo/index.js";
+import { launchChromium } from "../helpers/browser.js";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const OUTPUT = join(ROOT, "tests", "output", "demo.png");
+/** Set to refresh the screenshot the top README shows. */
+const DOCS_SCREENSHOT = process.env.SWARMCAST_DOCS_SCREENSHOT === "1" ? join(ROOT, "docs", "screenshot-demo.png") : null;
+
+interface PageState {
+  chartPeers: number;
+  chartCdn: number;
+  rows: Array<{ received: string; sent: string; segments: string; state: string }>;
+  peerBytes: number;
+  offload: string;
+  problems: string[];
+}
+
+test("demo page: two viewers share the stream, chart and peer table fill", { timeout: 90_000 }, async (t) => {
+  const demo = await startDemo({ port: 0 });
+  t.after(() => demo.close());
+  const browser = await launchChromium();
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1080 } });
+  const consoleErrors: string[] = [];
+  page.on("pageerror", (err) => consoleErrors.push(err.message));
+
+  await page.goto(demo.url);
+  await page.waitForFunction(() => (window as unknown as { swarmcastDemo?: { player?: unknown } }).swarmcastDemo?.player, null, { timeout: 15_000 });
+  await page.click("#add-viewer");
+  await page.waitForSelector("#viewers iframe");
+
+  const read = () =>
+    page.evaluate((): PageState => {
+      const demoState = (window as unknown as { swarmcastDemo: { chart: { data(): { cdn: [number, number][]; peers: [number, number][] } }; player: { stats(): { peers: Array<{ bytesDown: number; bytesUp: number }> } } } }).swarmcastDemo;
+      const data = demoState.chart.data();
+      const rows = [...document.querySelectorAll("#peer-rows tr")].map((tr) => {
+        const td = [...tr.querySelectorAll("td")].map((c) => c.textContent ?? "");
+        return { state: td[1], received: td[4], sent: td[5], segments: td[6] };
+      });
+      return {
+        chartPeers: Math.max(0, ...data.peers.map((p) => p[1])),
+        chartCdn: Math.max(0, ...data.cdn.map((p) => p[1])),
+        rows,
+        peerBytes: demoState.player.stats().peers.reduce((sum, p) => sum + p.bytesDown + p.bytesUp, 0),
+        offload: document.getElementById("offload")?.textContent ?? "",
+        problems: [...document.querySelectorAll("#problems li")].map((li) => li.textContent ?? ""),
+      };
+    });
+
+  let state = await read();
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    state = await read();
+    const tableHasBytes = state.rows.some((r) => r.state === "connected" && (r.received !== "0 B" || r.sent !== "0 B"));
+    if (state.chartPeers > 0 && state.chartCdn > 0 && state.peerBytes > 0 && tableHasBytes) break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  if (DOCS_SCREENSHOT) await new Promise((r) => setTimeout(r, 20_000));
+
+  mkdirSync(dirname(OUTPUT), { recursive: true });
+  await page.screenshot({ path: OUTPUT });
+  if (DOCS_SCREENSHOT) {
+    const raw = join(dirname(OUTPUT), "demo-full.png");
+    await page.screenshot({ path: raw, fullPage: true });
+    mkdirSync(dirname(DOCS_SCREENSHOT), { recursive: true });
+    // A 256-colour palette keeps the README image small; the page is flat colours anyway.
+    const ffmpeg = spawnSync("ffmpeg", ["-loglevel", "error", "-y", "-i", raw, "-vf", "split[a][b];[a]palettegen=max_colors=256:stats_mode=full[p];[b][p]paletteuse=dither=none", DOCS_SCREENSHOT]);
+    if (ffmpeg.status !== 0) copyFileSync(raw, DOCS_SCREENSHOT);
+  }
+
+  assert.ok(state.chartCdn > 0, `chart shows CDN bytes: ${JSON.stringify(state)}`);
+  assert.ok(state.chartPeers > 0, `chart shows peer bytes: ${JSON.stringify(state)}`);
+  assert.ok(state.peerBytes > 0, `viewer 1 exchanged bytes with a peer: ${JSON.stringify(state)}`);
+  assert.ok(
+    state.rows.some((r) => r.state === "connected" && (r.received !== "0 B" || r.sent !== "0 B")),
+    `the peer table lists a connected peer with bytes: ${JSON.stringify(state.rows)}`,
+  );
+  assert.notEqual(state.offload, "0 %", "the offload card moved off zero");
+  assert.deepEqual(consoleErrors, [], "no uncaught errors in the page");
+  const swarm = demo.tracker?.swarm();
+  assert.ok(swarm && swarm.peers >= 2, `the tracker sees both viewers: ${JSON.stringify(swarm)}`);
+  assert.equal(await page.textContent("#tracker-state"), "connected");
+  assert.equal(await page.textContent("#swarm-size"), "2 viewers");
+
+  // Removing the added viewer unloads its page, which destroys its player: viewer 1 sees the
+  // peer go, and the tracker forgets it.
+  await page.click("#viewers figure[data-viewer='2'] button");
+  await page.waitForSelector("#peer-rows tr.closed", { timeout: 20_000 });
+  const left = Date.now() + 10_000;
+  while ((demo.tracker?.swarm().peers ?? 0) > 1 && Date.now() < left) await new Promise((r) => setTimeout(r, 200));
+  assert.equal(demo.tracker?.swarm().peers, 1, "the removed viewer left the swarm");
+});
