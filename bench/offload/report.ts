@@ -48,6 +48,7 @@ export function renderMarkdown(result: BenchResult): string {
     ["Live latency, median / p95", (m) => dist(m.steady.latencySeconds, sec)],
     ["hls.js errors, fatal / non-fatal", (m) => `${m.steady.hlsFatal} / ${m.steady.hlsNonFatal}`],
     ["Player error events (SDK / PML)", (m) => String(m.steady.playerErrors)],
+    ["Page exceptions", (m) => String(m.pageErrors)],
     ["Viewers that never played", (m) => String(m.notStarted)],
     ["Offload incl. joins and warm-up", (m) => pct(m.whole.offload)],
   ];
@@ -92,12 +93,12 @@ export function renderChart(result: BenchResult): string {
   const markAreas: Array<[Record<string, unknown>, Record<string, unknown>]> = [];
   if (first) {
     markAreas.push([
-      { name: "steady state", xAxis: (first.steadyFrom - first.startedAt) / 1000, itemStyle: { color: "rgba(43,108,217,0.06)" } },
+      { name: "steady state", xAxis: (first.steadyFrom - first.startedAt) / 1000, itemStyle: { color: "rgba(43,108,217,0.06)" }, label: { position: "insideTopLeft" } },
       { xAxis: (first.steadyTo - first.startedAt) / 1000 },
     ]);
     if (first.fault) {
       markAreas.push([
-        { name: "503 window", xAxis: (first.fault.from - first.startedAt) / 1000, itemStyle: { color: "rgba(217,43,43,0.10)" } },
+        { name: "503 window", xAxis: (first.fault.from - first.startedAt) / 1000, itemStyle: { color: "rgba(217,43,43,0.10)" }, label: { position: "insideBottom" } },
         { xAxis: (first.fault.until - first.startedAt) / 1000 },
       ]);
     }
@@ -137,7 +138,7 @@ export function renderChart(result: BenchResult): string {
               lineStyle: { type: "dashed", color: "#333333" },
               data: [{ yAxis: Math.round(bound * 1000) / 10 }],
             },
-            markArea: { silent: true, label: { position: "insideTop", color: "#555555" }, data: markAreas },
+            markArea: { silent: true, label: { color: "#555555" }, data: markAreas },
           }
         : {}),
     })),
