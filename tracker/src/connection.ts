@@ -11,6 +11,8 @@ export class Connection {
   /** Token bucket for the message rate limit. */
   tokens: number;
   tokensAt: number;
+  /** Messages refused by the rate limit since the last accepted one. */
+  refused = 0;
   /** Seconds (coarse clock) of the last message. */
   lastMessage: number;
   /** Cleared by each ping round, set by the pong. */

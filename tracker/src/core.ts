@@ -106,12 +106,15 @@ export class TrackerCore {
     let tokens = conn.tokens + (now - conn.tokensAt) * limits.messageRate;
     if (tokens > limits.messageBurst) tokens = limits.messageBurst;
     conn.tokensAt = now;
-    conn.tokens = tokens - 1;
     if (tokens < 1) {
-      this.fail(conn, "rate_limited", "announce", undefined);
-      if (conn.tokens < -limits.messageBurst) conn.socket.close(1008, "rate limit exceeded");
+      conn.tokens = tokens;
+      // A client that keeps sending while refused is flooding, not bursting.
+      if (++conn.refused > limits.messageBurst) conn.socket.close(1008, "rate limit exceeded");
+      else this.fail(conn, "rate_limited", "announce", undefined);
       return;
     }
+    conn.tokens = tokens - 1;
+    conn.refused = 0;
 
     let msg: unknown;
     try {
