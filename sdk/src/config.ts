@@ -37,11 +37,13 @@ export const DEFAULT_SWARMCAST_CONFIG = {
   rateWindowMs: 5000,
 
   /**
-   * Recovery of fatal hls.js errors: this many `startLoad()` / `recoverMediaError()` attempts
-   * within `recoveryWindowMs` before the error is reported fatal and playback stops.
+   * Recovery of fatal hls.js errors: this many attempts within `recoveryWindowMs` before the
+   * error is reported fatal and loading stops. Network errors are retried after
+   * `recoveryDelayMs`, doubled at each attempt, so a short CDN outage is ridden out.
    */
   maxRecoveryAttempts: 3,
   recoveryWindowMs: 30_000,
+  recoveryDelayMs: 1000,
 
   /**
    * Segments from peers must match the SHA-256 the publisher wrote in the playlist

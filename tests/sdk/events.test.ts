@@ -48,3 +48,13 @@ describe("Emitter", () => {
     assert.equal(e.listenerCount("a"), 0);
   });
 });
+
+describe("RecoveryBudget", () => {
+  it("numbers attempts within the window and refuses past the maximum", async () => {
+    const { RecoveryBudget } = await import("../../sdk/src/player/recovery");
+    const budget = new RecoveryBudget(3, 30_000);
+    assert.deepEqual([budget.take(0), budget.take(1000), budget.take(2000), budget.take(3000)], [1, 2, 3, 0]);
+    assert.equal(budget.take(30_000), 3, "the first attempt left the window: a slot is free again");
+    assert.equal(budget.take(30_001), 0);
+  });
+});

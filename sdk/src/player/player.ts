@@ -1,10 +1,16 @@
-import Hls, { ErrorTypes, Events, type ErrorData } from "hls.js";
+import Hls, { ErrorDetails, ErrorTypes, Events, type ErrorData } from "hls.js";
 import { DEFAULT_SWARMCAST_CONFIG } from "../config";
 import { createEngineFromResolved, type SwarmcastEngine } from "../engine/engine";
 import { Emitter, type SwarmcastErrorKind, type SwarmcastEventMap } from "../events";
 import { resolveOptions, SwarmcastOptionError, type SwarmcastOptions } from "../options";
 import type { SwarmcastStats } from "../stats/accumulator";
 import { RecoveryBudget } from "./recovery";
+
+const MANIFEST_ERRORS = new Set<string>([
+  ErrorDetails.MANIFEST_LOAD_ERROR,
+  ErrorDetails.MANIFEST_LOAD_TIMEOUT,
+  ErrorDetails.MANIFEST_PARSING_ERROR,
+]);
 
 const players = new WeakMap<HTMLMediaElement, SwarmcastPlayer>();
 
@@ -43,6 +49,8 @@ export class SwarmcastPlayer {
     DEFAULT_SWARMCAST_CONFIG.recoveryWindowMs,
   );
   private isDestroyed = false;
+  private recoveryTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly src: string;
 
   /** Use {@link attach}. */
   constructor(
@@ -63,6 +71,7 @@ export class SwarmcastPlayer {
     }
     const resolved = resolveOptions(options, { requireSrc: true });
     const src = resolved.src as string;
+    this.src = src;
     const native = !Hls.isSupported() && video.canPlayType("application/vnd.apple.mpegurl") !== "";
     if (!Hls.isSupported() && !native) {
       throw new Error("Swarmcast: this browser plays HLS neither through Media Source Extensions nor natively");
@@ -120,6 +129,7 @@ export class SwarmcastPlayer {
   destroy(): void {
     if (this.isDestroyed) return;
     this.isDestroyed = true;
+    clearTimeout(this.recoveryTimer);
     if (this.hls) {
       this.hls.off(Events.ERROR, this.onHlsError);
       this.hls.off(Events.MANIFEST_PARSED, this.onManifestParsed);
@@ -150,15 +160,31 @@ export class SwarmcastPlayer {
       this.emitter.emit("error", { kind, message, fatal: false, cause: data });
       return;
     }
-    const recoverable = kind === "network" || kind === "media";
-    if (recoverable && this.recovery.take(Date.now())) {
-      this.emitter.emit("error", { kind, message: `${message}; recovering`, fatal: false, cause: data });
-      if (kind === "network") hls.startLoad();
-      else hls.recoverMediaError();
+    const attempt = kind === "network" || kind === "media" ? this.recovery.take(Date.now()) : 0;
+    if (attempt === 0) {
+      hls.stopLoad();
+      this.emitter.emit("error", { kind, message, fatal: true, cause: data });
       return;
     }
-    hls.stopLoad();
-    this.emitter.emit("error", { kind, message, fatal: true, cause: data });
+    if (kind === "media") {
+      this.emitter.emit("error", { kind, message: `${message}; recovering`, fatal: false, cause: data });
+      hls.recoverMediaError();
+      return;
+    }
+    const delayMs = DEFAULT_SWARMCAST_CONFIG.recoveryDelayMs * 2 ** (attempt - 1);
+    this.emitter.emit("error", {
+      kind,
+      message: `${message}; retrying in ${delayMs / 1000} s`,
+      fatal: false,
+      cause: data,
+    });
+    clearTimeout(this.recoveryTimer);
+    this.recoveryTimer = setTimeout(() => {
+      if (this.isDestroyed) return;
+      // Without a parsed manifest there is nothing for startLoad() to resume.
+      if (MANIFEST_ERRORS.has(data.details)) hls.loadSource(this.src);
+      else hls.startLoad();
+    }, delayMs);
   };
 }
 

@@ -7,11 +7,11 @@ export class RecoveryBudget {
     private readonly windowMs: number,
   ) {}
 
-  /** Takes one attempt if the budget allows it. */
-  take(now: number): boolean {
+  /** Takes one attempt if the budget allows it; returns its number in the window (1-based), or 0. */
+  take(now: number): number {
     this.attempts = this.attempts.filter((t) => now - t < this.windowMs);
-    if (this.attempts.length >= this.maxAttempts) return false;
+    if (this.attempts.length >= this.maxAttempts) return 0;
     this.attempts.push(now);
-    return true;
+    return this.attempts.length;
   }
 }

@@ -1,0 +1,67 @@
+// Fatal hls.js network errors are retried with backoff before being reported fatal: a viewer
+// whose CDN answers 503 at startup plays once the CDN is back, and one whose CDN never comes
+// back gets a fatal error after the retries.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Browser } from "playwright-core";
+import { startOrigin, type Origin } from "../../bench/origin/index";
+import { launchChromium } from "../helpers/browser";
+import { startPageServer, type PageServer } from "../helpers/pages";
+import { startTestTracker, type TestTracker } from "./tracker";
+import { openViewer, waitFor, type ViewerState } from "./viewer";
+
+let origin: Origin;
+let tracker: TestTracker;
+let pages: PageServer;
+let browser: Browser;
+
+before(async () => {
+  [origin, tracker, pages, browser] = await Promise.all([
+    startOrigin(),
+    startTestTracker(),
+    startPageServer({ "/dist/": "dist", "/pages/": "tests/browser-pages" }),
+    launchChromium(),
+  ]);
+});
+
+after(async () => {
+  await browser?.close();
+  await Promise.all([origin?.close(), tracker?.close(), pages?.close()]);
+});
+
+describe("recovery from fatal hls.js errors", () => {
+  it("rides out a CDN outage at startup and reports a permanent one as fatal", { timeout: 60_000 }, async () => {
+    const outageEnds = Date.now() + 4000;
+    origin.setFaults([
+      { clients: ["flaky"], status: 503, target: "all", until: outageEnds },
+      { clients: ["down"], status: 503, target: "all" },
+    ]);
+    const flaky = await openViewer(browser, pages.url, "flaky", { src: origin.liveUrl("flaky"), tracker: tracker.url, swarm: "flaky" });
+    const down = await openViewer(browser, pages.url, "down", { src: origin.liveUrl("down"), tracker: tracker.url, swarm: "down" });
+    try {
+      let f: ViewerState = await flaky.read();
+      let d: ViewerState = await down.read();
+      let firstFrameTime = -1;
+      await waitFor(async () => {
+        [f, d] = await Promise.all([flaky.read(), down.read()]);
+        if (firstFrameTime < 0 && f.frames > 0) firstFrameTime = f.currentTime;
+        return firstFrameTime >= 0 && f.currentTime - firstFrameTime >= 4 && d.errors.some((e) => e.fatal);
+      }, 40_000);
+
+      const retries = f.errors.filter((e) => e.kind === "network" && !e.fatal && /retrying/.test(e.message));
+      assert.ok(retries.length >= 1, `flaky: no retried network error: ${JSON.stringify(f.errors)}`);
+      assert.deepEqual(f.errors.filter((e) => e.fatal), [], "flaky: fatal error despite the CDN coming back");
+      assert.ok(firstFrameTime >= 0 && f.currentTime - firstFrameTime >= 4, `flaky did not play after the outage (frames ${f.frames})`);
+
+      const fatal = d.errors.filter((e) => e.fatal);
+      assert.equal(fatal.length, 1, `down: ${JSON.stringify(d.errors)}`);
+      assert.equal(fatal[0].kind, "network");
+      const downRetries = d.errors.filter((e) => /retrying/.test(e.message));
+      assert.equal(downRetries.length, 3, "three retries before giving up");
+      assert.equal(d.frames, 0);
+    } finally {
+      origin.setFaults([]);
+      await Promise.all([flaky.close(), down.close()]);
+    }
+  });
+});
