@@ -9,8 +9,7 @@ export interface TestTracker {
   close(): Promise<void>;
 }
 
-/** With a `secret`, the tracker is private: clients need a token minted with it. */
-export async function startTestTracker({ secret = "" }: { secret?: string } = {}): Promise<TestTracker> {
-  const tracker = await startTracker({ host: "127.0.0.1", port: 0, logLevel: "silent", secret });
+export async function startTestTracker(): Promise<TestTracker> {
+  const tracker = await startTracker({ host: "127.0.0.1", port: 0, logLevel: "silent" });
   return { url: tracker.url, connections: () => tracker.stats().connections, close: () => tracker.close() };
 }
