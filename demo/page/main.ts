@@ -28,6 +28,8 @@ function setText(id: string, text: string): void {
 }
 
 const problems = new ProblemLog();
+/** When the video last started playing: a fatal problem older than this is over. */
+let playingSince = 0;
 
 function renderProblems(): void {
   const list = $("problems");
@@ -43,8 +45,11 @@ function renderProblems(): void {
   });
   list.replaceChildren(...items);
   $("no-problems").hidden = items.length > 0;
-  const compactProblem = problems.list().find((p) => p.severity === "error");
-  if (document.body.classList.contains("compact")) setText("compact-problem", compactProblem ? compactProblem.text : "");
+  const fatal = problems.list().find((p) => p.severity === "error" && p.lastAt >= playingSince);
+  if (document.body.classList.contains("compact")) setText("compact-problem", fatal ? fatal.text : "");
+  const overlay = $("player-error");
+  overlay.hidden = !fatal;
+  if (fatal) setText("player-error", fatal.text);
 }
 
 function report(text: string, severity: "info" | "warning" | "error" = "error"): void {
@@ -204,5 +209,9 @@ async function main(): Promise<void> {
   Object.assign(window, { swarmcastDemo: { settings, player, totals, chart, strip } });
 }
 
+$("video").addEventListener("playing", () => {
+  playingSince = Date.now();
+  renderProblems();
+});
 renderProblems();
 main().catch((err: unknown) => report(`The demo page failed: ${(err as Error).message}`));

@@ -44,7 +44,7 @@ export function describeError(event: Pick<SwarmcastErrorEvent, "kind" | "message
           severity: event.fatal ? "error" : "warning",
           text: event.fatal
             ? `The stream at ${context.src} could not be loaded. Check the link, and that its server allows cross-origin requests (CORS). (${detail})`
-            : `Loading the playlist failed once and is being retried. (${detail})`,
+            : `Loading the playlist failed; retrying. (${detail})`,
         };
       }
       return {
@@ -52,7 +52,7 @@ export function describeError(event: Pick<SwarmcastErrorEvent, "kind" | "message
         severity: event.fatal ? "error" : "warning",
         text: event.fatal
           ? `Downloading the stream failed and playback stopped. (${detail})`
-          : `A download from the CDN failed and is being retried. (${detail})`,
+          : `A download from the CDN failed; retrying. (${detail})`,
       };
     case "integrity":
       return {
