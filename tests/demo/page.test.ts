@@ -175,7 +175,7 @@ describe("problems", () => {
     assert.match(describeError({ kind: "tracker", message: "tracker error: closed; playing on from HTTP", fatal: false }, ctx).text, /Cannot reach the tracker at wss:\/\/t\.example.*CDN/);
     assert.match(describeError({ kind: "tracker", message: "tracker warning: busy", fatal: false }, ctx).text, /warning \(busy\)/);
     assert.match(describeError({ kind: "network", message: "hls.js networkError: manifestLoadError", fatal: true }, ctx).text, /could not be loaded.*CORS/);
-    assert.match(describeError({ kind: "network", message: "hls.js networkError: fragLoadError", fatal: false }, ctx).text, /retried/);
+    assert.match(describeError({ kind: "network", message: "hls.js networkError: fragLoadError", fatal: false }, ctx).text, /failed; retrying/);
     assert.match(describeError({ kind: "media", message: "bufferStalledError", fatal: false }, ctx).text, /recovered/);
     assert.match(describeError({ kind: "integrity", message: "bad hash", fatal: false }, ctx).text, /SHA-256/);
     assert.match(describeError({ kind: "peer", message: "WebRTC is not available in this browser", fatal: false }, ctx).text, /no WebRTC/);
