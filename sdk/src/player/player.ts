@@ -1,4 +1,5 @@
 import Hls, { ErrorDetails, ErrorTypes, Events, type ErrorData } from "hls.js";
+import type { HlsJsP2PEngine } from "p2p-media-loader-hlsjs";
 import { DEFAULT_SWARMCAST_CONFIG } from "../config";
 import { createEngineFromResolved, type SwarmcastEngine } from "../engine/engine";
 import { Emitter, type SwarmcastErrorKind, type SwarmcastEventMap } from "../events";
@@ -108,7 +109,7 @@ export class SwarmcastPlayer {
   }
 
   /** The PML engine, or null when P2P is off. */
-  get p2pEngine() {
+  get p2pEngine(): HlsJsP2PEngine | null {
     return this.engine.p2pEngine;
   }
 
