@@ -51,6 +51,7 @@ export function renderMarkdown(result: BenchResult): string {
     ["Page exceptions", (m) => String(m.pageErrors)],
     ["Viewers that never played", (m) => String(m.notStarted)],
     ["Offload incl. joins and warm-up", (m) => pct(m.whole.offload)],
+    ["Player", (m) => [`hls.js ${m.versions.hls}`, m.versions.pml && `PML ${m.versions.pml}`, m.mode === "swarmcast" && m.versions.swarmcast && `swarmcast ${m.versions.swarmcast}`].filter(Boolean).join(", ")],
   ];
   const lines: string[] = [];
   lines.push(`# Offload bench: ${result.name}`, "");

@@ -3,7 +3,7 @@
  * a page server and one Chromium, runs every mode with N viewers one after another, and writes
  * <out>/<name>.json, .md and .svg. Everything it starts is stopped before it returns or throws.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { isAbsolute, join } from "node:path";
 import type { Browser } from "playwright-core";
@@ -31,6 +31,8 @@ export const RESULT_FORMAT = "swarmcast-offload-bench/1";
 const TIMELINE_WINDOW_MS = 10_000;
 /** Period of the progress line. */
 const PROGRESS_INTERVAL_MS = 5_000;
+
+const PML_VERSION = (JSON.parse(readFileSync(join(ROOT, "node_modules/p2p-media-loader-core/package.json"), "utf8")) as { version: string }).version;
 
 const MODE_TAG: Record<Mode, string> = { "http-only": "http", "pml-defaults": "pml", swarmcast: "sc" };
 
@@ -72,6 +74,8 @@ export interface ModeResult {
   swarmId: string;
   /** Options given to the player besides src (swarmcast mode) or the fixed stock settings. */
   playerConfig: Record<string, unknown>;
+  /** hls.js, SDK and PML versions the pages played with. */
+  versions: { hls: string; swarmcast: string | null; pml: string | null };
   startedAt: number;
   /** Last join done; the warm-up starts here. */
   joinedAt: number;
@@ -276,6 +280,7 @@ async function runMode(ctx: RunContext, mode: Mode, sdkOptions: Record<string, u
   const playerConfig: Record<string, unknown> =
     mode === "swarmcast" ? sdkOptions : mode === "pml-defaults" ? { core: { announceTrackers: "<tracker>", swarmId, rtcConfig: { iceServers: [] } } } : {};
 
+  let versions: ModeResult["versions"] = { hls: "unknown", swarmcast: null, pml: null };
   const present = () => viewers.filter((v) => v.present);
   cleanups.push(async () => {
     await Promise.all(viewers.map((v) => v.leave({ sample: false })));
@@ -302,7 +307,8 @@ async function runMode(ctx: RunContext, mode: Mode, sdkOptions: Record<string, u
       libUrl,
       sdkOptions: mode === "swarmcast" ? sdkOptions : undefined,
     };
-    await viewer.join(ctx.browser, ctx.pageUrl, config);
+    const reported = await viewer.join(ctx.browser, ctx.pageUrl, config);
+    versions = { ...reported, pml: mode === "pml-defaults" ? PML_VERSION : null };
     applyFaults();
   };
 
@@ -403,6 +409,7 @@ async function runMode(ctx: RunContext, mode: Mode, sdkOptions: Record<string, u
     mode,
     swarmId,
     playerConfig,
+    versions,
     startedAt: startAt,
     joinedAt: joinedAt!,
     steadyFrom: steadyFrom!,

@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import type { ViewerConfig, ViewerSnapshot } from "../pages/viewer.js";
+import type { ViewerConfig, ViewerSnapshot, ViewerVersions } from "../pages/viewer.js";
 
-export type { ViewerConfig, ViewerSnapshot };
+export type { ViewerConfig, ViewerSnapshot, ViewerVersions };
 
 /** How long one page call may take before the viewer counts as unresponsive. */
 const CALL_TIMEOUT_MS = 15_000;
@@ -38,7 +38,7 @@ export class BenchViewer {
     return this.samples[this.samples.length - 1];
   }
 
-  async join(browser: Browser, pageUrl: string, config: ViewerConfig): Promise<void> {
+  async join(browser: Browser, pageUrl: string, config: ViewerConfig): Promise<ViewerVersions> {
     this.joinedAt = Date.now();
     this.context = await browser.newContext();
     const page = await this.context.newPage();
@@ -50,12 +50,14 @@ export class BenchViewer {
       if (message.type() === "error") this.note(`console: ${message.text()}`);
     });
     await page.goto(pageUrl, { timeout: CALL_TIMEOUT_MS });
+    let versions: ViewerVersions;
     try {
-      await withTimeout(page.evaluate((c) => window.benchViewer.start(c), config), CALL_TIMEOUT_MS, `${this.id}: start`);
+      versions = await withTimeout(page.evaluate((c) => window.benchViewer.start(c), config), CALL_TIMEOUT_MS, `${this.id}: start`);
     } catch (error) {
       throw new Error(`viewer ${this.id} (${config.mode}) did not start: ${cleanMessage(error)}`);
     }
     this.page = page;
+    return versions;
   }
 
   /** Takes and keeps a snapshot; undefined when the page did not answer in time. */

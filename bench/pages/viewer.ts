@@ -60,12 +60,21 @@ interface HlsLike {
 interface HlsStatic {
   new (config?: Record<string, unknown>): HlsLike;
   Events: Record<string, string>;
+  version: string;
+}
+
+/** What the page plays with, for the record. */
+export interface ViewerVersions {
+  hls: string;
+  /** The SDK's version in the swarmcast and http-only modes. */
+  swarmcast: string | null;
 }
 
 declare global {
   interface Window {
     Swarmcast?: {
       Hls: HlsStatic;
+      version: string;
       attach(video: HTMLVideoElement, options: Record<string, unknown>): any;
     };
     BenchPml?: {
@@ -73,7 +82,7 @@ declare global {
       HlsJsP2PEngine: { injectMixin(hls: HlsStatic): HlsStatic };
     };
     benchViewer: {
-      start(config: ViewerConfig): Promise<void>;
+      start(config: ViewerConfig): Promise<ViewerVersions>;
       snapshot(): ViewerSnapshot;
       stop(): void;
     };
@@ -110,13 +119,15 @@ class Viewer {
     this.watchPlayback();
   }
 
-  async start(config: ViewerConfig): Promise<void> {
+  async start(config: ViewerConfig): Promise<ViewerVersions> {
     await loadScript(config.libUrl);
     this.startedAt = Date.now();
     if (config.mode === "swarmcast") this.startSwarmcast(config);
     else if (config.mode === "pml-defaults") this.startPml(config);
     else this.startHttpOnly(config);
     this.video.play().catch(() => undefined);
+    const Hls = config.mode === "pml-defaults" ? window.BenchPml?.Hls : window.Swarmcast?.Hls;
+    return { hls: Hls?.version ?? "unknown", swarmcast: config.mode === "pml-defaults" ? null : window.Swarmcast?.version ?? null };
   }
 
   stop(): void {
