@@ -54,7 +54,9 @@ export class BenchViewer {
     try {
       versions = await withTimeout(page.evaluate((c) => window.benchViewer.start(c), config), CALL_TIMEOUT_MS, `${this.id}: start`);
     } catch (error) {
-      throw new Error(`viewer ${this.id} (${config.mode}) did not start: ${cleanMessage(error)}`);
+      const message = cleanMessage(error);
+      const hint = message.includes("SwarmcastOptionError") ? " (the SDK refused an option given by --sdk-config, --upload-cap or --live-sync-count)" : "";
+      throw new Error(`viewer ${this.id} (${config.mode}) did not start: ${message}${hint}`);
     }
     this.page = page;
     return versions;
