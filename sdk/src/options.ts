@@ -168,6 +168,20 @@ export function mergeCoreConfig(
 }
 
 /**
+ * Merges the user's hls.js config over the SDK's. Live latency is set either in segments
+ * (`liveSyncDurationCount`) or in seconds (`liveSyncDuration`), and hls.js refuses a config
+ * with both: a user choosing seconds replaces the SDK's segment counts.
+ */
+export function mergeHlsConfig(base: Partial<HlsConfig>, over: Partial<HlsConfig>): Partial<HlsConfig> {
+  const merged: Partial<HlsConfig> = { ...base };
+  if (over.liveSyncDuration !== undefined || over.liveMaxLatencyDuration !== undefined) {
+    delete merged.liveSyncDurationCount;
+    delete merged.liveMaxLatencyDurationCount;
+  }
+  return { ...merged, ...over };
+}
+
+/**
  * Validates user options and merges them over {@link DEFAULT_SWARMCAST_CONFIG}.
  * Throws {@link SwarmcastOptionError} naming the first bad option.
  */
@@ -349,7 +363,7 @@ export function resolveOptions(
     src,
     p2p,
     trackers,
-    hlsConfig: { ...defaults.hls, ...(o.hls ?? {}) },
+    hlsConfig: mergeHlsConfig(defaults.hls, o.hls ?? {}),
     coreConfig,
     statsIntervalMs: o.statsIntervalMs ?? defaults.statsIntervalMs,
     rateWindowMs: o.rateWindowMs ?? defaults.rateWindowMs,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DEFAULT_SWARMCAST_CONFIG } from "../../sdk/src/config";
-import { mergeCoreConfig, resolveOptions, SwarmcastOptionError, withToken } from "../../sdk/src/options";
+import { mergeCoreConfig, mergeHlsConfig, resolveOptions, SwarmcastOptionError, withToken } from "../../sdk/src/options";
 import { TOKEN_QUERY_PARAM } from "../../shared/protocol";
 
 const TRACKER = "ws://127.0.0.1:8000";
@@ -116,6 +116,17 @@ describe("defaults merging", () => {
     (r.coreConfig.rtcConfig!.iceServers as RTCIceServer[]).push({ urls: "stun:x" });
     assert.equal(JSON.stringify(DEFAULT_SWARMCAST_CONFIG), before);
     assert.deepEqual(hls, { liveSyncDurationCount: 2 });
+  });
+
+  it("drops the SDK's live sync in segments when the user sets it in seconds", () => {
+    const seconds = resolve(attachOpts({ hls: { liveSyncDuration: 8 } })).hlsConfig;
+    assert.equal(seconds.liveSyncDuration, 8);
+    assert.equal("liveSyncDurationCount" in seconds, false, "hls.js throws on a config with both");
+    assert.deepEqual(
+      mergeHlsConfig({ liveSyncDurationCount: 5, liveMaxLatencyDurationCount: 9, maxBufferLength: 4 }, { liveMaxLatencyDuration: 30 }),
+      { maxBufferLength: 4, liveMaxLatencyDuration: 30 },
+    );
+    assert.equal(resolve(attachOpts({ hls: { liveSyncDurationCount: 2 } })).hlsConfig.liveSyncDurationCount, 2);
   });
 
   it("merges per-stream core objects key by key", () => {
