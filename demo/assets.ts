@@ -3,7 +3,7 @@
  * file system. Page scripts are TypeScript (demo/page/*.ts) transpiled on request; every body
  * is cached by modification time and gzipped once.
  */
-import { readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,10 +36,12 @@ function echartsFile(): string {
   return join(dirname(require.resolve("echarts/package.json")), "dist", "echarts.min.js");
 }
 
+/** Every module of demo/page, as the browser imports it: /app/<name>.js. */
 function pageScripts(): Record<string, AssetSource> {
   const out: Record<string, AssetSource> = {};
-  for (const name of ["main", "settings", "format", "chart", "peers", "problems", "tracker-state", "viewers", "totals"]) {
-    out[`/app/${name}.js`] = { file: join(PAGE_DIR, `${name}.ts`), contentType: JS, transpile: true };
+  for (const file of readdirSync(PAGE_DIR)) {
+    if (!file.endsWith(".ts") || file.endsWith(".d.ts")) continue;
+    out[`/app/${file.slice(0, -3)}.js`] = { file: join(PAGE_DIR, file), contentType: JS, transpile: true };
   }
   return out;
 }
