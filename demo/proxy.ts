@@ -51,6 +51,7 @@ export function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
   const upstream: Socket = connect(Number(base.port), base.hostname.replace(/^\[|\]$/g, ""));
   open.add(socket);
   open.add(upstream);
+  let connected = false;
   const teardown = () => {
     socket.destroy();
     upstream.destroy();
@@ -60,11 +61,17 @@ export function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
   socket.on("error", teardown);
   socket.on("close", teardown);
   upstream.on("error", () => {
-    if (socket.writable && !upstream.readable) socket.end("HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n");
-    teardown();
+    // Before the handshake went through, the browser still waits for an HTTP answer.
+    if (!connected && socket.writable) {
+      socket.end("HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n");
+      upstream.destroy();
+    } else {
+      teardown();
+    }
   });
   upstream.on("close", teardown);
   upstream.on("connect", () => {
+    connected = true;
     const lines = [`GET /${search} HTTP/1.1`];
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       const name = req.rawHeaders[i];

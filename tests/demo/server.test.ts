@@ -21,7 +21,7 @@ interface Reply {
 
 function get(url: string, init: { method?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: init.method ?? "GET", headers: init.headers }, (res) => {
+    const req = request(url, { method: init.method ?? "GET", headers: init.headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
@@ -118,8 +118,11 @@ describe("startDemo with the bundled stream and local tracker", () => {
     assert.match(refused, /404/);
 
     const closed = new Promise<void>((resolve) => ws.once("close", () => resolve()));
-    await demo.close();
+    await demo.tracker?.close();
     await closed;
+    const late = new WebSocket(`${base.replace("http", "ws")}/tracker`);
+    const gone = await new Promise<string>((resolve) => late.once("unexpected-response", (_req, res) => resolve(String(res.statusCode))).once("error", (e) => resolve(e.message)));
+    assert.match(gone, /502/, "a tracker that is down reads as a bad gateway, not a hang");
     await demo.close();
     await assert.rejects(get(`${base}/config.json`), /ECONNREFUSED/);
   });
