@@ -4,7 +4,7 @@ import type { Distribution } from "./metrics.js";
 import type { BenchResult, ModeResult } from "./run.js";
 
 const CHART_WIDTH = 900;
-const CHART_HEIGHT = 420;
+const CHART_HEIGHT = 580;
 const MODE_COLORS: Record<string, string> = { "http-only": "#8c8c8c", "pml-defaults": "#d9822b", swarmcast: "#2b6cd9" };
 
 const pct = (v: number | null | undefined, digits = 1) => (v === null || v === undefined ? "–" : `${(v * 100).toFixed(digits)} %`);
@@ -87,6 +87,21 @@ export function renderMarkdown(result: BenchResult): string {
   return lines.join("\n") + "\n";
 }
 
+/** CDN segment egress in Mbit/s over the last ~10 s at each timeline point. */
+function egressRate(m: ModeResult): Array<[number, number]> {
+  const points: Array<[number, number]> = [];
+  const timeline = m.timeline;
+  for (let i = 1; i < timeline.length; i++) {
+    const now = timeline[i];
+    let j = i - 1;
+    while (j > 0 && now.t - timeline[j].t < 10) j--;
+    const seconds = now.t - timeline[j].t;
+    if (seconds <= 0) continue;
+    points.push([now.t, Math.round(((now.egressSegmentBytes - timeline[j].egressSegmentBytes) * 8) / seconds / 1e4) / 100]);
+  }
+  return points;
+}
+
 export function renderChart(result: BenchResult): string {
   const chart = echarts.init(null, null, { renderer: "svg", ssr: true, width: CHART_WIDTH, height: CHART_HEIGHT });
   const first = result.modes[0];
@@ -105,44 +120,68 @@ export function renderChart(result: BenchResult): string {
     }
   }
   const o = result.options;
+  const xMax = Math.ceil(Math.max(0, ...result.modes.map((m) => m.timeline[m.timeline.length - 1]?.t ?? 0)) / 10) * 10 || undefined;
+  const xAxis = (gridIndex: number, name: string) => ({
+    type: "value",
+    gridIndex,
+    min: 0,
+    max: xMax,
+    name,
+    nameLocation: "middle",
+    nameGap: 28,
+  });
   chart.setOption({
     animation: false,
     backgroundColor: "#ffffff",
     title: {
       text: `Offload over time — ${o.viewers} viewers, ${o.joinInterval} s between joins`,
-      subtext: "1 − CDN segment egress / bytes consumed, over the last 10 s; dashed: bound (N−1)/N",
+      subtext: "top: 1 − CDN segment egress / bytes consumed, over the last 10 s (dashed: bound (N−1)/N); bottom: CDN segment egress",
       left: "center",
     },
     legend: { top: 64, data: result.modes.map((m) => m.mode) },
-    grid: { left: 64, right: 32, top: 104, bottom: 56 },
-    xAxis: { type: "value", name: "seconds since the first join", nameLocation: "middle", nameGap: 32, min: 0 },
-    yAxis: {
-      type: "value",
-      name: "offload",
-      min: 0,
-      max: 100,
-      axisLabel: { formatter: "{value} %" },
-    },
-    series: result.modes.map((m, i) => ({
-      name: m.mode,
-      type: "line",
-      showSymbol: false,
-      lineStyle: { width: 2 },
-      color: MODE_COLORS[m.mode],
-      data: m.timeline.filter((p) => p.offload !== null).map((p) => [p.t, Math.round(Math.max(0, p.offload!) * 1000) / 10]),
-      ...(i === 0
-        ? {
-            markLine: {
-              symbol: "none",
-              silent: true,
-              label: { formatter: `bound ${(bound * 100).toFixed(1)} %`, position: "insideEndTop" },
-              lineStyle: { type: "dashed", color: "#333333" },
-              data: [{ yAxis: Math.round(bound * 1000) / 10 }],
-            },
-            markArea: { silent: true, label: { color: "#555555" }, data: markAreas },
-          }
-        : {}),
-    })),
+    grid: [
+      { left: 64, right: 32, top: 104, height: 250 },
+      { left: 64, right: 32, top: 420, height: 110 },
+    ],
+    xAxis: [xAxis(0, ""), xAxis(1, "seconds since the first join")],
+    yAxis: [
+      { type: "value", gridIndex: 0, name: "offload", min: 0, max: 100, axisLabel: { formatter: "{value} %" } },
+      { type: "value", gridIndex: 1, name: "CDN Mbit/s", min: 0 },
+    ],
+    series: [
+      ...result.modes.map((m, i) => ({
+        name: m.mode,
+        type: "line",
+        xAxisIndex: 0,
+        yAxisIndex: 0,
+        showSymbol: false,
+        lineStyle: { width: 2 },
+        color: MODE_COLORS[m.mode],
+        data: m.timeline.filter((p) => p.offload !== null).map((p) => [p.t, Math.round(Math.max(0, p.offload!) * 1000) / 10]),
+        ...(i === 0
+          ? {
+              markLine: {
+                symbol: "none",
+                silent: true,
+                label: { formatter: `bound ${(bound * 100).toFixed(1)} %`, position: "insideEndTop" },
+                lineStyle: { type: "dashed", color: "#333333" },
+                data: [{ yAxis: Math.round(bound * 1000) / 10 }],
+              },
+              markArea: { silent: true, label: { color: "#555555" }, data: markAreas },
+            }
+          : {}),
+      })),
+      ...result.modes.map((m) => ({
+        name: m.mode,
+        type: "line",
+        xAxisIndex: 1,
+        yAxisIndex: 1,
+        showSymbol: false,
+        lineStyle: { width: 1.5 },
+        color: MODE_COLORS[m.mode],
+        data: egressRate(m),
+      })),
+    ],
   });
   const svg = chart.renderToSVGString();
   chart.dispose();

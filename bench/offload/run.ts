@@ -66,6 +66,7 @@ export interface ViewerResult {
   hlsNonFatal: number;
   playerErrors: number;
   pageErrors: number;
+  sampleFailures: number;
   recentProblems: string[];
 }
 
@@ -455,6 +456,7 @@ function viewerResult(v: BenchViewer, steady: WindowFigures): ViewerResult {
     hlsNonFatal: last?.hlsNonFatal ?? 0,
     playerErrors: last?.playerErrors ?? 0,
     pageErrors: v.pageErrors,
+    sampleFailures: v.sampleFailures,
     recentProblems: v.recentProblems(),
   };
 }

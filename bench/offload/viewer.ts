@@ -21,6 +21,8 @@ export class BenchViewer {
   joinedAt = 0;
   leftAt: number | null = null;
   pageErrors = 0;
+  /** Snapshots that failed or timed out (a loaded machine, a crashed page). */
+  sampleFailures = 0;
   private readonly consoleErrors: string[] = [];
   private context: BrowserContext | null = null;
   private page: Page | null = null;
@@ -46,6 +48,10 @@ export class BenchViewer {
       this.pageErrors++;
       this.note(`page error: ${error.message}`);
     });
+    page.on("crash", () => {
+      this.pageErrors++;
+      this.note("page crashed");
+    });
     page.on("console", (message) => {
       if (message.type() === "error") this.note(`console: ${message.text()}`);
     });
@@ -70,6 +76,7 @@ export class BenchViewer {
       this.samples.push(snapshot);
       return snapshot;
     } catch (error) {
+      this.sampleFailures++;
       this.note(`snapshot failed: ${cleanMessage(error)}`);
       return undefined;
     }
