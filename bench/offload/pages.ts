@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { rollup, type RollupOptions, type OutputOptions } from "rollup";
@@ -35,7 +35,12 @@ export async function buildBenchPages(): Promise<void> {
   for (const config of configs) {
     const bundle = await rollup({ ...config, onwarn: () => undefined });
     try {
-      await bundle.write(config.output);
+      const { output } = await bundle.generate(config.output);
+      const file = config.output.file as string;
+      // Write then rename: a bench or test running at the same time never loads half a file.
+      const partial = `${file}.${process.pid}.tmp`;
+      writeFileSync(partial, output[0].code);
+      renameSync(partial, file);
     } finally {
       await bundle.close();
     }
