@@ -337,6 +337,7 @@ async function runMode(ctx: RunContext, mode: Mode, sdkOptions: Record<string, u
 
   for (;;) {
     if (signal?.aborted) throw new AbortedError("bench aborted");
+    if (!ctx.browser.isConnected()) throw new Error(`Chromium exited during the ${mode} mode`);
     const now = Date.now();
     if (slotsJoined < options.viewers) {
       if (now >= startAt + slotsJoined * options.joinInterval * 1000) {
