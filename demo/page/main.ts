@@ -171,6 +171,8 @@ async function main(): Promise<void> {
     peerTable.update(s.peers, now);
 
     setText("offload", formatPercent(t.offloadRatio));
+    const rate = t.httpRate + t.p2pRate;
+    setText("offload-note", rate > 0 ? `of the bytes came from peers; ${formatPercent(t.p2pRate / rate)} right now` : "of the bytes came from peers");
     setText("cdn-bytes", formatBytes(t.httpBytes));
     setText("cdn-rate", `${formatRate(t.httpRate)} now`);
     setText("p2p-bytes", formatBytes(t.p2pBytes));
