@@ -7,7 +7,7 @@ import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import Server from "bittorrent-tracker/server";
 import WebSocket from "ws";
-import { startTracker, type RunningTracker, type TrackerInit } from "../../tracker/src/index";
+import { startTracker, type RunningTracker, type StartOptions, type TrackerInit } from "../../tracker/src/index";
 
 export interface TrackerUnderTest {
   name: string;
@@ -15,7 +15,7 @@ export interface TrackerUnderTest {
   close(): Promise<void>;
 }
 
-export async function startOurs(init: TrackerInit = {}): Promise<RunningTracker & TrackerUnderTest> {
+export async function startOurs(init: TrackerInit & StartOptions = {}): Promise<RunningTracker & TrackerUnderTest> {
   const t = await startTracker({ host: "127.0.0.1", port: 0, logLevel: "silent", ...init });
   return Object.assign(t, { name: "swarmcast" });
 }

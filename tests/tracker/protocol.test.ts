@@ -176,7 +176,7 @@ for (const [name, start] of targets) {
         "{not json",
         JSON.stringify({ action: "dance" }),
         JSON.stringify(announce("short", fresh())),
-        JSON.stringify(announce(fresh(), 12345)),
+        JSON.stringify(announce(fresh(), 12345 as unknown as string)),
         JSON.stringify({ action: "scrape", info_hash: ["x"] }),
       ]) {
         a.send(bad);

@@ -1,9 +1,55 @@
 /**
- * Compact per-connection state. No closures or timers live here: the server's shared handlers
- * find it through the socket, and one tracker-wide timer does heartbeats and idle checks.
+ * One client connection: RFC 6455 server framing straight on the TCP (or TLS) stream, plus the
+ * tracker's per-connection state, in a single compact object. No closures or timers live here:
+ * the server's shared stream handlers find the object through a symbol property, and one
+ * tracker-wide timer does heartbeats and idle checks.
+ *
+ * Why not one `ws` WebSocket per client: its WebSocket, Receiver (a Writable stream) and Sender
+ * objects cost more memory per idle connection than everything else the tracker keeps, and every
+ * frame went through stream machinery and an EventEmitter hop. The tracker needs only text
+ * frames, close, ping and pong, without extensions or subprotocols.
  */
-import type { WebSocket } from "ws";
+import { isUtf8 } from "node:buffer";
+import type { Duplex } from "node:stream";
 import type { Peer } from "./swarm";
+
+export const kConnection = Symbol("swarmcast.connection");
+
+const OP_CONTINUATION = 0x0;
+const OP_TEXT = 0x1;
+const OP_BINARY = 0x2;
+const OP_CLOSE = 0x8;
+const OP_PING = 0x9;
+const OP_PONG = 0xa;
+
+/** A client that has this much unsent output is not reading: it is cut off. */
+const MAX_UNSENT_BYTES = 4 * 1024 * 1024;
+
+export interface FrameSink {
+  /** A complete text (or binary) message. */
+  onMessage(conn: Connection, data: Buffer): void;
+  /** A protocol violation or an oversized frame; the connection is being closed with `code`. */
+  onProtocolError(conn: Connection, code: number): void;
+}
+
+export function encodeFrame(opcode: number, payload: string | Buffer): Buffer {
+  const len = typeof payload === "string" ? Buffer.byteLength(payload) : payload.length;
+  const hdr = len < 126 ? 2 : len < 65536 ? 4 : 10;
+  const buf = Buffer.allocUnsafe(hdr + len);
+  buf[0] = 0x80 | opcode;
+  if (hdr === 2) buf[1] = len;
+  else if (hdr === 4) {
+    buf[1] = 126;
+    buf.writeUInt16BE(len, 2);
+  } else {
+    buf[1] = 127;
+    buf.writeUInt32BE(Math.floor(len / 2 ** 32), 2);
+    buf.writeUInt32BE(len >>> 0, 6);
+  }
+  if (typeof payload === "string") buf.write(payload, hdr, "utf8");
+  else payload.copy(buf, hdr);
+  return buf;
+}
 
 export class Connection {
   /** Memberships of this connection, one per swarm (a client may use a peer_id per swarm). */
@@ -17,10 +63,21 @@ export class Connection {
   lastMessage: number;
   /** Cleared by each ping round, set by the pong. */
   alive = true;
+  /** Detached from the tracker: left every swarm. */
   closed = false;
+  /** A close frame was sent; nothing more is sent after it. */
+  closeSent = false;
+  /** Output is held until the end of this event-loop turn (see TrackerCore.send). */
+  corked = false;
+  /** Bytes of an incomplete frame, waiting for the rest. */
+  private rx: Buffer | null = null;
+  /** Fragments of a message sent in several frames (rare). */
+  private fragments: Buffer[] | null = null;
+  private fragmentBytes = 0;
 
   constructor(
-    readonly socket: WebSocket,
+    /** The TCP (or TLS) stream. */
+    readonly stream: Duplex,
     readonly ip: string,
     burst: number,
     now: number,
@@ -45,4 +102,153 @@ export class Connection {
     }
     peer.connIndex = -1;
   }
+
+  // ---- output ---------------------------------------------------------------------------
+
+  /** Sends a text frame; returns its size in bytes (0 if the connection is closing). */
+  sendText(text: string): number {
+    if (this.closeSent || this.stream.destroyed) return 0;
+    if (this.stream.writableLength > MAX_UNSENT_BYTES) {
+      this.terminate();
+      return 0;
+    }
+    const frame = encodeFrame(OP_TEXT, text);
+    this.stream.write(frame);
+    return frame.length;
+  }
+
+  ping(): void {
+    if (!this.closeSent && !this.stream.destroyed) this.stream.write(encodeFrame(OP_PING, ""));
+  }
+
+  /** Starts the closing handshake: a close frame, then our half of the TCP connection. */
+  close(code: number, reason = ""): void {
+    if (this.closeSent || this.stream.destroyed) return;
+    this.closeSent = true;
+    const r = Buffer.from(reason.slice(0, 120));
+    const payload = Buffer.allocUnsafe(2 + r.length);
+    payload.writeUInt16BE(code, 0);
+    r.copy(payload, 2);
+    this.stream.end(encodeFrame(OP_CLOSE, payload));
+  }
+
+  terminate(): void {
+    this.closeSent = true;
+    this.stream.destroy();
+  }
+
+  get isOpen(): boolean {
+    return !this.closeSent && !this.stream.destroyed;
+  }
+
+  // ---- input ----------------------------------------------------------------------------
+
+  /** Parses every complete frame in `chunk` (plus any bytes left over from before). */
+  receive(chunk: Buffer, maxPayload: number, sink: FrameSink): void {
+    let buf = chunk;
+    if (this.rx !== null) {
+      buf = Buffer.concat([this.rx, chunk]);
+      this.rx = null;
+    }
+    let off = 0;
+    const end = buf.length;
+    while (end - off >= 2 && !this.closeSent) {
+      const b0 = buf[off];
+      const b1 = buf[off + 1];
+      const opcode = b0 & 0x0f;
+      const fin = (b0 & 0x80) !== 0;
+      if ((b0 & 0x70) !== 0 || (b1 & 0x80) === 0) return this.fail(sink, 1002, "protocol error");
+      let len = b1 & 0x7f;
+      let hdr = 2;
+      if (len === 126) {
+        if (end - off < 4) break;
+        len = buf.readUInt16BE(off + 2);
+        hdr = 4;
+      } else if (len === 127) {
+        if (end - off < 10) break;
+        if (buf.readUInt32BE(off + 2) !== 0) return this.fail(sink, 1009, "frame too large");
+        len = buf.readUInt32BE(off + 6);
+        hdr = 10;
+      }
+      if (opcode >= 0x8 && (!fin || len > 125)) return this.fail(sink, 1002, "protocol error");
+      if (len > maxPayload || this.fragmentBytes + len > maxPayload) return this.fail(sink, 1009, "frame too large");
+      const start = off + hdr + 4;
+      if (end < start + len) break;
+      const payload = buf.subarray(start, start + len);
+      unmask(payload, buf, off + hdr);
+      off = start + len;
+      this.frame(opcode, fin, payload, sink);
+    }
+    if (off < end && !this.closeSent) this.rx = Buffer.from(buf.subarray(off));
+  }
+
+  private frame(opcode: number, fin: boolean, payload: Buffer, sink: FrameSink): void {
+    switch (opcode) {
+      case OP_TEXT:
+      case OP_BINARY:
+        if (this.fragments !== null) return this.fail(sink, 1002, "protocol error");
+        if (fin) return this.message(opcode, payload, sink);
+        this.fragments = [Buffer.from(payload)];
+        this.fragmentBytes = payload.length;
+        this.fragmentOpcode = opcode;
+        return;
+      case OP_CONTINUATION: {
+        if (this.fragments === null) return this.fail(sink, 1002, "protocol error");
+        this.fragments.push(Buffer.from(payload));
+        this.fragmentBytes += payload.length;
+        if (!fin) return;
+        const whole = Buffer.concat(this.fragments);
+        this.fragments = null;
+        this.fragmentBytes = 0;
+        return this.message(this.fragmentOpcode, whole, sink);
+      }
+      case OP_CLOSE: {
+        let code = 1000;
+        if (payload.length >= 2) code = payload.readUInt16BE(0);
+        if (payload.length === 1 || (payload.length > 2 && !isUtf8(payload.subarray(2)))) code = 1002;
+        const valid = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+        this.close(valid ? code : 1002);
+        return;
+      }
+      case OP_PING:
+        if (!this.closeSent) this.stream.write(encodeFrame(OP_PONG, Buffer.from(payload)));
+        return;
+      case OP_PONG:
+        this.alive = true;
+        return;
+      default:
+        return this.fail(sink, 1002, "protocol error");
+    }
+  }
+
+  private fragmentOpcode = OP_TEXT;
+
+  private message(opcode: number, data: Buffer, sink: FrameSink): void {
+    if (opcode === OP_TEXT && !isUtf8(data)) return this.fail(sink, 1007, "invalid UTF-8");
+    sink.onMessage(this, data);
+  }
+
+  private fail(sink: FrameSink, code: number, reason: string): void {
+    this.rx = null;
+    this.fragments = null;
+    sink.onProtocolError(this, code);
+    this.close(code, reason);
+  }
+}
+
+/** XORs the payload with the 4-byte client mask that precedes it. */
+function unmask(payload: Buffer, buf: Buffer, maskAt: number): void {
+  const m0 = buf[maskAt];
+  const m1 = buf[maskAt + 1];
+  const m2 = buf[maskAt + 2];
+  const m3 = buf[maskAt + 3];
+  const n = payload.length;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    payload[i] ^= m0;
+    payload[i + 1] ^= m1;
+    payload[i + 2] ^= m2;
+    payload[i + 3] ^= m3;
+  }
+  for (; i < n; i++) payload[i] ^= buf[maskAt + (i & 3)];
 }

@@ -37,6 +37,8 @@ const FAILURE_TEXT: Record<FailureReason, string> = {
   too_many_hashes: "too many info_hash values in scrape",
   rate_limited: "rate limit exceeded",
   frame_too_large: "frame too large",
+  invalid_utf8: "invalid UTF-8",
+  protocol_error: "WebSocket protocol error",
   socket_error: "socket error",
 };
 
@@ -62,6 +64,8 @@ export class TrackerCore {
   peerCount = 0;
   private readonly pending: PendingOffers;
   private readonly targets: Peer[] = [];
+  private readonly corked: Connection[] = [];
+  private flushScheduled = false;
   private readonly replyTail: string;
   private readonly limits: TrackerOptions["limits"];
 
@@ -109,7 +113,7 @@ export class TrackerCore {
     if (tokens < 1) {
       conn.tokens = tokens;
       // A client that keeps sending while refused is flooding, not bursting.
-      if (++conn.refused > limits.messageBurst) conn.socket.close(1008, "rate limit exceeded");
+      if (++conn.refused > limits.messageBurst) conn.close(1008, "rate limit exceeded");
       else this.fail(conn, "rate_limited", "announce", undefined);
       return;
     }
@@ -337,9 +341,33 @@ export class TrackerCore {
     this.send(conn, JSON.stringify(reply));
   }
 
+  /**
+   * Frames for one socket produced in the same event-loop turn (answers to one offerer arrive
+   * together, popular peers receive several offers) leave in one write: the stream is corked on
+   * its first frame and uncorked once the turn's I/O callbacks are done.
+   */
   private send(conn: Connection, frame: string): void {
     if (conn.closed) return;
-    this.stats.bytesOut += Buffer.byteLength(frame);
-    conn.socket.send(frame);
+    if (!conn.corked) {
+      conn.corked = true;
+      conn.stream.cork();
+      this.corked.push(conn);
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(this.flush);
+      }
+    }
+    this.stats.bytesOut += conn.sendText(frame);
   }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    const list = this.corked;
+    for (let i = 0; i < list.length; i++) {
+      const conn = list[i];
+      conn.corked = false;
+      conn.stream.uncork();
+    }
+    list.length = 0;
+  };
 }

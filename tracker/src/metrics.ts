@@ -10,7 +10,7 @@ const P = "swarmcast_tracker_";
 
 export function createMetrics(core: TrackerCore, stats: TrackerStats, processMetrics: boolean): Registry {
   const registry = new Registry();
-  if (processMetrics) collectDefaultMetrics({ register: registry, prefix: P });
+  if (processMetrics) collectDefaultMetrics({ register: registry, prefix: P, eventLoopMonitoringPrecision: 50 });
 
   const gauge = (name: string, help: string, read: () => number) =>
     new Gauge({

@@ -21,8 +21,12 @@ export class PendingOffers {
     return this.map.size;
   }
 
+  /**
+   * Keyed by offer_id alone: clients draw it at random per offer and each offer goes to one
+   * peer, so a second use of an id simply replaces the first (take() still checks the peer).
+   */
   add(offerId: string, from: Peer, to: Peer, expires: number): void {
-    const key = offerId + to.peerId;
+    const key = offerId;
     if (this.map.size >= this.capacity) {
       const oldest = this.map.keys().next();
       if (!oldest.done) this.map.delete(oldest.value);
@@ -31,11 +35,11 @@ export class PendingOffers {
     this.map.set(key, { from, to, expires });
   }
 
-  /** Removes and returns the offer relayed with this id to the peer with this id. */
+  /** Removes and returns the offer relayed with this id, if it went to the peer with this id. */
   take(offerId: string, toPeerId: string): PendingOffer | undefined {
-    const key = offerId + toPeerId;
-    const entry = this.map.get(key);
-    if (entry !== undefined) this.map.delete(key);
+    const entry = this.map.get(offerId);
+    if (entry === undefined || entry.to.peerId !== toPeerId) return undefined;
+    this.map.delete(offerId);
     return entry;
   }
 

@@ -10,30 +10,29 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import { WebSocketServer, type WebSocket } from "ws";
 import { TOKEN_QUERY_PARAM } from "../../shared/protocol";
-import { Connection } from "./connection";
+import { createHash } from "node:crypto";
+import { Connection, type FrameSink, kConnection } from "./connection";
 import { TrackerCore } from "./core";
 import { createMetrics } from "./metrics";
 import type { TrackerOptions } from "./options";
 import { type RejectReason, TrackerStats } from "./stats";
 import { TOKEN_REASON_TEXT, verifyToken } from "./token";
 
-const kConn = Symbol("swarmcast.connection");
-type TrackedSocket = WebSocket & { [kConn]?: Connection };
+type Tracked = Duplex & { [kConnection]?: Connection };
+const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-const STATUS_TEXT: Record<number, string> = { 401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests", 503: "Service Unavailable" };
+const STATUS_TEXT: Record<number, string> = { 400: "Bad Request", 426: "Upgrade Required", 401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests", 503: "Service Unavailable" };
 
 function nowSeconds(): number {
   return Date.now() / 1000;
 }
 
-export class TrackerServer {
+export class TrackerServer implements FrameSink {
   readonly stats = new TrackerStats();
   readonly core: TrackerCore;
   readonly registry: Registry;
   readonly http: http.Server;
-  private readonly wss: WebSocketServer;
   private readonly perIp = new Map<string, number>();
   private readonly timers: NodeJS.Timeout[] = [];
   private draining = false;
@@ -57,12 +56,6 @@ export class TrackerServer {
     this.http.on("upgrade", (req, socket, head) => this.onUpgrade(req, socket, head));
     this.http.on("clientError", (_err, socket) => socket.destroy());
 
-    this.wss = new WebSocketServer({
-      noServer: true,
-      perMessageDeflate: false,
-      clientTracking: false,
-      maxPayload: options.limits.maxPayload,
-    });
 
     const sweepMs = Math.min(options.interval * 500, 10_000);
     this.timers.push(setInterval(() => this.core.sweep(nowSeconds()), sweepMs));
@@ -146,13 +139,13 @@ export class TrackerServer {
     return addr.startsWith("::ffff:") ? addr.slice(7) : addr;
   }
 
-  private refuse(socket: Duplex, status: number, reason: RejectReason, text: string, ip: string): void {
+  private refuse(socket: Duplex, status: number, reason: RejectReason, text: string, ip: string, headers = ""): void {
     this.stats.reject(reason);
     this.log.warn({ ip, reason, status }, `connection refused: ${text}`);
     const body = `${text}\n`;
     socket.on("error", () => {});
     socket.end(
-      `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\nConnection: close\r\n` +
+      `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\nConnection: close\r\n${headers}` +
         `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
   }
@@ -161,6 +154,19 @@ export class TrackerServer {
     socket.on("error", () => socket.destroy());
     const ip = this.clientIp(req);
     if (this.draining) return this.refuse(socket, 503, "draining", "tracker is shutting down", ip);
+
+    const key = req.headers["sec-websocket-key"];
+    if (
+      req.method !== "GET" ||
+      (req.headers.upgrade ?? "").toLowerCase() !== "websocket" ||
+      typeof key !== "string" ||
+      !/^[A-Za-z0-9+/]{22}==$/.test(key)
+    ) {
+      return this.refuse(socket, 400, "bad_handshake", "not a valid WebSocket handshake", ip);
+    }
+    if (req.headers["sec-websocket-version"] !== "13") {
+      return this.refuse(socket, 426, "bad_handshake", "unsupported WebSocket version (13 needed)", ip, "Sec-WebSocket-Version: 13\r\n");
+    }
 
     if (!this.allowAnyOrigin) {
       const origin = req.headers.origin;
@@ -182,61 +188,79 @@ export class TrackerServer {
       if (!check.ok) return this.refuse(socket, check.status, check.reason, TOKEN_REASON_TEXT[check.reason], ip);
       sub = check.claims.sub;
     }
+    if (socket.destroyed) return;
 
     this.perIp.set(ip, count + 1);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws as TrackedSocket, ip, sub));
+    const accept = createHash("sha1").update(key + WS_GUID).digest("base64");
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+    );
+    const conn = new Connection(socket, ip, this.options.limits.messageBurst, nowSeconds());
+    (socket as Tracked)[kConnection] = conn;
+    this.stats.connectionsAccepted++;
+    this.core.attach(conn);
+    if (sub !== undefined) this.log.debug({ ip, sub }, "token accepted");
+    const tcp = socket as Duplex & { setNoDelay?: (v: boolean) => void; setTimeout?: (ms: number) => void };
+    tcp.setNoDelay?.(true);
+    tcp.setTimeout?.(0);
+    socket.removeAllListeners("error");
+    socket.on("data", this.handleData);
+    socket.on("end", handleEnd);
+    socket.on("error", this.handleError);
+    socket.on("close", this.handleClose);
+    if (head.length > 0) this.handleData.call(socket as Tracked, head);
   }
 
   // ---- sockets --------------------------------------------------------------------------
 
-  private onConnection(ws: TrackedSocket, ip: string, sub: string | undefined): void {
-    const conn = new Connection(ws, ip, this.options.limits.messageBurst, nowSeconds());
-    ws[kConn] = conn;
-    this.stats.connectionsAccepted++;
-    this.core.attach(conn);
-    if (sub !== undefined) this.log.debug({ ip, sub }, "token accepted");
-    ws.on("message", this.handleMessage);
-    ws.on("pong", handlePong);
-    ws.on("error", this.handleError);
-    ws.on("close", this.handleClose);
-    if (this.draining) ws.close(1001, "tracker is shutting down");
+  /** FrameSink: complete messages go to the protocol core; never lets an exception escape. */
+  onMessage(conn: Connection, data: Buffer): void {
+    try {
+      this.core.onMessage(conn, data, nowSeconds());
+    } catch (err) {
+      // onMessage validates everything it reads; this is the last line that keeps one bad
+      // frame from ever taking the process down.
+      this.log.error({ err, ip: conn.ip }, "unexpected error while handling a frame");
+    }
   }
 
-  private readonly handleMessage: (this: TrackedSocket, data: Buffer) => void = (() => {
+  onProtocolError(conn: Connection, code: number): void {
+    this.stats.fail(code === 1009 ? "frame_too_large" : code === 1007 ? "invalid_utf8" : "protocol_error");
+    this.log.debug({ ip: conn.ip, code }, "WebSocket protocol error");
+  }
+
+  private readonly handleData: (this: Tracked, chunk: Buffer) => void = (() => {
     const self = this;
-    return function (this: TrackedSocket, data: Buffer) {
-      const conn = this[kConn];
+    return function (this: Tracked, chunk: Buffer) {
+      const conn = this[kConnection];
       if (conn === undefined || conn.closed) return;
-      try {
-        self.core.onMessage(conn, data, nowSeconds());
-      } catch (err) {
-        // onMessage validates everything it reads; this is the last line that keeps one bad
-        // frame from ever taking the process down.
-        self.log.error({ err, ip: conn.ip }, "unexpected error while handling a frame");
-      }
+      conn.receive(chunk, self.options.limits.maxPayload, self);
     };
   })();
 
-  private readonly handleError: (this: TrackedSocket, err: Error & { code?: string }) => void = (() => {
+  private readonly handleError: (this: Tracked, err: Error) => void = (() => {
     const self = this;
-    return function (this: TrackedSocket, err: Error & { code?: string }) {
-      const tooLarge = err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH";
-      self.stats.fail(tooLarge ? "frame_too_large" : "socket_error");
-      self.log.debug({ ip: this[kConn]?.ip, err: err.message }, "socket error");
+    return function (this: Tracked, err: Error) {
+      self.stats.fail("socket_error");
+      self.log.debug({ ip: this[kConnection]?.ip, err: err.message }, "socket error");
     };
   })();
 
-  private readonly handleClose: (this: TrackedSocket) => void = (() => {
+  private readonly handleClose: (this: Tracked) => void = (() => {
     const self = this;
-    return function (this: TrackedSocket) {
-      const conn = this[kConn];
+    return function (this: Tracked) {
+      const conn = this[kConnection];
       if (conn === undefined) return;
       self.core.detach(conn);
-      const n = (self.perIp.get(conn.ip) ?? 1) - 1;
-      if (n <= 0) self.perIp.delete(conn.ip);
-      else self.perIp.set(conn.ip, n);
+      self.forget(conn);
     };
   })();
+
+  private forget(conn: Connection): void {
+    const n = (this.perIp.get(conn.ip) ?? 1) - 1;
+    if (n <= 0) this.perIp.delete(conn.ip);
+    else this.perIp.set(conn.ip, n);
+  }
 
   private closeIdle(): void {
     const limit = this.options.limits.idleTimeout;
@@ -244,7 +268,7 @@ export class TrackerServer {
     for (const conn of this.core.connections) {
       if (conn.lastMessage < deadline) {
         this.stats.connectionsClosedIdle++;
-        conn.socket.close(4000, "idle");
+        conn.close(4000, "idle");
         this.core.detach(conn);
       }
     }
@@ -254,12 +278,12 @@ export class TrackerServer {
     for (const conn of this.core.connections) {
       if (!conn.alive) {
         this.stats.connectionsClosedHeartbeat++;
-        conn.socket.terminate();
+        conn.terminate();
         this.core.detach(conn);
         continue;
       }
       conn.alive = false;
-      conn.socket.ping();
+      conn.ping();
     }
   }
 
@@ -280,31 +304,26 @@ export class TrackerServer {
     this.log.info({ connections: this.core.connections.size }, "draining");
     if (this.options.drainGrace > 0) await sleep(this.options.drainGrace * 1000);
     for (const t of this.timers) clearInterval(t);
-    const sockets = [...this.core.connections].map((c) => c.socket);
-    const closed = sockets.map(
-      (ws) =>
-        new Promise<void>((resolve) => {
-          if (ws.readyState === ws.CLOSED) return resolve();
-          ws.once("close", () => resolve());
-          ws.close(1001, "tracker is shutting down");
-        }),
-    );
+    const streams = [...this.core.connections].map((c) => {
+      c.close(1001, "tracker is shutting down");
+      return c.stream;
+    });
+    const closed = streams.map((s) => (s.destroyed ? Promise.resolve() : new Promise<void>((resolve) => s.once("close", () => resolve()))));
     const timeout = sleep(this.options.drainTimeout * 1000);
     await Promise.race([Promise.all(closed), timeout.promise]);
     timeout.cancel();
-    for (const ws of sockets) if (ws.readyState !== ws.CLOSED) ws.terminate();
+    for (const s of streams) if (!s.destroyed) s.destroy();
     await new Promise<void>((resolve) => {
       this.http.close(() => resolve());
       this.http.closeAllConnections();
     });
-    this.wss.close();
     this.log.info("stopped");
   }
 }
 
-function handlePong(this: TrackedSocket): void {
-  const conn = this[kConn];
-  if (conn !== undefined) conn.alive = true;
+/** The client ended its side: end ours, so the socket closes (the server allows half-open). */
+function handleEnd(this: Tracked): void {
+  this.end();
 }
 
 function sleep(ms: number): Promise<void> & { promise: Promise<void>; cancel(): void } {

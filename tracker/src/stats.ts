@@ -20,10 +20,13 @@ export type FailureReason =
   | "too_many_hashes"
   | "rate_limited"
   | "frame_too_large"
+  | "invalid_utf8"
+  | "protocol_error"
   | "socket_error";
 
 export type RejectReason =
   | "draining"
+  | "bad_handshake"
   | "origin_not_allowed"
   | "too_many_connections_from_ip"
   | "missing_token"

@@ -1,0 +1,116 @@
+/**
+ * `npm run bench:tracker [-- options]`: the same load against our tracker and against
+ * bittorrent-tracker's Server in one run; writes bench/results/tracker-load.{json,md}.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { renderMarkdown } from "./report";
+import { DEFAULT_BENCH_CONFIG, runTrackerBench, type TrackerBenchConfig, type TrackerKind } from "./run";
+
+const d = DEFAULT_BENCH_CONFIG;
+const HELP = `Usage: npm run bench:tracker -- [options]
+
+Runs the same load against swarmcast's tracker and bittorrent-tracker's Server, each alone in
+its own process, and reports efficiency (announce replies per tracker CPU-second at a fixed
+offered load), saturation throughput, p99 announce-reply latency and RSS per idle connection.
+
+  --connections <n>     connections during the load phases (default ${d.connections})
+  --swarms <n>          swarms, Zipf popularity (default ${d.swarms})
+  --zipf <s>            Zipf exponent (default ${d.zipfS})
+  --offers <n>          offers per announce (default ${d.offers})
+  --rate <n>            fixed offered load, announces/s (default ${d.rate})
+  --rate-seconds <s>    duration of the fixed-load phase (default ${d.rateSeconds})
+  --warmup-seconds <s>  unmeasured load before the fixed-load phase (default ${d.warmupSeconds})
+  --window <n>          saturation: connections with one announce outstanding (default ${d.window})
+  --saturation-seconds <s>  duration of the saturation phase (default ${d.saturationSeconds})
+  --idle <n,n>          idle-connection counts for the memory phases (default ${d.idleConnections.join(",")})
+  --trackers <a,b>      swarmcast,reference (default both)
+  --seed <n>            random seed (default ${d.seed})
+  --note <text>         a line written into the result (e.g. what else was running)
+  --out <path>          result path without extension (default bench/results/tracker-load)
+  --smoke               a few connections for a few seconds (what npm test runs)
+  --help
+`;
+
+function num(name: string, raw: string | undefined, fallback: number, min = 0): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min) {
+    process.stderr.write(`bench:tracker: --${name}: expected a number ≥ ${min}, got "${raw}"\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+export const SMOKE_CONFIG: Partial<TrackerBenchConfig> = {
+  connections: 40,
+  swarms: 8,
+  rate: 50,
+  rateSeconds: 1,
+  warmupSeconds: 0.5,
+  window: 20,
+  saturationSeconds: 1,
+  idleConnections: [100],
+};
+
+async function main(): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        connections: { type: "string" }, swarms: { type: "string" }, zipf: { type: "string" }, offers: { type: "string" },
+        rate: { type: "string" }, "rate-seconds": { type: "string" }, "warmup-seconds": { type: "string" }, window: { type: "string" },
+        "saturation-seconds": { type: "string" }, idle: { type: "string" }, trackers: { type: "string" },
+        seed: { type: "string" }, note: { type: "string" }, out: { type: "string" }, smoke: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (err) {
+    process.stderr.write(`bench:tracker: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const base = { ...d, ...(values.smoke ? SMOKE_CONFIG : {}) };
+  const trackers = (values.trackers ?? base.trackers.join(",")).split(",") as TrackerKind[];
+  for (const t of trackers) {
+    if (t !== "swarmcast" && t !== "reference") {
+      process.stderr.write(`bench:tracker: --trackers: unknown tracker "${t}" (swarmcast, reference)\n`);
+      process.exit(2);
+    }
+  }
+  const idle = values.idle === undefined ? base.idleConnections : values.idle.split(",").filter(Boolean).map((x) => num("idle", x, 0, 1));
+  if (idle.some((n) => n > 19_900)) process.stderr.write("bench:tracker: note: the tracker process has an open-files limit of 20,000 here\n");
+  const cfg: Partial<TrackerBenchConfig> = {
+    ...base,
+    trackers,
+    connections: num("connections", values.connections, base.connections, 2),
+    swarms: num("swarms", values.swarms, base.swarms, 1),
+    zipfS: num("zipf", values.zipf, base.zipfS),
+    offers: num("offers", values.offers, base.offers),
+    rate: num("rate", values.rate, base.rate, 1),
+    rateSeconds: num("rate-seconds", values["rate-seconds"], base.rateSeconds, 0.5),
+    warmupSeconds: num("warmup-seconds", values["warmup-seconds"], base.warmupSeconds),
+    window: num("window", values.window, base.window, 1),
+    saturationSeconds: num("saturation-seconds", values["saturation-seconds"], base.saturationSeconds, 0.5),
+    idleConnections: idle,
+    seed: num("seed", values.seed, base.seed),
+    log: (line) => process.stdout.write(`${line}\n`),
+  };
+  const result = await runTrackerBench(cfg);
+  const out = resolve(values.out ?? "bench/results/tracker-load");
+  mkdirSync(dirname(out), { recursive: true });
+  const note = values.note ?? "";
+  writeFileSync(`${out}.json`, `${JSON.stringify({ ...result, note }, null, 2)}\n`);
+  const md = renderMarkdown(result, note);
+  writeFileSync(`${out}.md`, md);
+  process.stdout.write(`\n${md}\nwrote ${out}.json and ${out}.md\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench:tracker: ${err?.stack ?? err}\n`);
+  process.exit(1);
+});

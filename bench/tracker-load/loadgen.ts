@@ -1,0 +1,246 @@
+/**
+ * Load generator child process. Driven over IPC by run.ts: opens WebSocket connections (one peer
+ * each, in a Zipf-chosen swarm), then runs announce phases — open loop at a fixed rate, or closed
+ * loop with a window of outstanding announces per connection — answering every offer it
+ * receives, and reports counts and announce-reply latencies.
+ */
+import WebSocket from "ws";
+import { makeZipf, mulberry32 } from "./zipf";
+import type { LoadgenReply, LoadgenRequest, OpenRequest, PhaseResult, RunRequest } from "./messages";
+
+/** A data-channel offer of realistic size (trickle off, so candidates are inside). */
+const SDP =
+  "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n" +
+  "a=extmap-allow-mixed\r\na=msid-semantic: WMS\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n" +
+  "c=IN IP4 0.0.0.0\r\na=candidate:1467250027 1 udp 2122260223 192.168.1.23 46243 typ host generation 0 network-id 1\r\n" +
+  "a=candidate:1853887674 1 udp 1686052607 203.0.113.7 46243 typ srflx raddr 192.168.1.23 rport 46243 generation 0\r\n" +
+  "a=ice-ufrag:Zx9Q\r\na=ice-pwd:8Yq3v1bS0m5kR2cT7nW4pL6d\r\na=ice-options:trickle\r\n" +
+  "a=fingerprint:sha-256 6B:8B:F0:65:5F:78:E2:51:3B:AC:6F:F3:3F:46:1B:35:DC:B8:5F:64:1A:24:C2:43:F0:A1:58:D0:A1:2C:19:08\r\n" +
+  "a=setup:actpass\r\na=mid:0\r\na=sctp-port:5000\r\na=max-message-size:262144\r\n";
+const SDP_JSON = JSON.stringify(SDP);
+const ANSWER_JSON = JSON.stringify({ type: "answer", sdp: SDP.replace("actpass", "active") });
+
+const BYTES_INTERVAL = Buffer.from('"interval"');
+const BYTES_OFFER = Buffer.from('"offer":');
+const BYTES_ANSWER = Buffer.from('"answer":');
+const BYTES_FAILURE = Buffer.from('"failure reason"');
+const BYTES_PEER_ID = Buffer.from('"peer_id":"');
+const BYTES_OFFER_ID = Buffer.from('"offer_id":"');
+
+function id20(prefix: string, n: number): string {
+  const s = prefix + n.toString(36);
+  return s.length >= 20 ? s.slice(-20) : s.padStart(20, "_");
+}
+
+class Peer {
+  readonly sent: number[] = [];
+  readonly announcePrefix: string;
+  readonly answerPrefix: string;
+  constructor(
+    readonly ws: WebSocket,
+    readonly swarm: number,
+    infoHash: string,
+    peerId: string,
+  ) {
+    const ih = JSON.stringify(infoHash);
+    const pid = JSON.stringify(peerId);
+    this.announcePrefix = `{"action":"announce","info_hash":${ih},"peer_id":${pid},"uploaded":0,"downloaded":0,`;
+    this.answerPrefix = `{"action":"announce","info_hash":${ih},"peer_id":${pid},"answer":${ANSWER_JSON},`;
+  }
+}
+
+const peers: Peer[] = [];
+let offerSeq = 0;
+const stats = {
+  replies: 0,
+  offersIn: 0,
+  answersIn: 0,
+  failures: 0,
+  answersOut: 0,
+  latencies: [] as number[],
+};
+let onReply: ((p: Peer) => void) | null = null;
+
+function onMessage(this: WebSocket, data: Buffer): void {
+  const p = (this as unknown as { peer: Peer }).peer;
+  if (data.indexOf(BYTES_INTERVAL) >= 0) {
+    stats.replies++;
+    const t0 = p.sent.shift();
+    if (t0 !== undefined) stats.latencies.push(performance.now() - t0);
+    onReply?.(p);
+  } else if (data.indexOf(BYTES_OFFER) >= 0) {
+    stats.offersIn++;
+    // This generator's ids are plain ASCII, so both sit verbatim in the frame: no JSON.parse of
+    // the whole SDP is needed to answer.
+    const pi = data.indexOf(BYTES_PEER_ID) + BYTES_PEER_ID.length;
+    const oi = data.indexOf(BYTES_OFFER_ID) + BYTES_OFFER_ID.length;
+    p.ws.send(`${p.answerPrefix}"to_peer_id":"${data.toString("latin1", pi, pi + 20)}","offer_id":"${data.toString("latin1", oi, oi + 20)}"}`);
+    stats.answersOut++;
+  } else if (data.indexOf(BYTES_ANSWER) >= 0) {
+    stats.answersIn++;
+  } else if (data.indexOf(BYTES_FAILURE) >= 0) {
+    stats.failures++;
+  }
+}
+
+function announce(p: Peer, offers: number): void {
+  let frame = `${p.announcePrefix}"numwant":${offers}`;
+  if (offers > 0) {
+    frame += ',"offers":[';
+    for (let i = 0; i < offers; i++) {
+      frame += `${i ? "," : ""}{"offer":{"type":"offer","sdp":${SDP_JSON}},"offer_id":"${id20(`${process.pid}o`, offerSeq++)}"}`;
+    }
+    frame += "]";
+  }
+  p.sent.push(performance.now());
+  p.ws.send(`${frame}}`);
+}
+
+async function open(req: OpenRequest): Promise<LoadgenReply> {
+  const started = performance.now();
+  const rand = mulberry32(req.seed);
+  const zipf = makeZipf(req.swarms, req.zipfS);
+  const sizes = new Map<number, number>();
+  let failed = 0;
+  let next = 0;
+  let joined = 0;
+  await new Promise<void>((resolveAll) => {
+    let inFlight = 0;
+    const launch = () => {
+      while (inFlight < req.concurrency && next < req.connections) {
+        const i = next++;
+        inFlight++;
+        const swarm = zipf(rand);
+        sizes.set(swarm, (sizes.get(swarm) ?? 0) + 1);
+        const ws = new WebSocket(req.url, {
+          perMessageDeflate: false,
+          localAddress: `127.0.${1 + ((req.offset + i) >> 8) % 200}.${1 + ((req.offset + i) % 250)}`,
+        });
+        const peer = new Peer(ws, swarm, id20("swarm", swarm), id20(`${req.tag}p`, req.offset + i));
+        (ws as unknown as { peer: Peer }).peer = peer;
+        const done = (ok: boolean) => {
+          inFlight--;
+          if (ok) joined++;
+          else failed++;
+          if (joined + failed === req.connections) resolveAll();
+          else launch();
+        };
+        ws.once("error", () => {});
+        ws.once("close", () => {
+          if (!settled) {
+            settled = true;
+            done(false);
+          }
+        });
+        let settled = false;
+        ws.once("open", () => {
+          ws.on("message", onMessage);
+          const first = (data: Buffer) => {
+            if (data.indexOf(BYTES_INTERVAL) < 0) return;
+            ws.off("message", first);
+            if (!settled) {
+              settled = true;
+              peers.push(peer);
+              done(true);
+            }
+          };
+          ws.on("message", first);
+          peer.ws.send(`${peer.announcePrefix}"numwant":0,"event":"started"}`);
+          peer.sent.push(performance.now());
+        });
+      }
+    };
+    if (req.connections === 0) resolveAll();
+    launch();
+  });
+  stats.replies = 0;
+  stats.latencies.length = 0;
+  return {
+    type: "opened",
+    opened: joined,
+    failed,
+    topSwarm: Math.max(0, ...sizes.values()),
+    ms: Math.round(performance.now() - started),
+  };
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+async function run(req: RunRequest): Promise<LoadgenReply> {
+  for (const k of ["replies", "offersIn", "answersIn", "failures", "answersOut"] as const) stats[k] = 0;
+  stats.latencies.length = 0;
+  for (const p of peers) p.sent.length = 0;
+  let announces = 0;
+  const rand = mulberry32(req.seed);
+  const t0 = performance.now();
+  const end = t0 + req.durationMs;
+  if (req.mode === "rate") {
+    const tickMs = 5;
+    let due = 0;
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        const now = performance.now();
+        if (now >= end) {
+          clearInterval(timer);
+          resolve();
+          return;
+        }
+        const target = Math.floor(((now - t0) / 1000) * req.rate);
+        due = target - announces;
+        for (; due > 0; due--) {
+          const p = peers[(rand() * peers.length) | 0];
+          if (p.ws.readyState === WebSocket.OPEN) announce(p, req.offers);
+          announces++;
+        }
+      }, tickMs);
+    });
+  } else {
+    onReply = (p) => {
+      if (performance.now() < end && p.ws.readyState === WebSocket.OPEN) {
+        announce(p, req.offers);
+        announces++;
+      }
+    };
+    const active = peers.slice(0, Math.min(peers.length, req.window));
+    for (const p of active) {
+      announce(p, req.offers);
+      announces++;
+    }
+    await new Promise((r) => setTimeout(r, req.durationMs));
+    onReply = null;
+  }
+  const elapsed = (performance.now() - t0) / 1000;
+  // Let replies to the last announces arrive before counting.
+  await new Promise((r) => setTimeout(r, 300));
+  const sorted = stats.latencies.slice().sort((a, b) => a - b);
+  const result: PhaseResult = {
+    seconds: elapsed,
+    announces,
+    replies: stats.replies,
+    offersReceived: stats.offersIn,
+    answersSent: stats.answersOut,
+    answersReceived: stats.answersIn,
+    failures: stats.failures,
+    latencyMs: { p50: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), p99: quantile(sorted, 0.99), max: sorted.at(-1) ?? NaN },
+  };
+  return { type: "ran", result };
+}
+
+process.on("message", async (req: LoadgenRequest) => {
+  let reply: LoadgenReply;
+  try {
+    if (req.type === "open") reply = await open(req);
+    else if (req.type === "run") reply = await run(req);
+    else {
+      for (const p of peers) p.ws.terminate();
+      process.exit(0);
+    }
+  } catch (err) {
+    reply = { type: "error", message: (err as Error).stack ?? String(err) };
+  }
+  process.send!(reply);
+});
+process.on("disconnect", () => process.exit(0));

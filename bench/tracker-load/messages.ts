@@ -1,0 +1,58 @@
+/** IPC messages between the bench driver (run.ts) and its child processes. */
+
+export interface OpenRequest {
+  type: "open";
+  url: string;
+  connections: number;
+  swarms: number;
+  zipfS: number;
+  seed: number;
+  /** Index of this generator's first connection, so peer ids and source addresses stay unique. */
+  offset: number;
+  tag: string;
+  /** Connection attempts in flight at once. */
+  concurrency: number;
+}
+
+export interface RunRequest {
+  type: "run";
+  mode: "rate" | "closed";
+  /** Announces per second (mode "rate"). */
+  rate: number;
+  /** Connections each keeping one announce outstanding (mode "closed"). */
+  window: number;
+  offers: number;
+  durationMs: number;
+  seed: number;
+}
+
+export type LoadgenRequest = OpenRequest | RunRequest | { type: "exit" };
+
+export interface PhaseResult {
+  seconds: number;
+  announces: number;
+  replies: number;
+  offersReceived: number;
+  answersSent: number;
+  answersReceived: number;
+  failures: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+}
+
+export type LoadgenReply =
+  | { type: "opened"; opened: number; failed: number; topSwarm: number; ms: number }
+  | { type: "ran"; result: PhaseResult }
+  | { type: "error"; message: string };
+
+export type TrackerRequest = { type: "usage"; gc: boolean } | { type: "exit" };
+
+export interface TrackerUsage {
+  type: "usage";
+  /** process.cpuUsage() of the tracker process, microseconds. */
+  userUs: number;
+  systemUs: number;
+  rss: number;
+  heapUsed: number;
+}
+
+export type TrackerReply = { type: "ready"; port: number } | TrackerUsage | { type: "error"; message: string };

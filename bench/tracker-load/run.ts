@@ -1,0 +1,355 @@
+/**
+ * Drives one tracker load run: each tracker (ours, then bittorrent-tracker's Server) runs alone
+ * in a child process and gets the same load from separate load-generator processes. CPU time is
+ * the tracker process's own process.cpuUsage(); memory is its RSS after a full GC.
+ */
+import { type ChildProcess, fork } from "node:child_process";
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import os from "node:os";
+import { fileURLToPath } from "node:url";
+import type { LoadgenReply, LoadgenRequest, PhaseResult, TrackerReply, TrackerRequest, TrackerUsage } from "./messages";
+
+export type TrackerKind = "swarmcast" | "reference";
+
+export interface TrackerBenchConfig {
+  trackers: TrackerKind[];
+  /** Connections (one peer each) during the load phases. */
+  connections: number;
+  swarms: number;
+  /** Zipf exponent of swarm popularity. */
+  zipfS: number;
+  /** Offers carried by each announce. */
+  offers: number;
+  /** Fixed offered load, announces per second. */
+  rate: number;
+  rateSeconds: number;
+  /** Unmeasured load before the fixed-load phase, so both trackers are measured JIT-warm. */
+  warmupSeconds: number;
+  /** Closed loop: connections each keeping one announce outstanding. */
+  window: number;
+  saturationSeconds: number;
+  /** Sizes of the idle-connection memory phases. */
+  idleConnections: number[];
+  /** Most connections one generator process holds (each socket is a file descriptor). */
+  connectionsPerGenerator: number;
+  seed: number;
+  /** Progress lines; silent when undefined. */
+  log?: (line: string) => void;
+}
+
+export const DEFAULT_BENCH_CONFIG: TrackerBenchConfig = {
+  trackers: ["swarmcast", "reference"],
+  connections: 2000,
+  swarms: 200,
+  zipfS: 1,
+  offers: 10,
+  rate: 500,
+  rateSeconds: 15,
+  warmupSeconds: 3,
+  window: 500,
+  saturationSeconds: 10,
+  idleConnections: [5000, 19000],
+  connectionsPerGenerator: 9500,
+  seed: 42,
+};
+
+export interface LoadPhase extends PhaseResult {
+  trackerCpuMs: number;
+  /** Tracker CPU time over wall time (1 = one core busy). */
+  trackerCpuShare: number;
+  repliesPerSecond: number;
+  framesOutPerSecond: number;
+  cpuMsPer1000Replies: number;
+  repliesPerCpuSecond: number;
+}
+
+export interface IdlePhase {
+  target: number;
+  opened: number;
+  failed: number;
+  topSwarm: number;
+  openSeconds: number;
+  rssBaseline: number;
+  rss: number;
+  heapBaseline: number;
+  heap: number;
+  rssPerConnection: number;
+  heapPerConnection: number;
+}
+
+export interface TrackerRunResult {
+  kind: TrackerKind;
+  fixedLoad: LoadPhase;
+  saturation: LoadPhase;
+  idle: IdlePhase[];
+  /** Failure or note for phases that could not run fully. */
+  notes: string[];
+}
+
+export interface TrackerBenchResult {
+  startedAt: string;
+  finishedAt: string;
+  config: Omit<TrackerBenchConfig, "log">;
+  machine: { cpus: number; model: string; node: string; loadAverage: number[]; openFilesLimit: string };
+  trackers: TrackerRunResult[];
+  /** swarmcast / reference; efficiency = replies per tracker CPU-second. */
+  ratios: {
+    efficiency: number;
+    cpuPer1000Replies: number;
+    saturationRepliesPerSecond: number;
+    fixedLoadP99: number;
+    memoryPerConnection: number;
+    memoryPerConnectionAt: number;
+  } | null;
+}
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const EXEC_ARGV = ["--import", "tsx", "--expose-gc"];
+/** SWARMCAST_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each tracker process there. */
+if (process.env.SWARMCAST_BENCH_CPU_PROF) EXEC_ARGV.push("--cpu-prof", `--cpu-prof-dir=${process.env.SWARMCAST_BENCH_CPU_PROF}`);
+
+class Child<Req, Rep extends { type: string }> {
+  private readonly queue: Rep[] = [];
+  private waiter: ((r: Rep) => void) | null = null;
+  exited = false;
+
+  constructor(readonly proc: ChildProcess) {
+    proc.on("message", (m: Rep) => {
+      if (this.waiter) {
+        const w = this.waiter;
+        this.waiter = null;
+        w(m);
+      } else this.queue.push(m);
+    });
+    proc.on("exit", () => {
+      this.exited = true;
+      this.waiter?.({ type: "error", message: "child exited" } as unknown as Rep);
+    });
+  }
+
+  next(timeoutMs = 120_000): Promise<Rep> {
+    const q = this.queue.shift();
+    if (q) return Promise.resolve(q);
+    if (this.exited) return Promise.reject(new Error("child exited"));
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error("child did not answer in time")), timeoutMs);
+      this.waiter = (r) => {
+        clearTimeout(t);
+        if ((r as { type: string }).type === "error") reject(new Error((r as unknown as { message: string }).message));
+        else resolve(r);
+      };
+    });
+  }
+
+  async ask(req: Req, timeoutMs?: number): Promise<Rep> {
+    this.proc.send(req as object);
+    return this.next(timeoutMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    const exited = once(this.proc, "exit");
+    try {
+      this.proc.send({ type: "exit" });
+    } catch {
+      /* already gone */
+    }
+    const t = setTimeout(() => this.proc.kill("SIGKILL"), 5000);
+    await exited;
+    clearTimeout(t);
+  }
+}
+
+type TrackerChild = Child<TrackerRequest, TrackerReply>;
+type LoadChild = Child<LoadgenRequest, LoadgenReply>;
+
+async function startTrackerChild(kind: TrackerKind): Promise<{ child: TrackerChild; url: string }> {
+  const proc = fork(`${here}tracker-process.ts`, [kind], { execArgv: EXEC_ARGV, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child: TrackerChild = new Child(proc);
+  const ready = await child.next(30_000);
+  if (ready.type !== "ready") throw new Error(`tracker ${kind} failed to start`);
+  return { child, url: `ws://127.0.0.1:${ready.port}` };
+}
+
+function startLoadgen(): LoadChild {
+  const proc = fork(`${here}loadgen.ts`, [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  return new Child(proc);
+}
+
+async function usage(t: TrackerChild, gc = false): Promise<TrackerUsage> {
+  const r = await t.ask({ type: "usage", gc });
+  if (r.type !== "usage") throw new Error("unexpected reply");
+  return r;
+}
+
+async function loadPhase(t: TrackerChild, g: LoadChild, req: LoadgenRequest & { type: "run" }): Promise<LoadPhase> {
+  const before = await usage(t);
+  const r = await g.ask(req, req.durationMs + 60_000);
+  const after = await usage(t);
+  if (r.type !== "ran") throw new Error("load phase failed");
+  const p = r.result;
+  const cpuMs = (after.userUs - before.userUs + after.systemUs - before.systemUs) / 1000;
+  const framesOut = p.replies + p.offersReceived + p.answersReceived;
+  return {
+    ...p,
+    trackerCpuMs: round(cpuMs, 1),
+    trackerCpuShare: round(cpuMs / 1000 / p.seconds, 3),
+    repliesPerSecond: round(p.replies / p.seconds, 1),
+    framesOutPerSecond: round(framesOut / p.seconds, 1),
+    cpuMsPer1000Replies: round((cpuMs / p.replies) * 1000, 2),
+    repliesPerCpuSecond: round(p.replies / (cpuMs / 1000), 1),
+  };
+}
+
+async function idlePhase(kind: TrackerKind, n: number, cfg: TrackerBenchConfig, salt: number): Promise<IdlePhase> {
+  const { child, url } = await startTrackerChild(kind);
+  const generators: LoadChild[] = [];
+  try {
+    const base = await usage(child, true);
+    const parts = Math.max(1, Math.ceil(n / cfg.connectionsPerGenerator));
+    const t0 = performance.now();
+    const replies = await Promise.all(
+      Array.from({ length: parts }, (_, i) => {
+        const g = startLoadgen();
+        generators.push(g);
+        const count = Math.floor(n / parts) + (i < n % parts ? 1 : 0);
+        return g.ask(
+          {
+            type: "open",
+            url,
+            connections: count,
+            swarms: Math.max(1, Math.round(n / 10)),
+            zipfS: cfg.zipfS,
+            seed: cfg.seed + salt + i,
+            offset: salt * 1_000_000 + i * cfg.connectionsPerGenerator,
+            tag: `i${salt}`,
+            concurrency: 250,
+          },
+          180_000,
+        );
+      }),
+    );
+    const openSeconds = (performance.now() - t0) / 1000;
+    let opened = 0;
+    let failed = 0;
+    let topSwarm = 0;
+    for (const r of replies) {
+      if (r.type !== "opened") throw new Error("open failed");
+      opened += r.opened;
+      failed += r.failed;
+      topSwarm = Math.max(topSwarm, r.topSwarm);
+    }
+    const held = await usage(child, true);
+    return {
+      target: n,
+      opened,
+      failed,
+      topSwarm,
+      openSeconds: round(openSeconds, 1),
+      rssBaseline: base.rss,
+      rss: held.rss,
+      heapBaseline: base.heapUsed,
+      heap: held.heapUsed,
+      rssPerConnection: Math.round((held.rss - base.rss) / Math.max(1, opened)),
+      heapPerConnection: Math.round((held.heapUsed - base.heapUsed) / Math.max(1, opened)),
+    };
+  } finally {
+    await Promise.all(generators.map((g) => g.stop()));
+    await child.stop();
+  }
+}
+
+async function runOne(kind: TrackerKind, cfg: TrackerBenchConfig): Promise<TrackerRunResult> {
+  const log = cfg.log ?? (() => {});
+  const notes: string[] = [];
+  const { child, url } = await startTrackerChild(kind);
+  const g = startLoadgen();
+  let fixedLoad: LoadPhase;
+  let saturation: LoadPhase;
+  try {
+    const opened = await g.ask(
+      { type: "open", url, connections: cfg.connections, swarms: cfg.swarms, zipfS: cfg.zipfS, seed: cfg.seed, offset: 0, tag: "L", concurrency: 250 },
+      120_000,
+    );
+    if (opened.type !== "opened") throw new Error("open failed");
+    log(`${kind}: ${opened.opened} connections in ${cfg.swarms} swarms (largest ${opened.topSwarm} peers) in ${opened.ms} ms`);
+    if (opened.failed > 0) notes.push(`${opened.failed} load connections failed to open`);
+    if (cfg.warmupSeconds > 0) {
+      await g.ask({ type: "run", mode: "rate", rate: cfg.rate, window: 0, offers: cfg.offers, durationMs: cfg.warmupSeconds * 1000, seed: cfg.seed + 7 }, 120_000);
+    }
+    fixedLoad = await loadPhase(child, g, {
+      type: "run", mode: "rate", rate: cfg.rate, window: 0, offers: cfg.offers, durationMs: cfg.rateSeconds * 1000, seed: cfg.seed,
+    });
+    log(`${kind}: fixed load ${cfg.rate}/s: ${fixedLoad.cpuMsPer1000Replies} CPU ms per 1000 replies, p99 ${round(fixedLoad.latencyMs.p99, 2)} ms`);
+    saturation = await loadPhase(child, g, {
+      type: "run", mode: "closed", rate: 0, window: cfg.window, offers: cfg.offers, durationMs: cfg.saturationSeconds * 1000, seed: cfg.seed + 1,
+    });
+    log(`${kind}: saturation: ${saturation.repliesPerSecond} replies/s, tracker CPU ${Math.round(saturation.trackerCpuShare * 100)} %`);
+  } finally {
+    await g.stop();
+    await child.stop();
+  }
+  const idle: IdlePhase[] = [];
+  for (const [i, n] of cfg.idleConnections.entries()) {
+    try {
+      const r = await idlePhase(kind, n, cfg, i + 1 + (kind === "reference" ? 10 : 0));
+      log(`${kind}: ${r.opened}/${n} idle connections held: ${r.rssPerConnection} B RSS, ${r.heapPerConnection} B heap per connection`);
+      if (r.failed > 0) notes.push(`${r.failed} of ${n} idle connections failed to open`);
+      idle.push(r);
+    } catch (err) {
+      notes.push(`idle phase ${n}: ${(err as Error).message}`);
+      log(`${kind}: idle phase ${n} failed: ${(err as Error).message}`);
+    }
+  }
+  return { kind, fixedLoad, saturation, idle, notes };
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+function openFilesLimit(): string {
+  try {
+    const text = readFileSync("/proc/self/limits", "utf8");
+    const line = text.split("\n").find((l) => l.startsWith("Max open files"));
+    return line?.split(/\s{2,}/)[1] ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+export async function runTrackerBench(config: Partial<TrackerBenchConfig> = {}): Promise<TrackerBenchResult> {
+  const cfg = { ...DEFAULT_BENCH_CONFIG, ...config };
+  const startedAt = new Date().toISOString();
+  const loadAverage = os.loadavg().map((x) => round(x, 2));
+  const trackers: TrackerRunResult[] = [];
+  for (const kind of cfg.trackers) trackers.push(await runOne(kind, cfg));
+  const ours = trackers.find((t) => t.kind === "swarmcast");
+  const ref = trackers.find((t) => t.kind === "reference");
+  let ratios: TrackerBenchResult["ratios"] = null;
+  if (ours && ref) {
+    const sizes = ours.idle.map((p) => p.target).filter((n) => ref.idle.some((q) => q.target === n && q.opened > 0));
+    const at = Math.max(0, ...sizes);
+    const o = ours.idle.find((p) => p.target === at);
+    const r = ref.idle.find((p) => p.target === at);
+    ratios = {
+      efficiency: round(ours.fixedLoad.repliesPerCpuSecond / ref.fixedLoad.repliesPerCpuSecond, 2),
+      cpuPer1000Replies: round(ours.fixedLoad.cpuMsPer1000Replies / ref.fixedLoad.cpuMsPer1000Replies, 3),
+      saturationRepliesPerSecond: round(ours.saturation.repliesPerSecond / ref.saturation.repliesPerSecond, 2),
+      fixedLoadP99: round(ours.fixedLoad.latencyMs.p99 / ref.fixedLoad.latencyMs.p99, 2),
+      memoryPerConnection: o && r ? round(o.rssPerConnection / r.rssPerConnection, 3) : NaN,
+      memoryPerConnectionAt: at,
+    };
+  }
+  const { log: _log, ...plain } = cfg;
+  return {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    config: plain,
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? "", node: process.version, loadAverage, openFilesLimit: openFilesLimit() },
+    trackers,
+    ratios,
+  };
+}
