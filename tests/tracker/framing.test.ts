@@ -41,14 +41,14 @@ interface Frame {
 }
 
 class RawClient {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   readonly frames: Frame[] = [];
   ended = false;
   private wake: (() => void) | null = null;
   status = "";
 
   private constructor(readonly sock: net.Socket) {
-    sock.on("data", (d) => {
+    sock.on("data", (d: Buffer) => {
       this.buf = Buffer.concat([this.buf, d]);
       this.parse();
       this.wake?.();

@@ -1,18 +1,19 @@
 /**
- * Transport: one HTTP(S) server for /health, /metrics, /stats.json and WebSocket upgrades.
- * Upgrades are checked (draining, Origin, per-IP count, token) before a socket exists; accepted
- * sockets share one set of handlers that find their Connection through a symbol property.
+ * Transport: one TCP (or TLS) listener for /health, /metrics, /stats.json and WebSocket
+ * upgrades. Upgrades are checked (draining, Origin, per-IP count, token) before the 101 is
+ * sent; accepted sockets share one set of handlers that find their Connection through a symbol
+ * property.
  */
 import { readFileSync } from "node:fs";
-import http from "node:http";
-import https from "node:https";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
+import tls from "node:tls";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { TOKEN_QUERY_PARAM } from "../../shared/protocol";
 import { createHash } from "node:crypto";
 import { Connection, type FrameSink, kConnection } from "./connection";
+import { readHead, type RequestHead } from "./http-head";
 import { TrackerCore } from "./core";
 import { createMetrics } from "./metrics";
 import type { TrackerOptions } from "./options";
@@ -22,7 +23,22 @@ import { TOKEN_REASON_TEXT, verifyToken } from "./token";
 type Tracked = Duplex & { [kConnection]?: Connection };
 const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-const STATUS_TEXT: Record<number, string> = { 400: "Bad Request", 426: "Upgrade Required", 401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests", 503: "Service Unavailable" };
+const STATUS_TEXT: Record<number, string> = {
+  200: "OK",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  426: "Upgrade Required",
+  429: "Too Many Requests",
+  431: "Request Header Fields Too Large",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+/** Seconds a client has to send its request head. */
+const HEAD_TIMEOUT_MS = 10_000;
 
 function nowSeconds(): number {
   return Date.now() / 1000;
@@ -32,7 +48,8 @@ export class TrackerServer implements FrameSink {
   readonly stats = new TrackerStats();
   readonly core: TrackerCore;
   readonly registry: Registry;
-  readonly http: http.Server;
+  readonly listener: net.Server;
+  private readonly handshaking = new Set<Duplex>();
   private readonly perIp = new Map<string, number>();
   private readonly timers: NodeJS.Timeout[] = [];
   private draining = false;
@@ -49,13 +66,11 @@ export class TrackerServer implements FrameSink {
     this.origins = new Set(options.origins);
     this.allowAnyOrigin = this.origins.size === 0 || this.origins.has("*");
 
-    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => void this.onRequest(req, res);
-    this.http = options.cert
-      ? https.createServer({ cert: readFileSync(options.cert), key: readFileSync(options.key) }, onRequest)
-      : http.createServer(onRequest);
-    this.http.on("upgrade", (req, socket, head) => this.onUpgrade(req, socket, head));
-    this.http.on("clientError", (_err, socket) => socket.destroy());
-
+    const onSocket = (socket: net.Socket) => this.onSocket(socket);
+    this.listener = options.cert
+      ? tls.createServer({ cert: readFileSync(options.cert), key: readFileSync(options.key) }, onSocket)
+      : net.createServer({ noDelay: true }, onSocket);
+    this.listener.on("tlsClientError", (_err: Error, socket: Duplex) => socket.destroy());
 
     const sweepMs = Math.min(options.interval * 500, 10_000);
     this.timers.push(setInterval(() => this.core.sweep(nowSeconds()), sweepMs));
@@ -69,37 +84,57 @@ export class TrackerServer implements FrameSink {
 
   listen(): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
-      this.http.once("error", reject);
-      this.http.listen(this.options.port, this.options.host, () => {
-        this.http.off("error", reject);
-        resolve(this.http.address() as AddressInfo);
+      this.listener.once("error", reject);
+      this.listener.listen(this.options.port, this.options.host, () => {
+        this.listener.off("error", reject);
+        resolve(this.listener.address() as AddressInfo);
       });
     });
   }
 
   // ---- HTTP -----------------------------------------------------------------------------
 
-  private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const path = (req.url ?? "/").split("?")[0];
+  private onSocket(socket: net.Socket): void {
+    socket.on("error", swallow);
+    this.handshaking.add(socket);
+    readHead(socket, HEAD_TIMEOUT_MS, this.onHead);
+  }
+
+  private readonly onHead = (socket: Duplex, err: string | null, head: RequestHead | null): void => {
+    this.handshaking.delete(socket);
+    if (head === null) {
+      const status = err === "request head too large" ? 431 : err === "request head timed out" ? 408 : 400;
+      if (err === "connection ended") socket.destroy();
+      else respond(socket, status, "text/plain; charset=utf-8", `${err}\n`);
+      return;
+    }
+    if ((head.headers.upgrade ?? "").toLowerCase() === "websocket") this.onUpgrade(head, socket);
+    else void this.onRequest(head, socket);
+  };
+
+  private async onRequest(req: RequestHead, socket: Duplex): Promise<void> {
+    const path = req.url.split("?")[0];
     try {
-      if (path === "/health") {
+      if (req.method !== "GET") {
+        respond(socket, 405, "text/plain; charset=utf-8", "only GET\n", "Allow: GET\r\n");
+      } else if (path === "/health") {
         const body = JSON.stringify({
           status: this.draining ? "draining" : "ok",
           connections: this.core.connections.size,
           uptime: Math.round((Date.now() - this.stats.startedAt) / 1000),
         });
-        res.writeHead(this.draining ? 503 : 200, { "content-type": "application/json" }).end(body);
+        respond(socket, this.draining ? 503 : 200, "application/json", body);
       } else if (path === "/metrics") {
         const text = await this.registry.metrics();
-        res.writeHead(200, { "content-type": this.registry.contentType }).end(text);
+        respond(socket, 200, this.registry.contentType, text);
       } else if (path === "/stats.json") {
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(this.snapshot()));
+        respond(socket, 200, "application/json", JSON.stringify(this.snapshot()));
       } else {
-        res.writeHead(404, { "content-type": "text/plain" }).end("swarmcast tracker: connect over WebSocket\n");
+        respond(socket, 404, "text/plain; charset=utf-8", "swarmcast tracker: connect over WebSocket\n");
       }
     } catch (err) {
       this.log.error({ err }, "HTTP handler failed");
-      if (!res.headersSent) res.writeHead(500).end();
+      respond(socket, 500, "text/plain; charset=utf-8", "internal error\n");
     }
   }
 
@@ -129,30 +164,24 @@ export class TrackerServer implements FrameSink {
 
   // ---- upgrade --------------------------------------------------------------------------
 
-  private clientIp(req: http.IncomingMessage): string {
+  private clientIp(req: RequestHead, socket: Duplex): string {
     if (this.options.trustProxy) {
-      const fwd = req.headers["x-forwarded-for"];
-      const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(",")[0]?.trim();
+      const first = req.headers["x-forwarded-for"]?.split(",")[0]?.trim();
       if (first) return first;
     }
-    const addr = req.socket.remoteAddress ?? "";
+    const addr = (socket as net.Socket).remoteAddress ?? "";
     return addr.startsWith("::ffff:") ? addr.slice(7) : addr;
   }
 
   private refuse(socket: Duplex, status: number, reason: RejectReason, text: string, ip: string, headers = ""): void {
     this.stats.reject(reason);
     this.log.warn({ ip, reason, status }, `connection refused: ${text}`);
-    const body = `${text}\n`;
-    socket.on("error", () => {});
-    socket.end(
-      `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\nConnection: close\r\n${headers}` +
-        `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    );
+    respond(socket, status, "text/plain; charset=utf-8", `${text}\n`, headers);
   }
 
-  private onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on("error", () => socket.destroy());
-    const ip = this.clientIp(req);
+  private onUpgrade(req: RequestHead, socket: Duplex): void {
+    const ip = this.clientIp(req, socket);
+    const head = req.rest;
     if (this.draining) return this.refuse(socket, 503, "draining", "tracker is shutting down", ip);
 
     const key = req.headers["sec-websocket-key"];
@@ -200,10 +229,9 @@ export class TrackerServer implements FrameSink {
     this.stats.connectionsAccepted++;
     this.core.attach(conn);
     if (sub !== undefined) this.log.debug({ ip, sub }, "token accepted");
-    const tcp = socket as Duplex & { setNoDelay?: (v: boolean) => void; setTimeout?: (ms: number) => void };
+    const tcp = socket as Duplex & { setNoDelay?: (v: boolean) => void };
     tcp.setNoDelay?.(true);
-    tcp.setTimeout?.(0);
-    socket.removeAllListeners("error");
+    socket.off("error", swallow);
     socket.on("data", this.handleData);
     socket.on("end", handleEnd);
     socket.on("error", this.handleError);
@@ -313,12 +341,22 @@ export class TrackerServer implements FrameSink {
     await Promise.race([Promise.all(closed), timeout.promise]);
     timeout.cancel();
     for (const s of streams) if (!s.destroyed) s.destroy();
-    await new Promise<void>((resolve) => {
-      this.http.close(() => resolve());
-      this.http.closeAllConnections();
-    });
+    for (const s of this.handshaking) s.destroy();
+    this.handshaking.clear();
+    await new Promise<void>((resolve) => this.listener.close(() => resolve()));
     this.log.info("stopped");
   }
+}
+
+function swallow(): void {}
+
+/** Writes a complete HTTP response and closes the connection (no keep-alive is offered). */
+function respond(socket: Duplex, status: number, type: string, body: string, headers = ""): void {
+  if (socket.destroyed) return;
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\nContent-Type: ${type}\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n${headers}\r\n${body}`,
+  );
 }
 
 /** The client ended its side: end ours, so the socket closes (the server allows half-open). */
