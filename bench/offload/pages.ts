@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from "nod
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { rollup, type RollupOptions, type OutputOptions } from "rollup";
+import type { Mode } from "./options.js";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const PAGES_DIR = join(ROOT, "bench/pages");
@@ -18,10 +19,10 @@ function mtime(path: string): number {
 }
 
 /**
- * Builds bench/pages into dist/bench unless the outputs are newer than every source (the page
- * sources, the rollup config and the installed PML/hls.js versions).
+ * Builds the bench pages the given modes need into dist/bench, each unless it is newer than
+ * every source (the page sources, the rollup config and the installed PML/hls.js versions).
  */
-export async function buildBenchPages(): Promise<void> {
+export async function buildBenchPages(modes: readonly Mode[]): Promise<void> {
   const configs = (await import(CONFIG)).default as Array<RollupOptions & { output: OutputOptions }>;
   const sources = [
     CONFIG,
@@ -29,10 +30,12 @@ export async function buildBenchPages(): Promise<void> {
     ...readdirSync(PAGES_DIR).filter((f) => f.endsWith(".ts")).map((f) => join(PAGES_DIR, f)),
   ];
   const newestSource = Math.max(...sources.map(mtime));
-  const outputs = configs.map((c) => c.output.file as string);
-  if (outputs.every((o) => mtime(o) > newestSource)) return;
+  // Only the pml-defaults mode loads the PML bundle, by far the slowest to build.
+  const needed = configs.filter((c) => modes.includes("pml-defaults") || !String(c.output.file).endsWith("pml-page.js"));
+  const stale = needed.filter((c) => mtime(c.output.file as string) <= newestSource);
+  if (stale.length === 0) return;
   mkdirSync(BENCH_DIST, { recursive: true });
-  for (const config of configs) {
+  for (const config of stale) {
     const bundle = await rollup({ ...config, onwarn: () => undefined });
     try {
       const { output } = await bundle.generate(config.output);

@@ -190,7 +190,7 @@ export async function runBench(input: Partial<BenchOptions> = {}, hooks: RunHook
   const log = hooks.log ?? (() => undefined);
   const sdkOptions = swarmcastOptions(options);
   checkSdkBuild();
-  await buildBenchPages();
+  await buildBenchPages(options.modes);
   if (hooks.signal?.aborted) throw new AbortedError("bench aborted");
 
   const startedAt = new Date();
