@@ -15,7 +15,7 @@ describe("swarm core", () => {
   it("picks distinct random peers other than the sender, in small and large swarms", () => {
     for (const size of [1, 2, 5, 50]) {
       const s = new Swarm(fresh());
-      const peers = Array.from({ length: size }, (_, i) => new Peer(binId(`p${i}`), "", {} as Connection, s, 0));
+      const peers = Array.from({ length: size }, (_, i) => new Peer(binId(`p${i}`), {} as Connection, s, 0));
       for (const p of peers) s.add(p);
       const out: Peer[] = [];
       for (let round = 0; round < 50; round++) {
@@ -29,7 +29,7 @@ describe("swarm core", () => {
 
   it("removes in O(1) by swap and keeps indexes and counts consistent", () => {
     const s = new Swarm(fresh());
-    const peers = Array.from({ length: 100 }, (_, i) => new Peer(binId(`q${i}`), "", {} as Connection, s, 0));
+    const peers = Array.from({ length: 100 }, (_, i) => new Peer(binId(`q${i}`), {} as Connection, s, 0));
     peers.forEach((p, i) => {
       p.complete = i % 3 === 0;
       s.add(p);

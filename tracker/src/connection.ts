@@ -53,7 +53,7 @@ export function encodeFrame(opcode: number, payload: string | Buffer): Buffer {
 
 export class Connection {
   /** Memberships of this connection, one per swarm (a client may use a peer_id per swarm). */
-  readonly peers: Peer[] = [];
+  peers: Peer[] = [];
   /** Token bucket for the message rate limit. */
   tokens: number;
   tokensAt: number;
@@ -84,12 +84,14 @@ export class Connection {
   ) {
     this.tokens = burst;
     this.tokensAt = now;
-    this.lastMessage = now;
+    this.lastMessage = Math.floor(now);
   }
 
   addPeer(peer: Peer): void {
     peer.connIndex = this.peers.length;
-    this.peers.push(peer);
+    // Most connections join one swarm: an exact one-slot array, not push's 17-slot growth.
+    if (this.peers.length === 0) this.peers = [peer];
+    else this.peers.push(peer);
   }
 
   removePeer(peer: Peer): void {

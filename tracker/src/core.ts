@@ -95,7 +95,7 @@ export class TrackerCore {
     conn.closed = true;
     this.connections.delete(conn);
     for (const peer of conn.peers) this.leave(peer, false);
-    conn.peers.length = 0;
+    conn.peers = [];
   }
 
   // ---- frames -----------------------------------------------------------------------------
@@ -105,7 +105,7 @@ export class TrackerCore {
     const { stats, limits } = this;
     stats.messages++;
     stats.bytesIn += data.length;
-    conn.lastMessage = now;
+    conn.lastMessage = Math.floor(now);
 
     let tokens = conn.tokens + (now - conn.tokensAt) * limits.messageRate;
     if (tokens > limits.messageBurst) tokens = limits.messageBurst;
@@ -183,7 +183,7 @@ export class TrackerCore {
         if (swarm.size === 0) this.swarms.delete(infoHash);
         return this.fail(conn, "too_many_swarms", "announce", infoHash);
       }
-      peer = new Peer(peerId, jsonString(peerId), conn, swarm, now);
+      peer = new Peer(peerId, conn, swarm, now);
       if (event === "completed" || Number(req.left) === 0) peer.complete = true;
       swarm.add(peer);
       conn.addPeer(peer);
@@ -198,7 +198,7 @@ export class TrackerCore {
         peer.conn = conn;
         conn.addPeer(peer);
       }
-      peer.lastSeen = now;
+      peer.lastSeen = Math.floor(now);
       if (event === "completed" || Number(req.left) === 0) swarm.setComplete(peer);
     }
 
@@ -217,7 +217,7 @@ export class TrackerCore {
     const swarm = from.swarm;
     const targets = swarm.pickOthers(from, count, this.targets);
     const expires = now + this.limits.offerTtl;
-    const head = `${swarm.framePrefix}"peer_id":${from.jsonPeerId},"offer_id":`;
+    const head = `${swarm.framePrefix}"peer_id":${jsonString(from.peerId)},"offer_id":`;
     for (let i = 0; i < targets.length; i++) {
       const to = targets[i];
       const { offer, offer_id } = offers[i];
@@ -260,10 +260,10 @@ export class TrackerCore {
       this.log.debug({ ip: conn.ip }, "answer for an unknown or expired offer dropped");
       return;
     }
-    if (to!.index >= 0) to!.lastSeen = now;
+    if (to!.index >= 0) to!.lastSeen = Math.floor(now);
     this.send(
       from!.conn,
-      `${from!.swarm.framePrefix}"peer_id":${to!.jsonPeerId},"offer_id":${jsonString(offerId)},"answer":{"type":"answer","sdp":${jsonString(answer.sdp as string)}}}`,
+      `${from!.swarm.framePrefix}"peer_id":${jsonString(to!.peerId)},"offer_id":${jsonString(offerId)},"answer":{"type":"answer","sdp":${jsonString(answer.sdp as string)}}}`,
     );
     this.stats.answersRelayed++;
   }

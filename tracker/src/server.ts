@@ -13,14 +13,19 @@ import type { Registry } from "prom-client";
 import { TOKEN_QUERY_PARAM } from "../../shared/protocol";
 import { createHash } from "node:crypto";
 import { Connection, type FrameSink, kConnection } from "./connection";
-import { readHead, type RequestHead } from "./http-head";
+import { HeadReader, type RequestHead } from "./http-head";
 import { TrackerCore } from "./core";
 import { createMetrics } from "./metrics";
 import type { TrackerOptions } from "./options";
 import { type RejectReason, TrackerStats } from "./stats";
 import { TOKEN_REASON_TEXT, verifyToken } from "./token";
 
-type Tracked = Duplex & { [kConnection]?: Connection };
+/**
+ * What a socket is doing: reading its request head, serving as a WebSocket, or (null) done.
+ * One property and one set of listeners for the socket's whole life: adding and removing
+ * listeners per phase would leave each socket with a dictionary-mode event table.
+ */
+type Tracked = Duplex & { [kConnection]?: Connection | HeadReader | null };
 const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 const STATUS_TEXT: Record<number, string> = {
@@ -95,22 +100,29 @@ export class TrackerServer implements FrameSink {
   // ---- HTTP -----------------------------------------------------------------------------
 
   private onSocket(socket: net.Socket): void {
-    socket.on("error", swallow);
+    const t = socket as Tracked;
+    t[kConnection] = new HeadReader();
     this.handshaking.add(socket);
-    readHead(socket, HEAD_TIMEOUT_MS, this.onHead);
+    socket.setTimeout(HEAD_TIMEOUT_MS);
+    socket.on("data", this.handleData);
+    socket.on("end", handleEnd);
+    socket.on("timeout", this.handleTimeout);
+    socket.on("error", this.handleError);
+    socket.on("close", this.handleClose);
   }
 
-  private readonly onHead = (socket: Duplex, err: string | null, head: RequestHead | null): void => {
+  private onHead(socket: Tracked, head: RequestHead | { error: string }): void {
     this.handshaking.delete(socket);
-    if (head === null) {
-      const status = err === "request head too large" ? 431 : err === "request head timed out" ? 408 : 400;
-      if (err === "connection ended") socket.destroy();
-      else respond(socket, status, "text/plain; charset=utf-8", `${err}\n`);
+    socket[kConnection] = null;
+    (socket as net.Socket).setTimeout(0);
+    if ("error" in head) {
+      if (head.error === "too_large") respond(socket, 431, "text/plain; charset=utf-8", "request head too large\n");
+      else respond(socket, 400, "text/plain; charset=utf-8", "malformed request\n");
       return;
     }
     if ((head.headers.upgrade ?? "").toLowerCase() === "websocket") this.onUpgrade(head, socket);
     else void this.onRequest(head, socket);
-  };
+  }
 
   private async onRequest(req: RequestHead, socket: Duplex): Promise<void> {
     const path = req.url.split("?")[0];
@@ -226,16 +238,10 @@ export class TrackerServer implements FrameSink {
     );
     const conn = new Connection(socket, ip, this.options.limits.messageBurst, nowSeconds());
     (socket as Tracked)[kConnection] = conn;
+    this.handshaking.delete(socket);
     this.stats.connectionsAccepted++;
     this.core.attach(conn);
     if (sub !== undefined) this.log.debug({ ip, sub }, "token accepted");
-    const tcp = socket as Duplex & { setNoDelay?: (v: boolean) => void };
-    tcp.setNoDelay?.(true);
-    socket.off("error", swallow);
-    socket.on("data", this.handleData);
-    socket.on("end", handleEnd);
-    socket.on("error", this.handleError);
-    socket.on("close", this.handleClose);
     if (head.length > 0) this.handleData.call(socket as Tracked, head);
   }
 
@@ -260,27 +266,44 @@ export class TrackerServer implements FrameSink {
   private readonly handleData: (this: Tracked, chunk: Buffer) => void = (() => {
     const self = this;
     return function (this: Tracked, chunk: Buffer) {
-      const conn = this[kConnection];
-      if (conn === undefined || conn.closed) return;
-      conn.receive(chunk, self.options.limits.maxPayload, self);
+      const state = this[kConnection];
+      if (state instanceof Connection) {
+        if (!state.closed) state.receive(chunk, self.options.limits.maxPayload, self);
+      } else if (state instanceof HeadReader) {
+        const head = state.push(chunk);
+        if (head !== null) self.onHead(this, head);
+      }
+    };
+  })();
+
+  private readonly handleTimeout: (this: Tracked) => void = (() => {
+    const self = this;
+    return function (this: Tracked) {
+      if (!(this[kConnection] instanceof HeadReader)) return;
+      self.handshaking.delete(this);
+      this[kConnection] = null;
+      respond(this, 408, "text/plain; charset=utf-8", "request head timed out\n");
     };
   })();
 
   private readonly handleError: (this: Tracked, err: Error) => void = (() => {
     const self = this;
     return function (this: Tracked, err: Error) {
+      const state = this[kConnection];
+      if (!(state instanceof Connection)) return;
       self.stats.fail("socket_error");
-      self.log.debug({ ip: this[kConnection]?.ip, err: err.message }, "socket error");
+      self.log.debug({ ip: state.ip, err: err.message }, "socket error");
     };
   })();
 
   private readonly handleClose: (this: Tracked) => void = (() => {
     const self = this;
     return function (this: Tracked) {
-      const conn = this[kConnection];
-      if (conn === undefined) return;
-      self.core.detach(conn);
-      self.forget(conn);
+      const state = this[kConnection];
+      if (state instanceof Connection) {
+        self.core.detach(state);
+        self.forget(state);
+      } else self.handshaking.delete(this);
     };
   })();
 
@@ -347,8 +370,6 @@ export class TrackerServer implements FrameSink {
     this.log.info("stopped");
   }
 }
-
-function swallow(): void {}
 
 /** Writes a complete HTTP response and closes the connection (no keep-alive is offered). */
 function respond(socket: Duplex, status: number, type: string, body: string, headers = ""): void {

@@ -13,19 +13,19 @@ export class Peer {
   /** Slot in swarm.peers; -1 once removed. */
   index = -1;
   complete = false;
-  /** Seconds (coarse clock) of the last announce or answer. */
+  /** Whole seconds of the last announce or answer. */
   lastSeen: number;
   /** Slot in connection.peers. */
   connIndex = -1;
 
   constructor(
     readonly peerId: string,
-    readonly jsonPeerId: string,
     public conn: Connection,
     readonly swarm: Swarm,
     now: number,
   ) {
-    this.lastSeen = now;
+    // Whole seconds stay small integers (no boxed double per peer).
+    this.lastSeen = Math.floor(now);
   }
 }
 
