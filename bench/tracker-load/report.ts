@@ -48,7 +48,16 @@ export function renderMarkdown(r: TrackerBenchResult, note = ""): string {
       return p ? `${kb(p.rssPerConnection)} KB (${kb(p.heapPerConnection)} KB heap), ${fmt(p.opened)} held` : "–";
     });
     const ratio = q && q.memoryPerConnectionAt === n ? ` | ${fmt(q.memoryPerConnection, 2)}×` : q ? " | " : "";
-    lines.push(`| **${fmt(n)} idle connections** (announced once): RSS per connection | ${cells.join(" | ")}${ratio} |`);
+    lines.push(`| **${fmt(n)} idle connections** (announced once): RSS per connection from the empty baseline | ${cells.join(" | ")}${ratio} |`);
+  }
+  if (sizes.length > 1) {
+    const n = sizes[sizes.length - 1];
+    const cells = r.trackers.map((t) => {
+      const p = t.idle.find((x) => x.target === n);
+      return p?.marginalRssPerConnection != null ? `${kb(p.marginalRssPerConnection)} KB (${kb(p.marginalHeapPerConnection ?? NaN)} KB heap)` : "–";
+    });
+    const ratio = q?.marginalMemoryPerConnection != null ? ` | ${fmt(q.marginalMemoryPerConnection, 2)}×` : q ? " | " : "";
+    lines.push(`| marginal RSS per connection, ${fmt(sizes[sizes.length - 2])} → ${fmt(n)} | ${cells.join(" | ")}${ratio} |`);
   }
   lines.push("");
   const notes = r.trackers.flatMap((t) => t.notes.map((n) => `${t.kind}: ${n}`));

@@ -76,6 +76,9 @@ export interface IdlePhase {
   heap: number;
   rssPerConnection: number;
   heapPerConnection: number;
+  /** RSS added per connection since the previous, smaller step in the same process. */
+  marginalRssPerConnection: number | null;
+  marginalHeapPerConnection: number | null;
 }
 
 export interface TrackerRunResult {
@@ -101,6 +104,7 @@ export interface TrackerBenchResult {
     fixedLoadP99: number;
     memoryPerConnection: number;
     memoryPerConnectionAt: number;
+    marginalMemoryPerConnection: number | null;
   } | null;
 }
 
@@ -202,62 +206,97 @@ async function loadPhase(t: TrackerChild, g: LoadChild, req: LoadgenRequest & { 
   };
 }
 
-async function idlePhase(kind: TrackerKind, n: number, cfg: TrackerBenchConfig, salt: number): Promise<IdlePhase> {
+/**
+ * One tracker process; connections are added in steps (e.g. 5,000 then up to 19,000) and the
+ * process's RSS and heap are read after a full GC at each step, so both the cost per connection
+ * from the empty baseline and the marginal cost between steps come out of the same run.
+ */
+async function idlePhases(kind: TrackerKind, sizes: number[], cfg: TrackerBenchConfig, salt: number, log: (l: string) => void): Promise<{ phases: IdlePhase[]; notes: string[] }> {
   const { child, url } = await startTrackerChild(kind);
   const generators: LoadChild[] = [];
+  const phases: IdlePhase[] = [];
+  const notes: string[] = [];
   try {
     const base = await usage(child, true);
-    const parts = Math.max(1, Math.ceil(n / cfg.connectionsPerGenerator));
-    const t0 = performance.now();
-    const replies = await Promise.all(
-      Array.from({ length: parts }, (_, i) => {
-        const g = startLoadgen();
-        generators.push(g);
-        const count = Math.floor(n / parts) + (i < n % parts ? 1 : 0);
-        return g.ask(
-          {
-            type: "open",
-            url,
-            connections: count,
-            swarms: Math.max(1, Math.round(n / 10)),
-            zipfS: cfg.zipfS,
-            seed: cfg.seed + salt + i,
-            offset: salt * 1_000_000 + i * cfg.connectionsPerGenerator,
-            tag: `i${salt}`,
-            concurrency: 250,
-          },
-          180_000,
-        );
-      }),
-    );
-    const openSeconds = (performance.now() - t0) / 1000;
-    let opened = 0;
-    let failed = 0;
+    let held = 0;
+    let failedTotal = 0;
     let topSwarm = 0;
-    for (const r of replies) {
-      if (r.type !== "opened") throw new Error("open failed");
-      opened += r.opened;
-      failed += r.failed;
-      topSwarm = Math.max(topSwarm, r.topSwarm);
+    let prev: TrackerUsage | null = null;
+    let prevHeld = 0;
+    for (const target of [...sizes].sort((x, y) => x - y)) {
+      const add = target - held - failedTotal;
+      if (add <= 0) continue;
+      const parts = Math.max(1, Math.ceil(add / cfg.connectionsPerGenerator));
+      const t0 = performance.now();
+      let replies: LoadgenReply[];
+      try {
+        replies = await Promise.all(
+          Array.from({ length: parts }, (_, i) => {
+            const g = startLoadgen();
+            generators.push(g);
+            const count = Math.floor(add / parts) + (i < add % parts ? 1 : 0);
+            const gi = generators.length;
+            return g.ask(
+              {
+                type: "open",
+                url,
+                connections: count,
+                swarms: Math.max(1, Math.round(Math.max(...sizes) / 10)),
+                zipfS: cfg.zipfS,
+                seed: cfg.seed + salt * 100 + gi,
+                offset: salt * 1_000_000 + gi * 10_000,
+                tag: `i${salt}`,
+                concurrency: 250,
+              },
+              180_000,
+            );
+          }),
+        );
+      } catch (err) {
+        notes.push(`idle step ${target}: ${(err as Error).message}`);
+        break;
+      }
+      const openSeconds = (performance.now() - t0) / 1000;
+      let opened = 0;
+      let failed = 0;
+      for (const r of replies) {
+        if (r.type !== "opened") throw new Error("open failed");
+        opened += r.opened;
+        failed += r.failed;
+        topSwarm = Math.max(topSwarm, r.topSwarm);
+      }
+      held += opened;
+      failedTotal += failed;
+      const now = await usage(child, true);
+      const phase: IdlePhase = {
+        target,
+        opened: held,
+        failed: failedTotal,
+        topSwarm,
+        openSeconds: round(openSeconds, 1),
+        rssBaseline: base.rss,
+        rss: now.rss,
+        heapBaseline: base.heapUsed,
+        heap: now.heapUsed,
+        rssPerConnection: Math.round((now.rss - base.rss) / Math.max(1, held)),
+        heapPerConnection: Math.round((now.heapUsed - base.heapUsed) / Math.max(1, held)),
+        marginalRssPerConnection: prev ? Math.round((now.rss - prev.rss) / Math.max(1, held - prevHeld)) : null,
+        marginalHeapPerConnection: prev ? Math.round((now.heapUsed - prev.heapUsed) / Math.max(1, held - prevHeld)) : null,
+      };
+      phases.push(phase);
+      log(
+        `${kind}: ${held}/${target} idle connections held: ${phase.rssPerConnection} B RSS, ${phase.heapPerConnection} B heap per connection` +
+          (phase.marginalRssPerConnection === null ? "" : `; marginal ${phase.marginalRssPerConnection} B RSS, ${phase.marginalHeapPerConnection} B heap`),
+      );
+      if (failed > 0) notes.push(`${failed} of ${add} idle connections failed to open at step ${target}`);
+      prev = now;
+      prevHeld = held;
     }
-    const held = await usage(child, true);
-    return {
-      target: n,
-      opened,
-      failed,
-      topSwarm,
-      openSeconds: round(openSeconds, 1),
-      rssBaseline: base.rss,
-      rss: held.rss,
-      heapBaseline: base.heapUsed,
-      heap: held.heapUsed,
-      rssPerConnection: Math.round((held.rss - base.rss) / Math.max(1, opened)),
-      heapPerConnection: Math.round((held.heapUsed - base.heapUsed) / Math.max(1, opened)),
-    };
   } finally {
     await Promise.all(generators.map((g) => g.stop()));
     await child.stop();
   }
+  return { phases, notes };
 }
 
 async function runOne(kind: TrackerKind, cfg: TrackerBenchConfig): Promise<TrackerRunResult> {
@@ -290,18 +329,8 @@ async function runOne(kind: TrackerKind, cfg: TrackerBenchConfig): Promise<Track
     await g.stop();
     await child.stop();
   }
-  const idle: IdlePhase[] = [];
-  for (const [i, n] of cfg.idleConnections.entries()) {
-    try {
-      const r = await idlePhase(kind, n, cfg, i + 1 + (kind === "reference" ? 10 : 0));
-      log(`${kind}: ${r.opened}/${n} idle connections held: ${r.rssPerConnection} B RSS, ${r.heapPerConnection} B heap per connection`);
-      if (r.failed > 0) notes.push(`${r.failed} of ${n} idle connections failed to open`);
-      idle.push(r);
-    } catch (err) {
-      notes.push(`idle phase ${n}: ${(err as Error).message}`);
-      log(`${kind}: idle phase ${n} failed: ${(err as Error).message}`);
-    }
-  }
+  const { phases: idle, notes: idleNotes } = await idlePhases(kind, cfg.idleConnections, cfg, kind === "reference" ? 2 : 1, log);
+  notes.push(...idleNotes);
   return { kind, fixedLoad, saturation, idle, notes };
 }
 
@@ -341,6 +370,8 @@ export async function runTrackerBench(config: Partial<TrackerBenchConfig> = {}):
       fixedLoadP99: round(ours.fixedLoad.latencyMs.p99 / ref.fixedLoad.latencyMs.p99, 2),
       memoryPerConnection: o && r ? round(o.rssPerConnection / r.rssPerConnection, 3) : NaN,
       memoryPerConnectionAt: at,
+      marginalMemoryPerConnection:
+        o?.marginalRssPerConnection && r?.marginalRssPerConnection ? round(o.marginalRssPerConnection / r.marginalRssPerConnection, 3) : null,
     };
   }
   const { log: _log, ...plain } = cfg;

@@ -54,9 +54,10 @@ export function encodeFrame(opcode: number, payload: string | Buffer): Buffer {
 export class Connection {
   /** Memberships of this connection, one per swarm (a client may use a peer_id per swarm). */
   peers: Peer[] = [];
-  /** Token bucket for the message rate limit. */
+  /** Token bucket for the message rate limit, in thousandths of a message (stays a small int). */
   tokens: number;
-  tokensAt: number;
+  /** Milliseconds on the tracker's clock of the last refill. */
+  tokensAt = 0;
   /** Messages refused by the rate limit since the last accepted one. */
   refused = 0;
   /** Seconds (coarse clock) of the last message. */
@@ -82,8 +83,7 @@ export class Connection {
     burst: number,
     now: number,
   ) {
-    this.tokens = burst;
-    this.tokensAt = now;
+    this.tokens = burst * 1000;
     this.lastMessage = Math.floor(now);
   }
 

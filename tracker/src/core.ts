@@ -66,6 +66,8 @@ export class TrackerCore {
   private readonly targets: Peer[] = [];
   private readonly corked: Connection[] = [];
   private flushScheduled = false;
+  /** Origin of the millisecond clock kept in connections, so its values stay small integers. */
+  private readonly epochMs = Date.now();
   private readonly replyTail: string;
   private readonly limits: TrackerOptions["limits"];
 
@@ -86,6 +88,7 @@ export class TrackerCore {
   // ---- connection lifecycle -------------------------------------------------------------
 
   attach(conn: Connection): void {
+    conn.tokensAt = Date.now() - this.epochMs;
     this.connections.add(conn);
   }
 
@@ -107,17 +110,18 @@ export class TrackerCore {
     stats.bytesIn += data.length;
     conn.lastMessage = Math.floor(now);
 
-    let tokens = conn.tokens + (now - conn.tokensAt) * limits.messageRate;
-    if (tokens > limits.messageBurst) tokens = limits.messageBurst;
-    conn.tokensAt = now;
-    if (tokens < 1) {
+    const nowMs = Math.floor(now * 1000) - this.epochMs;
+    let tokens = Math.floor(conn.tokens + (nowMs - conn.tokensAt) * limits.messageRate);
+    if (tokens > limits.messageBurst * 1000) tokens = limits.messageBurst * 1000;
+    conn.tokensAt = nowMs;
+    if (tokens < 1000) {
       conn.tokens = tokens;
       // A client that keeps sending while refused is flooding, not bursting.
       if (++conn.refused > limits.messageBurst) conn.close(1008, "rate limit exceeded");
       else this.fail(conn, "rate_limited", "announce", undefined);
       return;
     }
-    conn.tokens = tokens - 1;
+    conn.tokens = tokens - 1000;
     conn.refused = 0;
 
     let msg: unknown;

@@ -40,6 +40,9 @@ export function parseHead(text: string): Omit<RequestHead, "rest"> | null {
 export class HeadReader {
   private buf: Buffer | null = null;
 
+  /** `deadline`: when the head must be complete, ms since the epoch. */
+  constructor(readonly deadline: number) {}
+
   /** The head once complete, null while incomplete, or the reason it can never be served. */
   push(chunk: Buffer): RequestHead | null | { error: "too_large" | "malformed" } {
     const buf = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);

@@ -81,6 +81,7 @@ export class TrackerServer implements FrameSink {
     this.timers.push(setInterval(() => this.core.sweep(nowSeconds()), sweepMs));
     const idleCheckMs = Math.max(250, Math.min(options.limits.idleTimeout * 250, 10_000));
     if (options.limits.idleTimeout > 0) this.timers.push(setInterval(() => this.closeIdle(), idleCheckMs));
+    this.timers.push(setInterval(() => this.expireHeads(), 1000));
     if (options.limits.pingInterval > 0) {
       this.timers.push(setInterval(() => this.heartbeat(), options.limits.pingInterval * 1000));
     }
@@ -101,12 +102,10 @@ export class TrackerServer implements FrameSink {
 
   private onSocket(socket: net.Socket): void {
     const t = socket as Tracked;
-    t[kConnection] = new HeadReader();
+    t[kConnection] = new HeadReader(Date.now() + HEAD_TIMEOUT_MS);
     this.handshaking.add(socket);
-    socket.setTimeout(HEAD_TIMEOUT_MS);
+    // No 'end' listener: the listener does not allow half-open sockets, so Node ends ours.
     socket.on("data", this.handleData);
-    socket.on("end", handleEnd);
-    socket.on("timeout", this.handleTimeout);
     socket.on("error", this.handleError);
     socket.on("close", this.handleClose);
   }
@@ -114,7 +113,6 @@ export class TrackerServer implements FrameSink {
   private onHead(socket: Tracked, head: RequestHead | { error: string }): void {
     this.handshaking.delete(socket);
     socket[kConnection] = null;
-    (socket as net.Socket).setTimeout(0);
     if ("error" in head) {
       if (head.error === "too_large") respond(socket, 431, "text/plain; charset=utf-8", "request head too large\n");
       else respond(socket, 400, "text/plain; charset=utf-8", "malformed request\n");
@@ -276,15 +274,17 @@ export class TrackerServer implements FrameSink {
     };
   })();
 
-  private readonly handleTimeout: (this: Tracked) => void = (() => {
-    const self = this;
-    return function (this: Tracked) {
-      if (!(this[kConnection] instanceof HeadReader)) return;
-      self.handshaking.delete(this);
-      this[kConnection] = null;
-      respond(this, 408, "text/plain; charset=utf-8", "request head timed out\n");
-    };
-  })();
+  /** Sockets that have not sent a complete request head in time get a 408. */
+  private expireHeads(): void {
+    const now = Date.now();
+    for (const socket of this.handshaking) {
+      const state = (socket as Tracked)[kConnection];
+      if (state instanceof HeadReader && state.deadline > now) continue;
+      this.handshaking.delete(socket);
+      (socket as Tracked)[kConnection] = null;
+      respond(socket, 408, "text/plain; charset=utf-8", "request head timed out\n");
+    }
+  }
 
   private readonly handleError: (this: Tracked, err: Error) => void = (() => {
     const self = this;
@@ -380,10 +380,6 @@ function respond(socket: Duplex, status: number, type: string, body: string, hea
   );
 }
 
-/** The client ended its side: end ours, so the socket closes (the server allows half-open). */
-function handleEnd(this: Tracked): void {
-  this.end();
-}
 
 function sleep(ms: number): Promise<void> & { promise: Promise<void>; cancel(): void } {
   let timer: NodeJS.Timeout;
