@@ -58,7 +58,7 @@ export const DEFAULT_SWARMCAST_CONFIG = {
   upload: true,
 
   /** `maxUploadKbps` holds over every window of this length. */
-  uploadCapWindowMs: 5000,
+  uploadCapWindowMs: 10_000,
 
   /** How often a viewer held back by `maxUploadKbps` checks whether it may upload again. */
   uploadCapTickMs: 250,

@@ -150,10 +150,12 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
     },
     onPeerConnect: ({ peerId, streamType }) => {
       acc.peerConnected(peerId, Date.now());
+      upload.onPeerConnect(peerId);
       emitter.emit("peer-connect", { peerId, streamType });
     },
     onPeerClose: ({ peerId, streamType }) => {
       acc.peerClosed(peerId);
+      upload.onPeerClose(peerId);
       emitter.emit("peer-close", { peerId, streamType });
     },
     onPeerError: ({ peerId, error }) => {

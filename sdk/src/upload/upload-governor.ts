@@ -36,6 +36,7 @@ export class UploadGovernor {
   private timer: ReturnType<typeof setInterval> | undefined;
   private disabled: boolean;
   private limitedCount = 0;
+  private readonly peerConnections = new Map<string, number>();
 
   constructor(
     private readonly options: UploadGovernorOptions,
@@ -64,6 +65,19 @@ export class UploadGovernor {
     this.apply(this.limiter.onChunk(bytes, peerId, this.clock()));
   };
 
+  /** PML's onPeerConnect / onPeerClose: a peer may connect once per stream (video, audio). */
+  readonly onPeerConnect = (peerId: string): void => {
+    this.peerConnections.set(peerId, (this.peerConnections.get(peerId) ?? 0) + 1);
+    this.updatePeers();
+  };
+
+  readonly onPeerClose = (peerId: string): void => {
+    const count = (this.peerConnections.get(peerId) ?? 0) - 1;
+    if (count > 0) this.peerConnections.set(peerId, count);
+    else this.peerConnections.delete(peerId);
+    this.updatePeers();
+  };
+
   readonly onSegmentLoaded = (bytes: number): void => {
     this.limiter?.noteSegmentSize(bytes);
   };
@@ -76,6 +90,10 @@ export class UploadGovernor {
       limitedCount: this.limitedCount,
       windowBytes: this.limiter?.sentBytes(this.clock()) ?? 0,
     };
+  }
+
+  private updatePeers(): void {
+    if (this.limiter) this.apply(this.limiter.setPeerCount(this.peerConnections.size, this.clock()));
   }
 
   destroy(): void {

@@ -25,14 +25,18 @@ const SIZE_SAMPLES = 8;
 const IN_FLIGHT_IDLE_MS = 2000;
 
 /**
- * Decides whether this viewer may start sending one more segment to a peer, so that the bytes
- * sent in any `windowMs` window stay under `capBytesPerSecond × windowMs`.
+ * Decides whether this viewer may start sending segments to peers, so that the bytes sent in
+ * any `windowMs` window stay under `capBytesPerSecond × windowMs`.
  *
  * Peers ask for whole segments and a segment, once started, is sent to the end: the only
- * lever is refusing to start one. So the limiter counts what was sent in the window, plus
- * what segments already started still have to send, plus the size of one more segment, and
- * allows new uploads only while that sum fits in the window's budget. Pure logic with
- * explicit timestamps; the caller applies the decision (PML's `isP2PUploadDisabled`).
+ * lever is refusing to start one, and the switch is global (PML's `isP2PUploadDisabled`).
+ * While it is on, every connected peer may start a segment at the same moment (they all hear
+ * of a new segment at once, and their requests can be handled in one task before the first
+ * byte is reported). So the limiter counts what was sent in the window, plus what segments
+ * already started still have to send, plus one segment per connected peer, and keeps uploads
+ * on only while that sum fits in the window's budget. When the budget is smaller than one
+ * segment per peer, uploads start only once the window is empty: the average still holds, a
+ * single window may carry one segment per peer. Pure logic with explicit timestamps.
  */
 export class UploadLimiter {
   private readonly times: number[] = [];
@@ -42,6 +46,7 @@ export class UploadLimiter {
   private readonly inFlight = new Map<string, InFlight>();
   private readonly segmentSizes: number[] = [];
   private isAllowed = true;
+  private peers = 1;
 
   constructor(private readonly options: UploadLimiterOptions) {
     const { capBytesPerSecond, windowMs, maxChunkBytes, initialSegmentBytes } = options;
@@ -70,6 +75,12 @@ export class UploadLimiter {
     if (!(bytes > 0)) return;
     this.segmentSizes.push(bytes);
     if (this.segmentSizes.length > SIZE_SAMPLES) this.segmentSizes.shift();
+  }
+
+  /** Peers connected now: how many segments may start at once. */
+  setPeerCount(count: number, now: number): boolean {
+    this.peers = Math.max(1, Math.floor(count));
+    return (this.isAllowed = this.evaluate(now));
   }
 
   /** A chunk went to `peerId`. Returns whether new uploads are still allowed. */
@@ -109,9 +120,9 @@ export class UploadLimiter {
       if (now - flight.lastChunkAt > IN_FLIGHT_IDLE_MS) this.inFlight.delete(peerId);
       else committed += flight.remaining;
     }
-    // A cap below one segment per window still lets one segment through per window.
+    // A budget below one segment per peer still lets uploads out once per window.
     if (committed === 0) return true;
-    return committed + this.segmentEstimate <= this.budgetBytes;
+    return committed + this.peers * this.segmentEstimate <= this.budgetBytes;
   }
 
   private prune(now: number): void {
