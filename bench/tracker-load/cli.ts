@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { renderMarkdown } from "./report";
-import { DEFAULT_BENCH_CONFIG, runTrackerBench, type TrackerBenchConfig, type TrackerKind } from "./run";
+import { DEFAULT_BENCH_CONFIG, runTrackerBench, SMOKE_CONFIG, type TrackerBenchConfig, type TrackerKind } from "./run";
 
 const d = DEFAULT_BENCH_CONFIG;
 const HELP = `Usage: npm run bench:tracker -- [options]
@@ -43,16 +43,6 @@ function num(name: string, raw: string | undefined, fallback: number, min = 0): 
   return n;
 }
 
-export const SMOKE_CONFIG: Partial<TrackerBenchConfig> = {
-  connections: 40,
-  swarms: 8,
-  rate: 50,
-  rateSeconds: 1,
-  warmupSeconds: 0.5,
-  window: 20,
-  saturationSeconds: 1,
-  idleConnections: [100],
-};
 
 async function main(): Promise<void> {
   let values;

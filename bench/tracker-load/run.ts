@@ -54,6 +54,18 @@ export const DEFAULT_BENCH_CONFIG: TrackerBenchConfig = {
   seed: 42,
 };
 
+/** A few connections for a few seconds: checks the harness end to end (npm test runs it). */
+export const SMOKE_CONFIG: Partial<TrackerBenchConfig> = {
+  connections: 30,
+  swarms: 6,
+  rate: 50,
+  rateSeconds: 0.5,
+  warmupSeconds: 0,
+  window: 10,
+  saturationSeconds: 0.5,
+  idleConnections: [40, 80],
+};
+
 export interface LoadPhase extends PhaseResult {
   trackerCpuMs: number;
   /** Tracker CPU time over wall time (1 = one core busy). */
