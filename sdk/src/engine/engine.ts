@@ -167,7 +167,7 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
       });
     },
     onTrackerError: ({ error }) => {
-      const message = `tracker error: ${messageOf(error)}; playing on from HTTP`;
+      const message = `tracker error: ${redactToken(messageOf(error))}; playing on from HTTP`;
       acc.trackerProblem("error", message);
       emitter.emit("error", { kind: "tracker", message, fatal: false, cause: error });
     },
