@@ -1,25 +1,44 @@
 import type { HlsConfig } from "hls.js";
 import type { CoreConfig } from "p2p-media-loader-core";
+import type { LiveEdgeConfig } from "./live/edge-fetcher";
 
 /**
  * Every default of the SDK lives here, so tuning offload means editing one object.
  *
- * Why these values: PML's stock `highDemandTimeWindow` (15 s) covers every segment of a
- * 2 s-segment live window, so every segment is "urgent" and goes to HTTP (0 % offload).
- * Playing five segments behind the live edge and treating only the next 4 s as urgent leaves
- * the segments between the two to peers, which already hold them because somebody nearer the
- * edge fetched them first.
+ * Why these values (measured in bench/offload, see sdk/README.md "How live offload works"):
+ * PML's stock `highDemandTimeWindow` (15 s) covers every segment of a 2 s-segment live window,
+ * so every segment is "urgent" and goes to HTTP (0 % offload). Here viewers sit 7 s behind the
+ * live edge (measured ~8.2 s against ~6.4 s for stock hls.js's 3 segments), only the next 2 s are urgent, and
+ * each new segment is fetched from the CDN early by one viewer chosen at random (`liveEdge`),
+ * which the others pull from over WebRTC in the seconds before it turns urgent for them.
  */
 export const DEFAULT_SWARMCAST_CONFIG = {
   /** hls.js settings applied under the user's `hls` option. */
   hls: {
-    liveSyncDurationCount: 5,
+    liveSyncDuration: 7,
   } satisfies Partial<HlsConfig>,
 
   /** PML core settings applied under the user's `core` option. */
   core: {
-    highDemandTimeWindow: 4,
+    highDemandTimeWindow: 2,
   } satisfies Partial<CoreConfig>,
+
+  /**
+   * The live edge fetcher (`src/live/`): when a new segment appears in the playlist, each viewer
+   * waits a random delay in [0, min(maxSpreadSec, time before it turns urgent − reserveSec)],
+   * then fetches it from the CDN unless a peer already has it, and announces it at once.
+   */
+  liveEdge: {
+    enabled: true,
+    /** Left for the winner's CDN fetch plus the others' pull from it before the segment is urgent. */
+    reserveSec: 1.2,
+    maxSpreadSec: 3,
+    /** Media kept behind the playhead for peers that sit a little further back. */
+    keepBehindSec: 20,
+    limitMiB: 64,
+    fetchTimeoutMs: 10_000,
+    holdTickMs: 100,
+  } satisfies LiveEdgeConfig,
 
   /** WebRTC ICE servers (STUN/TURN) used to reach peers behind NAT. */
   iceServers: [

@@ -3,6 +3,8 @@ import type { CoreConfig } from "p2p-media-loader-core";
 import { TOKEN_QUERY_PARAM } from "../../shared/protocol";
 import { DEFAULT_SWARMCAST_CONFIG } from "./config";
 import { INTEGRITY_MODES, type IntegrityMode } from "./integrity/verifier";
+import type { LiveEdgeConfig } from "./live/edge-fetcher";
+import { resolveLiveEdge, type LiveEdgeOptions } from "./live/live-options";
 
 /** Options of {@link createP2PEngine}: everything about delivery, nothing about the element. */
 export interface SwarmcastEngineOptions {
@@ -37,6 +39,8 @@ export interface SwarmcastEngineOptions {
   upload?: boolean;
   /** Cap of this viewer's upload to peers, in kbit/s, held over every few seconds. */
   maxUploadKbps?: number;
+  /** Live edge fetcher: who fetches new live segments from the CDN first (see sdk/README.md). */
+  liveEdge?: LiveEdgeOptions;
 }
 
 /** Options of {@link attach}. */
@@ -58,6 +62,7 @@ export interface ResolvedOptions {
   integrityMap: string | undefined;
   upload: boolean;
   maxUploadKbps: number | undefined;
+  liveEdge: LiveEdgeConfig;
 }
 
 /** Bad input to the SDK. `option` names the offending option. */
@@ -85,6 +90,7 @@ const ENGINE_OPTION_NAMES = [
   "integrityMap",
   "upload",
   "maxUploadKbps",
+  "liveEdge",
 ] as const;
 const ATTACH_OPTION_NAMES = ["src", ...ENGINE_OPTION_NAMES] as const;
 
@@ -170,13 +176,17 @@ export function mergeCoreConfig(
 /**
  * Merges the user's hls.js config over the SDK's. Live latency is set either in segments
  * (`liveSyncDurationCount`) or in seconds (`liveSyncDuration`), and hls.js refuses a config
- * with both: a user choosing seconds replaces the SDK's segment counts.
+ * with both: whichever form the user sets replaces the SDK's default of the other form.
  */
 export function mergeHlsConfig(base: Partial<HlsConfig>, over: Partial<HlsConfig>): Partial<HlsConfig> {
   const merged: Partial<HlsConfig> = { ...base };
   if (over.liveSyncDuration !== undefined || over.liveMaxLatencyDuration !== undefined) {
     delete merged.liveSyncDurationCount;
     delete merged.liveMaxLatencyDurationCount;
+  }
+  if (over.liveSyncDurationCount !== undefined || over.liveMaxLatencyDurationCount !== undefined) {
+    delete merged.liveSyncDuration;
+    delete merged.liveMaxLatencyDuration;
   }
   return { ...merged, ...over };
 }
@@ -371,5 +381,8 @@ export function resolveOptions(
     integrityMap,
     upload: o.upload ?? defaults.upload,
     maxUploadKbps: o.maxUploadKbps,
+    liveEdge: resolveLiveEdge(o.liveEdge, defaults.liveEdge, (message) => {
+      throw new SwarmcastOptionError("liveEdge", message);
+    }),
   };
 }

@@ -9,6 +9,7 @@ import { IntegrityGuard } from "../integrity/guard";
 import { UploadGovernor } from "../upload/upload-governor";
 import { TOKEN_QUERY_PARAM } from "../../../shared/protocol";
 import { createCountingLoader } from "./counting-loader";
+import { LiveEdgeFetcher } from "../live/edge-fetcher";
 
 /**
  * P2P delivery for an hls.js instance the page owns.
@@ -178,6 +179,27 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
     },
   };
 
+  const edge =
+    p2pEnabled && resolved.liveEdge.enabled
+      ? new LiveEdgeFetcher(
+          resolved.liveEdge,
+          resolved.coreConfig.mainStream?.highDemandTimeWindow ?? resolved.coreConfig.highDemandTimeWindow ?? 15,
+          {
+            onHttpSegment: (url, bytes) => {
+              const now = Date.now();
+              acc.bytesDownloaded(bytes, "http", undefined, now);
+              acc.segmentLoaded("http", undefined);
+              upload.onSegmentLoaded(bytes);
+              emitter.emit("segment", { url, bytes, source: "http" });
+            },
+            p2pActive: () => {
+              const core = p2pEngine?.getConfig().core;
+              return !!core && !core.mainStream?.isP2PDisabled;
+            },
+          },
+        )
+      : undefined;
+
   let hlsConfig: Partial<HlsConfig>;
   if (p2pEnabled) {
     p2pEngine = new HlsJsP2PEngine({
@@ -185,16 +207,20 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
         ...resolved.coreConfig,
         validateP2PSegment: integrity.validateP2PSegment,
         isP2PUploadDisabled: upload.initiallyDisabled,
+        ...(edge ? { customSegmentStorageFactory: edge.createStore } : {}),
       },
     });
     for (const [name, fn] of Object.entries(pmlListeners)) {
+      p2pEngine.addEventListener(name as keyof CoreEventMap, fn as never);
+    }
+    for (const [name, fn] of Object.entries(edge?.pmlListeners ?? {})) {
       p2pEngine.addEventListener(name as keyof CoreEventMap, fn as never);
     }
     const { fLoader, pLoader } = p2pEngine.getConfigForHlsJs();
     hlsConfig = {
       ...resolved.hlsConfig,
       loader,
-      fLoader: fLoader as HlsConfig["fLoader"],
+      fLoader: (edge ? edge.wrapFragmentLoader(fLoader as NonNullable<HlsConfig["fLoader"]>) : fLoader) as HlsConfig["fLoader"],
       pLoader: pLoader as HlsConfig["pLoader"],
     };
   } else {
@@ -231,6 +257,7 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
       }
       boundHls = hls;
       p2pEngine?.bindHls(hls);
+      edge?.bindHls(hls);
       if (p2pEngine) {
         const engine = p2pEngine;
         integrity.bindHls(hls, (streamType, enabled) =>
@@ -249,8 +276,12 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
       if (timer !== undefined) clearInterval(timer);
       integrity.destroy();
       upload.destroy();
+      edge?.destroy();
       if (p2pEngine) {
         for (const [name, fn] of Object.entries(pmlListeners)) {
+          p2pEngine.removeEventListener(name as keyof CoreEventMap, fn as never);
+        }
+        for (const [name, fn] of Object.entries(edge?.pmlListeners ?? {})) {
           p2pEngine.removeEventListener(name as keyof CoreEventMap, fn as never);
         }
         p2pEngine.destroy();

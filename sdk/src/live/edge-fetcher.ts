@@ -1,0 +1,331 @@
+import Hls, { type Fragment, type HlsConfig, type LevelUpdatedData, type LoaderCallbacks, type LoaderConfiguration, type FragmentLoaderContext } from "hls.js";
+import type { CoreEventMap, PeerDetails, SegmentStartDetails } from "p2p-media-loader-core";
+import { LiveSegmentStore, type LiveSegmentStoreOptions } from "./segment-store";
+import { edgeFetchDelaySec, secondsUntilUrgent, type EdgeTimingConfig } from "./edge-timing";
+
+export interface LiveEdgeConfig extends EdgeTimingConfig, LiveSegmentStoreOptions {
+  /** Whether viewers fetch new live segments from the CDN themselves (see {@link LiveEdgeFetcher}). */
+  enabled: boolean;
+  /** A CDN fetch of one segment that takes longer than this is abandoned (PML takes over). */
+  fetchTimeoutMs: number;
+  /** How often held requests re-check the playhead, ms. */
+  holdTickMs: number;
+}
+
+interface EdgeTask {
+  url: string;
+  sn: number;
+  level: number;
+  start: number;
+  end: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+interface Hold {
+  frag: Fragment;
+  release: () => void;
+}
+
+export interface LiveEdgeHooks {
+  /** Bytes of a segment this viewer fetched from the CDN itself. */
+  onHttpSegment(url: string, bytes: number): void;
+  /** Whether P2P is on for the main stream now (integrity can switch it off). */
+  p2pActive(): boolean;
+}
+
+type FragmentLoaderClass = NonNullable<HlsConfig["fLoader"]>;
+
+/**
+ * Makes sure somebody in the swarm fetches each new live segment early, and only one viewer
+ * (most of the time).
+ *
+ * PML only takes a segment from peers if one has announced it before it turns urgent, and its
+ * own "random HTTP" fetches come too late for a live edge. Here each viewer, when its playlist
+ * shows a new segment, waits a random delay (spread over the time before the segment turns
+ * urgent, see `edge-timing.ts`) and, unless PML has meanwhile started loading the segment (from a
+ * peer who announced it), fetches it from the CDN and puts it into PML's store, announced as
+ * held from the moment the fetch starts. The others' PML see the announcement and pull it over
+ * WebRTC. hls.js's own request for that segment is held back until the store has it (or until it
+ * turns urgent, when PML's usual logic takes over), so PML never races the fetch with one of its own.
+ */
+export class LiveEdgeFetcher {
+  private store: LiveSegmentStore | undefined;
+  private hls: Hls | null = null;
+  private readonly tasks = new Map<string, EdgeTask>();
+  private readonly holds = new Set<Hold>();
+  private readonly pmlLoading = new Set<string>();
+  /** Segments hls.js has asked PML for: PML owns them, an edge fetch would leave its request waiting. */
+  private readonly passedToPml = new Set<string>();
+  private lastSn = -1;
+  private streamLevel: number | undefined;
+  private holdTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly aborts = new Set<AbortController>();
+  private destroyed = false;
+  private unsubscribeStore: (() => void) | undefined;
+  private readonly peers = new Set<string>();
+
+  constructor(
+    private readonly config: LiveEdgeConfig,
+    private readonly highDemandSec: number,
+    private readonly hooks: LiveEdgeHooks,
+  ) {}
+
+  /** PML's `customSegmentStorageFactory`: a fresh store each time PML (re)creates its storage. */
+  readonly createStore = (): LiveSegmentStore => {
+    this.unsubscribeStore?.();
+    const store = new LiveSegmentStore({ keepBehindSec: this.config.keepBehindSec, limitMiB: this.config.limitMiB });
+    const original = store.onSegmentRequested.bind(store);
+    store.onSegmentRequested = (swarmId, streamId, segmentId, s, e, streamType) => {
+      original(swarmId, streamId, segmentId, s, e, streamType);
+      if (streamType === "main" && this.streamLevel === undefined && this.hls) this.streamLevel = this.hls.loadLevel;
+    };
+    this.unsubscribeStore = store.onStored(() => this.checkHolds());
+    this.store = store;
+    return store;
+  };
+
+  /** PML's `onSegmentStart`: a segment PML is loading (from a peer or the CDN) needs no edge fetch. */
+  readonly onSegmentStart = ({ segment }: SegmentStartDetails): void => {
+    this.pmlLoading.add(segment.url);
+    const task = this.tasks.get(segment.url);
+    if (task && task.timer !== undefined) {
+      clearTimeout(task.timer);
+      task.timer = undefined;
+    }
+    if (this.pmlLoading.size > 64) this.pmlLoading.delete(this.pmlLoading.values().next().value as string);
+  };
+
+  /** PML events the fetcher listens to, for `addEventListener`. */
+  readonly pmlListeners: Partial<CoreEventMap> = {
+    onSegmentStart: (details) => this.onSegmentStart(details),
+    onPeerConnect: ({ peerId, streamType }: PeerDetails) => {
+      if (streamType === "main") this.peers.add(peerId);
+    },
+    onPeerClose: ({ peerId, streamType }: PeerDetails) => {
+      if (streamType === "main") this.peers.delete(peerId);
+    },
+  };
+
+  bindHls(hls: Hls): void {
+    this.hls = hls;
+    hls.on(Hls.Events.LEVEL_UPDATED, this.onLevelUpdated);
+    hls.on(Hls.Events.LEVEL_SWITCHING, this.onLevelSwitching);
+  }
+
+  /** Wraps PML's fragment loader so hls.js's request for a segment being edge-fetched waits for it. */
+  wrapFragmentLoader(Inner: FragmentLoaderClass): FragmentLoaderClass {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const edge = this;
+    class HeldFragmentLoader {
+      private readonly inner: InstanceType<FragmentLoaderClass>;
+      private held: Hold | undefined;
+      private callbacks: LoaderCallbacks<FragmentLoaderContext> | undefined;
+      private ownContext: FragmentLoaderContext | undefined;
+      constructor(config: HlsConfig) {
+        this.inner = new Inner(config);
+      }
+      get stats() {
+        return this.inner.stats;
+      }
+      get context() {
+        return this.inner.context ?? this.ownContext ?? null;
+      }
+      load(context: FragmentLoaderContext, config: LoaderConfiguration, callbacks: LoaderCallbacks<FragmentLoaderContext>) {
+        const start = () => {
+          edge.markPassed(context.frag.url);
+          this.inner.load(context, config, callbacks);
+        };
+        const wait = edge.holdFor(context.frag);
+        if (!wait) {
+          start();
+          return;
+        }
+        this.ownContext = context;
+        this.callbacks = callbacks;
+        const hold: Hold = {
+          frag: context.frag,
+          release: () => {
+            if (this.held !== hold) return;
+            this.held = undefined;
+            start();
+          },
+        };
+        this.held = hold;
+        edge.addHold(hold);
+      }
+      abort() {
+        if (this.held) {
+          edge.removeHold(this.held);
+          this.held = undefined;
+          this.inner.stats.aborted = true;
+          if (this.ownContext) this.callbacks?.onAbort?.(this.inner.stats, this.ownContext, null);
+          return;
+        }
+        this.inner.abort();
+      }
+      destroy() {
+        if (this.held) {
+          edge.removeHold(this.held);
+          this.held = undefined;
+          this.callbacks = undefined;
+          return;
+        }
+        this.inner.destroy();
+      }
+    }
+    return HeldFragmentLoader as unknown as FragmentLoaderClass;
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const task of this.tasks.values()) if (task.timer !== undefined) clearTimeout(task.timer);
+    this.tasks.clear();
+    for (const abort of this.aborts) abort.abort();
+    this.aborts.clear();
+    if (this.holdTimer !== undefined) clearInterval(this.holdTimer);
+    this.holds.clear();
+    this.unsubscribeStore?.();
+    if (this.hls) {
+      this.hls.off(Hls.Events.LEVEL_UPDATED, this.onLevelUpdated);
+      this.hls.off(Hls.Events.LEVEL_SWITCHING, this.onLevelSwitching);
+      this.hls = null;
+    }
+  }
+
+  private readonly onLevelSwitching = (): void => {
+    this.streamLevel = undefined;
+  };
+
+  private readonly onLevelUpdated = (_event: string, data: LevelUpdatedData): void => {
+    const { details, level } = data;
+    if (!details.live || this.destroyed) return;
+    const fragments = details.fragments;
+    const newest = fragments.length > 0 ? (fragments[fragments.length - 1].sn as number) : -1;
+    const first = this.lastSn < 0;
+    if (first || level !== this.streamLevel || !this.config.enabled || !this.hooks.p2pActive()) {
+      this.lastSn = Math.max(this.lastSn, newest);
+      return;
+    }
+    for (const frag of fragments) {
+      if (typeof frag.sn !== "number" || frag.sn <= this.lastSn) continue;
+      this.schedule(frag, level);
+    }
+    this.lastSn = Math.max(this.lastSn, newest);
+    this.prune(fragments[0]?.sn as number | undefined);
+  };
+
+  private playhead(): { time: number; rate: number } | undefined {
+    const media = this.hls?.media;
+    if (!media || media.readyState < 2 || (media.currentTime === 0 && media.paused)) return undefined;
+    return { time: media.currentTime, rate: media.playbackRate };
+  }
+
+  private schedule(frag: Fragment, level: number): void {
+    if (frag.byteRange.length > 0 || this.tasks.has(frag.url)) return;
+    const at = this.playhead();
+    if (!at) return;
+    const toUrgent = secondsUntilUrgent(frag.start, at.time, this.highDemandSec, at.rate);
+    if (toUrgent <= 0) return;
+    const task: EdgeTask = {
+      url: frag.url,
+      sn: frag.sn as number,
+      level,
+      start: frag.start,
+      end: frag.start + frag.duration,
+      timer: undefined,
+    };
+    this.tasks.set(frag.url, task);
+    if (this.pmlLoading.has(frag.url)) return;
+    const delaySec = edgeFetchDelaySec(toUrgent, this.peers.size, Math.random(), this.config);
+    task.timer = setTimeout(() => {
+      task.timer = undefined;
+      void this.fetchIfNobodyHas(task);
+    }, delaySec * 1000);
+  }
+
+  private async fetchIfNobodyHas(task: EdgeTask): Promise<void> {
+    const store = this.store;
+    const ids = store?.lastIds.get("main");
+    if (this.destroyed || !store || !ids || this.streamLevel !== task.level) return;
+    if (this.pmlLoading.has(task.url) || this.passedToPml.has(task.url)) return;
+    if (store.hasSegment(ids.swarmId, ids.streamId, task.sn)) return;
+    const abort = new AbortController();
+    this.aborts.add(abort);
+    const timeout = setTimeout(() => abort.abort(), this.config.fetchTimeoutMs);
+    const fetching = fetch(task.url, { signal: abort.signal, credentials: "same-origin" }).then(async (response) => {
+      if (!response.ok) return undefined;
+      return await response.arrayBuffer();
+    });
+    const counted = fetching.then(
+      (data) => {
+        if (data && data.byteLength > 0 && !this.destroyed) this.hooks.onHttpSegment(task.url, data.byteLength);
+        return data;
+      },
+      () => undefined,
+    );
+    try {
+      await store.storeWhenFetched(ids.streamId, task.sn, task.start, task.end, counted);
+    } finally {
+      clearTimeout(timeout);
+      this.aborts.delete(abort);
+      this.checkHolds();
+    }
+  }
+
+  private markPassed(url: string): void {
+    this.passedToPml.add(url);
+    if (this.passedToPml.size > 64) this.passedToPml.delete(this.passedToPml.values().next().value as string);
+  }
+
+  /** A promise-free check: whether hls.js's request for `frag` should wait for an edge fetch. */
+  private holdFor(frag: Fragment): boolean {
+    const task = this.tasks.get(frag.url);
+    if (!task || this.destroyed) return false;
+    if (this.ready(task)) return false;
+    return true;
+  }
+
+  /** Whether hls.js's request for the task's segment can go to PML now. */
+  private ready(task: EdgeTask): boolean {
+    const store = this.store;
+    const ids = store?.lastIds.get("main");
+    if (store && ids && store.hasData(ids.streamId, task.sn)) return true;
+    const at = this.playhead();
+    if (!at) return true;
+    return secondsUntilUrgent(task.start, at.time, this.highDemandSec, at.rate) <= 0;
+  }
+
+  private addHold(hold: Hold): void {
+    this.holds.add(hold);
+    this.holdTimer ??= setInterval(() => this.checkHolds(), this.config.holdTickMs);
+  }
+
+  private removeHold(hold: Hold): void {
+    this.holds.delete(hold);
+    if (this.holds.size === 0 && this.holdTimer !== undefined) {
+      clearInterval(this.holdTimer);
+      this.holdTimer = undefined;
+    }
+  }
+
+  private checkHolds(): void {
+    for (const hold of [...this.holds]) {
+      const task = this.tasks.get(hold.frag.url);
+      if (this.destroyed || !task || this.ready(task)) {
+        this.removeHold(hold);
+        hold.release();
+      }
+    }
+  }
+
+  /** Forgets tasks of segments that left the playlist. */
+  private prune(oldestSn: number | undefined): void {
+    if (oldestSn === undefined) return;
+    for (const [url, task] of this.tasks) {
+      if (task.sn >= oldestSn) continue;
+      if (task.timer !== undefined) clearTimeout(task.timer);
+      this.tasks.delete(url);
+    }
+  }
+}

@@ -1,0 +1,32 @@
+import type { LiveEdgeConfig } from "./edge-fetcher";
+
+/** The user-settable part of the live edge fetcher (the `liveEdge` option). */
+export type LiveEdgeOptions = Partial<Pick<LiveEdgeConfig, "enabled" | "reserveSec" | "maxSpreadSec" | "keepBehindSec">>;
+
+const NUMBER_KEYS = ["reserveSec", "maxSpreadSec", "keepBehindSec"] as const;
+
+/**
+ * Validates the `liveEdge` option and merges it over `defaults`. `fail(message)` throws the
+ * caller's option error; every message names the field.
+ */
+export function resolveLiveEdge(input: unknown, defaults: LiveEdgeConfig, fail: (message: string) => never): LiveEdgeConfig {
+  if (input === undefined) return { ...defaults };
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    fail(`option "liveEdge" must be an object like { enabled, reserveSec, maxSpreadSec, keepBehindSec }`);
+  }
+  const o = input as Record<string, unknown>;
+  const known = ["enabled", ...NUMBER_KEYS];
+  for (const key of Object.keys(o)) {
+    if (!known.includes(key)) fail(`unknown option "liveEdge.${key}"; known: ${known.join(", ")}`);
+  }
+  if (o.enabled !== undefined && typeof o.enabled !== "boolean") {
+    fail(`option "liveEdge.enabled" must be true or false, got ${String(o.enabled)}`);
+  }
+  for (const key of NUMBER_KEYS) {
+    const v = o[key];
+    if (v !== undefined && (typeof v !== "number" || !Number.isFinite(v) || v < 0)) {
+      fail(`option "liveEdge.${key}" must be a number of seconds ≥ 0, got ${typeof v === "string" ? `"${v}"` : String(v)}`);
+    }
+  }
+  return { ...defaults, ...(o as LiveEdgeOptions) };
+}

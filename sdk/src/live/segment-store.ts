@@ -1,0 +1,198 @@
+import type { CommonCoreConfig, SegmentStorage, StreamConfig, StreamType } from "p2p-media-loader-core";
+
+interface StoredSegment {
+  streamId: string;
+  segmentId: number;
+  startTime: number;
+  endTime: number;
+  /** Present once the bytes are here; before that, `pending` resolves to them (or undefined on failure). */
+  data: ArrayBuffer | undefined;
+  pending: Promise<ArrayBuffer | undefined> | undefined;
+}
+
+export interface LiveSegmentStoreOptions {
+  /** Seconds of media kept behind the playhead, so peers a little behind can still pull them. */
+  keepBehindSec: number;
+  /** Byte budget of the store, MiB (PML's `segmentMemoryStorageLimit` wins when set). */
+  limitMiB: number;
+}
+
+const BYTES_PER_MIB = 1024 * 1024;
+
+/**
+ * PML's segment store, with one addition: a segment can be put in "in flight" — announced to
+ * peers as held while this viewer is still fetching it from the CDN. A peer that asks for it
+ * meanwhile gets the bytes as soon as the fetch completes (PML awaits `getSegmentData`), so the
+ * swarm learns who is fetching a new live segment within one round trip instead of one fetch
+ * time, and nobody else starts a second CDN fetch of it.
+ */
+export class LiveSegmentStore implements SegmentStorage {
+  private readonly items = new Map<string, StoredSegment>();
+  private onChange: ((streamId: string) => void) | undefined;
+  private position = 0;
+  private limitMiB: number;
+  private usedBytes = 0;
+  private destroyed = false;
+  private readonly listeners = new Set<(streamId: string, segmentId: number) => void>();
+  /** The swarm and stream ids PML last used per stream type: the SDK stores under the same ids. */
+  readonly lastIds = new Map<StreamType, { swarmId: string; streamId: string }>();
+
+  constructor(private readonly options: LiveSegmentStoreOptions) {
+    this.limitMiB = options.limitMiB;
+  }
+
+  // eslint-disable-next-line @typescript-eslint/require-await
+  async initialize(coreConfig: CommonCoreConfig, _main: StreamConfig, _secondary: StreamConfig): Promise<void> {
+    if (coreConfig.segmentMemoryStorageLimit) this.limitMiB = coreConfig.segmentMemoryStorageLimit;
+  }
+
+  onPlaybackUpdated(position: number, _rate?: number): void {
+    this.position = position;
+  }
+
+  onSegmentRequested(swarmId: string, streamId: string, _segmentId: number, _s: number, _e: number, streamType: StreamType): void {
+    this.lastIds.set(streamType, { swarmId, streamId });
+  }
+
+  // eslint-disable-next-line @typescript-eslint/require-await
+  async storeSegment(
+    swarmId: string,
+    streamId: string,
+    segmentId: number,
+    data: ArrayBuffer,
+    startTime: number,
+    endTime: number,
+    streamType: StreamType,
+    _isLive?: boolean,
+  ): Promise<void> {
+    this.lastIds.set(streamType, { swarmId, streamId });
+    this.put(streamId, segmentId, startTime, endTime, data);
+  }
+
+  /**
+   * Announces `segmentId` as held while `fetching` runs. Resolves to whether it was stored.
+   * A failed or empty fetch removes the entry again, and peers are told.
+   */
+  async storeWhenFetched(
+    streamId: string,
+    segmentId: number,
+    startTime: number,
+    endTime: number,
+    fetching: Promise<ArrayBuffer | undefined>,
+  ): Promise<boolean> {
+    const key = keyOf(streamId, segmentId);
+    if (this.items.has(key)) return false;
+    const pending = fetching.then(
+      (data) => (data && data.byteLength > 0 ? data : undefined),
+      () => undefined,
+    );
+    const item: StoredSegment = { streamId, segmentId, startTime, endTime, data: undefined, pending };
+    this.items.set(key, item);
+    this.changed(streamId);
+    const data = await pending;
+    if (this.items.get(key) !== item) return false;
+    item.pending = undefined;
+    if (!data || this.destroyed) {
+      this.items.delete(key);
+      this.changed(streamId);
+      return false;
+    }
+    item.data = data;
+    this.usedBytes += data.byteLength;
+    this.evict();
+    this.notify(streamId, segmentId);
+    return true;
+  }
+
+  private put(streamId: string, segmentId: number, startTime: number, endTime: number, data: ArrayBuffer): void {
+    const key = keyOf(streamId, segmentId);
+    const old = this.items.get(key);
+    if (old?.data) this.usedBytes -= old.data.byteLength;
+    this.items.set(key, { streamId, segmentId, startTime, endTime, data, pending: undefined });
+    this.usedBytes += data.byteLength;
+    this.evict();
+    this.changed(streamId);
+    this.notify(streamId, segmentId);
+  }
+
+  async getSegmentData(_swarmId: string, streamId: string, segmentId: number): Promise<ArrayBuffer | undefined> {
+    const item = this.items.get(keyOf(streamId, segmentId));
+    if (!item) return undefined;
+    return item.data ?? (await item.pending);
+  }
+
+  /** True for in-flight segments too: PML must neither fetch them again nor ask peers for them. */
+  hasSegment(_swarmId: string, streamId: string, segmentId: number): boolean {
+    return this.items.has(keyOf(streamId, segmentId));
+  }
+
+  /** Whether the bytes of the segment are here (not just being fetched). */
+  hasData(streamId: string, segmentId: number): boolean {
+    return this.items.get(keyOf(streamId, segmentId))?.data !== undefined;
+  }
+
+  isInFlight(streamId: string, segmentId: number): boolean {
+    const item = this.items.get(keyOf(streamId, segmentId));
+    return item !== undefined && item.data === undefined;
+  }
+
+  getStoredSegmentIds(_swarmId: string, streamId: string): number[] {
+    const ids: number[] = [];
+    for (const item of this.items.values()) if (item.streamId === streamId) ids.push(item.segmentId);
+    return ids;
+  }
+
+  getUsage(): { totalCapacity: number; usedCapacity: number } {
+    let ahead = 0;
+    for (const item of this.items.values()) {
+      if (item.data && item.endTime >= this.position) ahead += item.data.byteLength;
+    }
+    return { totalCapacity: this.limitMiB, usedCapacity: ahead / BYTES_PER_MIB };
+  }
+
+  setSegmentChangeCallback(callback: (streamId: string) => void): void {
+    this.onChange = callback;
+  }
+
+  /** Calls `fn` whenever the bytes of a segment arrive (from any source). */
+  onStored(fn: (streamId: string, segmentId: number) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    this.items.clear();
+    this.listeners.clear();
+    this.usedBytes = 0;
+  }
+
+  /** Drops segments well behind the playhead, then the oldest ones while over the byte budget. */
+  private evict(): void {
+    const limitBytes = this.limitMiB * BYTES_PER_MIB;
+    const affected = new Set<string>();
+    const byAge = [...this.items.entries()].sort((a, b) => a[1].startTime - b[1].startTime);
+    for (const [key, item] of byAge) {
+      if (!item.data) continue;
+      const stale = item.endTime < this.position - this.options.keepBehindSec;
+      const overBudget = this.usedBytes > limitBytes && item.endTime < this.position;
+      if (!stale && !overBudget) continue;
+      this.items.delete(key);
+      this.usedBytes -= item.data.byteLength;
+      affected.add(item.streamId);
+    }
+    for (const streamId of affected) this.changed(streamId);
+  }
+
+  private changed(streamId: string): void {
+    if (!this.destroyed) this.onChange?.(streamId);
+  }
+
+  private notify(streamId: string, segmentId: number): void {
+    for (const fn of this.listeners) fn(streamId, segmentId);
+  }
+}
+
+function keyOf(streamId: string, segmentId: number): string {
+  return `${streamId}|${segmentId}`;
+}

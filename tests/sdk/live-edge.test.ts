@@ -1,0 +1,149 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { DEFAULT_SWARMCAST_CONFIG } from "../../sdk/src/config";
+import { edgeFetchDelaySec, secondsUntilUrgent } from "../../sdk/src/live/edge-timing";
+import { LiveSegmentStore } from "../../sdk/src/live/segment-store";
+import { mergeHlsConfig, resolveOptions, SwarmcastOptionError } from "../../sdk/src/options";
+
+const timing = { reserveSec: 1, maxSpreadSec: 3 };
+const coreConfig = {} as Parameters<LiveSegmentStore["initialize"]>[0];
+const streamConfig = {} as Parameters<LiveSegmentStore["initialize"]>[1];
+
+describe("edge timing", () => {
+  it("counts the time until a segment enters the high-demand window", () => {
+    assert.equal(secondsUntilUrgent(110, 104, 2), 4);
+    assert.equal(secondsUntilUrgent(110, 104, 2, 2), 2, "faster playback reaches it sooner");
+    assert.equal(secondsUntilUrgent(110, 109, 2), -1);
+    assert.equal(secondsUntilUrgent(110, 104, 2, 0), 4, "a paused rate counts as 1");
+  });
+
+  it("spreads the delay over the time left minus the reserve, capped", () => {
+    assert.equal(edgeFetchDelaySec(4, 7, 0, timing), 0);
+    assert.equal(edgeFetchDelaySec(4, 7, 0.5, timing), 1.5);
+    assert.equal(edgeFetchDelaySec(4, 7, 0.999999, timing) < 3, true);
+    assert.equal(edgeFetchDelaySec(10, 7, 0.5, timing), 1.5, "capped at maxSpreadSec");
+    assert.equal(edgeFetchDelaySec(0.5, 7, 0.9, timing), 0, "no time left: fetch now");
+    assert.equal(edgeFetchDelaySec(4, 0, 0.9, timing), 0, "alone: nobody else will fetch it");
+    assert.equal(edgeFetchDelaySec(4, 3, 7, timing), 3, "u is clamped to [0, 1]");
+  });
+
+  it("rotates the fetch: every viewer is first about equally often", () => {
+    // Deterministic pseudo-random draws; 8 viewers, 4000 segments.
+    let seed = 42;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const wins = new Array(8).fill(0);
+    for (let s = 0; s < 4000; s++) {
+      const delays = wins.map(() => edgeFetchDelaySec(4, 7, rand(), timing));
+      wins[delays.indexOf(Math.min(...delays))]++;
+    }
+    for (const w of wins) assert.ok(w > 300 && w < 700, `wins ${wins.join(",")}`);
+  });
+});
+
+describe("LiveSegmentStore", () => {
+  async function makeStore() {
+    const store = new LiveSegmentStore({ keepBehindSec: 10, limitMiB: 1 });
+    await store.initialize(coreConfig, streamConfig, streamConfig);
+    const changes: string[] = [];
+    store.setSegmentChangeCallback((id) => changes.push(id));
+    return { store, changes };
+  }
+
+  it("announces a segment while it is fetched and hands its bytes to those who asked meanwhile", async () => {
+    const { store, changes } = await makeStore();
+    let finish!: (b: ArrayBuffer) => void;
+    const fetching = new Promise<ArrayBuffer>((r) => (finish = r));
+    const stored = store.storeWhenFetched("s", 7, 14, 16, fetching);
+    assert.deepEqual(changes, ["s"], "announced at once");
+    assert.equal(store.hasSegment("w", "s", 7), true);
+    assert.equal(store.hasData("s", 7), false);
+    assert.equal(store.isInFlight("s", 7), true);
+    assert.deepEqual(store.getStoredSegmentIds("w", "s"), [7]);
+    const asked = store.getSegmentData("w", "s", 7);
+    finish(new Uint8Array([1, 2, 3]).buffer);
+    assert.equal(await stored, true);
+    assert.deepEqual(new Uint8Array((await asked)!), new Uint8Array([1, 2, 3]));
+    assert.equal(store.hasData("s", 7), true);
+  });
+
+  it("withdraws a segment whose fetch failed and tells PML", async () => {
+    const { store, changes } = await makeStore();
+    const asked = store.storeWhenFetched("s", 3, 6, 8, Promise.reject(new Error("503")));
+    const data = store.getSegmentData("w", "s", 3);
+    assert.equal(await asked, false);
+    assert.equal(await data, undefined, "a peer waiting for it is answered 'absent'");
+    assert.equal(store.hasSegment("w", "s", 3), false);
+    assert.deepEqual(changes, ["s", "s"]);
+    assert.equal(await store.storeWhenFetched("s", 4, 8, 10, Promise.resolve(new ArrayBuffer(0))), false, "empty body");
+  });
+
+  it("refuses a second fetch of a segment it holds", async () => {
+    const { store } = await makeStore();
+    await store.storeSegment("w", "s", 1, new ArrayBuffer(4), 0, 2, "main", true);
+    assert.equal(await store.storeWhenFetched("s", 1, 0, 2, Promise.resolve(new ArrayBuffer(4))), false);
+    assert.deepEqual(store.lastIds.get("main"), { swarmId: "w", streamId: "s" });
+  });
+
+  it("keeps segments a while behind the playhead, then drops them and the budget's excess", async () => {
+    const { store, changes } = await makeStore();
+    for (let i = 0; i < 10; i++) await store.storeSegment("w", "s", i, new ArrayBuffer(100), i * 2, i * 2 + 2, "main", true);
+    store.onPlaybackUpdated(15, 1);
+    await store.storeSegment("w", "s", 10, new ArrayBuffer(100), 20, 22, "main", true);
+    assert.deepEqual(store.getStoredSegmentIds("w", "s"), [2, 3, 4, 5, 6, 7, 8, 9, 10], "ends before 15 − 10 s dropped");
+    assert.ok(changes.length > 11);
+    // Over budget (1 MiB): past segments go first, future ones stay.
+    await store.storeSegment("w", "s", 11, new ArrayBuffer(1024 * 1024), 22, 24, "main", true);
+    assert.deepEqual(store.getStoredSegmentIds("w", "s"), [7, 8, 9, 10, 11], "7 ends after the playhead");
+    const usage = store.getUsage();
+    assert.equal(usage.totalCapacity, 1);
+    assert.ok(usage.usedCapacity > 1, "only segments ahead of the playhead count as used");
+  });
+
+  it("tells listeners when bytes arrive", async () => {
+    const { store } = await makeStore();
+    const seen: number[] = [];
+    const off = store.onStored((_s, id) => seen.push(id));
+    await store.storeSegment("w", "s", 5, new ArrayBuffer(1), 0, 2, "main", true);
+    await store.storeWhenFetched("s", 6, 2, 4, Promise.resolve(new ArrayBuffer(1)));
+    off();
+    await store.storeSegment("w", "s", 7, new ArrayBuffer(1), 4, 6, "main", true);
+    assert.deepEqual(seen, [5, 6]);
+  });
+});
+
+describe("liveEdge option and live sync defaults", () => {
+  const opts = (extra: Record<string, unknown>) => ({ src: "https://cdn.example/live.m3u8", trackers: ["ws://127.0.0.1:1"], ...extra });
+  const resolve = (input: unknown) => resolveOptions(input, { requireSrc: true });
+
+  it("merges liveEdge over the defaults", () => {
+    assert.deepEqual(resolve(opts({})).liveEdge, DEFAULT_SWARMCAST_CONFIG.liveEdge);
+    const r = resolve(opts({ liveEdge: { enabled: false, reserveSec: 0.5 } })).liveEdge;
+    assert.equal(r.enabled, false);
+    assert.equal(r.reserveSec, 0.5);
+    assert.equal(r.maxSpreadSec, DEFAULT_SWARMCAST_CONFIG.liveEdge.maxSpreadSec);
+  });
+
+  it("names the bad liveEdge field", () => {
+    const bad: [unknown, RegExp][] = [
+      [5, /"liveEdge" must be an object/],
+      [{ enabled: "yes" }, /"liveEdge.enabled" must be true or false/],
+      [{ reserveSec: -1 }, /"liveEdge.reserveSec" must be a number of seconds ≥ 0, got -1/],
+      [{ maxSpreadSec: "2" }, /"liveEdge.maxSpreadSec" .* got "2"/],
+      [{ spread: 1 }, /unknown option "liveEdge.spread"/],
+    ];
+    for (const [value, pattern] of bad) {
+      assert.throws(
+        () => resolve(opts({ liveEdge: value })),
+        (err: unknown) => err instanceof SwarmcastOptionError && err.option === "liveEdge" && pattern.test(err.message),
+      );
+    }
+  });
+
+  it("a user latency in segments replaces the default in seconds (hls.js refuses both)", () => {
+    const merged = mergeHlsConfig({ liveSyncDuration: 7.5, maxBufferLength: 4 }, { liveSyncDurationCount: 4 });
+    assert.deepEqual(merged, { liveSyncDurationCount: 4, maxBufferLength: 4 });
+    const r = resolve(opts({ hls: { liveSyncDurationCount: 3 } })).hlsConfig;
+    assert.equal(r.liveSyncDurationCount, 3);
+    assert.equal("liveSyncDuration" in r, false);
+  });
+});
