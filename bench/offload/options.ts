@@ -24,6 +24,8 @@ export interface BenchOptions {
   churn: number;
   /** hls.js liveSyncDurationCount for the swarmcast mode (segments behind the live edge); 0 = SDK default. */
   liveSyncCount: number;
+  /** hls.js liveSyncDuration for the swarmcast mode (seconds behind the live edge); 0 = SDK default. */
+  liveSync: number;
   /** Share (0..1) of viewers whose origin segment requests answer 503 during the fault window. */
   faultShare: number;
   /** [start, end] seconds after steady-state start in which the fault is active. */
@@ -52,6 +54,7 @@ export const DEFAULT_BENCH_OPTIONS: BenchOptions = {
   duration: 120,
   churn: 0,
   liveSyncCount: 0,
+  liveSync: 0,
   faultShare: 0,
   faultWindow: [0, 0],
   uploadCap: 0,
@@ -151,6 +154,7 @@ export const OPTION_SPECS: OptionSpec[] = [
   { key: "duration", flag: "--duration", arg: "<s>", help: "steady-state seconds measured per mode", parse: number(1, 7200, false) },
   { key: "churn", flag: "--churn", arg: "<s>", help: "every <s> seconds after the last join one viewer leaves and a new one joins (0 = off)", parse: number(0, 3600, false) },
   { key: "liveSyncCount", flag: "--live-sync-count", arg: "<n>", help: "swarmcast mode: hls.js liveSyncDurationCount, segments behind the live edge (0 = SDK default)", parse: number(0, 60, true) },
+  { key: "liveSync", flag: "--live-sync", arg: "<s>", help: "swarmcast mode: hls.js liveSyncDuration, seconds behind the live edge (0 = SDK default)", parse: number(0, 600, false) },
   { key: "faultShare", flag: "--fault-share", arg: "<0..1>", help: "share of viewers whose origin segment requests get 503 during --fault-window", parse: number(0, 1, false) },
   { key: "faultWindow", flag: "--fault-window", arg: "<start,end>", help: "seconds after steady-state start in which the fault is active", parse: window },
   { key: "uploadCap", flag: "--upload-cap", arg: "<kbps>", help: "swarmcast mode: upload cap per viewer, SDK option maxUploadKbps (0 = none)", parse: number(0, 10_000_000, false) },
@@ -229,6 +233,9 @@ export function resolveBenchOptions(input: Partial<BenchOptions> = {}): BenchOpt
   }
   if (options.faultShare > 0 && options.faultWindow[0] >= options.duration) {
     throw new BenchOptionError("--fault-window", `--fault-window starts at ${options.faultWindow[0]} s, after the ${options.duration} s steady state ends`);
+  }
+  if (options.liveSync > 0 && options.liveSyncCount > 0) {
+    throw new BenchOptionError("--live-sync", "--live-sync and --live-sync-count both set the latency target; give one");
   }
   if (options.name === "") options.name = `${options.viewers}-viewers`;
   return { ...options, modes: [...options.modes], faultWindow: [...options.faultWindow] as [number, number], sdkConfig: { ...options.sdkConfig } };

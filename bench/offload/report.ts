@@ -62,7 +62,7 @@ export function renderMarkdown(result: BenchResult): string {
       (o.uploadCap > 0 ? `, upload cap ${o.uploadCap} kbit/s` : "") +
       `. ${result.segmentDuration} s segments, ${o.window}-segment live window, tracker: ${result.tracker}.`,
   );
-  if (o.liveSyncCount > 0 || Object.keys(o.sdkConfig).length > 0) {
+  if (o.liveSyncCount > 0 || o.liveSync > 0 || Object.keys(o.sdkConfig).length > 0) {
     lines.push("", `swarmcast options: \`${JSON.stringify(modes.find((m) => m.mode === "swarmcast")?.playerConfig ?? {})}\``);
   }
   lines.push("");

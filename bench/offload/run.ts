@@ -166,6 +166,7 @@ export function swarmcastOptions(options: BenchOptions): Record<string, unknown>
   const result: Record<string, unknown> = { ...rest };
   const hlsConfig: Record<string, unknown> = {};
   if (options.liveSyncCount > 0) hlsConfig.liveSyncDurationCount = options.liveSyncCount;
+  if (options.liveSync > 0) hlsConfig.liveSyncDuration = options.liveSync;
   Object.assign(hlsConfig, hls ?? {});
   if (Object.keys(hlsConfig).length > 0) result.hls = hlsConfig;
   if (core) result.core = core;

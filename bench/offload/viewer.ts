@@ -61,7 +61,7 @@ export class BenchViewer {
       versions = await withTimeout(page.evaluate((c) => window.benchViewer.start(c), config), CALL_TIMEOUT_MS, `${this.id}: start`);
     } catch (error) {
       const message = cleanMessage(error);
-      const hint = message.includes("SwarmcastOptionError") ? " (the SDK refused an option given by --sdk-config, --upload-cap or --live-sync-count)" : "";
+      const hint = message.includes("SwarmcastOptionError") ? " (the SDK refused an option given by --sdk-config, --upload-cap, --live-sync or --live-sync-count)" : "";
       throw new Error(`viewer ${this.id} (${config.mode}) did not start: ${message}${hint}`);
     }
     this.page = page;

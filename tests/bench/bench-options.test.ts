@@ -50,6 +50,7 @@ describe("bench options", () => {
     optionError(() => resolveBenchOptions({ faultShare: 0.5 }), "--fault-window");
     optionError(() => resolveBenchOptions({ faultShare: 0.5, faultWindow: [200, 300], duration: 100 }), "--fault-window");
     optionError(() => resolveBenchOptions({ viewers: -1 }), "--viewers");
+    optionError(() => resolveBenchOptions({ liveSync: 6, liveSyncCount: 3 }), "--live-sync");
     optionError(() => resolveBenchOptions({ bogus: 1 } as never), "bogus");
   });
 
@@ -61,6 +62,7 @@ describe("bench options", () => {
       maxUploadKbps: 2000,
     });
     assert.deepEqual(swarmcastOptions(resolveBenchOptions({})), {});
+    assert.deepEqual(swarmcastOptions(resolveBenchOptions({ liveSync: 6.5 })), { hls: { liveSyncDuration: 6.5 } });
     assert.throws(() => swarmcastOptions(resolveBenchOptions({ sdkConfig: { swarmId: "x" } })), /--sdk-config: "swarmId"/);
   });
 });
