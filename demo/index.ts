@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { startOrigin, type Origin } from "../bench/origin/index.js";
 import { isAssetPath, loadAsset, requiredAssetFiles } from "./assets.js";
@@ -20,6 +20,8 @@ export type { DemoConfig } from "./page/settings.js";
 const LOOPBACK = "127.0.0.1";
 const ORIGIN_PREFIX = "/origin";
 const TRACKER_PATH = "/tracker";
+/** Longest wait for the origin or tracker to stop before close() moves on. */
+const STOP_TIMEOUT_MS = 5000;
 const VERSION: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
 
 export interface Demo {
@@ -40,6 +42,15 @@ const SECURITY_HEADERS = {
   "x-content-type-options": "nosniff",
   "referrer-policy": "no-referrer",
 };
+
+/** Settles when `work` does or after `ms`, whichever is first; never rejects. */
+function bounded(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([work.then(() => undefined, () => undefined), timeout]).finally(() => clearTimeout(timer));
+}
 
 function escapeAttribute(value: string): string {
   return value.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
@@ -76,7 +87,7 @@ export async function startDemo(input: Partial<DemoOptions> = {}): Promise<Demo>
 
   const started: Array<() => Promise<void>> = [];
   const stopStarted = async () => {
-    for (const stop of started.reverse()) await stop().catch(() => undefined);
+    for (const stop of started.splice(0).reverse()) await bounded(stop(), STOP_TIMEOUT_MS);
   };
 
   let origin: Origin | null = null;
@@ -187,6 +198,13 @@ export async function startDemo(input: Partial<DemoOptions> = {}): Promise<Demo>
     }
   });
   const upgraded = new Set<Duplex>();
+  // Every socket, whatever state it is in (keep-alive, mid-request, mid-upgrade), so close()
+  // never waits on a browser that keeps a connection open.
+  const connections = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    connections.add(socket);
+    socket.once("close", () => connections.delete(socket));
+  });
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? "/", "http://demo");
     if (!tracker || url.pathname !== TRACKER_PATH) {
@@ -221,8 +239,7 @@ export async function startDemo(input: Partial<DemoOptions> = {}): Promise<Demo>
     close() {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeAllConnections();
-        for (const socket of upgraded) socket.destroy();
+        for (const socket of [...connections, ...upgraded]) socket.destroy();
         upgraded.clear();
         await closed;
         await stopStarted();

@@ -14,6 +14,15 @@ const OUTPUT = join(ROOT, "tests", "output", "demo.png");
 /** Set to refresh the screenshot the top README shows. */
 const DOCS_SCREENSHOT = process.env.SWARMCAST_DOCS_SCREENSHOT === "1" ? join(ROOT, "docs", "screenshot-demo.png") : null;
 
+/** page.evaluate has no timeout of its own; a stuck renderer must fail the test, not hang it. */
+function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
 interface PageState {
   chartPeers: number;
   chartCdn: number;
@@ -25,10 +34,13 @@ interface PageState {
 
 test("demo page: two viewers share the stream, chart and peer table fill", { timeout: 90_000 }, async (t) => {
   const demo = await startDemo({ port: 0 });
-  t.after(() => demo.close());
-  const browser = await launchChromium();
-  t.after(() => browser.close());
+  t.after(() => demo.close(), { timeout: 15_000 });
+  // Registered before the launch settles, so a slow launch is still closed on a timeout.
+  const launching = launchChromium();
+  t.after(async () => (await launching.catch(() => undefined))?.close(), { timeout: 15_000 });
+  const browser = await launching;
   const page = await browser.newPage({ viewport: { width: 1280, height: 1080 } });
+  page.setDefaultTimeout(20_000);
   const consoleErrors: string[] = [];
   page.on("pageerror", (err) => consoleErrors.push(err.message));
 
@@ -38,7 +50,7 @@ test("demo page: two viewers share the stream, chart and peer table fill", { tim
   await page.waitForSelector("#viewers iframe");
 
   const read = () =>
-    page.evaluate((): PageState => {
+    withTimeout(page.evaluate((): PageState => {
       const demoState = (window as unknown as { swarmcastDemo: { chart: { data(): { cdn: [number, number][]; peers: [number, number][] } }; player: { stats(): { peers: Array<{ bytesDown: number; bytesUp: number }> } } } }).swarmcastDemo;
       const data = demoState.chart.data();
       const rows = [...document.querySelectorAll("#peer-rows tr")].map((tr) => {
@@ -53,7 +65,7 @@ test("demo page: two viewers share the stream, chart and peer table fill", { tim
         offload: document.getElementById("offload")?.textContent ?? "",
         problems: [...document.querySelectorAll("#problems li")].map((li) => li.textContent ?? ""),
       };
-    });
+    }), 10_000, "reading the page");
 
   let state = await read();
   const deadline = Date.now() + 60_000;
