@@ -32,6 +32,9 @@ const nodeArgs = [
   "--import", "tsx",
   "--test",
   "--test-concurrency=1",
+  // A hung browser or socket fails its test instead of stalling the suite.
+  "--test-timeout=240000",
+  "--test-force-exit",
   "--test-reporter=spec",
   ...files,
 ];
@@ -43,16 +46,20 @@ function canIsolateNetwork() {
   return probe.status === 0;
 }
 
+// The whole suite takes a few minutes; past this something is stuck, and CI must still end.
+const SUITE_TIMEOUT_MS = 25 * 60 * 1000;
+const spawnOptions = { cwd: root, stdio: "inherit", timeout: SUITE_TIMEOUT_MS, killSignal: "SIGKILL" };
+
 let result;
 if (canIsolateNetwork()) {
   console.log("# tests run in a network namespace with only loopback");
   const quoted = [process.execPath, ...nodeArgs].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
   result = spawnSync("unshare", ["-n", "sh", "-c", `ip link set lo up && exec ${quoted}`], {
-    cwd: root,
-    stdio: "inherit",
+    ...spawnOptions,
     env: { ...process.env, SWARMCAST_NETNS: "1" },
   });
 } else {
-  result = spawnSync(process.execPath, nodeArgs, { cwd: root, stdio: "inherit" });
+  result = spawnSync(process.execPath, nodeArgs, spawnOptions);
 }
+if (result.error) console.error(`test run stopped: ${result.error.message}`);
 process.exit(result.status ?? 1);
