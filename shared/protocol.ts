@@ -78,9 +78,9 @@ export interface FailureReply {
 }
 
 /**
- * Access tokens for private swarms: `base64url(payload).base64url(hmacSha256(secret, payload))`
- * where payload is the JSON of {@link TokenClaims}. The tracker verifies them; a site's backend
- * mints them.
+ * Access tokens for private swarms: `p + "." + base64url(hmacSha256(secret, p))` where
+ * `p = base64url(JSON of {@link TokenClaims})` (base64url without padding; the HMAC covers the
+ * text `p` itself). The tracker verifies them; a site's backend mints them.
  */
 export interface TokenClaims {
   /** Expiry, seconds since the Unix epoch. */
