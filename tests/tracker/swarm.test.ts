@@ -98,6 +98,30 @@ describe("tracker guarantees", () => {
     assert.equal(metricValue(m, "swarmcast_tracker_answers_relayed_total"), 1);
   });
 
+  it("relays SDPs byte-exact, escapes included, and always as valid JSON", async () => {
+    const { connect } = await setup();
+    const ih = fresh();
+    const [a, b] = [await connect(), await connect()];
+    const [pa, pb] = [fresh(), fresh()];
+    a.send(announce(ih, pa, { event: "started" }));
+    await a.next(isReply);
+    const tricky = ['v=0\r\na="quoted" \\ back\\slash \u2028 é 🎥 \u0000\r\n', "ends with backslash \\", '"sdp":"inner"', ""];
+    for (const sdp of tricky) {
+      const offer_id = fresh();
+      b.send(announce(ih, pb, { numwant: 1, offers: [{ offer: { type: "offer", sdp }, offer_id }] }));
+      const got = await a.next(isOffer);
+      assert.equal(got.offer.sdp, sdp);
+      a.send(announce(ih, pa, { to_peer_id: pb, offer_id, answer: { type: "answer", sdp: sdp + "!" } }));
+      assert.equal((await b.next(isAnswer)).answer.sdp, sdp + "!");
+    }
+    // Keys ending in "sdp" elsewhere in the frame may shift what is taken, never break the JSON.
+    const offer_id = fresh();
+    b.send(`{"x\\"sdp":"decoy","action":"announce","info_hash":${JSON.stringify(ih)},"peer_id":${JSON.stringify(pb)},"numwant":1,"offers":[{"offer":{"type":"offer","sdp":"real"},"offer_id":${JSON.stringify(offer_id)}}]}`);
+    const got = await a.next(isOffer);
+    assert.equal(typeof got.offer.sdp, "string");
+    assert.equal(got.offer_id, offer_id);
+  });
+
   it("refuses answers after the offer expired", async () => {
     const { connect } = await setup({ limits: { offerTtl: 0.2 } });
     const ih = fresh();

@@ -66,6 +66,9 @@ export class TrackerCore {
   private readonly targets: Peer[] = [];
   private readonly corked: Connection[] = [];
   private flushScheduled = false;
+  /** Text of the frame being handled, and where the next SDP literal is searched from. */
+  private text = "";
+  private sdpCursor = 0;
   /** Origin of the millisecond clock kept in connections, so its values stay small integers. */
   private readonly epochMs = Date.now();
   private readonly replyTail: string;
@@ -126,7 +129,8 @@ export class TrackerCore {
 
     let msg: unknown;
     try {
-      msg = JSON.parse(typeof data === "string" ? data : data.toString());
+      this.text = typeof data === "string" ? data : data.toString();
+      msg = JSON.parse(this.text);
     } catch {
       this.fail(conn, "invalid_json", undefined, undefined);
       return;
@@ -222,12 +226,13 @@ export class TrackerCore {
     const targets = swarm.pickOthers(from, count, this.targets);
     const expires = now + this.limits.offerTtl;
     const head = `${swarm.framePrefix}"peer_id":${jsonString(from.peerId)},"offer_id":`;
+    this.sdpCursor = 0;
     for (let i = 0; i < targets.length; i++) {
       const to = targets[i];
       const { offer, offer_id } = offers[i];
       this.send(
         to.conn,
-        `${head}${jsonString(offer_id)},"offer":{"type":"offer","sdp":${jsonString(offer.sdp)}}}`,
+        `${head}${jsonString(offer_id)},"offer":{"type":"offer","sdp":${this.sdpLiteral(offer.sdp)}}}`,
       );
       this.pending.add(offer_id, from, to, expires);
       this.stats.offersRelayed++;
@@ -267,7 +272,7 @@ export class TrackerCore {
     if (to!.index >= 0) to!.lastSeen = Math.floor(now);
     this.send(
       from!.conn,
-      `${from!.swarm.framePrefix}"peer_id":${jsonString(to!.peerId)},"offer_id":${jsonString(offerId)},"answer":{"type":"answer","sdp":${jsonString(answer.sdp as string)}}}`,
+      `${from!.swarm.framePrefix}"peer_id":${jsonString(to!.peerId)},"offer_id":${jsonString(offerId)},"answer":{"type":"answer","sdp":${this.sdpLiteral(answer.sdp as string, 0)}}}`,
     );
     this.stats.answersRelayed++;
   }
@@ -297,6 +302,35 @@ export class TrackerCore {
       files += `${files === "" ? "" : ","}${jsonString(h)}:{"complete":${c},"incomplete":${i},"downloaded":${c}}`;
     }
     this.send(conn, `{"action":"scrape","files":{${files}},"flags":{"min_request_interval":${this.options.interval}}}`);
+  }
+
+  /**
+   * The JSON literal of an SDP, taken from the frame's own text instead of re-serializing the
+   * parsed string (the costliest step of a relay otherwise). In valid JSON the text `"sdp":"`
+   * can only be a key named …sdp followed by the opening quote of its string value, so the
+   * slice up to the next unescaped quote is always one complete string literal; SDPs appear in
+   * the text in the order of the offers. Anything unexpected falls back to JSON.stringify.
+   */
+  private sdpLiteral(sdp: string, from = this.sdpCursor): string {
+    const text = this.text;
+    const key = text.indexOf('"sdp":"', from);
+    if (key >= 0) {
+      const start = key + 6;
+      let end = start;
+      for (;;) {
+        end = text.indexOf('"', end + 1);
+        if (end < 0) break;
+        let backslashes = 0;
+        while (text.charCodeAt(end - 1 - backslashes) === 92) backslashes++;
+        if ((backslashes & 1) === 0) break;
+      }
+      // A literal is never shorter than its value plus quotes; anything else is not this SDP.
+      if (end > 0 && end - start + 1 >= sdp.length + 2) {
+        this.sdpCursor = end + 1;
+        return text.slice(start, end + 1);
+      }
+    }
+    return jsonString(sdp);
   }
 
   // ---- housekeeping -----------------------------------------------------------------------
