@@ -7,15 +7,17 @@ import type { LiveEdgeConfig } from "./live/edge-fetcher";
  *
  * Why these values (measured in bench/offload, see sdk/README.md "How live offload works"):
  * PML's stock `highDemandTimeWindow` (15 s) covers every segment of a 2 s-segment live window,
- * so every segment is "urgent" and goes to HTTP (0 % offload). Here viewers sit 7 s behind the
- * live edge (measured ~8.2 s against ~6.4 s for stock hls.js's 3 segments), only the next 2 s are urgent, and
- * each new segment is fetched from the CDN early by one viewer chosen at random (`liveEdge`),
- * which the others pull from over WebRTC in the seconds before it turns urgent for them.
+ * so every segment is "urgent" and goes to HTTP (0 % offload). Here viewers sit where stock
+ * hls.js sits (3 segments behind the live edge: no added latency), only the next 2 s are urgent,
+ * and each new segment is fetched from the CDN early by one viewer chosen at random
+ * (`liveEdge`), which the others pull from over WebRTC before it turns urgent for them. hls.js
+ * starts a live stream on a segment boundary, so a target between two boundaries costs the
+ * latency of the next one (6.5 s and 7 s both measure 8.2 s here, 6 s measures 6.3 s).
  */
 export const DEFAULT_SWARMCAST_CONFIG = {
   /** hls.js settings applied under the user's `hls` option. */
   hls: {
-    liveSyncDuration: 7,
+    liveSyncDurationCount: 3,
   } satisfies Partial<HlsConfig>,
 
   /** PML core settings applied under the user's `core` option. */

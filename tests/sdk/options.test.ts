@@ -82,7 +82,7 @@ describe("defaults merging", () => {
     assert.equal(r.p2p, true);
     assert.equal(r.statsIntervalMs, DEFAULT_SWARMCAST_CONFIG.statsIntervalMs);
     assert.equal(r.rateWindowMs, DEFAULT_SWARMCAST_CONFIG.rateWindowMs);
-    assert.equal(r.hlsConfig.liveSyncDuration, DEFAULT_SWARMCAST_CONFIG.hls.liveSyncDuration);
+    assert.equal(r.hlsConfig.liveSyncDurationCount, DEFAULT_SWARMCAST_CONFIG.hls.liveSyncDurationCount);
     assert.equal(r.coreConfig.highDemandTimeWindow, DEFAULT_SWARMCAST_CONFIG.core.highDemandTimeWindow);
     assert.deepEqual(r.coreConfig.announceTrackers, [TRACKER]);
     assert.deepEqual(r.coreConfig.rtcConfig, { iceServers: DEFAULT_SWARMCAST_CONFIG.iceServers });
