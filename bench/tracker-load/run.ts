@@ -44,7 +44,7 @@ export const DEFAULT_BENCH_CONFIG: TrackerBenchConfig = {
   swarms: 200,
   zipfS: 1,
   offers: 10,
-  rate: 500,
+  rate: 1000,
   rateSeconds: 15,
   warmupSeconds: 3,
   window: 500,
@@ -68,6 +68,8 @@ export const SMOKE_CONFIG: Partial<TrackerBenchConfig> = {
 
 export interface LoadPhase extends PhaseResult {
   trackerCpuMs: number;
+  /** The kernel's share: on loopback each write also runs the receiver's TCP path. */
+  trackerSystemCpuMs: number;
   /** Tracker CPU time over wall time (1 = one core busy). */
   trackerCpuShare: number;
   repliesPerSecond: number;
@@ -210,6 +212,7 @@ async function loadPhase(t: TrackerChild, g: LoadChild, req: LoadgenRequest & { 
   return {
     ...p,
     trackerCpuMs: round(cpuMs, 1),
+    trackerSystemCpuMs: round((after.systemUs - before.systemUs) / 1000, 1),
     trackerCpuShare: round(cpuMs / 1000 / p.seconds, 3),
     repliesPerSecond: round(p.replies / p.seconds, 1),
     framesOutPerSecond: round(framesOut / p.seconds, 1),

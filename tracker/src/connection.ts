@@ -68,8 +68,8 @@ export class Connection {
   closed = false;
   /** A close frame was sent; nothing more is sent after it. */
   closeSent = false;
-  /** Output is held until the end of this event-loop turn (see TrackerCore.send). */
-  corked = false;
+  /** Frames held until the end of this event-loop turn (see TrackerCore.send): one or a list. */
+  private out: Buffer | Buffer[] | null = null;
   /** Bytes of an incomplete frame, waiting for the rest. */
   private rx: Buffer | null = null;
   /** Fragments of a message sent in several frames (rare). */
@@ -107,25 +107,48 @@ export class Connection {
 
   // ---- output ---------------------------------------------------------------------------
 
-  /** Sends a text frame; returns its size in bytes (0 if the connection is closing). */
-  sendText(text: string): number {
+  /**
+   * Queues a text frame for {@link flush}; returns its size in bytes (0 if the connection is
+   * closing) and whether it is the first frame queued since the last flush.
+   */
+  queueText(text: string): number {
     if (this.closeSent || this.stream.destroyed) return 0;
     if (this.stream.writableLength > MAX_UNSENT_BYTES) {
       this.terminate();
       return 0;
     }
     const frame = encodeFrame(OP_TEXT, text);
-    this.stream.write(frame);
+    const out = this.out;
+    if (out === null) this.out = frame;
+    else if (Array.isArray(out)) out.push(frame);
+    else this.out = [out, frame];
     return frame.length;
   }
 
+  get hasQueued(): boolean {
+    return this.out !== null;
+  }
+
+  /** Writes every queued frame in one write. */
+  flush(): void {
+    const out = this.out;
+    if (out === null) return;
+    this.out = null;
+    if (this.closeSent || this.stream.destroyed) return;
+    this.stream.write(Array.isArray(out) ? Buffer.concat(out) : out);
+  }
+
   ping(): void {
-    if (!this.closeSent && !this.stream.destroyed) this.stream.write(encodeFrame(OP_PING, ""));
+    if (!this.closeSent && !this.stream.destroyed) {
+      this.flush();
+      this.stream.write(encodeFrame(OP_PING, ""));
+    }
   }
 
   /** Starts the closing handshake: a close frame, then our half of the TCP connection. */
   close(code: number, reason = ""): void {
     if (this.closeSent || this.stream.destroyed) return;
+    this.flush();
     this.closeSent = true;
     const r = Buffer.from(reason.slice(0, 120));
     const payload = Buffer.allocUnsafe(2 + r.length);
@@ -213,7 +236,10 @@ export class Connection {
         return;
       }
       case OP_PING:
-        if (!this.closeSent) this.stream.write(encodeFrame(OP_PONG, Buffer.from(payload)));
+        if (!this.closeSent) {
+          this.flush();
+          this.stream.write(encodeFrame(OP_PONG, Buffer.from(payload)));
+        }
         return;
       case OP_PONG:
         this.alive = true;

@@ -64,7 +64,7 @@ export class TrackerCore {
   peerCount = 0;
   private readonly pending: PendingOffers;
   private readonly targets: Peer[] = [];
-  private readonly corked: Connection[] = [];
+  private readonly queued: Connection[] = [];
   private flushScheduled = false;
   /** Text of the frame being handled, and where the next SDP literal is searched from. */
   private text = "";
@@ -381,31 +381,28 @@ export class TrackerCore {
 
   /**
    * Frames for one socket produced in the same event-loop turn (answers to one offerer arrive
-   * together, popular peers receive several offers) leave in one write: the stream is corked on
-   * its first frame and uncorked once the turn's I/O callbacks are done.
+   * together, popular peers receive several offers) leave in one write: they are queued on the
+   * connection and written once the turn's I/O callbacks are done.
    */
   private send(conn: Connection, frame: string): void {
     if (conn.closed) return;
-    if (!conn.corked) {
-      conn.corked = true;
-      conn.stream.cork();
-      this.corked.push(conn);
+    const first = !conn.hasQueued;
+    const bytes = conn.queueText(frame);
+    this.stats.bytesOut += bytes;
+    if (first && bytes > 0) {
+      this.queued.push(conn);
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(this.flush);
       }
     }
-    this.stats.bytesOut += conn.sendText(frame);
   }
 
   private readonly flush = (): void => {
     this.flushScheduled = false;
-    const list = this.corked;
-    for (let i = 0; i < list.length; i++) {
-      const conn = list[i];
-      conn.corked = false;
-      conn.stream.uncork();
-    }
+    const list = this.queued;
+    for (let i = 0; i < list.length; i++) list[i].flush();
     list.length = 0;
   };
+
 }
