@@ -21,6 +21,7 @@ offered load), saturation throughput, p99 announce-reply latency and RSS per idl
   --offers <n>          offers per announce (default ${d.offers})
   --rate <n>            fixed offered load, announces/s (default ${d.rate})
   --rate-seconds <s>    duration of the fixed-load phase (default ${d.rateSeconds})
+  --rounds <n>          load phases cut into n rounds alternating the trackers (default ${d.rounds})
   --warmup-seconds <s>  unmeasured load before the fixed-load phase (default ${d.warmupSeconds})
   --window <n>          saturation: connections with one announce outstanding (default ${d.window})
   --saturation-seconds <s>  duration of the saturation phase (default ${d.saturationSeconds})
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
     ({ values } = parseArgs({
       options: {
         connections: { type: "string" }, swarms: { type: "string" }, zipf: { type: "string" }, offers: { type: "string" },
-        rate: { type: "string" }, "rate-seconds": { type: "string" }, "warmup-seconds": { type: "string" }, window: { type: "string" },
+        rate: { type: "string" }, "rate-seconds": { type: "string" }, "warmup-seconds": { type: "string" }, rounds: { type: "string" }, window: { type: "string" },
         "saturation-seconds": { type: "string" }, idle: { type: "string" }, trackers: { type: "string" },
         seed: { type: "string" }, note: { type: "string" }, out: { type: "string" }, smoke: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
     offers: num("offers", values.offers, base.offers),
     rate: num("rate", values.rate, base.rate, 1),
     rateSeconds: num("rate-seconds", values["rate-seconds"], base.rateSeconds, 0.5),
+    rounds: num("rounds", values.rounds, base.rounds, 1),
     warmupSeconds: num("warmup-seconds", values["warmup-seconds"], base.warmupSeconds),
     window: num("window", values.window, base.window, 1),
     saturationSeconds: num("saturation-seconds", values["saturation-seconds"], base.saturationSeconds, 0.5),

@@ -225,6 +225,7 @@ async function run(req: RunRequest): Promise<LoadgenReply> {
     answersReceived: stats.answersIn,
     failures: stats.failures,
     latencyMs: { p50: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), p99: quantile(sorted, 0.99), max: sorted.at(-1) ?? NaN },
+    samples: sorted.map((x) => Math.round(x * 100) / 100),
   };
   return { type: "ran", result };
 }

@@ -37,6 +37,8 @@ export interface PhaseResult {
   answersReceived: number;
   failures: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number };
+  /** Every announce-reply latency of the phase, ms (so rounds can be merged). */
+  samples: number[];
 }
 
 export type LoadgenReply =

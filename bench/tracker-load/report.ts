@@ -18,8 +18,9 @@ export function renderMarkdown(r: TrackerBenchResult, note = ""): string {
   lines.push(
     `Load: ${fmt(c.connections)} connections (one peer each) in ${fmt(c.swarms)} swarms with Zipf(s=${c.zipfS}) popularity; ` +
       `every announce carries ${c.offers} offers (≈1 KB SDP each) and every relayed offer is answered. ` +
-      `Fixed offered load: ${fmt(c.rate)} announces/s for ${c.rateSeconds} s. Saturation: ${fmt(c.window)} connections ` +
-      `each keeping one announce outstanding for ${c.saturationSeconds} s. Each tracker runs alone in its own process; ` +
+      `Fixed offered load: ${fmt(c.rate)} announces/s for ${c.rateSeconds} s (after ${c.warmupSeconds} s of warm-up). ` +
+      `Saturation: ${fmt(c.window)} connections each keeping one announce outstanding for ${c.saturationSeconds} s. ` +
+      `Both load phases are cut into ${c.rounds} rounds that alternate the trackers (A B, B A, …). Each tracker runs alone in its own process; ` +
       "CPU is that process's `process.cpuUsage()`, memory its RSS after a full GC. Load generators are separate processes.",
   );
   lines.push("");

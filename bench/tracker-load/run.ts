@@ -24,6 +24,11 @@ export interface TrackerBenchConfig {
   /** Fixed offered load, announces per second. */
   rate: number;
   rateSeconds: number;
+  /**
+   * The load phases are cut into this many rounds, alternating the trackers (A B, B A, A B…),
+   * so that whatever else the machine does weighs on both alike.
+   */
+  rounds: number;
   /** Unmeasured load before the fixed-load phase, so both trackers are measured JIT-warm. */
   warmupSeconds: number;
   /** Closed loop: connections each keeping one announce outstanding. */
@@ -46,6 +51,7 @@ export const DEFAULT_BENCH_CONFIG: TrackerBenchConfig = {
   offers: 10,
   rate: 1000,
   rateSeconds: 15,
+  rounds: 3,
   warmupSeconds: 3,
   window: 500,
   saturationSeconds: 10,
@@ -60,13 +66,15 @@ export const SMOKE_CONFIG: Partial<TrackerBenchConfig> = {
   swarms: 6,
   rate: 50,
   rateSeconds: 0.5,
+  rounds: 1,
   warmupSeconds: 0,
   window: 10,
   saturationSeconds: 0.5,
   idleConnections: [40, 80],
 };
 
-export interface LoadPhase extends PhaseResult {
+export interface LoadPhase extends Omit<PhaseResult, "samples"> {
+  rounds: number;
   trackerCpuMs: number;
   /** The kernel's share: on loopback each write also runs the receiver's TCP path. */
   trackerSystemCpuMs: number;
@@ -201,23 +209,50 @@ async function usage(t: TrackerChild, gc = false): Promise<TrackerUsage> {
   return r;
 }
 
-async function loadPhase(t: TrackerChild, g: LoadChild, req: LoadgenRequest & { type: "run" }): Promise<LoadPhase> {
+interface PhasePart {
+  result: PhaseResult;
+  userUs: number;
+  systemUs: number;
+}
+
+async function measure(t: TrackerChild, g: LoadChild, req: LoadgenRequest & { type: "run" }): Promise<PhasePart> {
   const before = await usage(t);
   const r = await g.ask(req, req.durationMs + 60_000);
   const after = await usage(t);
   if (r.type !== "ran") throw new Error("load phase failed");
-  const p = r.result;
-  const cpuMs = (after.userUs - before.userUs + after.systemUs - before.systemUs) / 1000;
-  const framesOut = p.replies + p.offersReceived + p.answersReceived;
+  return { result: r.result, userUs: after.userUs - before.userUs, systemUs: after.systemUs - before.systemUs };
+}
+
+function quantile(sorted: number[], q: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+/** Sums the rounds of one tracker's phase; latency quantiles over all their samples. */
+function combine(parts: PhasePart[]): LoadPhase {
+  const sum = (f: (p: PhasePart) => number) => parts.reduce((a, p) => a + f(p), 0);
+  const seconds = sum((p) => p.result.seconds);
+  const replies = sum((p) => p.result.replies);
+  const offersReceived = sum((p) => p.result.offersReceived);
+  const answersReceived = sum((p) => p.result.answersReceived);
+  const cpuMs = sum((p) => p.userUs + p.systemUs) / 1000;
+  const samples = parts.flatMap((p) => p.result.samples).sort((a, b) => a - b);
   return {
-    ...p,
+    rounds: parts.length,
+    seconds: round(seconds, 2),
+    announces: sum((p) => p.result.announces),
+    replies,
+    offersReceived,
+    answersSent: sum((p) => p.result.answersSent),
+    answersReceived,
+    failures: sum((p) => p.result.failures),
+    latencyMs: { p50: quantile(samples, 0.5), p90: quantile(samples, 0.9), p99: quantile(samples, 0.99), max: samples.at(-1) ?? NaN },
     trackerCpuMs: round(cpuMs, 1),
-    trackerSystemCpuMs: round((after.systemUs - before.systemUs) / 1000, 1),
-    trackerCpuShare: round(cpuMs / 1000 / p.seconds, 3),
-    repliesPerSecond: round(p.replies / p.seconds, 1),
-    framesOutPerSecond: round(framesOut / p.seconds, 1),
-    cpuMsPer1000Replies: round((cpuMs / p.replies) * 1000, 2),
-    repliesPerCpuSecond: round(p.replies / (cpuMs / 1000), 1),
+    trackerSystemCpuMs: round(sum((p) => p.systemUs) / 1000, 1),
+    trackerCpuShare: round(cpuMs / 1000 / seconds, 3),
+    repliesPerSecond: round(replies / seconds, 1),
+    framesOutPerSecond: round((replies + offersReceived + answersReceived) / seconds, 1),
+    cpuMsPer1000Replies: round((cpuMs / replies) * 1000, 2),
+    repliesPerCpuSecond: round(replies / (cpuMs / 1000), 1),
   };
 }
 
@@ -314,39 +349,65 @@ async function idlePhases(kind: TrackerKind, sizes: number[], cfg: TrackerBenchC
   return { phases, notes };
 }
 
-async function runOne(kind: TrackerKind, cfg: TrackerBenchConfig): Promise<TrackerRunResult> {
-  const log = cfg.log ?? (() => {});
-  const notes: string[] = [];
-  const { child, url } = await startTrackerChild(kind);
-  const g = startLoadgen();
-  let fixedLoad: LoadPhase;
-  let saturation: LoadPhase;
+interface Session {
+  kind: TrackerKind;
+  child: TrackerChild;
+  g: LoadChild;
+  fixed: PhasePart[];
+  saturated: PhasePart[];
+  notes: string[];
+}
+
+/** Both trackers loaded side by side; load phases alternate between them round by round. */
+async function loadPhases(cfg: TrackerBenchConfig, log: (l: string) => void): Promise<Session[]> {
+  const sessions: Session[] = [];
   try {
-    const opened = await g.ask(
-      { type: "open", url, connections: cfg.connections, swarms: cfg.swarms, zipfS: cfg.zipfS, seed: cfg.seed, offset: 0, tag: "L", concurrency: 250 },
-      120_000,
-    );
-    if (opened.type !== "opened") throw new Error("open failed");
-    log(`${kind}: ${opened.opened} connections in ${cfg.swarms} swarms (largest ${opened.topSwarm} peers) in ${opened.ms} ms`);
-    if (opened.failed > 0) notes.push(`${opened.failed} load connections failed to open`);
-    if (cfg.warmupSeconds > 0) {
-      await g.ask({ type: "run", mode: "rate", rate: cfg.rate, window: 0, offers: cfg.offers, durationMs: cfg.warmupSeconds * 1000, seed: cfg.seed + 7 }, 120_000);
+    for (const kind of cfg.trackers) {
+      const { child, url } = await startTrackerChild(kind);
+      const g = startLoadgen();
+      const session: Session = { kind, child, g, fixed: [], saturated: [], notes: [] };
+      sessions.push(session);
+      const opened = await g.ask(
+        { type: "open", url, connections: cfg.connections, swarms: cfg.swarms, zipfS: cfg.zipfS, seed: cfg.seed, offset: 0, tag: "L", concurrency: 250 },
+        120_000,
+      );
+      if (opened.type !== "opened") throw new Error("open failed");
+      log(`${kind}: ${opened.opened} connections in ${cfg.swarms} swarms (largest ${opened.topSwarm} peers) in ${opened.ms} ms`);
+      if (opened.failed > 0) session.notes.push(`${opened.failed} load connections failed to open`);
     }
-    fixedLoad = await loadPhase(child, g, {
-      type: "run", mode: "rate", rate: cfg.rate, window: 0, offers: cfg.offers, durationMs: cfg.rateSeconds * 1000, seed: cfg.seed,
-    });
-    log(`${kind}: fixed load ${cfg.rate}/s: ${fixedLoad.cpuMsPer1000Replies} CPU ms per 1000 replies, p99 ${round(fixedLoad.latencyMs.p99, 2)} ms`);
-    saturation = await loadPhase(child, g, {
-      type: "run", mode: "closed", rate: 0, window: cfg.window, offers: cfg.offers, durationMs: cfg.saturationSeconds * 1000, seed: cfg.seed + 1,
-    });
-    log(`${kind}: saturation: ${saturation.repliesPerSecond} replies/s, tracker CPU ${Math.round(saturation.trackerCpuShare * 100)} %`);
+    const rate = (durationMs: number, seed: number) =>
+      ({ type: "run", mode: "rate", rate: cfg.rate, window: 0, offers: cfg.offers, durationMs, seed }) as const;
+    const closed = (durationMs: number, seed: number) =>
+      ({ type: "run", mode: "closed", rate: 0, window: cfg.window, offers: cfg.offers, durationMs, seed }) as const;
+    if (cfg.warmupSeconds > 0) {
+      for (const s of sessions) await s.g.ask(rate(cfg.warmupSeconds * 1000, cfg.seed + 7), 120_000);
+    }
+    const rounds = Math.max(1, Math.round(cfg.rounds));
+    for (let r = 0; r < rounds; r++) {
+      for (const s of r % 2 === 0 ? sessions : [...sessions].reverse()) {
+        s.fixed.push(await measure(s.child, s.g, rate((cfg.rateSeconds * 1000) / rounds, cfg.seed + r)));
+      }
+    }
+    for (const s of sessions) {
+      const f = combine(s.fixed);
+      log(`${s.kind}: fixed load ${cfg.rate}/s: ${f.cpuMsPer1000Replies} CPU ms per 1000 replies, p99 ${round(f.latencyMs.p99, 2)} ms`);
+    }
+    for (let r = 0; r < rounds; r++) {
+      for (const s of r % 2 === 0 ? sessions : [...sessions].reverse()) {
+        s.saturated.push(await measure(s.child, s.g, closed((cfg.saturationSeconds * 1000) / rounds, cfg.seed + 100 + r)));
+      }
+    }
+    for (const s of sessions) {
+      const f = combine(s.saturated);
+      log(`${s.kind}: saturation: ${f.repliesPerSecond} replies/s, tracker CPU ${Math.round(f.trackerCpuShare * 100)} %`);
+    }
+    return sessions;
   } finally {
-    await g.stop();
-    await child.stop();
+    for (const s of sessions) {
+      await s.g.stop();
+      await s.child.stop();
+    }
   }
-  const { phases: idle, notes: idleNotes } = await idlePhases(kind, cfg.idleConnections, cfg, kind === "reference" ? 2 : 1, log);
-  notes.push(...idleNotes);
-  return { kind, fixedLoad, saturation, idle, notes };
 }
 
 function round(x: number, digits: number): number {
@@ -368,8 +429,13 @@ export async function runTrackerBench(config: Partial<TrackerBenchConfig> = {}):
   const cfg = { ...DEFAULT_BENCH_CONFIG, ...config };
   const startedAt = new Date().toISOString();
   const loadAverage = os.loadavg().map((x) => round(x, 2));
+  const log = cfg.log ?? (() => {});
+  const sessions = await loadPhases(cfg, log);
   const trackers: TrackerRunResult[] = [];
-  for (const kind of cfg.trackers) trackers.push(await runOne(kind, cfg));
+  for (const s of sessions) {
+    const { phases: idle, notes } = await idlePhases(s.kind, cfg.idleConnections, cfg, s.kind === "reference" ? 2 : 1, log);
+    trackers.push({ kind: s.kind, fixedLoad: combine(s.fixed), saturation: combine(s.saturated), idle, notes: [...s.notes, ...notes] });
+  }
   const ours = trackers.find((t) => t.kind === "swarmcast");
   const ref = trackers.find((t) => t.kind === "reference");
   let ratios: TrackerBenchResult["ratios"] = null;
