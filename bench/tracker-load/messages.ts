@@ -55,6 +55,9 @@ export interface TrackerUsage {
   systemUs: number;
   rss: number;
   heapUsed: number;
+  /** Our tracker only: frames sent and the socket writes that carried them. */
+  framesOut?: number;
+  writes?: number;
 }
 
 export type TrackerReply = { type: "ready"; port: number } | TrackerUsage | { type: "error"; message: string };

@@ -36,6 +36,7 @@ export function renderMarkdown(r: TrackerBenchResult, note = ""): string {
   row("announce replies/s (offered)", (p) => fmt(p.repliesPerSecond));
   row("frames sent by the tracker /s", (p) => fmt(p.framesOutPerSecond));
   row("announce-reply latency p50 / p99 (ms)", (p) => `${fmt(p.latencyMs.p50, 2)} / ${fmt(p.latencyMs.p99, 2)}`, q?.fixedLoadP99);
+  row("frames per socket write", (p) => (p.framesPerWrite === null ? "1 (no coalescing)" : fmt(p.framesPerWrite, 2)));
   row("tracker CPU share (1 = one core); of which kernel", (p) => `${fmt(p.trackerCpuShare, 2)}; ${fmt((p.trackerSystemCpuMs / p.trackerCpuMs) * 100)} %`);
   srow("**saturation:** announce replies/s", (p) => fmt(p.repliesPerSecond), q?.saturationRepliesPerSecond);
   srow("frames sent by the tracker /s", (p) => fmt(p.framesOutPerSecond));

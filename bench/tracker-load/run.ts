@@ -75,6 +75,8 @@ export const SMOKE_CONFIG: Partial<TrackerBenchConfig> = {
 
 export interface LoadPhase extends Omit<PhaseResult, "samples"> {
   rounds: number;
+  /** Frames per socket write (our tracker reports it; null for the reference). */
+  framesPerWrite: number | null;
   trackerCpuMs: number;
   /** The kernel's share: on loopback each write also runs the receiver's TCP path. */
   trackerSystemCpuMs: number;
@@ -213,6 +215,8 @@ interface PhasePart {
   result: PhaseResult;
   userUs: number;
   systemUs: number;
+  framesOut?: number;
+  writes?: number;
 }
 
 async function measure(t: TrackerChild, g: LoadChild, req: LoadgenRequest & { type: "run" }): Promise<PhasePart> {
@@ -220,7 +224,13 @@ async function measure(t: TrackerChild, g: LoadChild, req: LoadgenRequest & { ty
   const r = await g.ask(req, req.durationMs + 60_000);
   const after = await usage(t);
   if (r.type !== "ran") throw new Error("load phase failed");
-  return { result: r.result, userUs: after.userUs - before.userUs, systemUs: after.systemUs - before.systemUs };
+  return {
+    result: r.result,
+    userUs: after.userUs - before.userUs,
+    systemUs: after.systemUs - before.systemUs,
+    framesOut: after.framesOut === undefined ? undefined : after.framesOut - (before.framesOut ?? 0),
+    writes: after.writes === undefined ? undefined : after.writes - (before.writes ?? 0),
+  };
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -253,6 +263,7 @@ function combine(parts: PhasePart[]): LoadPhase {
     framesOutPerSecond: round((replies + offersReceived + answersReceived) / seconds, 1),
     cpuMsPer1000Replies: round((cpuMs / replies) * 1000, 2),
     repliesPerCpuSecond: round(replies / (cpuMs / 1000), 1),
+    framesPerWrite: parts.every((p) => p.writes !== undefined) ? round(sum((p) => p.framesOut ?? 0) / Math.max(1, sum((p) => p.writes ?? 0)), 2) : null,
   };
 }
 

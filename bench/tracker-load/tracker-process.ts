@@ -9,15 +9,17 @@ import type { TrackerReply, TrackerRequest } from "./messages";
 
 const kind = process.argv[2];
 
+let ours: Awaited<ReturnType<typeof startTracker>> | null = null;
+
 async function start(): Promise<number> {
   if (kind === "swarmcast") {
-    const t = await startTracker({
+    const t = (ours = await startTracker({
       host: "127.0.0.1",
       port: 0,
       logLevel: "warn",
       // Every connection of the bench comes from loopback and is deliberately busy.
       limits: { maxConnectionsPerIp: 0, messageRate: 1e6, messageBurst: 1e6 },
-    });
+    }));
     return t.port;
   }
   if (kind === "reference") {
@@ -40,7 +42,15 @@ process.on("message", (req: TrackerRequest) => {
     }
     const cpu = process.cpuUsage();
     const mem = process.memoryUsage();
-    const reply: TrackerReply = { type: "usage", userUs: cpu.user, systemUs: cpu.system, rss: mem.rss, heapUsed: mem.heapUsed };
+    const stats = ours?.stats();
+    const reply: TrackerReply = {
+      type: "usage",
+      userUs: cpu.user,
+      systemUs: cpu.system,
+      rss: mem.rss,
+      heapUsed: mem.heapUsed,
+      ...(stats ? { framesOut: stats.framesOut, writes: stats.writes } : {}),
+    };
     process.send!(reply);
   }
 });

@@ -389,6 +389,7 @@ export class TrackerCore {
     const first = !conn.hasQueued;
     const bytes = conn.queueText(frame);
     this.stats.bytesOut += bytes;
+    this.stats.framesOut++;
     if (first && bytes > 0) {
       this.queued.push(conn);
       if (!this.flushScheduled) {
@@ -402,6 +403,7 @@ export class TrackerCore {
     this.flushScheduled = false;
     const list = this.queued;
     for (let i = 0; i < list.length; i++) list[i].flush();
+    this.stats.writes += list.length;
     list.length = 0;
   };
 

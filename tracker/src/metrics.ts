@@ -47,7 +47,9 @@ export function createMetrics(core: TrackerCore, stats: TrackerStats, processMet
   counter("answers_relayed_total", "Answers relayed to the offering peer.", () => stats.answersRelayed);
   counter("peers_swept_total", "Peers dropped for missing their announces.", () => stats.peersSwept);
   counter("bytes_received_total", "WebSocket payload bytes received.", () => stats.bytesIn);
-  counter("bytes_sent_total", "WebSocket payload bytes sent.", () => stats.bytesOut);
+  counter("bytes_sent_total", "WebSocket frame bytes sent.", () => stats.bytesOut);
+  counter("frames_sent_total", "WebSocket frames sent.", () => stats.framesOut);
+  counter("socket_writes_total", "Socket writes carrying those frames (coalesced per event-loop turn).", () => stats.writes);
 
   new Counter({
     name: P + "failures_total",

@@ -165,6 +165,8 @@ export class TrackerServer implements FrameSink {
       peersSwept: s.peersSwept,
       bytesIn: s.bytesIn,
       bytesOut: s.bytesOut,
+      framesOut: s.framesOut,
+      writes: s.writes,
       failures: Object.fromEntries(s.failures),
       rejectedConnections: Object.fromEntries(s.rejections),
       uptimeSeconds: Math.round((Date.now() - s.startedAt) / 1000),

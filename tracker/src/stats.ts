@@ -48,6 +48,9 @@ export class TrackerStats {
   peersSwept = 0;
   bytesIn = 0;
   bytesOut = 0;
+  /** Frames sent, and socket writes that carried them (several frames per write when coalesced). */
+  framesOut = 0;
+  writes = 0;
   readonly failures = new Map<FailureReason, number>();
   readonly rejections = new Map<RejectReason, number>();
 
