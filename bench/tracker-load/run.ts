@@ -45,8 +45,8 @@ export interface TrackerBenchConfig {
 
 export const DEFAULT_BENCH_CONFIG: TrackerBenchConfig = {
   trackers: ["swarmcast", "reference"],
-  connections: 2000,
-  swarms: 200,
+  connections: 5000,
+  swarms: 500,
   zipfS: 1,
   offers: 10,
   rate: 1000,
