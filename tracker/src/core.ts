@@ -224,7 +224,8 @@ export class TrackerCore {
   private relayOffers(from: Peer, offers: Offer[], count: number, now: number): void {
     const swarm = from.swarm;
     const targets = swarm.pickOthers(from, count, this.targets);
-    const expires = now + this.limits.offerTtl;
+    // Milliseconds on the core's clock: a small integer, not a boxed double per offer.
+    const expires = Math.floor(now * 1000) - this.epochMs + Math.round(this.limits.offerTtl * 1000);
     const head = `${swarm.framePrefix}"peer_id":${jsonString(from.peerId)},"offer_id":`;
     this.sdpCursor = 0;
     for (let i = 0; i < targets.length; i++) {
@@ -259,7 +260,7 @@ export class TrackerCore {
     const to = entry?.to;
     if (
       entry === undefined ||
-      entry.expires < now ||
+      entry.expires < Math.floor(now * 1000) - this.epochMs ||
       to!.conn !== conn ||
       from!.peerId !== toPeerId ||
       from!.swarm.infoHash !== infoHash ||
@@ -359,7 +360,7 @@ export class TrackerCore {
       }
     }
     this.stats.peersSwept += swept;
-    this.pending.expire(now);
+    this.pending.expire(Math.floor(now * 1000) - this.epochMs);
     return swept;
   }
 

@@ -8,7 +8,7 @@ import type { Peer } from "./swarm";
 export interface PendingOffer {
   from: Peer;
   to: Peer;
-  /** Seconds. */
+  /** Milliseconds on the tracker core's clock. */
   expires: number;
 }
 
