@@ -11,6 +11,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import * as echarts from "echarts";
 import type { BenchResult, ModeResult } from "../offload/run.js";
+import { DEFAULT_SWARMCAST_CONFIG } from "../../sdk/src/config.js";
 
 interface Point {
   source: string;
@@ -38,15 +39,21 @@ function latencyTarget(m: ModeResult, segment: number): number | null {
   const hls = (m.playerConfig.hls ?? {}) as Record<string, unknown>;
   if (typeof hls.liveSyncDuration === "number") return hls.liveSyncDuration;
   if (typeof hls.liveSyncDurationCount === "number") return hls.liveSyncDurationCount * segment;
-  return m.mode === "http-only" || m.mode === "pml-defaults" ? 3 * segment : null;
+  if (m.mode === "http-only" || m.mode === "pml-defaults") return 3 * segment;
+  // swarmcast without an hls option: the SDK's default, in force when this chart is drawn.
+  const sdk = DEFAULT_SWARMCAST_CONFIG.hls as Record<string, unknown>;
+  if (typeof sdk.liveSyncDuration === "number") return sdk.liveSyncDuration;
+  return typeof sdk.liveSyncDurationCount === "number" ? sdk.liveSyncDurationCount * segment : null;
 }
+
+const isSdkDefault = (m: ModeResult) => m.mode === "swarmcast" && m.playerConfig.hls === undefined;
 
 function pointsOf(path: string): Point[] {
   const result = JSON.parse(readFileSync(path, "utf8")) as BenchResult;
   return result.modes.map((m) => {
     const target = latencyTarget(m, result.segmentDuration);
     const rate = catchUp(m);
-    const short = `${target === null ? "SDK default" : `${target} s`}${rate ? ` ×${rate}` : ""}`;
+    const short = `${target === null ? "?" : `${target} s`}${rate ? ` ×${rate}` : ""}${isSdkDefault(m) ? " (default)" : ""}`;
     const label = m.mode === "swarmcast" ? `swarmcast, target ${short}` : `${m.mode} (stock hls.js)`;
     return {
       source: basename(path),
@@ -82,12 +89,16 @@ function render(points: Point[]): string {
     label: {
       show: true,
       position: "top",
-      formatter: (v: { data: [number, number, string] }) => v.data[2],
+      formatter: (v: { value: [number, number, string] }) => v.value[2],
     },
     data: ps
       .filter((p) => p.latencyMedian !== null && p.offload !== null)
       .sort((a, b) => (a.latencyMedian ?? 0) - (b.latencyMedian ?? 0))
-      .map((p) => [p.latencyMedian, Math.round((p.offload ?? 0) * 1000) / 10, p.short]),
+      .map((p) => ({
+        value: [p.latencyMedian, Math.round((p.offload ?? 0) * 1000) / 10, p.short],
+        // The default sits on a tuning point of the same target: label it underneath.
+        ...(p.short.includes("(default)") ? { label: { position: "bottom" } } : {}),
+      })),
   }));
   const viewers = Math.max(...points.map((p) => p.viewers));
   chart.setOption({
@@ -136,7 +147,7 @@ function markdown(points: Point[]): string {
 const args = process.argv.slice(2);
 const outIndex = args.indexOf("--out");
 const out = outIndex >= 0 ? args[outIndex + 1] : "bench/results/latency-tradeoff";
-const inputs = args.filter((_, i) => i !== outIndex && i !== outIndex + 1);
+const inputs = outIndex >= 0 ? args.filter((_, i) => i !== outIndex && i !== outIndex + 1) : args;
 if (inputs.length === 0 || !out) {
   console.error("usage: tsx bench/results/latency-tradeoff.ts <result.json>… [--out <path without extension>]");
   process.exit(2);
