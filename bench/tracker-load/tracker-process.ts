@@ -33,15 +33,32 @@ async function start(): Promise<number> {
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
-process.on("message", (req: TrackerRequest) => {
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * After full GCs, the median of three RSS readings 200 ms apart: freed pages reach the kernel a
+ * little after the collection, and one reading alone jumps by megabytes.
+ */
+async function settledMemory(): Promise<{ rss: number; heapUsed: number }> {
+  const rss: number[] = [];
+  let heapUsed = 0;
+  for (let i = 0; i < 3; i++) {
+    gc?.();
+    gc?.();
+    await sleep(200);
+    const m = process.memoryUsage();
+    rss.push(m.rss);
+    heapUsed = m.heapUsed;
+  }
+  rss.sort((a, b) => a - b);
+  return { rss: rss[1], heapUsed };
+}
+
+process.on("message", async (req: TrackerRequest) => {
   if (req.type === "exit") process.exit(0);
   if (req.type === "usage") {
-    if (req.gc && gc) {
-      gc();
-      gc();
-    }
     const cpu = process.cpuUsage();
-    const mem = process.memoryUsage();
+    const mem = req.gc ? await settledMemory() : process.memoryUsage();
     const stats = ours?.stats();
     const reply: TrackerReply = {
       type: "usage",
