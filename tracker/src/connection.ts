@@ -51,6 +51,17 @@ export function encodeFrame(opcode: number, payload: string | Buffer): Buffer {
   return buf;
 }
 
+const ALIVE = 1;
+const CLOSED = 2;
+const CLOSE_SENT = 4;
+
+/** A message arriving in several frames (rare): its parts so far. */
+interface Fragments {
+  opcode: number;
+  bytes: number;
+  parts: Buffer[];
+}
+
 export class Connection {
   /** Memberships of this connection, one per swarm (a client may use a peer_id per swarm). */
   peers: Peer[] = [];
@@ -62,19 +73,14 @@ export class Connection {
   refused = 0;
   /** Seconds (coarse clock) of the last message. */
   lastMessage: number;
-  /** Cleared by each ping round, set by the pong. */
-  alive = true;
-  /** Detached from the tracker: left every swarm. */
-  closed = false;
-  /** A close frame was sent; nothing more is sent after it. */
-  closeSent = false;
+  /** ALIVE | CLOSED | CLOSE_SENT bits: one field instead of three per connection. */
+  private flags = ALIVE;
   /** Frames held until the end of this event-loop turn (see TrackerCore.send): one or a list. */
   private out: Buffer | Buffer[] | null = null;
   /** Bytes of an incomplete frame, waiting for the rest. */
   private rx: Buffer | null = null;
   /** Fragments of a message sent in several frames (rare). */
-  private fragments: Buffer[] | null = null;
-  private fragmentBytes = 0;
+  private fragments: Fragments | null = null;
 
   constructor(
     /** The TCP (or TLS) stream. */
@@ -85,6 +91,30 @@ export class Connection {
   ) {
     this.tokens = burst * 1000;
     this.lastMessage = Math.floor(now);
+  }
+
+  /** Cleared by each ping round, set by the pong. */
+  get alive(): boolean {
+    return (this.flags & ALIVE) !== 0;
+  }
+  set alive(v: boolean) {
+    this.flags = v ? this.flags | ALIVE : this.flags & ~ALIVE;
+  }
+
+  /** Detached from the tracker: left every swarm. */
+  get closed(): boolean {
+    return (this.flags & CLOSED) !== 0;
+  }
+  set closed(v: boolean) {
+    this.flags = v ? this.flags | CLOSED : this.flags & ~CLOSED;
+  }
+
+  /** A close frame was sent; nothing more is sent after it. */
+  get closeSent(): boolean {
+    return (this.flags & CLOSE_SENT) !== 0;
+  }
+  private set closeSent(v: boolean) {
+    this.flags = v ? this.flags | CLOSE_SENT : this.flags & ~CLOSE_SENT;
   }
 
   addPeer(peer: Peer): void {
@@ -196,7 +226,9 @@ export class Connection {
         hdr = 10;
       }
       if (opcode >= 0x8 && (!fin || len > 125)) return this.fail(sink, 1002, "protocol error");
-      if (len > maxPayload || this.fragmentBytes + len > maxPayload) return this.fail(sink, 1009, "frame too large");
+      if (len > maxPayload || (this.fragments !== null && this.fragments.bytes + len > maxPayload)) {
+        return this.fail(sink, 1009, "frame too large");
+      }
       const start = off + hdr + 4;
       if (end < start + len) break;
       const payload = unmask(buf.subarray(start, start + len), buf, off + hdr);
@@ -212,19 +244,16 @@ export class Connection {
       case OP_BINARY:
         if (this.fragments !== null) return this.fail(sink, 1002, "protocol error");
         if (fin) return this.message(opcode, payload, sink);
-        this.fragments = [Buffer.from(payload)];
-        this.fragmentBytes = payload.length;
-        this.fragmentOpcode = opcode;
+        this.fragments = { opcode, bytes: payload.length, parts: [Buffer.from(payload)] };
         return;
       case OP_CONTINUATION: {
         if (this.fragments === null) return this.fail(sink, 1002, "protocol error");
-        this.fragments.push(Buffer.from(payload));
-        this.fragmentBytes += payload.length;
+        const f = this.fragments;
+        f.parts.push(Buffer.from(payload));
+        f.bytes += payload.length;
         if (!fin) return;
-        const whole = Buffer.concat(this.fragments);
         this.fragments = null;
-        this.fragmentBytes = 0;
-        return this.message(this.fragmentOpcode, whole, sink);
+        return this.message(f.opcode, Buffer.concat(f.parts), sink);
       }
       case OP_CLOSE: {
         let code = 1000;
@@ -247,8 +276,6 @@ export class Connection {
         return this.fail(sink, 1002, "protocol error");
     }
   }
-
-  private fragmentOpcode = OP_TEXT;
 
   private message(opcode: number, data: Buffer, sink: FrameSink): void {
     if (opcode === OP_TEXT && !isUtf8(data)) return this.fail(sink, 1007, "invalid UTF-8");
