@@ -1,60 +1,54 @@
 /**
- * Transport: one TCP (or TLS) listener for /health, /metrics, /stats.json and WebSocket
- * upgrades. Upgrades are checked (draining, Origin, per-IP count, token) before the 101 is
- * sent; accepted sockets share one set of handlers that find their Connection through a symbol
- * property.
+ * Transport: one HTTP (or HTTPS) server for /health, /metrics, /stats.json and WebSocket
+ * upgrades. Upgrades are checked (draining, Origin, per-IP count, token) before `ws` completes
+ * the handshake; accepted WebSockets share one set of listeners that find their Connection
+ * through a symbol property.
  */
 import { readFileSync } from "node:fs";
-import net, { type AddressInfo } from "node:net";
-import tls from "node:tls";
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import https from "node:https";
+import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import { WebSocketServer, type WebSocket } from "ws";
 import { TOKEN_QUERY_PARAM } from "../../shared/protocol";
-import { createHash } from "node:crypto";
-import { Connection, type FrameSink, kConnection } from "./connection";
-import { HeadReader, type RequestHead } from "./http-head";
+import { Connection, kConnection, type TrackedSocket } from "./connection";
 import { TrackerCore } from "./core";
 import { createMetrics } from "./metrics";
 import type { TrackerOptions } from "./options";
-import { type RejectReason, TrackerStats } from "./stats";
+import { type FailureReason, type RejectReason, TrackerStats } from "./stats";
 import { TOKEN_REASON_TEXT, verifyToken } from "./token";
 
-/**
- * What a socket is doing: reading its request head, serving as a WebSocket, or (null) done.
- * One property and one set of listeners for the socket's whole life: adding and removing
- * listeners per phase would leave each socket with a dictionary-mode event table.
- */
-type Tracked = Duplex & { [kConnection]?: Connection | HeadReader | null };
-const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
 const STATUS_TEXT: Record<number, string> = {
-  200: "OK",
   400: "Bad Request",
   401: "Unauthorized",
   403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  408: "Request Timeout",
   426: "Upgrade Required",
   429: "Too Many Requests",
-  431: "Request Header Fields Too Large",
-  500: "Internal Server Error",
   503: "Service Unavailable",
 };
-/** Seconds a client has to send its request head. */
+/** Milliseconds a client has to send its request head. */
 const HEAD_TIMEOUT_MS = 10_000;
+/** Largest request head, bytes (bigger → 431). */
+const MAX_HEAD_BYTES = 16 * 1024;
+
+/** What `ws` reports for a protocol violation, as the tracker's failure reason. */
+const WS_ERROR_REASON: Record<string, FailureReason> = {
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: "frame_too_large",
+  WS_ERR_INVALID_UTF8: "invalid_utf8",
+};
 
 function nowSeconds(): number {
   return Date.now() / 1000;
 }
 
-export class TrackerServer implements FrameSink {
+export class TrackerServer {
   readonly stats = new TrackerStats();
   readonly core: TrackerCore;
   readonly registry: Registry;
-  readonly listener: net.Server;
-  private readonly handshaking = new Set<Duplex>();
+  readonly listener: http.Server;
+  private readonly wss: WebSocketServer;
   private readonly perIp = new Map<string, number>();
   private readonly timers: NodeJS.Timeout[] = [];
   private draining = false;
@@ -71,17 +65,32 @@ export class TrackerServer implements FrameSink {
     this.origins = new Set(options.origins);
     this.allowAnyOrigin = this.origins.size === 0 || this.origins.has("*");
 
-    const onSocket = (socket: net.Socket) => this.onSocket(socket);
+    const serverOptions: http.ServerOptions = {
+      noDelay: true,
+      maxHeaderSize: MAX_HEAD_BYTES,
+      headersTimeout: HEAD_TIMEOUT_MS,
+      requestTimeout: HEAD_TIMEOUT_MS,
+      connectionsCheckingInterval: 1000,
+    };
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => void this.onRequest(req, res);
     this.listener = options.cert
-      ? tls.createServer({ cert: readFileSync(options.cert), key: readFileSync(options.key) }, onSocket)
-      : net.createServer({ noDelay: true }, onSocket);
+      ? https.createServer({ ...serverOptions, cert: readFileSync(options.cert), key: readFileSync(options.key) }, onRequest)
+      : http.createServer(serverOptions, onRequest);
     this.listener.on("tlsClientError", (_err: Error, socket: Duplex) => socket.destroy());
+    this.listener.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
+
+    this.wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      clientTracking: false,
+      maxPayload: options.limits.maxPayload,
+      skipUTF8Validation: false,
+    });
 
     const sweepMs = Math.min(options.interval * 500, 10_000);
     this.timers.push(setInterval(() => this.core.sweep(nowSeconds()), sweepMs));
     const idleCheckMs = Math.max(250, Math.min(options.limits.idleTimeout * 250, 10_000));
     if (options.limits.idleTimeout > 0) this.timers.push(setInterval(() => this.closeIdle(), idleCheckMs));
-    this.timers.push(setInterval(() => this.expireHeads(), 1000));
     if (options.limits.pingInterval > 0) {
       this.timers.push(setInterval(() => this.heartbeat(), options.limits.pingInterval * 1000));
     }
@@ -100,51 +109,30 @@ export class TrackerServer implements FrameSink {
 
   // ---- HTTP -----------------------------------------------------------------------------
 
-  private onSocket(socket: net.Socket): void {
-    const t = socket as Tracked;
-    t[kConnection] = new HeadReader(Date.now() + HEAD_TIMEOUT_MS);
-    this.handshaking.add(socket);
-    // No 'end' listener: the listener does not allow half-open sockets, so Node ends ours.
-    socket.on("data", this.handleData);
-    socket.on("error", this.handleError);
-    socket.on("close", this.handleClose);
-  }
-
-  private onHead(socket: Tracked, head: RequestHead | { error: string }): void {
-    this.handshaking.delete(socket);
-    socket[kConnection] = null;
-    if ("error" in head) {
-      if (head.error === "too_large") respond(socket, 431, "text/plain; charset=utf-8", "request head too large\n");
-      else respond(socket, 400, "text/plain; charset=utf-8", "malformed request\n");
-      return;
-    }
-    if ((head.headers.upgrade ?? "").toLowerCase() === "websocket") this.onUpgrade(head, socket);
-    else void this.onRequest(head, socket);
-  }
-
-  private async onRequest(req: RequestHead, socket: Duplex): Promise<void> {
-    const path = req.url.split("?")[0];
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? "/").split("?")[0];
     try {
       if (req.method !== "GET") {
-        respond(socket, 405, "text/plain; charset=utf-8", "only GET\n", "Allow: GET\r\n");
+        respond(res, 405, "text/plain; charset=utf-8", "only GET\n", { Allow: "GET" });
       } else if (path === "/health") {
         const body = JSON.stringify({
           status: this.draining ? "draining" : "ok",
           connections: this.core.connections.size,
           uptime: Math.round((Date.now() - this.stats.startedAt) / 1000),
         });
-        respond(socket, this.draining ? 503 : 200, "application/json", body);
+        respond(res, this.draining ? 503 : 200, "application/json", body);
       } else if (path === "/metrics") {
         const text = await this.registry.metrics();
-        respond(socket, 200, this.registry.contentType, text);
+        respond(res, 200, this.registry.contentType, text);
       } else if (path === "/stats.json") {
-        respond(socket, 200, "application/json", JSON.stringify(this.snapshot()));
+        respond(res, 200, "application/json", JSON.stringify(this.snapshot()));
       } else {
-        respond(socket, 404, "text/plain; charset=utf-8", "swarmcast tracker: connect over WebSocket\n");
+        respond(res, 404, "text/plain; charset=utf-8", "swarmcast tracker: connect over WebSocket\n");
       }
     } catch (err) {
       this.log.error({ err }, "HTTP handler failed");
-      respond(socket, 500, "text/plain; charset=utf-8", "internal error\n");
+      if (!res.headersSent) respond(res, 500, "text/plain; charset=utf-8", "internal error\n");
+      else res.destroy();
     }
   }
 
@@ -176,24 +164,25 @@ export class TrackerServer implements FrameSink {
 
   // ---- upgrade --------------------------------------------------------------------------
 
-  private clientIp(req: RequestHead, socket: Duplex): string {
+  private clientIp(req: IncomingMessage, socket: Duplex): string {
     if (this.options.trustProxy) {
-      const first = req.headers["x-forwarded-for"]?.split(",")[0]?.trim();
+      const xff = req.headers["x-forwarded-for"];
+      const first = (Array.isArray(xff) ? xff[0] : xff)?.split(",")[0]?.trim();
       if (first) return first;
     }
-    const addr = (socket as net.Socket).remoteAddress ?? "";
+    const addr = (socket as Duplex & { remoteAddress?: string }).remoteAddress ?? "";
     return addr.startsWith("::ffff:") ? addr.slice(7) : addr;
   }
 
   private refuse(socket: Duplex, status: number, reason: RejectReason, text: string, ip: string, headers = ""): void {
     this.stats.reject(reason);
     this.log.warn({ ip, reason, status }, `connection refused: ${text}`);
-    respond(socket, status, "text/plain; charset=utf-8", `${text}\n`, headers);
+    refuseUpgrade(socket, status, `${text}\n`, headers);
   }
 
-  private onUpgrade(req: RequestHead, socket: Duplex): void {
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on("error", ignoreError);
     const ip = this.clientIp(req, socket);
-    const head = req.rest;
     if (this.draining) return this.refuse(socket, 503, "draining", "tracker is shutting down", ip);
 
     const key = req.headers["sec-websocket-key"];
@@ -230,82 +219,64 @@ export class TrackerServer implements FrameSink {
       sub = check.claims.sub;
     }
     if (socket.destroyed) return;
+    socket.off("error", ignoreError);
 
     this.perIp.set(ip, count + 1);
-    const accept = createHash("sha1").update(key + WS_GUID).digest("base64");
-    socket.write(
-      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
-    );
-    const conn = new Connection(socket, ip, this.options.limits.messageBurst, nowSeconds());
-    (socket as Tracked)[kConnection] = conn;
-    this.handshaking.delete(socket);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onOpen(ws as TrackedSocket, socket, ip, sub));
+  }
+
+  private onOpen(ws: TrackedSocket, socket: Duplex, ip: string, sub: string | undefined): void {
+    const conn = new Connection(ws, socket, ip, this.options.limits.messageBurst, nowSeconds());
+    ws.on("message", this.handleMessage);
+    ws.on("pong", this.handlePong);
+    ws.on("error", this.handleError);
+    ws.on("close", this.handleClose);
     this.stats.connectionsAccepted++;
     this.core.attach(conn);
     if (sub !== undefined) this.log.debug({ ip, sub }, "token accepted");
-    if (head.length > 0) this.handleData.call(socket as Tracked, head);
   }
 
-  // ---- sockets --------------------------------------------------------------------------
+  // ---- WebSockets: one listener of each kind, shared by every connection ----------------
 
-  /** FrameSink: complete messages go to the protocol core; never lets an exception escape. */
-  onMessage(conn: Connection, data: Buffer): void {
-    try {
-      this.core.onMessage(conn, data, nowSeconds());
-    } catch (err) {
-      // onMessage validates everything it reads; this is the last line that keeps one bad
-      // frame from ever taking the process down.
-      this.log.error({ err, ip: conn.ip }, "unexpected error while handling a frame");
-    }
-  }
-
-  onProtocolError(conn: Connection, code: number): void {
-    this.stats.fail(code === 1009 ? "frame_too_large" : code === 1007 ? "invalid_utf8" : "protocol_error");
-    this.log.debug({ ip: conn.ip, code }, "WebSocket protocol error");
-  }
-
-  private readonly handleData: (this: Tracked, chunk: Buffer) => void = (() => {
+  /** A complete message goes to the protocol core; never lets an exception escape. */
+  private readonly handleMessage: (this: TrackedSocket, data: Buffer) => void = (() => {
     const self = this;
-    return function (this: Tracked, chunk: Buffer) {
-      const state = this[kConnection];
-      if (state instanceof Connection) {
-        if (!state.closed) state.receive(chunk, self.options.limits.maxPayload, self);
-      } else if (state instanceof HeadReader) {
-        const head = state.push(chunk);
-        if (head !== null) self.onHead(this, head);
+    return function (this: TrackedSocket, data: Buffer) {
+      const conn = this[kConnection];
+      if (conn === undefined || conn.closed) return;
+      try {
+        self.core.onMessage(conn, data, nowSeconds());
+      } catch (err) {
+        // onMessage validates everything it reads; this is the last line that keeps one bad
+        // frame from ever taking the process down.
+        self.log.error({ err, ip: conn.ip }, "unexpected error while handling a frame");
       }
     };
   })();
 
-  /** Sockets that have not sent a complete request head in time get a 408. */
-  private expireHeads(): void {
-    const now = Date.now();
-    for (const socket of this.handshaking) {
-      const state = (socket as Tracked)[kConnection];
-      if (state instanceof HeadReader && state.deadline > now) continue;
-      this.handshaking.delete(socket);
-      (socket as Tracked)[kConnection] = null;
-      respond(socket, 408, "text/plain; charset=utf-8", "request head timed out\n");
-    }
-  }
+  private readonly handlePong = function (this: TrackedSocket) {
+    const conn = this[kConnection];
+    if (conn !== undefined) conn.alive = true;
+  };
 
-  private readonly handleError: (this: Tracked, err: Error) => void = (() => {
+  /** Protocol violations (ws closes with 1002, 1007 or 1009 itself) and socket errors. */
+  private readonly handleError: (this: TrackedSocket, err: Error & { code?: string }) => void = (() => {
     const self = this;
-    return function (this: Tracked, err: Error) {
-      const state = this[kConnection];
-      if (!(state instanceof Connection)) return;
-      self.stats.fail("socket_error");
-      self.log.debug({ ip: state.ip, err: err.message }, "socket error");
+    return function (this: TrackedSocket, err: Error & { code?: string }) {
+      const code = err.code ?? "";
+      const reason = WS_ERROR_REASON[code] ?? (code.startsWith("WS_ERR_") ? "protocol_error" : "socket_error");
+      self.stats.fail(reason);
+      self.log.debug({ ip: this[kConnection]?.ip, err: err.message }, reason === "socket_error" ? "socket error" : "WebSocket protocol error");
     };
   })();
 
-  private readonly handleClose: (this: Tracked) => void = (() => {
+  private readonly handleClose: (this: TrackedSocket) => void = (() => {
     const self = this;
-    return function (this: Tracked) {
-      const state = this[kConnection];
-      if (state instanceof Connection) {
-        self.core.detach(state);
-        self.forget(state);
-      } else self.handshaking.delete(this);
+    return function (this: TrackedSocket) {
+      const conn = this[kConnection];
+      if (conn === undefined) return;
+      self.core.detach(conn);
+      self.forget(conn);
     };
   })();
 
@@ -357,31 +328,49 @@ export class TrackerServer implements FrameSink {
     this.log.info({ connections: this.core.connections.size }, "draining");
     if (this.options.drainGrace > 0) await sleep(this.options.drainGrace * 1000);
     for (const t of this.timers) clearInterval(t);
-    const streams = [...this.core.connections].map((c) => {
+    const sockets = [...this.core.connections].map((c) => {
       c.close(1001, "tracker is shutting down");
-      return c.stream;
+      return c.ws;
     });
-    const closed = streams.map((s) => (s.destroyed ? Promise.resolve() : new Promise<void>((resolve) => s.once("close", () => resolve()))));
+    const closed = sockets.map((ws) =>
+      ws.readyState === 3 ? Promise.resolve() : new Promise<void>((resolve) => ws.once("close", () => resolve())),
+    );
     const timeout = sleep(this.options.drainTimeout * 1000);
     await Promise.race([Promise.all(closed), timeout.promise]);
     timeout.cancel();
-    for (const s of streams) if (!s.destroyed) s.destroy();
-    for (const s of this.handshaking) s.destroy();
-    this.handshaking.clear();
-    await new Promise<void>((resolve) => this.listener.close(() => resolve()));
+    for (const ws of sockets) if (ws.readyState !== 3) ws.terminate();
+    const stopped = new Promise<void>((resolve) => this.listener.close(() => resolve()));
+    this.listener.closeAllConnections();
+    await stopped;
+    this.wss.close();
     this.log.info("stopped");
   }
 }
 
-/** Writes a complete HTTP response and closes the connection (no keep-alive is offered). */
-function respond(socket: Duplex, status: number, type: string, body: string, headers = ""): void {
-  if (socket.destroyed) return;
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\nContent-Type: ${type}\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n${headers}\r\n${body}`,
-  );
+/** Answers an HTTP request and closes the connection (no keep-alive is offered). */
+function respond(res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, {
+    "Content-Type": type,
+    "Content-Length": Buffer.byteLength(body),
+    Connection: "close",
+    ...headers,
+  });
+  res.end(body);
 }
 
+/** Writes an HTTP refusal on an upgrade's raw socket, then closes it. */
+function refuseUpgrade(socket: Duplex, status: number, body: string, headers = ""): void {
+  if (socket.destroyed) return;
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n${headers}\r\n${body}`,
+  );
+  // A client that never reads must not keep the socket half-open.
+  socket.once("finish", () => socket.destroy());
+}
+
+/** Errors on a socket being refused (the client went away) are of no interest. */
+function ignoreError(): void {}
 
 function sleep(ms: number): Promise<void> & { promise: Promise<void>; cancel(): void } {
   let timer: NodeJS.Timeout;
