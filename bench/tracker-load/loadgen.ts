@@ -159,7 +159,7 @@ async function open(req: OpenRequest): Promise<LoadgenReply> {
     type: "opened",
     opened: joined,
     failed,
-    topSwarm: Math.max(0, ...sizes.values()),
+    topSwarm: sizes.get(0) ?? 0,
     ms: Math.round(performance.now() - started),
   };
 }

@@ -42,6 +42,7 @@ export interface PhaseResult {
 }
 
 export type LoadgenReply =
+  /** topSwarm: peers this generator put in the most popular swarm (rank 0), so counts add up. */
   | { type: "opened"; opened: number; failed: number; topSwarm: number; ms: number }
   | { type: "ran"; result: PhaseResult }
   | { type: "error"; message: string };

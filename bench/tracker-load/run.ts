@@ -324,7 +324,7 @@ async function idlePhases(kind: TrackerKind, sizes: number[], cfg: TrackerBenchC
         if (r.type !== "opened") throw new Error("open failed");
         opened += r.opened;
         failed += r.failed;
-        topSwarm = Math.max(topSwarm, r.topSwarm);
+        topSwarm += r.topSwarm;
       }
       held += opened;
       failedTotal += failed;
