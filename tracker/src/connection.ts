@@ -291,12 +291,13 @@ export class Connection {
 }
 
 const maskBytes = new Uint8Array(4);
-const maskWord = new Uint32Array(maskBytes.buffer);
+const rotated = new Uint8Array(4);
+const rotatedWord = new Uint32Array(rotated.buffer);
 
 /**
- * The payload XORed with the 4-byte client mask that precedes it. Whole 32-bit words at a time
- * (in place when the payload is 4-byte aligned, else on an aligned copy), twice as fast as a
- * byte loop on announce-sized frames.
+ * XORs the payload, in place, with the 4-byte client mask that precedes it: the unaligned head
+ * byte by byte, the rest a 32-bit word at a time with the mask rotated to match — about twice
+ * as fast as a byte loop on announce-sized frames, with no copy.
  */
 function unmask(payload: Buffer, buf: Buffer, maskAt: number): Buffer {
   const n = payload.length;
@@ -308,16 +309,13 @@ function unmask(payload: Buffer, buf: Buffer, maskAt: number): Buffer {
     for (let i = 0; i < n; i++) payload[i] ^= maskBytes[i & 3];
     return payload;
   }
-  let out = payload;
-  if ((payload.byteOffset & 3) !== 0) {
-    // allocUnsafe hands out 8-byte-aligned memory.
-    out = Buffer.allocUnsafe(n);
-    out.set(payload);
-  }
-  const words = n >>> 2;
-  const m = maskWord[0];
-  const u32 = new Uint32Array(out.buffer, out.byteOffset, words);
+  const head = (4 - (payload.byteOffset & 3)) & 3;
+  for (let i = 0; i < head; i++) payload[i] ^= maskBytes[i];
+  for (let j = 0; j < 4; j++) rotated[j] = maskBytes[(head + j) & 3];
+  const m = rotatedWord[0];
+  const words = (n - head) >>> 2;
+  const u32 = new Uint32Array(payload.buffer, payload.byteOffset + head, words);
   for (let i = 0; i < words; i++) u32[i] ^= m;
-  for (let i = words << 2; i < n; i++) out[i] ^= maskBytes[i & 3];
-  return out;
+  for (let i = head + (words << 2); i < n; i++) payload[i] ^= maskBytes[i & 3];
+  return payload;
 }
