@@ -180,6 +180,21 @@ describe("WebSocket framing", () => {
     assert.equal(JSON.parse((await c.nextFrame()).payload.toString()).incomplete, 1);
   });
 
+  it("unmasks payloads at every byte alignment within a read", async () => {
+    const c = await open();
+    const ih = binId("align-ih");
+    for (let k = 0; k < 8; k++) {
+      const pad = "é".repeat(k * 7);
+      const msg = JSON.stringify(announce(ih, binId(`align-p${k}`), { event: "started", pad }));
+      c.write(Buffer.concat([clientFrame(9, "x".repeat(k)), clientFrame(1, msg)]));
+      const pong = await c.nextFrame();
+      assert.equal(pong.opcode, 10);
+      const reply = JSON.parse((await c.nextFrame()).payload.toString());
+      assert.equal(reply.info_hash, ih, `alignment ${k}`);
+      assert.equal(reply.incomplete, k + 1);
+    }
+  });
+
   it("closes with 1002 on unmasked frames and 1007 on invalid UTF-8", async () => {
     const a = await open();
     a.write(clientFrame(1, "{}", true, false));
