@@ -84,7 +84,9 @@ describe("a lying peer", () => {
       await sleep(4000);
       const honest = [];
       for (const id of ["honestA", "honestB"]) {
-        const viewer = await open(id, { ...common, src: origin.liveUrl(id) });
+        // Further from the live edge than the liar, so the liar always holds the segments
+        // these viewers want next and is asked for them.
+        const viewer = await open(id, { ...common, src: origin.liveUrl(id), behind: "12" });
         opened.push(viewer);
         honest.push(viewer);
         await sleep(3000);
