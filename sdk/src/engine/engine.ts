@@ -179,8 +179,9 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
     },
   };
 
+  // The edge fetcher announces segments through its own store: a page's own store wins, without it.
   const edge =
-    p2pEnabled && resolved.liveEdge.enabled
+    p2pEnabled && resolved.liveEdge.enabled && !resolved.coreConfig.customSegmentStorageFactory
       ? new LiveEdgeFetcher(
           resolved.liveEdge,
           resolved.coreConfig.mainStream?.highDemandTimeWindow ?? resolved.coreConfig.highDemandTimeWindow ?? 15,
