@@ -99,6 +99,10 @@ test("demo page: two viewers share the stream, chart and peer table fill", { tim
   assert.deepEqual(consoleErrors, [], "no uncaught errors in the page");
   const swarm = demo.tracker?.swarm();
   assert.ok(swarm && swarm.peers >= 2, `the tracker sees both viewers: ${JSON.stringify(swarm)}`);
+  // The page polls the tracker's counts every few seconds: give it one poll to catch up.
+  await page
+    .waitForFunction(() => document.getElementById("swarm-size")?.textContent === "2 viewers", null, { timeout: 15_000 })
+    .catch(() => undefined);
   assert.equal(await page.textContent("#tracker-state"), "connected");
   assert.equal(await page.textContent("#swarm-size"), "2 viewers");
 
