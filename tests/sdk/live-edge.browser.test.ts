@@ -3,31 +3,10 @@
 // reported once, and playback never waits on the fetcher. Margins are wide: figures belong to bench/.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Browser } from "playwright-core";
-import { startOrigin, type Origin } from "../../bench/origin/index";
-import { launchChromium } from "../helpers/browser";
-import { startPageServer, type PageServer } from "../helpers/pages";
-import { startTestTracker, type TestTracker } from "./tracker";
 import { openViewer, sleep, type Viewer } from "./viewer";
+import { useStage } from "../helpers/stage";
 
-let origin: Origin;
-let tracker: TestTracker;
-let pages: PageServer;
-let browser: Browser;
-
-before(async () => {
-  [origin, tracker, pages, browser] = await Promise.all([
-    startOrigin(),
-    startTestTracker(),
-    startPageServer({ "/dist/": "dist", "/pages/": "tests/browser-pages" }),
-    launchChromium(),
-  ]);
-});
-
-after(async () => {
-  await browser?.close();
-  await Promise.all([origin?.close(), tracker?.close(), pages?.close()]);
-});
+const stage = useStage();
 
 interface SegmentEvent {
   name: string;
@@ -53,7 +32,7 @@ describe("live edge fetcher", () => {
     const viewers: Viewer[] = [];
     try {
       for (let i = 0; i < 3; i++) {
-        viewers.push(await openViewer(browser, pages.url, `edge${i}`, { src: origin.liveUrl(`edge${i}`), tracker: tracker.url, swarm }));
+        viewers.push(await openViewer(stage.browser, stage.pages.url, `edge${i}`, { src: stage.origin.liveUrl(`edge${i}`), tracker: stage.tracker.url, swarm }));
         await sleep(1500);
       }
       for (const v of viewers) await recordSegments(v);

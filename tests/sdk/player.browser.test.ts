@@ -4,31 +4,10 @@ import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
-import type { Browser } from "playwright-core";
-import { startOrigin, type Origin } from "../../bench/origin/index";
-import { launchChromium } from "../helpers/browser";
-import { startPageServer, type PageServer } from "../helpers/pages";
-import { startTestTracker, type TestTracker } from "./tracker";
 import { openViewer, sleep, waitFor, type Viewer, type ViewerState } from "./viewer";
+import { useStage } from "../helpers/stage";
 
-let origin: Origin;
-let tracker: TestTracker;
-let pages: PageServer;
-let browser: Browser;
-
-before(async () => {
-  [origin, tracker, pages, browser] = await Promise.all([
-    startOrigin(),
-    startTestTracker(),
-    startPageServer({ "/dist/": "dist", "/pages/": "tests/browser-pages" }),
-    launchChromium(),
-  ]);
-});
-
-after(async () => {
-  await browser?.close();
-  await Promise.all([origin?.close(), tracker?.close(), pages?.close()]);
-});
+const stage = useStage();
 
 /** A loopback port with nothing listening on it. */
 async function closedPort(): Promise<number> {
@@ -55,7 +34,7 @@ describe("attach() in Chromium", () => {
     try {
       for (let i = 0; i < 3; i++) {
         const id = `viewer${i}`;
-        viewers.push(await openViewer(browser, pages.url, id, { src: origin.liveUrl(id), tracker: tracker.url, swarm }));
+        viewers.push(await openViewer(stage.browser, stage.pages.url, id, { src: stage.origin.liveUrl(id), tracker: stage.tracker.url, swarm }));
         if (i < 2) await sleep(3000);
       }
       await sleep(2000);
@@ -70,7 +49,7 @@ describe("attach() in Chromium", () => {
 
       const consumed = states.reduce((sum, s) => sum + s.stats!.httpBytes + s.stats!.p2pBytes, 0);
       const p2p = states.reduce((sum, s) => sum + s.stats!.p2pBytes, 0);
-      const egress = origin.egress();
+      const egress = stage.origin.egress();
       console.log(
         `# P2P share ${((100 * p2p) / consumed).toFixed(1)} % of ${(consumed / 1e6).toFixed(2)} MB consumed; ` +
           `origin segment egress ${(egress.segmentBytes / 1e6).toFixed(2)} MB; per viewer: ` +
@@ -87,7 +66,7 @@ describe("attach() in Chromium", () => {
       }
 
       // destroy() releases the tracker connection and peers, and may be called twice.
-      assert.ok(tracker.connections() >= 3, `tracker sees ${tracker.connections()} connections`);
+      assert.ok(stage.tracker.stats().connections >= 3, `tracker sees ${stage.tracker.stats().connections} connections`);
       for (const v of viewers) {
         const after = await v.page.evaluate(() => {
           const { player } = (window as unknown as { swarmcastTest: { player: any } }).swarmcastTest;
@@ -98,7 +77,7 @@ describe("attach() in Chromium", () => {
         });
         assert.deepEqual(after, { destroyed: true, registered: false, hls: true }, v.id);
       }
-      assert.ok(await waitFor(async () => tracker.connections() === 0, 10_000, 250), `tracker still sees ${tracker.connections()} connections after destroy()`);
+      assert.ok(await waitFor(async () => stage.tracker.stats().connections === 0, 10_000, 250), `tracker still sees ${stage.tracker.stats().connections} connections after destroy()`);
     } finally {
       await Promise.all(viewers.map((v) => v.close()));
     }
@@ -106,7 +85,7 @@ describe("attach() in Chromium", () => {
 
   it("plays from HTTP only with p2p: false and counts the bytes the origin served", { timeout: 60_000 }, async () => {
     const id = "http-only";
-    const viewer = await openViewer(browser, pages.url, id, { src: origin.liveUrl(id), tracker: tracker.url, p2p: "off" });
+    const viewer = await openViewer(stage.browser, stage.pages.url, id, { src: stage.origin.liveUrl(id), tracker: stage.tracker.url, p2p: "off" });
     try {
       await sleep(3000);
       const start = await viewer.read();
@@ -114,7 +93,7 @@ describe("attach() in Chromium", () => {
       await waitFor(async () => (end = await viewer.read()).currentTime - start.currentTime >= 8, 25_000);
       assertPlays(id, start, end, 8);
       const stats = end.stats!;
-      const served = origin.egress().byClient[id]?.segmentBytes ?? 0;
+      const served = stage.origin.egress().byClient[id]?.segmentBytes ?? 0;
       assert.equal(stats.p2pEnabled, false);
       assert.equal(stats.p2pBytes, 0);
       assert.equal(stats.peers.length, 0);
@@ -131,7 +110,7 @@ describe("attach() in Chromium", () => {
   it("keeps playing from HTTP when the tracker is unreachable and reports it", { timeout: 60_000 }, async () => {
     const id = "no-tracker";
     const deadTracker = `ws://127.0.0.1:${await closedPort()}`;
-    const viewer = await openViewer(browser, pages.url, id, { src: origin.liveUrl(id), tracker: deadTracker, swarm: "nobody" });
+    const viewer = await openViewer(stage.browser, stage.pages.url, id, { src: stage.origin.liveUrl(id), tracker: deadTracker, swarm: "nobody" });
     try {
       await sleep(3000);
       const start = await viewer.read();

@@ -3,41 +3,20 @@
 // back gets a fatal error after the retries.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Browser } from "playwright-core";
-import { startOrigin, type Origin } from "../../bench/origin/index";
-import { launchChromium } from "../helpers/browser";
-import { startPageServer, type PageServer } from "../helpers/pages";
-import { startTestTracker, type TestTracker } from "./tracker";
 import { openViewer, waitFor, type ViewerState } from "./viewer";
+import { useStage } from "../helpers/stage";
 
-let origin: Origin;
-let tracker: TestTracker;
-let pages: PageServer;
-let browser: Browser;
-
-before(async () => {
-  [origin, tracker, pages, browser] = await Promise.all([
-    startOrigin(),
-    startTestTracker(),
-    startPageServer({ "/dist/": "dist", "/pages/": "tests/browser-pages" }),
-    launchChromium(),
-  ]);
-});
-
-after(async () => {
-  await browser?.close();
-  await Promise.all([origin?.close(), tracker?.close(), pages?.close()]);
-});
+const stage = useStage();
 
 describe("recovery from fatal hls.js errors", () => {
   it("rides out a CDN outage at startup and reports a permanent one as fatal", { timeout: 60_000 }, async () => {
     const outageEnds = Date.now() + 4000;
-    origin.setFaults([
+    stage.origin.setFaults([
       { clients: ["flaky"], status: 503, target: "all", until: outageEnds },
       { clients: ["down"], status: 503, target: "all" },
     ]);
-    const flaky = await openViewer(browser, pages.url, "flaky", { src: origin.liveUrl("flaky"), tracker: tracker.url, swarm: "flaky" });
-    const down = await openViewer(browser, pages.url, "down", { src: origin.liveUrl("down"), tracker: tracker.url, swarm: "down" });
+    const flaky = await openViewer(stage.browser, stage.pages.url, "flaky", { src: stage.origin.liveUrl("flaky"), tracker: stage.tracker.url, swarm: "flaky" });
+    const down = await openViewer(stage.browser, stage.pages.url, "down", { src: stage.origin.liveUrl("down"), tracker: stage.tracker.url, swarm: "down" });
     try {
       let f: ViewerState = await flaky.read();
       let d: ViewerState = await down.read();
@@ -60,7 +39,7 @@ describe("recovery from fatal hls.js errors", () => {
       assert.equal(downRetries.length, 3, "three retries before giving up");
       assert.equal(d.frames, 0);
     } finally {
-      origin.setFaults([]);
+      stage.origin.setFaults([]);
       await Promise.all([flaky.close(), down.close()]);
     }
   });

@@ -4,11 +4,8 @@
 // again, correct. Margins are wide: figures belong to bench/.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { startOrigin, type Origin } from "../../bench/origin/index";
-import { startTracker } from "../../tracker/src/index";
-import { launchChromium } from "../helpers/browser";
-import { startPageServer, type PageServer } from "../helpers/pages";
+import type { BrowserContext, Page } from "playwright-core";
+import { useStage } from "../helpers/stage";
 
 interface PageRecord {
   attachError: string | null;
@@ -25,30 +22,13 @@ interface PageRecord {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let origin: Origin;
-let tracker: Awaited<ReturnType<typeof startTracker>>;
-let pages: PageServer;
-let browser: Browser;
-
-before(async () => {
-  [origin, tracker, pages, browser] = await Promise.all([
-    startOrigin(),
-    startTracker({ host: "127.0.0.1", port: 0, logLevel: "warn" }),
-    startPageServer({ "/dist/": "dist", "/pages/": "tests/browser-pages" }),
-    launchChromium(),
-  ]);
-});
-
-after(async () => {
-  await browser?.close();
-  await Promise.all([origin?.close(), tracker?.close(), pages?.close()]);
-});
+const stage = useStage({ tracker: { logLevel: "warn" } });
 
 async function open(id: string, params: Record<string, string>): Promise<{ id: string; page: Page; context: BrowserContext }> {
-  const context = await browser.newContext();
+  const context = await stage.browser.newContext();
   const page = await context.newPage();
   page.on("pageerror", (err) => console.error(`[${id}] page error: ${err.message}`));
-  await page.goto(`${pages.url}/pages/trust-player.html?${new URLSearchParams(params)}`);
+  await page.goto(`${stage.pages.url}/pages/trust-player.html?${new URLSearchParams(params)}`);
   return { id, page, context };
 }
 
@@ -75,18 +55,18 @@ function read(page: Page): Promise<PageRecord> {
 describe("a lying peer", () => {
   it("is caught by SHA-256, dropped, and never reaches hls.js", { timeout: 95_000 }, async () => {
     const swarm = `liar-${Date.now()}`;
-    const common = { tracker: tracker.url, swarm };
+    const common = { tracker: stage.tracker.url, swarm };
     const opened: Array<{ id: string; page: Page; context: BrowserContext }> = [];
     try {
       // The liar joins first so it holds segments the others will want.
-      const liar = await open("liar", { ...common, src: origin.liveUrl("liar"), role: "liar" });
+      const liar = await open("liar", { ...common, src: stage.origin.liveUrl("liar"), role: "liar" });
       opened.push(liar);
       await sleep(4000);
       const honest = [];
       for (const id of ["honestA", "honestB"]) {
         // Further from the live edge than the liar, so the liar always holds the segments
         // these viewers want next and is asked for them.
-        const viewer = await open(id, { ...common, src: origin.liveUrl(id), behind: "12" });
+        const viewer = await open(id, { ...common, src: stage.origin.liveUrl(id), behind: "12" });
         opened.push(viewer);
         honest.push(viewer);
         await sleep(3000);
@@ -111,7 +91,7 @@ describe("a lying peer", () => {
       await sleep(6000);
       states = await Promise.all(honest.map((v) => read(v.page)));
       const liarState = await read(liar.page);
-      const egress = origin.egress();
+      const egress = stage.origin.egress();
 
       const honestIds = new Set(Object.keys(liarState.uploads));
       for (const [i, s] of states.entries()) {

@@ -3,33 +3,14 @@
 // expired one gets no peers, keeps playing from the origin, and is told why.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { startOrigin, type Origin } from "../../bench/origin/index";
-import { mintToken, startTracker } from "../../tracker/src/index";
-import { launchChromium } from "../helpers/browser";
-import { startPageServer, type PageServer } from "../helpers/pages";
+import type { BrowserContext, Page } from "playwright-core";
+import { mintToken } from "../../tracker/src/index";
+import { useStage } from "../helpers/stage";
 
 const SECRET = "private-swarm-test-secret";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let origin: Origin;
-let tracker: Awaited<ReturnType<typeof startTracker>>;
-let pages: PageServer;
-let browser: Browser;
-
-before(async () => {
-  [origin, tracker, pages, browser] = await Promise.all([
-    startOrigin(),
-    startTracker({ host: "127.0.0.1", port: 0, logLevel: "silent", secret: SECRET }),
-    startPageServer({ "/dist/": "dist", "/pages/": "tests/browser-pages" }),
-    launchChromium(),
-  ]);
-});
-
-after(async () => {
-  await browser?.close();
-  await Promise.all([origin?.close(), tracker?.close(), pages?.close()]);
-});
+const stage = useStage({ tracker: { secret: SECRET } });
 
 interface State {
   attachError: string | null;
@@ -53,12 +34,12 @@ describe("private swarm", () => {
     const opened: Array<{ page: Page; context: BrowserContext }> = [];
     try {
       for (const v of viewers) {
-        const context = await browser.newContext();
+        const context = await stage.browser.newContext();
         const page = await context.newPage();
         page.on("pageerror", (err) => console.error(`[${v.id}] page error: ${err.message}`));
-        const params: Record<string, string> = { src: origin.liveUrl(v.id), tracker: tracker.url, swarm };
+        const params: Record<string, string> = { src: stage.origin.liveUrl(v.id), tracker: stage.tracker.url, swarm };
         if (v.token) params.token = v.token;
-        await page.goto(`${pages.url}/pages/trust-player.html?${new URLSearchParams(params)}`);
+        await page.goto(`${stage.pages.url}/pages/trust-player.html?${new URLSearchParams(params)}`);
         opened.push({ page, context });
       }
       const read = (page: Page): Promise<State> =>
@@ -88,7 +69,7 @@ describe("private swarm", () => {
         if (ready || Date.now() > deadline) break;
         await sleep(1000);
       }
-      const rejected = tracker.stats().rejectedConnections as Record<string, number>;
+      const rejected = stage.tracker.stats().rejectedConnections as Record<string, number>;
       console.log(
         "# " +
           states.map((s, i) => `${viewers[i].id}: ${s.stats.peers.length} peer(s), ${s.stats.httpSegments} http / ${s.stats.p2pSegments} p2p segments`).join("; ") +

@@ -4,11 +4,8 @@
 // viewer with upload: false never sends a byte.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { startOrigin, type Origin } from "../../bench/origin/index";
-import { startTracker } from "../../tracker/src/index";
-import { launchChromium } from "../helpers/browser";
-import { startPageServer, type PageServer } from "../helpers/pages";
+import type { BrowserContext, Page } from "playwright-core";
+import { useStage } from "../helpers/stage";
 
 // One 166 KB segment per connected peer (4) fits in the 10 s budget (750 KB): the case where the
 // cap is a hard bound. Uncapped, these viewers upload more than that in a 10 s window.
@@ -16,24 +13,7 @@ const CAP_KBPS = 600;
 const VIEWERS = 4;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let origin: Origin;
-let tracker: Awaited<ReturnType<typeof startTracker>>;
-let pages: PageServer;
-let browser: Browser;
-
-before(async () => {
-  [origin, tracker, pages, browser] = await Promise.all([
-    startOrigin(),
-    startTracker({ host: "127.0.0.1", port: 0, logLevel: "warn" }),
-    startPageServer({ "/dist/": "dist", "/pages/": "tests/browser-pages" }),
-    launchChromium(),
-  ]);
-});
-
-after(async () => {
-  await browser?.close();
-  await Promise.all([origin?.close(), tracker?.close(), pages?.close()]);
-});
+const stage = useStage({ tracker: { logLevel: "warn" } });
 
 /** Largest number of bytes in any `windowMs` window of a log of [ms, bytes] events. */
 function worstWindow(log: Array<[number, number, ...unknown[]]>, windowMs: number): { bytes: number; events: unknown[] } {
@@ -59,17 +39,17 @@ describe("upload cap in Chromium", () => {
     try {
       for (let i = 0; i < VIEWERS; i++) {
         const id = `capped${i}`;
-        const context = await browser.newContext();
+        const context = await stage.browser.newContext();
         const page = await context.newPage();
         page.on("pageerror", (err) => console.error(`[${id}] page error: ${err.message}`));
-        const params = { src: origin.liveUrl(id), tracker: tracker.url, swarm, maxUploadKbps: String(CAP_KBPS) };
-        await page.goto(`${pages.url}/pages/trust-player.html?${new URLSearchParams(params)}`);
+        const params = { src: stage.origin.liveUrl(id), tracker: stage.tracker.url, swarm, maxUploadKbps: String(CAP_KBPS) };
+        await page.goto(`${stage.pages.url}/pages/trust-player.html?${new URLSearchParams(params)}`);
         opened.push({ id, page, context });
         await sleep(2000);
       }
-      const leecherContext = await browser.newContext();
+      const leecherContext = await stage.browser.newContext();
       const leecher = await leecherContext.newPage();
-      await leecher.goto(`${pages.url}/pages/trust-player.html?${new URLSearchParams({ src: origin.liveUrl("leecher"), tracker: tracker.url, swarm, upload: "off" })}`);
+      await leecher.goto(`${stage.pages.url}/pages/trust-player.html?${new URLSearchParams({ src: stage.origin.liveUrl("leecher"), tracker: stage.tracker.url, swarm, upload: "off" })}`);
       opened.push({ id: "leecher", page: leecher, context: leecherContext });
       await sleep(35_000);
       const leech = await leecher.evaluate(() => {

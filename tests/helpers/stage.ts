@@ -1,0 +1,55 @@
+import { after, before } from "node:test";
+import type { Browser } from "playwright-core";
+import { startOrigin, type Origin, type OriginOptions } from "../../bench/origin/index";
+import { startTracker, type RunningTracker, type TrackerInit } from "../../tracker/src/index";
+import { launchChromium } from "./browser";
+import { startPageServer, type PageServer } from "./pages";
+
+/** Everything a browser test of the SDK plays against, all real and on loopback. */
+export interface Stage {
+  origin: Origin;
+  tracker: RunningTracker;
+  /** Serves dist/ at /dist/ and tests/browser-pages/ at /pages/. */
+  pages: PageServer;
+  browser: Browser;
+}
+
+export interface StageOptions {
+  origin?: Partial<OriginOptions>;
+  tracker?: TrackerInit;
+}
+
+export async function startStage(options: StageOptions = {}): Promise<Stage & { close(): Promise<void> }> {
+  const [origin, tracker, pages, browser] = await Promise.all([
+    startOrigin(options.origin),
+    startTracker({ host: "127.0.0.1", port: 0, logLevel: "silent", ...options.tracker }),
+    startPageServer({ "/dist/": "dist", "/pages/": "tests/browser-pages" }),
+    launchChromium(),
+  ]);
+  return {
+    origin,
+    tracker,
+    pages,
+    browser,
+    async close() {
+      await browser.close();
+      await Promise.all([origin.close(), tracker.close(), pages.close()]);
+    },
+  };
+}
+
+/**
+ * Starts a stage before the file's tests and stops it after them. The returned object is filled
+ * in by the `before` hook, so read its fields inside tests, not at module level.
+ */
+export function useStage(options: StageOptions = {}): Stage {
+  const stage = {} as Stage;
+  let close: (() => Promise<void>) | undefined;
+  before(async () => {
+    const started = await startStage(options);
+    close = started.close;
+    Object.assign(stage, started);
+  });
+  after(() => close?.());
+  return stage;
+}
