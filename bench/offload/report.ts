@@ -33,7 +33,7 @@ export function renderMarkdown(result: BenchResult): string {
   const rows: Array<[string, (m: ModeResult) => string]> = [
     ["**Offload, steady state** (1 − CDN egress / consumed)", (m) => `**${pct(m.steady.offload)}**`],
     ["Bound (N−1)/N", (m) => pct(m.bound)],
-    ["Offload / bound", (m) => pct(m.offloadToBound, 0)],
+    ["Offload / bound", (m) => pct(m.offloadToBound)],
     ["CDN segment egress", (m) => mb(m.steady.egressSegmentBytes)],
     ["CDN egress vs http-only", (m) => ratioToBaseline(m, baseline)],
     ["CDN playlist egress", (m) => mb(m.steady.egressPlaylistBytes)],
