@@ -12,13 +12,17 @@ import dts from "rollup-plugin-dts";
 
 const pkg = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8"));
 
-const plugins = () => [
+/**
+ * Plugins for any browser bundle of this repository (the SDK's builds, the bench pages): TS
+ * sources under `include`, PML resolved to its browser bundle, no `process` left behind.
+ */
+export const browserPlugins = ({ include, tsconfig = "./tsconfig.json", sourceMap = true, values = {} }) => [
   replace({
     preventAssignment: true,
     values: {
-      __SWARMCAST_VERSION__: JSON.stringify(pkg.version),
       // PML's debug logger reads these; the browser has no process.
       "process.env.NODE_ENV": JSON.stringify("production"),
+      ...values,
     },
   }),
   nodeResolve({
@@ -29,19 +33,25 @@ const plugins = () => [
   }),
   commonjs(),
   typescript({
-    tsconfig: "./tsconfig.json",
-    include: ["sdk/src/**/*.ts", "shared/**/*.ts"],
+    tsconfig,
+    include,
     compilerOptions: {
       noEmit: false,
       declaration: false,
-      sourceMap: true,
+      sourceMap,
       outDir: undefined,
       types: [],
     },
   }),
 ];
 
-const onwarn = (warning, warn) => {
+const plugins = () =>
+  browserPlugins({
+    include: ["sdk/src/**/*.ts", "shared/**/*.ts"],
+    values: { __SWARMCAST_VERSION__: JSON.stringify(pkg.version) },
+  });
+
+export const onwarn = (warning, warn) => {
   // PML and hls.js use `this` at module top level in helpers; harmless in ESM.
   if (warning.code === "THIS_IS_UNDEFINED") return;
   // PML's engine and its static mixin import each other; the cycle is resolved at call time.

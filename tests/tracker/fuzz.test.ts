@@ -7,24 +7,14 @@ import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { describe, it } from "node:test";
 import pino from "pino";
+import { mulberry32 } from "../../bench/tracker-load/zipf";
 import { announce, binId, isReply, offers, sleep, startOurs, TestClient } from "./helpers";
-
-/** Small deterministic PRNG so a failure can be replayed from its seed. */
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("fuzz", () => {
   it("survives thousands of random and mutated frames", async () => {
     const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 1e9);
-    const rand = rng(seed);
+    // Seeded, so a failure can be replayed with FUZZ_SEED.
+    const rand = mulberry32(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
     const randStr = (n: number) => Array.from({ length: n }, () => String.fromCharCode(Math.floor(rand() * (rand() < 0.9 ? 256 : 0xffff)))).join("");
     const junk = (): unknown =>
