@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { renderMarkdown } from "./report";
-import { DEFAULT_BENCH_CONFIG, runTrackerBench, SMOKE_CONFIG, type TrackerBenchConfig, type TrackerKind } from "./run";
+import { DEFAULT_BENCH_CONFIG, FLOOR_KINDS, type FloorKind, runTrackerBench, SMOKE_CONFIG, type TrackerBenchConfig, type TrackerKind } from "./run";
 
 const d = DEFAULT_BENCH_CONFIG;
 const HELP = `Usage: npm run bench:tracker -- [options]
@@ -27,6 +27,8 @@ offered load), saturation throughput, p99 announce-reply latency and RSS per idl
   --saturation-seconds <s>  duration of the saturation phase (default ${d.saturationSeconds})
   --idle <n,n>          idle-connection counts for the memory phases (default ${d.idleConnections.join(",")})
   --trackers <a,b>      swarmcast,reference (default both)
+  --floors <a,b|none>   memory floors held like the idle phases, with no tracker behind them:
+                        socket-floor (Node's socket), ws-floor (plus a ws WebSocket) (default both)
   --seed <n>            random seed (default ${d.seed})
   --note <text>         a line written into the result (e.g. what else was running)
   --out <path>          result path without extension (default bench/results/tracker-load)
@@ -52,7 +54,7 @@ async function main(): Promise<void> {
       options: {
         connections: { type: "string" }, swarms: { type: "string" }, zipf: { type: "string" }, offers: { type: "string" },
         rate: { type: "string" }, "rate-seconds": { type: "string" }, "warmup-seconds": { type: "string" }, rounds: { type: "string" }, window: { type: "string" },
-        "saturation-seconds": { type: "string" }, idle: { type: "string" }, trackers: { type: "string" },
+        "saturation-seconds": { type: "string" }, idle: { type: "string" }, trackers: { type: "string" }, floors: { type: "string" },
         seed: { type: "string" }, note: { type: "string" }, out: { type: "string" }, smoke: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -73,6 +75,14 @@ async function main(): Promise<void> {
       process.exit(2);
     }
   }
+  const floorList = values.floors ?? base.floors.join(",");
+  const floors = (floorList === "none" ? [] : floorList.split(",").filter(Boolean)) as FloorKind[];
+  for (const f of floors) {
+    if (!FLOOR_KINDS.includes(f)) {
+      process.stderr.write(`bench:tracker: --floors: unknown floor "${f}" (${FLOOR_KINDS.join(", ")}, none)\n`);
+      process.exit(2);
+    }
+  }
   const idle = values.idle === undefined ? base.idleConnections : values.idle.split(",").filter(Boolean).map((x) => num("idle", x, 0, 1));
   if (idle.some((n) => n > 19_900)) process.stderr.write("bench:tracker: note: the tracker process has an open-files limit of 20,000 here\n");
   const cfg: Partial<TrackerBenchConfig> = {
@@ -89,6 +99,7 @@ async function main(): Promise<void> {
     window: num("window", values.window, base.window, 1),
     saturationSeconds: num("saturation-seconds", values["saturation-seconds"], base.saturationSeconds, 0.5),
     idleConnections: idle,
+    floors,
     seed: num("seed", values.seed, base.seed),
     log: (line) => process.stdout.write(`${line}\n`),
   };

@@ -1,5 +1,5 @@
 /** Markdown table of a tracker load run. */
-import type { LoadPhase, TrackerBenchResult } from "./run";
+import type { IdlePhase, LoadPhase, TrackerBenchResult } from "./run";
 
 const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }) : "–");
 const kb = (b: number) => fmt(b / 1024, 1);
@@ -62,11 +62,58 @@ export function renderMarkdown(r: TrackerBenchResult, note = ""): string {
     lines.push(`| marginal RSS per connection, ${fmt(sizes[sizes.length - 2])} → ${fmt(n)} | ${cells.join(" | ")}${ratio} |`);
   }
   lines.push("");
-  const notes = r.trackers.flatMap((t) => t.notes.map((n) => `${t.kind}: ${n}`));
+  lines.push(...floorTable(r));
+  const notes = [...r.trackers, ...(r.floors ?? [])].flatMap((t) => t.notes.map((n) => `${t.kind}: ${n}`));
   const top = r.trackers.flatMap((t) => t.idle.map((p) => p.topSwarm));
   if (top.some((n) => n > 1000)) {
     notes.push(`the largest idle swarm held ${fmt(Math.max(...top))} peers; bittorrent-tracker keeps at most 1,000 per swarm (LRU), so it stored fewer peers than we did`);
   }
   if (notes.length) lines.push("Notes:", "", ...notes.map((n) => `- ${n}`), "");
   return lines.join("\n");
+}
+
+const FLOOR_LABEL: Record<string, string> = {
+  "socket-floor": "Node's socket alone (`node:http`, handshake answered, socket kept)",
+  "ws-floor": "Node's socket + a `ws` WebSocket, no tracker state",
+  swarmcast: "swarmcast tracker",
+  reference: "bittorrent-tracker's Server",
+};
+
+/**
+ * Where a connection's memory goes: the floors (no tracker behind the connections) next to both
+ * trackers, at the largest idle step all of them reached.
+ */
+function floorTable(r: TrackerBenchResult): string[] {
+  const floors = r.floors ?? [];
+  if (floors.length === 0) return [];
+  const rows = [...floors, ...r.trackers];
+  const reached = (n: number) => rows.every((t) => t.idle.some((p) => p.target === n && p.opened > 0));
+  const sizes = [...new Set(rows.flatMap((t) => t.idle.map((p) => p.target)))].filter(reached).sort((a, b) => a - b);
+  const n = sizes.at(-1);
+  if (n === undefined) return [];
+  const at = (t: { idle: IdlePhase[] }) => t.idle.find((p) => p.target === n)!;
+  const lines = [
+    `### Where a connection's memory goes (${fmt(n)} idle connections)`,
+    "",
+    "| | RSS per connection from the empty baseline | heap | marginal RSS, last step |",
+    "|---|---:|---:|---:|",
+  ];
+  for (const t of rows) {
+    const p = at(t);
+    const marginal = p.marginalRssPerConnection == null ? "–" : `${kb(p.marginalRssPerConnection)} KB`;
+    lines.push(`| ${FLOOR_LABEL[t.kind] ?? t.kind} | ${kb(p.rssPerConnection)} KB | ${kb(p.heapPerConnection)} KB | ${marginal} |`);
+  }
+  const ref = r.trackers.find((t) => t.kind === "reference");
+  const wsFloor = floors.find((t) => t.kind === "ws-floor");
+  if (ref && wsFloor) {
+    const half = at(ref).rssPerConnection / 2;
+    const floor = at(wsFloor).rssPerConnection;
+    lines.push(
+      "",
+      `Half the reference's RSS per connection is ${kb(half)} KB; Node's socket with a \`ws\` WebSocket and nothing else ` +
+        `takes ${kb(floor)} KB (${fmt(floor / half, 2)}× that half).`,
+    );
+  }
+  lines.push("");
+  return lines;
 }

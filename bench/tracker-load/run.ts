@@ -11,6 +11,9 @@ import { fileURLToPath } from "node:url";
 import type { LoadgenReply, LoadgenRequest, PhaseResult, TrackerReply, TrackerRequest, TrackerUsage } from "./messages";
 
 export type TrackerKind = "swarmcast" | "reference";
+/** Connections held with no tracker behind them: Node's socket alone, and with a `ws` WebSocket. */
+export type FloorKind = "socket-floor" | "ws-floor";
+export const FLOOR_KINDS: FloorKind[] = ["socket-floor", "ws-floor"];
 
 export interface TrackerBenchConfig {
   trackers: TrackerKind[];
@@ -36,6 +39,8 @@ export interface TrackerBenchConfig {
   saturationSeconds: number;
   /** Sizes of the idle-connection memory phases. */
   idleConnections: number[];
+  /** Memory floors measured with the same idle phases (empty: none). */
+  floors: FloorKind[];
   /** Most connections one generator process holds (each socket is a file descriptor). */
   connectionsPerGenerator: number;
   seed: number;
@@ -56,6 +61,7 @@ export const DEFAULT_BENCH_CONFIG: TrackerBenchConfig = {
   window: 500,
   saturationSeconds: 10,
   idleConnections: [5000, 19000],
+  floors: FLOOR_KINDS,
   connectionsPerGenerator: 9500,
   seed: 42,
 };
@@ -114,12 +120,19 @@ export interface TrackerRunResult {
   notes: string[];
 }
 
+export interface FloorResult {
+  kind: FloorKind;
+  idle: IdlePhase[];
+  notes: string[];
+}
+
 export interface TrackerBenchResult {
   startedAt: string;
   finishedAt: string;
   config: Omit<TrackerBenchConfig, "log">;
   machine: { cpus: number; model: string; node: string; loadAverage: number[]; openFilesLimit: string };
   trackers: TrackerRunResult[];
+  floors: FloorResult[];
   /** swarmcast / reference; efficiency = replies per tracker CPU-second. */
   ratios: {
     efficiency: number;
@@ -136,6 +149,8 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 const EXEC_ARGV = ["--import", "tsx", "--expose-gc"];
 /** SWARMCAST_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each tracker process there. */
 if (process.env.SWARMCAST_BENCH_CPU_PROF) EXEC_ARGV.push("--cpu-prof", `--cpu-prof-dir=${process.env.SWARMCAST_BENCH_CPU_PROF}`);
+/** SWARMCAST_BENCH_TRACKER_FLAGS="--trace-gc …": more Node flags for the tracker processes. */
+if (process.env.SWARMCAST_BENCH_TRACKER_FLAGS) EXEC_ARGV.push(...process.env.SWARMCAST_BENCH_TRACKER_FLAGS.split(/\s+/).filter(Boolean));
 
 class Child<Req, Rep extends { type: string }> {
   private readonly queue: Rep[] = [];
@@ -192,7 +207,7 @@ class Child<Req, Rep extends { type: string }> {
 type TrackerChild = Child<TrackerRequest, TrackerReply>;
 type LoadChild = Child<LoadgenRequest, LoadgenReply>;
 
-async function startTrackerChild(kind: TrackerKind): Promise<{ child: TrackerChild; url: string }> {
+async function startTrackerChild(kind: TrackerKind | FloorKind): Promise<{ child: TrackerChild; url: string }> {
   const proc = fork(`${here}tracker-process.ts`, [kind], { execArgv: EXEC_ARGV, stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const child: TrackerChild = new Child(proc);
   const ready = await child.next(30_000);
@@ -272,7 +287,7 @@ function combine(parts: PhasePart[]): LoadPhase {
  * process's RSS and heap are read after a full GC at each step, so both the cost per connection
  * from the empty baseline and the marginal cost between steps come out of the same run.
  */
-async function idlePhases(kind: TrackerKind, sizes: number[], cfg: TrackerBenchConfig, salt: number, log: (l: string) => void): Promise<{ phases: IdlePhase[]; notes: string[] }> {
+async function idlePhases(kind: TrackerKind | FloorKind, sizes: number[], cfg: TrackerBenchConfig, salt: number, log: (l: string) => void): Promise<{ phases: IdlePhase[]; notes: string[] }> {
   const { child, url } = await startTrackerChild(kind);
   const generators: LoadChild[] = [];
   const phases: IdlePhase[] = [];
@@ -447,6 +462,11 @@ export async function runTrackerBench(config: Partial<TrackerBenchConfig> = {}):
     const { phases: idle, notes } = await idlePhases(s.kind, cfg.idleConnections, cfg, s.kind === "reference" ? 2 : 1, log);
     trackers.push({ kind: s.kind, fixedLoad: combine(s.fixed), saturation: combine(s.saturated), idle, notes: [...s.notes, ...notes] });
   }
+  const floors: FloorResult[] = [];
+  for (const [i, kind] of cfg.floors.entries()) {
+    const { phases: idle, notes } = await idlePhases(kind, cfg.idleConnections, cfg, 3 + i, log);
+    floors.push({ kind, idle, notes });
+  }
   const ours = trackers.find((t) => t.kind === "swarmcast");
   const ref = trackers.find((t) => t.kind === "reference");
   let ratios: TrackerBenchResult["ratios"] = null;
@@ -473,6 +493,7 @@ export async function runTrackerBench(config: Partial<TrackerBenchConfig> = {}):
     config: plain,
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? "", node: process.version, loadAverage, openFilesLimit: openFilesLimit() },
     trackers,
+    floors,
     ratios,
   };
 }

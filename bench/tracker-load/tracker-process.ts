@@ -1,9 +1,18 @@
 /**
  * A tracker alone in its own process — ours or bittorrent-tracker's Server — so its CPU time and
  * memory can be read without the load generator's. Reports process.cpuUsage() and RSS over IPC.
+ *
+ * Two memory floors run here too, holding connections with no tracker behind them: `ws-floor`
+ * (node:http + a `ws` WebSocket per connection, a fixed reply to every message) and
+ * `socket-floor` (node:http, the handshake answered and the bare socket kept, a fixed reply
+ * frame). They show what any tracker on Node and `ws` pays per connection before its own state.
  */
+import { createHash } from "node:crypto";
+import http from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import Server from "bittorrent-tracker/server";
+import { WebSocketServer, type WebSocket } from "ws";
 import { startTracker } from "../../tracker/src/index";
 import type { TrackerReply, TrackerRequest } from "./messages";
 
@@ -28,7 +37,37 @@ async function start(): Promise<number> {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
     return (server.http.address() as AddressInfo).port;
   }
+  if (kind === "ws-floor" || kind === "socket-floor") return startFloor(kind);
   throw new Error(`unknown tracker kind ${kind}`);
+}
+
+/** What the load generator waits for after its first announce: any frame naming "interval". */
+const FLOOR_REPLY = '{"action":"announce","interval":120,"complete":0,"incomplete":0}';
+const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+async function startFloor(kind: "ws-floor" | "socket-floor"): Promise<number> {
+  const server = http.createServer((_req, res) => res.writeHead(404).end());
+  if (kind === "ws-floor") {
+    const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false });
+    const reply = function (this: WebSocket) {
+      this.send(FLOOR_REPLY);
+    };
+    server.on("upgrade", (req, socket: Duplex, head: Buffer) => wss.handleUpgrade(req, socket, head, (ws) => ws.on("message", reply)));
+  } else {
+    // One unmasked text frame (payload < 126 bytes: a two-byte header), sent for any input.
+    const frame = Buffer.concat([Buffer.from([0x81, FLOOR_REPLY.length]), Buffer.from(FLOOR_REPLY)]);
+    const reply = function (this: Duplex) {
+      this.write(frame);
+    };
+    server.on("upgrade", (req, socket: Duplex) => {
+      const accept = createHash("sha1").update(`${req.headers["sec-websocket-key"]}${WS_GUID}`).digest("base64");
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+      socket.on("data", reply);
+      socket.on("error", () => socket.destroy());
+    });
+  }
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  return (server.address() as AddressInfo).port;
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;
