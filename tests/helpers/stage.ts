@@ -17,13 +17,15 @@ export interface Stage {
 export interface StageOptions {
   origin?: Partial<OriginOptions>;
   tracker?: TrackerInit;
+  /** More page-server routes (URL prefix → directory), beside /dist/ and /pages/. */
+  routes?: Record<string, string>;
 }
 
 export async function startStage(options: StageOptions = {}): Promise<Stage & { close(): Promise<void> }> {
   const [origin, tracker, pages, browser] = await Promise.all([
     startOrigin(options.origin),
     startTracker({ host: "127.0.0.1", port: 0, logLevel: "silent", ...options.tracker }),
-    startPageServer({ "/dist/": "dist", "/pages/": "tests/browser-pages" }),
+    startPageServer({ "/dist/": "dist", "/pages/": "tests/browser-pages", ...options.routes }),
     launchChromium(),
   ]);
   return {

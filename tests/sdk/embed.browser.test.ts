@@ -4,49 +4,32 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
-import type { Browser } from "playwright-core";
-import { startOrigin, type Origin } from "../../bench/origin/index";
-import { launchChromium } from "../helpers/browser";
-import { startPageServer, type PageServer } from "../helpers/pages";
-import { startTestTracker, type TestTracker } from "./tracker";
+import { after, describe, it } from "node:test";
+import { useStage } from "../helpers/stage";
 import { waitFor } from "./viewer";
 
-let origin: Origin;
-let tracker: TestTracker;
-let pages: PageServer;
-let browser: Browser;
-let dir: string;
-
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), "swarmcast-embed-"));
-  [origin, tracker, browser] = await Promise.all([startOrigin(), startTestTracker(), launchChromium()]);
-  pages = await startPageServer({ "/dist/": "dist", "/gen/": dir });
-});
-
-after(async () => {
-  await browser?.close();
-  await Promise.all([origin?.close(), tracker?.close(), pages?.close()]);
-  rmSync(dir, { recursive: true, force: true });
-});
+/** The generated page lives here, served at /gen/. */
+const dir = mkdtempSync(join(tmpdir(), "swarmcast-embed-"));
+const stage = useStage({ routes: { "/gen/": dir } });
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("script-tag embed", () => {
   it("attaches every <video data-swarmcast-src> on load and plays", { timeout: 60_000 }, async () => {
     const template = readFileSync(new URL("../browser-pages/embed.html", import.meta.url), "utf8");
     const html = template
-      .replaceAll("{{SRC}}", origin.liveUrl("embed"))
-      .replaceAll("{{TRACKER}}", tracker.url)
+      .replaceAll("{{SRC}}", stage.origin.liveUrl("embed"))
+      .replaceAll("{{TRACKER}}", stage.tracker.url)
       .replaceAll("{{SWARM}}", "embed-test")
-      .replaceAll("{{DIST}}", `${pages.url}/dist`);
+      .replaceAll("{{DIST}}", `${stage.pages.url}/dist`);
     assert.doesNotMatch(html, /{{|importmap|type="module"/);
     writeFileSync(join(dir, "embed.html"), html);
 
-    const context = await browser.newContext();
+    const context = await stage.browser.newContext();
     try {
       const page = await context.newPage();
       const pageErrors: string[] = [];
       page.on("pageerror", (err) => pageErrors.push(err.message));
-      await page.goto(`${pages.url}/gen/embed.html`);
+      await page.goto(`${stage.pages.url}/gen/embed.html`);
 
       const read = () =>
         page.evaluate(() => {
@@ -87,11 +70,11 @@ describe("script-tag embed", () => {
   });
 
   it("throws errors that name the bad argument or option", { timeout: 30_000 }, async () => {
-    writeFileSync(join(dir, "blank.html"), `<!doctype html><video id="v"></video><script src="${pages.url}/dist/swarmcast.js"></script>`);
-    const context = await browser.newContext();
+    writeFileSync(join(dir, "blank.html"), `<!doctype html><video id="v"></video><script src="${stage.pages.url}/dist/swarmcast.js"></script>`);
+    const context = await stage.browser.newContext();
     try {
       const page = await context.newPage();
-      await page.goto(`${pages.url}/gen/blank.html`);
+      await page.goto(`${stage.pages.url}/gen/blank.html`);
       const messages = await page.evaluate(({ src, trackerUrl }) => {
         const S = (window as any).Swarmcast;
         const video = document.getElementById("v");
@@ -117,7 +100,7 @@ describe("script-tag embed", () => {
         }
         player.current?.destroy();
         return results;
-      }, { src: origin.liveUrl("errors"), trackerUrl: tracker.url });
+      }, { src: stage.origin.liveUrl("errors"), trackerUrl: stage.tracker.url });
       assert.match(messages.notVideo, /SwarmcastOptionError: .*"video" must be a <video> \(or <audio>\) element, got <body>/);
       assert.match(messages.noSrc, /"src" is required/);
       assert.match(messages.httpTracker, /"trackers\[0\]" must be a ws:\/\/ or wss:\/\/ URL, got "https:\/\/tracker.example"/);
