@@ -5,11 +5,12 @@
 import { fileURLToPath } from "node:url";
 import { browserPlugins, onwarn } from "../rollup.config.mjs";
 
-// Absolute paths: the bench builds these pages from any working directory.
+// Absolute paths: the bench builds these pages from any working directory. The pages may
+// import small pieces of the SDK's source (sdk/src), so that is compiled too.
 const root = fileURLToPath(new URL("..", import.meta.url));
 
 const plugins = () =>
-  browserPlugins({ tsconfig: `${root}tsconfig.json`, include: [`${root}bench/pages/**/*.ts`], sourceMap: false });
+  browserPlugins({ tsconfig: `${root}tsconfig.json`, include: [`${root}bench/pages/**/*.ts`, `${root}sdk/src/**/*.ts`], sourceMap: false });
 
 export default [
   {

@@ -4,6 +4,8 @@
  * cumulative since start(), so the bench can take deltas over any window.
  */
 
+import { messageOf } from "../../sdk/src/engine/message-of";
+
 export type ViewerMode = "http-only" | "pml-defaults" | "swarmcast";
 
 export interface ViewerConfig {
@@ -205,7 +207,7 @@ class Viewer {
     for (const name of ["onSegmentError", "onPeerError", "onTrackerError"]) {
       engine.addEventListener(name, (details: any) => {
         this.playerErrors++;
-        this.remember(`pml ${name}: ${describe(details?.error ?? details)}`);
+        this.remember(`pml ${name}: ${messageOf(details?.error ?? details)}`);
       });
     }
     hls.loadSource(config.src);
@@ -268,15 +270,6 @@ function required<T>(value: T | undefined, name: string): T {
   return value;
 }
 
-function describe(value: unknown): string {
-  if (value instanceof Error) return value.message;
-  if (typeof value === "string") return value;
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return String(value);
-  }
-}
 
 function loadScript(url: string): Promise<void> {
   return new Promise((resolve, reject) => {

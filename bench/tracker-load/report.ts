@@ -63,7 +63,7 @@ export function renderMarkdown(r: TrackerBenchResult, note = ""): string {
   }
   lines.push("");
   lines.push(...floorTable(r));
-  const notes = [...r.trackers, ...(r.floors ?? [])].flatMap((t) => t.notes.map((n) => `${t.kind}: ${n}`));
+  const notes = [...r.trackers, ...r.floors].flatMap((t) => t.notes.map((n) => `${t.kind}: ${n}`));
   const top = r.trackers.flatMap((t) => t.idle.map((p) => p.topSwarm));
   if (top.some((n) => n > 1000)) {
     notes.push(`the largest idle swarm held ${fmt(Math.max(...top))} peers; bittorrent-tracker keeps at most 1,000 per swarm (LRU), so it stored fewer peers than we did`);
@@ -84,7 +84,7 @@ const FLOOR_LABEL: Record<string, string> = {
  * trackers, at the largest idle step all of them reached.
  */
 function floorTable(r: TrackerBenchResult): string[] {
-  const floors = r.floors ?? [];
+  const floors = r.floors;
   if (floors.length === 0) return [];
   const rows = [...floors, ...r.trackers];
   const reached = (n: number) => rows.every((t) => t.idle.some((p) => p.target === n && p.opened > 0));

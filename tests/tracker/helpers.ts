@@ -130,6 +130,18 @@ export function announce(infoHash: string, peerId: string, extra: Frame = {}): F
   return { action: "announce", info_hash: infoHash, peer_id: peerId, numwant: 0, uploaded: 0, downloaded: 0, ...extra };
 }
 
+/** `count` new clients, each announced into `infoHash` under the id `peerId()` gives it. */
+export async function joinPeers(connect: () => Promise<TestClient>, infoHash: string, peerId: () => string, count: number): Promise<TestClient[]> {
+  const clients: TestClient[] = [];
+  for (let i = 0; i < count; i++) {
+    const c = await connect();
+    c.send(announce(infoHash, peerId(), { event: "started" }));
+    await c.next(isReply);
+    clients.push(c);
+  }
+  return clients;
+}
+
 export const isReply = (f: Frame) => f.action === "announce" && typeof f.interval === "number";
 export const isOffer = (f: Frame) => f.action === "announce" && f.offer !== undefined;
 export const isAnswer = (f: Frame) => f.action === "announce" && f.answer !== undefined;

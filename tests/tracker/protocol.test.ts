@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import {
-  announce, binId, isAnswer, isFailure, isOffer, isReply, offers, startOurs, startReference,
+  announce, binId, isAnswer, isFailure, isOffer, isReply, joinPeers, offers, startOurs, startReference,
   TestClient, type TrackerUnderTest,
 } from "./helpers";
 
@@ -70,13 +70,7 @@ for (const [name, start] of targets) {
 
     it("sends each offer to a distinct other peer, never back to the sender", async () => {
       const ih = fresh();
-      const others: TestClient[] = [];
-      for (let i = 0; i < 3; i++) {
-        const c = await connect();
-        c.send(announce(ih, fresh(), { event: "started" }));
-        await c.next(isReply);
-        others.push(c);
-      }
+      const others = await joinPeers(connect, ih, fresh, 3);
       const me = await connect();
       me.send(announce(ih, fresh(), { event: "started", numwant: 5, offers: offers(5, "d") }));
       await me.next(isReply);
@@ -89,13 +83,7 @@ for (const [name, start] of targets) {
 
     it("relays no more offers than it was given", async () => {
       const ih = fresh();
-      const others: TestClient[] = [];
-      for (let i = 0; i < 3; i++) {
-        const c = await connect();
-        c.send(announce(ih, fresh(), { event: "started" }));
-        await c.next(isReply);
-        others.push(c);
-      }
+      const others = await joinPeers(connect, ih, fresh, 3);
       const me = await connect();
       me.send(announce(ih, fresh(), { event: "started", numwant: 2, offers: offers(2, "e") }));
       await me.next(isReply);

@@ -4,7 +4,7 @@ import { afterEach, describe, it } from "node:test";
 import { Swarm, Peer } from "../../tracker/src/swarm";
 import type { Connection } from "../../tracker/src/connection";
 import {
-  announce, binId, eventually, getJson, isAnswer, isFailure, isOffer, isReply, metricValue, offers, startOurs,
+  announce, binId, eventually, getJson, isAnswer, isFailure, isOffer, isReply, joinPeers, metricValue, offers, startOurs,
   TestClient,
 } from "./helpers";
 
@@ -193,13 +193,7 @@ describe("tracker guarantees", () => {
   it("relays at most maxOffersPerAnnounce offers", async () => {
     const { connect } = await setup({ limits: { maxOffersPerAnnounce: 2 } });
     const ih = fresh();
-    const others: TestClient[] = [];
-    for (let i = 0; i < 4; i++) {
-      const c = await connect();
-      c.send(announce(ih, fresh(), { event: "started" }));
-      await c.next(isReply);
-      others.push(c);
-    }
+    const others = await joinPeers(connect, ih, fresh, 4);
     const me = await connect();
     me.send(announce(ih, fresh(), { numwant: 5, offers: offers(5) }));
     await me.next(isReply);

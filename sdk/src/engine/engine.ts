@@ -9,6 +9,7 @@ import { IntegrityGuard } from "../integrity/guard";
 import { UploadGovernor } from "../upload/upload-governor";
 import { TOKEN_QUERY_PARAM } from "../../../shared/protocol";
 import { createCountingLoader } from "./counting-loader";
+import { messageOf } from "./message-of";
 import { LiveEdgeFetcher } from "../live/edge-fetcher";
 
 /**
@@ -38,15 +39,6 @@ export interface SwarmcastEngine {
   destroy(): void;
 }
 
-function messageOf(value: unknown): string {
-  if (value instanceof Error) return value.message;
-  if (typeof value === "string") return value;
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return String(value);
-  }
-}
 
 /**
  * A browser cannot read why a WebSocket upgrade was refused (the HTTP 401/403 body is hidden),

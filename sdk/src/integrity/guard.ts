@@ -3,7 +3,7 @@ import type { SegmentErrorDetails, StreamType } from "p2p-media-loader-core";
 import { SegmentHashIndex, type SegmentByteRange } from "./hash-index";
 import { loadIntegrityMap } from "./integrity-map";
 import { hashesFromFragments, type FragmentLike } from "./playlist-hashes";
-import { SegmentVerifier, type IntegrityMode, type IntegrityStats } from "./verifier";
+import { integrityOffStats, SegmentVerifier, type IntegrityMode, type IntegrityStats } from "./verifier";
 
 export interface IntegrityGuardOptions {
   mode: IntegrityMode;
@@ -123,19 +123,7 @@ export class IntegrityGuard {
   };
 
   stats(): IntegrityStats {
-    if (!this.verifier) {
-      return {
-        mode: "off",
-        verifiedSegments: 0,
-        failures: 0,
-        unhashedSegments: 0,
-        verifyMsTotal: 0,
-        verifyCount: 0,
-        verifyMsMax: 0,
-        failuresByPeer: {},
-      };
-    }
-    return this.verifier.stats();
+    return this.verifier ? this.verifier.stats() : integrityOffStats();
   }
 
   failuresOf(peerId: string): number {

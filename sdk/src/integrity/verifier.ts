@@ -52,14 +52,7 @@ export class SegmentVerifier {
   private readonly digest: (data: ArrayBuffer) => Promise<string>;
   private readonly clock: () => number;
   private readonly verdicts = new Map<string, IntegrityVerdict>();
-  private readonly counters: Omit<IntegrityStats, "mode" | "failuresByPeer"> = {
-    verifiedSegments: 0,
-    failures: 0,
-    unhashedSegments: 0,
-    verifyMsTotal: 0,
-    verifyCount: 0,
-    verifyMsMax: 0,
-  };
+  private readonly counters = zeroCounters();
   private readonly failuresByPeer = new Map<string, number>();
 
   constructor(private readonly options: VerifierOptions) {
@@ -146,4 +139,13 @@ export class SegmentVerifier {
       this.verdicts.delete(this.verdicts.keys().next().value as string);
     }
   }
+}
+
+function zeroCounters(): Omit<IntegrityStats, "mode" | "failuresByPeer"> {
+  return { verifiedSegments: 0, failures: 0, unhashedSegments: 0, verifyMsTotal: 0, verifyCount: 0, verifyMsMax: 0 };
+}
+
+/** The stats of a player that verifies nothing (integrity "off"). */
+export function integrityOffStats(): IntegrityStats {
+  return { mode: "off", ...zeroCounters(), failuresByPeer: {} };
 }

@@ -1,18 +1,14 @@
 /**
- * Bytes per second over a sliding time window. Samples are kept in arrival order and dropped
- * once older than the window, so memory is bounded by the event rate × window.
+ * Bytes within a sliding time window. Samples are kept in arrival order and dropped once older
+ * than the window, so memory is bounded by the event rate × window.
  */
-export class SlidingRate {
+export class SlidingSum {
   private readonly times: number[] = [];
   private readonly sizes: number[] = [];
   private head = 0;
   private sum = 0;
 
-  constructor(
-    private readonly windowMs: number,
-    /** When counting began: a window younger than `windowMs` divides by its real age. */
-    private readonly startedAt: number,
-  ) {}
+  constructor(private readonly windowMs: number) {}
 
   add(bytes: number, now: number): void {
     this.times.push(now);
@@ -21,11 +17,10 @@ export class SlidingRate {
     this.prune(now);
   }
 
-  /** Bytes per second over the last `windowMs` before `now`. */
-  rate(now: number): number {
+  /** Bytes added during the last `windowMs` before `now`. */
+  total(now: number): number {
     this.prune(now);
-    const span = Math.min(this.windowMs, Math.max(now - this.startedAt, 1000));
-    return (this.sum * 1000) / span;
+    return this.sum;
   }
 
   private prune(now: number): void {
@@ -41,5 +36,28 @@ export class SlidingRate {
       this.head = 0;
     }
     if (this.head === this.times.length) this.sum = 0;
+  }
+}
+
+/** Bytes per second over a sliding time window. */
+export class SlidingRate {
+  private readonly window: SlidingSum;
+
+  constructor(
+    private readonly windowMs: number,
+    /** When counting began: a window younger than `windowMs` divides by its real age. */
+    private readonly startedAt: number,
+  ) {
+    this.window = new SlidingSum(windowMs);
+  }
+
+  add(bytes: number, now: number): void {
+    this.window.add(bytes, now);
+  }
+
+  /** Bytes per second over the last `windowMs` before `now`. */
+  rate(now: number): number {
+    const span = Math.min(this.windowMs, Math.max(now - this.startedAt, 1000));
+    return (this.window.total(now) * 1000) / span;
   }
 }

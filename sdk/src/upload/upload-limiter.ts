@@ -1,3 +1,5 @@
+import { SlidingSum } from "../stats/rate";
+
 export interface UploadLimiterOptions {
   /** The cap, bytes per second. */
   capBytesPerSecond: number;
@@ -39,10 +41,7 @@ const IN_FLIGHT_IDLE_MS = 2000;
  * single window may carry one segment per peer. Pure logic with explicit timestamps.
  */
 export class UploadLimiter {
-  private readonly times: number[] = [];
-  private readonly sizes: number[] = [];
-  private head = 0;
-  private sentInWindow = 0;
+  private readonly sent: SlidingSum;
   private readonly inFlight = new Map<string, InFlight>();
   private readonly segmentSizes: number[] = [];
   private isAllowed = true;
@@ -53,6 +52,7 @@ export class UploadLimiter {
     for (const [name, value] of Object.entries({ capBytesPerSecond, windowMs, maxChunkBytes, initialSegmentBytes })) {
       if (!Number.isFinite(value) || value <= 0) throw new RangeError(`UploadLimiter: ${name} must be a positive number, got ${value}`);
     }
+    this.sent = new SlidingSum(windowMs);
     this.isAllowed = this.evaluate(options.now);
   }
 
@@ -86,9 +86,7 @@ export class UploadLimiter {
   /** A chunk went to `peerId`. Returns whether new uploads are still allowed. */
   onChunk(bytes: number, peerId: string, now: number): boolean {
     if (bytes > 0) {
-      this.times.push(now);
-      this.sizes.push(bytes);
-      this.sentInWindow += bytes;
+      this.sent.add(bytes, now);
       const flight = this.inFlight.get(peerId);
       if (!flight || now - flight.lastChunkAt > IN_FLIGHT_IDLE_MS) {
         // First chunk of a segment: the rest of it is committed.
@@ -109,13 +107,11 @@ export class UploadLimiter {
 
   /** Bytes sent during the last `windowMs`. */
   sentBytes(now: number): number {
-    this.prune(now);
-    return this.sentInWindow;
+    return this.sent.total(now);
   }
 
   private evaluate(now: number): boolean {
-    this.prune(now);
-    let committed = this.sentInWindow;
+    let committed = this.sent.total(now);
     for (const [peerId, flight] of this.inFlight) {
       if (now - flight.lastChunkAt > IN_FLIGHT_IDLE_MS) this.inFlight.delete(peerId);
       else committed += flight.remaining;
@@ -123,19 +119,5 @@ export class UploadLimiter {
     // A budget below one segment per peer still lets uploads out once per window.
     if (committed === 0) return true;
     return committed + this.peers * this.segmentEstimate <= this.budgetBytes;
-  }
-
-  private prune(now: number): void {
-    const oldest = now - this.options.windowMs;
-    while (this.head < this.times.length && this.times[this.head] <= oldest) {
-      this.sentInWindow -= this.sizes[this.head];
-      this.head++;
-    }
-    if (this.head > 64 && this.head * 2 > this.times.length) {
-      this.times.splice(0, this.head);
-      this.sizes.splice(0, this.head);
-      this.head = 0;
-    }
-    if (this.head === this.times.length) this.sentInWindow = 0;
   }
 }
