@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { startOrigin, type Origin } from "../bench/origin/index.js";
+import { startOrigin, type Origin } from "../devkit/origin/index.js";
 import { isAssetPath, loadAsset, requiredAssetFiles } from "./assets.js";
 import { DemoOptionError, LOCAL_SWARM_ID, resolveDemoOptions, type DemoOptions } from "./options.js";
 import type { DemoConfig } from "./page/settings.js";

@@ -2,7 +2,7 @@
  * Figures of one mode, computed from cumulative counters: the origin's per-client egress and
  * each viewer's snapshots. Pure functions, so the arithmetic is testable without a browser.
  */
-import type { ClientEgress } from "../origin/index.js";
+import type { ClientEgress } from "../../devkit/origin/index.js";
 import type { ViewerSnapshot } from "../pages/viewer.js";
 
 export interface ViewerRecord {

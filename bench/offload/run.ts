@@ -7,9 +7,9 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { isAbsolute, join } from "node:path";
 import type { Browser } from "playwright-core";
-import { launchChromium } from "../../tests/helpers/browser.js";
-import { startPageServer, type PageServer } from "../../tests/helpers/pages.js";
-import { startOrigin, type EgressReport, type Origin } from "../origin/index.js";
+import { launchChromium } from "../../devkit/chromium.js";
+import { startPageServer, type PageServer } from "../../devkit/page-server.js";
+import { startOrigin, type EgressReport, type Origin } from "../../devkit/origin/index.js";
 import {
   offloadBound,
   startupDistribution,

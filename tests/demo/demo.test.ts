@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { startDemo } from "../../demo/index.js";
-import { launchChromium } from "../helpers/browser.js";
+import { launchChromium } from "../../devkit/chromium.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const OUTPUT = join(ROOT, "tests", "output", "demo.png");

@@ -7,7 +7,7 @@ import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import WebSocket from "ws";
-import { startOrigin } from "../../bench/origin/index.js";
+import { startOrigin } from "../../devkit/origin/index.js";
 import { DemoOptionError, parseDemoArgs, resolveDemoOptions, startDemo } from "../../demo/index.js";
 import { startTracker } from "../../tracker/src/index.js";
 

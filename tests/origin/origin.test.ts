@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { decideFault } from "../../bench/origin/faults.js";
-import { parseRange, startOrigin, type Origin } from "../../bench/origin/index.js";
-import { LiveTimeline } from "../../bench/origin/live-timeline.js";
-import type { MediaSource } from "../../bench/origin/media-source.js";
+import { decideFault } from "../../devkit/origin/faults.js";
+import { parseRange, startOrigin, type Origin } from "../../devkit/origin/index.js";
+import { LiveTimeline } from "../../devkit/origin/live-timeline.js";
+import type { MediaSource } from "../../devkit/origin/media-source.js";
 import { SEGMENT_HASH_TAG } from "../../shared/protocol.js";
 
 function fakeSource(durations: number[]): MediaSource {

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { useStage } from "../helpers/stage";
+import { useStage } from "../../devkit/stage";
 import { waitFor } from "./viewer";
 
 /** The generated page lives here, served at /gen/. */

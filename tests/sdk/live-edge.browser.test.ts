@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { openViewer, sleep, type Viewer } from "./viewer";
-import { useStage } from "../helpers/stage";
+import { useStage } from "../../devkit/stage";
 
 const stage = useStage();
 

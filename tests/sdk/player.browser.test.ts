@@ -5,7 +5,7 @@ import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { openViewer, sleep, waitFor, type Viewer, type ViewerState } from "./viewer";
-import { useStage } from "../helpers/stage";
+import { useStage } from "../../devkit/stage";
 
 const stage = useStage();
 

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { openViewer, waitFor, type ViewerState } from "./viewer";
-import { useStage } from "../helpers/stage";
+import { useStage } from "../../devkit/stage";
 
 const stage = useStage();
 

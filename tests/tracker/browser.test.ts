@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { launchChromium } from "../helpers/browser";
+import { launchChromium } from "../../devkit/chromium";
 import { startOurs } from "./helpers";
 
 // Plain JavaScript run in the page (kept out of the TypeScript transform on purpose).

@@ -8,13 +8,13 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { startOrigin, type Origin } from "../../bench/origin/index";
+import { startOrigin, type Origin } from "../../devkit/origin/index";
 import { startTracker } from "../../tracker/src/index";
-import { launchChromium } from "../helpers/browser";
-import { startPageServer, type PageServer } from "../helpers/pages";
+import { launchChromium } from "../../devkit/chromium";
+import { startPageServer, type PageServer } from "../../devkit/page-server";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const MEDIA = join(ROOT, "bench/media/test-stream");
+const MEDIA = join(ROOT, "devkit/media/test-stream");
 const OUT = join(ROOT, "tests/output/trust");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { BrowserContext, Page } from "playwright-core";
-import { useStage } from "../helpers/stage";
+import { useStage } from "../../devkit/stage";
 
 interface PageRecord {
   attachError: string | null;

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { BrowserContext, Page } from "playwright-core";
 import { mintToken } from "../../tracker/src/index";
-import { useStage } from "../helpers/stage";
+import { useStage } from "../../devkit/stage";
 
 const SECRET = "private-swarm-test-secret";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

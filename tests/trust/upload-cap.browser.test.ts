@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { BrowserContext, Page } from "playwright-core";
-import { useStage } from "../helpers/stage";
+import { useStage } from "../../devkit/stage";
 
 // One 166 KB segment per connected peer (4) fits in the 10 s budget (750 KB): the case where the
 // cap is a hard bound. Uncapped, these viewers upload more than that in a 10 s window.

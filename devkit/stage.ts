@@ -1,9 +1,9 @@
 import { after, before } from "node:test";
 import type { Browser } from "playwright-core";
-import { startOrigin, type Origin, type OriginOptions } from "../../bench/origin/index";
-import { startTracker, type RunningTracker, type TrackerInit } from "../../tracker/src/index";
-import { launchChromium } from "./browser";
-import { startPageServer, type PageServer } from "./pages";
+import { startOrigin, type Origin, type OriginOptions } from "./origin/index";
+import { startTracker, type RunningTracker, type TrackerInit } from "../tracker/src/index";
+import { launchChromium } from "./chromium";
+import { startPageServer, type PageServer } from "./page-server";
 
 /** Everything a browser test of the SDK plays against, all real and on loopback. */
 export interface Stage {

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { DEFAULT_ORIGIN_OPTIONS, startOrigin } from "./index.js";
 
-const HELP = `Usage: tsx bench/origin/cli.ts [options]
+const HELP = `Usage: tsx devkit/origin/cli.ts [options]
 
 Serves the bundled test stream as live HLS (sliding window over a looped clip) and as VOD,
 with CORS, counting bytes per client.
