@@ -9,7 +9,12 @@ export const TOKEN_QUERY_PARAM = "token";
 /** Length of the binary info_hash and peer_id strings the WebTorrent client sends. */
 export const BINARY_ID_LENGTH = 20;
 
-export type AnnounceEvent = "started" | "update" | "completed" | "stopped" | "paused";
+/**
+ * Values of an announce's `event`. "empty" is the BitTorrent spelling of a plain update (the
+ * reference server takes it, so the tracker does too); an absent event means "update".
+ */
+export const ANNOUNCE_EVENTS = ["started", "update", "completed", "stopped", "paused", "empty"] as const;
+export type AnnounceEvent = (typeof ANNOUNCE_EVENTS)[number];
 
 export interface SdpOffer {
   offer: { type: "offer"; sdp: string };
@@ -38,39 +43,7 @@ export interface ScrapeRequest {
   info_hash?: string | string[];
 }
 
-export type TrackerRequest = AnnounceRequest | ScrapeRequest;
-
-/** Reply to an announce. */
-export interface AnnounceReply {
-  action: "announce";
-  info_hash: string;
-  interval: number;
-  complete: number;
-  incomplete: number;
-}
-
-/** An offer or an answer relayed by the tracker from another peer. */
-export interface RelayedOffer {
-  action: "announce";
-  info_hash: string;
-  peer_id: string;
-  offer: { type: "offer"; sdp: string };
-  offer_id: string;
-}
-
-export interface RelayedAnswer {
-  action: "announce";
-  info_hash: string;
-  peer_id: string;
-  answer: { type: "answer"; sdp: string };
-  offer_id: string;
-}
-
-export interface ScrapeReply {
-  action: "scrape";
-  files: Record<string, { complete: number; incomplete: number; downloaded: number }>;
-}
-
+/** The tracker's reply to a request it refuses; the connection stays open. */
 export interface FailureReply {
   action?: "announce" | "scrape";
   info_hash?: string;
@@ -87,6 +60,10 @@ export interface TokenClaims {
   exp: number;
   /** Optional subject, for logs only. */
   sub?: string;
+  /** The only info_hashes the holder may announce or scrape; absent = any. */
+  ih?: string[];
+  /** The only page origin (upgrade `Origin` header) the token is valid from; absent = any. */
+  origin?: string;
 }
 
 /** The tag the broadcaster writes before a segment URI in a media playlist: its SHA-256, hex. */

@@ -22,7 +22,10 @@ describe("tokens", () => {
     const [payload, sig] = t.split(".");
     assert.deepEqual(JSON.parse(Buffer.from(payload, "base64url").toString()), { exp: now + 60, sub: "viewer-1" });
     assert.ok(sig.length > 20);
-    assert.deepEqual(verifyToken("s3cret", t, now + 1), { ok: true, claims: { exp: now + 60, sub: "viewer-1" } });
+    const check = verifyToken("s3cret", t, now + 1);
+    assert.ok(check.ok);
+    assert.deepEqual(check.claims, { exp: now + 60, sub: "viewer-1" });
+    assert.deepEqual({ ...check.grant, key: "" }, { key: "", exp: now + 60, infoHashes: null, sub: "viewer-1" });
     assert.equal((verifyToken("s3cret", t, now + 61) as { reason: string }).reason, "expired_token");
     assert.equal((verifyToken("other", t, now) as { reason: string }).reason, "bad_signature");
     const forged = `${Buffer.from(JSON.stringify({ exp: now + 9999 })).toString("base64url")}.${sig}`;

@@ -2,9 +2,12 @@
  * Loopback helpers for tracker tests: start our tracker or bittorrent-tracker's Server, and a
  * small WebSocket client that queues frames so tests can await the next matching one.
  */
-import { createHash } from "node:crypto";
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
+import net from "node:net";
 import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
 import Server from "bittorrent-tracker/server";
 import WebSocket from "ws";
 import { startTracker, type RunningTracker, type StartOptions, type TrackerInit } from "../../tracker/src/index";
@@ -187,4 +190,126 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
 export function metricValue(text: string, name: string): number {
   const line = text.split("\n").find((l) => l.startsWith(name + " "));
   return line === undefined ? NaN : Number(line.slice(line.lastIndexOf(" ") + 1));
+}
+
+/**
+ * Sends raw bytes on a fresh TCP connection and resolves with what came back before the server
+ * closed it (or `timeoutMs` passed, or with `untilHead` once a response head is complete).
+ * Connection errors resolve too, with `error` set.
+ */
+export function rawExchange(
+  port: number,
+  request: string | Buffer,
+  timeoutMs = 2000,
+  untilHead = false,
+): Promise<{ response: string; error?: string }> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    let response = "";
+    let done = false;
+    const finish = (error?: string) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(error === undefined ? { response } : { response, error });
+    };
+    const timer = setTimeout(() => finish(), timeoutMs);
+    socket.setEncoding("latin1");
+    socket.on("data", (d: string) => {
+      response += d;
+      if (response.length > 65536 || (untilHead && response.includes("\r\n\r\n"))) finish();
+    });
+    socket.on("end", () => finish());
+    socket.on("close", () => finish());
+    socket.on("error", (err) => finish(err.message));
+    socket.on("connect", () => socket.write(request));
+  });
+}
+
+/** The head of a WebSocket upgrade request for `path`, with extra header lines. */
+export function upgradeHead(path = "/", extra: string[] = []): string {
+  const key = randomBytes(16).toString("base64");
+  return [
+    `GET ${path} HTTP/1.1`,
+    "Host: 127.0.0.1",
+    "Upgrade: websocket",
+    "Connection: Upgrade",
+    `Sec-WebSocket-Key: ${key}`,
+    "Sec-WebSocket-Version: 13",
+    ...extra,
+    "",
+    "",
+  ].join("\r\n");
+}
+
+/** A masked client text frame, as a browser sends it. */
+export function clientFrame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  const len = payload.length;
+  const head = len < 126 ? Buffer.from([0x81, 0x80 | len]) : len < 65536 ? Buffer.alloc(4) : Buffer.alloc(10);
+  if (len >= 126 && len < 65536) {
+    head[0] = 0x81;
+    head[1] = 0x80 | 126;
+    head.writeUInt16BE(len, 2);
+  } else if (len >= 65536) {
+    head[0] = 0x81;
+    head[1] = 0x80 | 127;
+    head.writeBigUInt64BE(BigInt(len), 2);
+  }
+  const mask = randomBytes(4);
+  for (let i = 0; i < len; i++) payload[i] ^= mask[i & 3];
+  return Buffer.concat([head, mask, payload]);
+}
+
+/**
+ * A WebSocket client on a bare TCP socket: completes the handshake, then lets the test decide
+ * whether to read at all (a client that stops reading is something `ws` cannot play).
+ */
+export async function rawWebSocket(port: number, path = "/"): Promise<net.Socket> {
+  const socket = net.connect(port, "127.0.0.1");
+  socket.on("error", () => {});
+  await once(socket, "connect");
+  socket.write(upgradeHead(path));
+  let head = "";
+  while (!head.includes("\r\n\r\n")) {
+    const [chunk] = (await once(socket, "data")) as [Buffer];
+    head += chunk.toString("latin1");
+  }
+  if (!head.startsWith("HTTP/1.1 101")) throw new Error(`upgrade refused: ${head.split("\r\n")[0]}`);
+  return socket;
+}
+
+/** `swarmcast-tracker` in its own process (the bin users run), on a free loopback port. */
+export async function spawnTracker(args: string[]): Promise<{ child: ChildProcess; port: number; httpUrl: string; stop(): Promise<void> }> {
+  const bin = fileURLToPath(new URL("../../tracker/bin/swarmcast-tracker.mjs", import.meta.url));
+  const child = spawn(process.execPath, [bin, "--host", "127.0.0.1", "--port", "0", "--log-level", "info", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout!.setEncoding("utf8");
+  child.stderr!.setEncoding("utf8");
+  child.stderr!.on("data", (d: string) => (out += d));
+  const port = await new Promise<number>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 20_000);
+    child.stdout!.on("data", (d: string) => {
+      if (out.length < 100_000) out += d;
+      const m = /"url":"ws:\/\/[^"]+:(\d+)"/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`tracker exited with ${code}: ${out}`)));
+  });
+  return {
+    child,
+    port,
+    httpUrl: `http://127.0.0.1:${port}`,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGKILL");
+      await once(child, "exit");
+    },
+  };
 }

@@ -172,24 +172,6 @@ describe("tracker guarantees", () => {
     await eventually(() => t.stats().peers === 0 && t.stats().swarms === 0);
   });
 
-  it("moves a peer_id to the newest connection that announces it", async () => {
-    const { t, connect } = await setup();
-    const ih = fresh();
-    const pa = fresh();
-    const old = await connect();
-    old.send(announce(ih, pa, { event: "started" }));
-    await old.next(isReply);
-    const fresh1 = await connect();
-    fresh1.send(announce(ih, pa, { event: "started" }));
-    assert.equal((await fresh1.next(isReply)).incomplete, 1);
-    old.close();
-    await eventually(() => t.stats().connections === 1);
-    assert.equal(t.stats().peers, 1, "the peer survives the old socket");
-    const other = await connect();
-    other.send(announce(ih, fresh(), { event: "started", numwant: 1, offers: offers(1) }));
-    await fresh1.next(isOffer);
-  });
-
   it("relays at most maxOffersPerAnnounce offers", async () => {
     const { connect } = await setup({ limits: { maxOffersPerAnnounce: 2 } });
     const ih = fresh();

@@ -17,7 +17,7 @@ function defaultOf(s: OptionSpec): string {
 
 export function helpText(): string {
   const rows = OPTION_SPECS.map((s) => {
-    const flag = `--${s.flag}${s.kind === "bool" ? "" : " <value>"}`;
+    const flag = `--${s.flag}${s.kind === "bool" ? "" : s.kind === "hops" ? " [N]" : " <value>"}`;
     return `  ${flag.padEnd(36)}${s.help}\n  ${"".padEnd(36)}default ${defaultOf(s)}; env ${s.env}`;
   });
   return [
@@ -68,6 +68,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): { init: Tracke
     if (s === undefined) throw new OptionError(`--${name}`, "unknown option (see --help)");
     if (value === undefined) {
       if (s.kind === "bool") value = "true";
+      else if (s.kind === "hops") value = /^\d+$/.test(argv[i + 1] ?? "") ? argv[++i] : "true";
       else {
         value = argv[++i];
         if (value === undefined) throw new OptionError(`--${name}`, "needs a value");

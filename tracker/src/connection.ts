@@ -4,17 +4,24 @@
  * listeners find the object through a symbol property, and one tracker-wide timer does
  * heartbeats and idle checks.
  */
+import { randomBytes } from "node:crypto";
 import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
+import type { IpEntry } from "./limits/ip-table";
+import type { OutputQueues } from "./limits/output-queues";
 import type { Peer } from "./swarm";
+import type { AccessGrant } from "./token";
 
 export const kConnection = Symbol("swarmcast.connection");
 
 /** The `ws` WebSocket of an accepted client, pointing back at its Connection. */
 export type TrackedSocket = WebSocket & { [kConnection]?: Connection };
 
-/** A client that has this much unsent output is not reading: it is cut off. */
-const MAX_UNSENT_BYTES = 4 * 1024 * 1024;
+/**
+ * Pings carry their sequence number mixed with this process-wide random value, and a pong
+ * counts only if it echoes the oldest unanswered one: pongs sent unasked keep nothing alive.
+ */
+const PING_SALT = randomBytes(4).readUInt32BE(0);
 
 const ALIVE = 1;
 const CLOSED = 2;
@@ -32,8 +39,27 @@ export class Connection {
   tokens: number;
   /** Milliseconds on the tracker's clock of the last refill. */
   tokensAt = 0;
+  /**
+   * Token bucket for the byte budget, in payload bytes, refilled on the same clock as `tokens`.
+   * It may go below zero: the frame in hand is handled and the socket is not read until the
+   * debt is paid back.
+   */
+  byteTokens: number;
+  /** Token bucket of offers this connection may still be sent, in thousandths of an offer. */
+  offerTokens: number;
+  /** Milliseconds on the tracker's clock of the offer bucket's last refill. */
+  offerTokensAt = 0;
+  /** Date.now() after which a socket paused for its byte budget is read again. */
+  resumeAt = 0;
   /** Messages refused by the rate limit since the last accepted one. */
   refused = 0;
+  /** Pings sent and not answered yet; a pong counts only while this is above 0. */
+  pingsOut = 0;
+  /** Pongs that answered our pings, ever: a rising count proves the client is there. */
+  pongs = 0;
+  /** Relayed offers of this connection awaiting an answer, and their ids oldest first (may hold stale ids). */
+  pendingLive = 0;
+  pendingIds: string[] | null = null;
   /** Seconds (coarse clock) of the last message. */
   lastMessage: number;
   /** ALIVE | CLOSED | QUEUED bits: one field instead of three per connection. */
@@ -43,11 +69,17 @@ export class Connection {
     readonly ws: TrackedSocket,
     /** The TCP (or TLS) stream under the WebSocket: corked while a turn's frames are queued. */
     readonly stream: Duplex,
-    readonly ip: string,
-    burst: number,
+    /** The client IP's entry: its open-socket count and shared byte budget. */
+    readonly ipEntry: IpEntry,
+    /** What the access token allows (null on a public tracker). */
+    readonly grant: AccessGrant | null,
+    private readonly output: OutputQueues,
+    burst: { messages: number; bytes: number; offers: number },
     now: number,
   ) {
-    this.tokens = burst * 1000;
+    this.tokens = burst.messages * 1000;
+    this.byteTokens = burst.bytes;
+    this.offerTokens = burst.offers * 1000;
     this.lastMessage = Math.floor(now);
     ws[kConnection] = this;
   }
@@ -88,6 +120,10 @@ export class Connection {
 
   // ---- output ---------------------------------------------------------------------------
 
+  get ip(): string {
+    return this.ipEntry.ip;
+  }
+
   get isOpen(): boolean {
     return this.ws.readyState === 1;
   }
@@ -99,8 +135,10 @@ export class Connection {
    */
   queueText(text: string): number {
     if (this.ws.readyState !== 1) return 0;
-    if (this.stream.writableLength > MAX_UNSENT_BYTES) {
-      this.terminate();
+    const size = frameSize(Buffer.byteLength(text));
+    if (this.stream.writableLength + size > this.output.limits.maxQueuedBytes) {
+      // A client this far behind is not reading: queueing more would only hold memory.
+      this.output.cut(this);
       return 0;
     }
     if ((this.flags & QUEUED) === 0) {
@@ -108,7 +146,7 @@ export class Connection {
       this.stream.cork();
     }
     this.ws.send(text);
-    return frameSize(Buffer.byteLength(text));
+    return size;
   }
 
   get hasQueued(): boolean {
@@ -120,10 +158,23 @@ export class Connection {
     if ((this.flags & QUEUED) === 0) return;
     this.flags &= ~QUEUED;
     this.stream.uncork();
+    if (this.stream.writableLength > 0) this.output.noteFlushed(this);
   }
 
   ping(): void {
-    if (this.ws.readyState === 1) this.ws.ping();
+    if (this.ws.readyState !== 1) return;
+    const payload = Buffer.allocUnsafe(4);
+    payload.writeUInt32BE(((this.pongs + this.pingsOut) ^ PING_SALT) >>> 0, 0);
+    this.pingsOut++;
+    this.ws.ping(payload);
+  }
+
+  /** A pong arrived: it counts only if it answers the oldest ping we have not heard back about. */
+  onPong(data: Buffer): void {
+    if (this.pingsOut === 0 || data.length !== 4 || data.readUInt32BE(0) !== ((this.pongs ^ PING_SALT) >>> 0)) return;
+    this.pingsOut--;
+    this.pongs++;
+    this.alive = true;
   }
 
   /** Starts the closing handshake (ws destroys the socket if the client never answers). */

@@ -4,22 +4,30 @@
  * scrape, idle sweeps. Transport concerns (HTTP, upgrade checks, sockets) live in server.ts.
  */
 import type { Logger } from "pino";
+import {
+  ANNOUNCE_EVENTS, BINARY_ID_LENGTH, type AnnounceEvent, type AnnounceRequest, type FailureReply, type ScrapeRequest,
+  type SdpOffer,
+} from "../../shared/protocol";
 import type { Connection } from "./connection";
+import { exceedsKeyLimit } from "./limits/frame-shape";
+import { ReadThrottle } from "./limits/read-throttle";
 import type { TrackerOptions } from "./options";
+import { PeerOwnership, type PeerClaim } from "./peer-ownership";
 import { PendingOffers } from "./pending-offers";
 import type { FailureReason, TrackerStats } from "./stats";
 import { jsonString, Peer, Swarm } from "./swarm";
 
-const ID_LENGTH = 20;
-
 /** A 20-character string of code points < 256: the binary ids the WebTorrent client sends. */
 function isBinaryId(v: unknown): v is string {
-  if (typeof v !== "string" || v.length !== ID_LENGTH) return false;
-  for (let i = 0; i < ID_LENGTH; i++) if (v.charCodeAt(i) > 0xff) return false;
+  if (typeof v !== "string" || v.length !== BINARY_ID_LENGTH) return false;
+  for (let i = 0; i < BINARY_ID_LENGTH; i++) if (v.charCodeAt(i) > 0xff) return false;
   return true;
 }
 
-const EVENTS = new Set(["started", "update", "completed", "stopped", "paused", "empty"]);
+const EVENTS: ReadonlySet<string> = new Set<AnnounceEvent>(ANNOUNCE_EVENTS);
+
+/** A request as it arrives: the protocol's fields, each of unknown type until checked. */
+type Unchecked<T> = { [K in keyof T]?: unknown };
 
 const FAILURE_TEXT: Record<FailureReason, string> = {
   invalid_json: "invalid JSON",
@@ -36,16 +44,16 @@ const FAILURE_TEXT: Record<FailureReason, string> = {
   full_scrape_disabled: "scrape needs info_hash (full scrape is disabled)",
   too_many_hashes: "too many info_hash values in scrape",
   rate_limited: "rate limit exceeded",
+  too_many_keys: "request has too many keys",
+  peer_id_in_use: "peer_id is in use by another connection; it moves here if that one is gone",
+  info_hash_not_allowed: "info_hash not allowed by the access token",
   frame_too_large: "frame too large",
   invalid_utf8: "invalid UTF-8",
   protocol_error: "WebSocket protocol error",
   socket_error: "socket error",
 };
 
-interface Offer {
-  offer: { type?: unknown; sdp: string };
-  offer_id: string;
-}
+type Offer = Pick<SdpOffer, "offer_id"> & { offer: { type?: unknown; sdp: string } };
 
 function isOffer(o: unknown): o is Offer {
   if (o === null || typeof o !== "object") return false;
@@ -73,6 +81,8 @@ export class TrackerCore {
   private readonly epochMs = Date.now();
   private readonly replyTail: string;
   private readonly limits: TrackerOptions["limits"];
+  readonly ownership: PeerOwnership;
+  readonly throttle = new ReadThrottle();
 
   constructor(
     private readonly options: TrackerOptions,
@@ -80,8 +90,14 @@ export class TrackerCore {
     private readonly log: Logger,
   ) {
     this.limits = options.limits;
-    this.pending = new PendingOffers(options.limits.maxPendingOffers);
+    this.pending = new PendingOffers(options.limits.maxPendingOffers, options.limits.maxPendingOffersPerConnection);
+    this.ownership = new PeerOwnership(options.limits.peerClaimTimeout * 1000, this.grantClaim);
     this.replyTail = `"interval":${options.interval},`;
+  }
+
+  /** Milliseconds on the core's clock (small integers, kept in connections). */
+  clockMs(nowSeconds = Date.now() / 1000): number {
+    return Math.floor(nowSeconds * 1000) - this.epochMs;
   }
 
   get pendingOffers(): number {
@@ -92,6 +108,7 @@ export class TrackerCore {
 
   attach(conn: Connection): void {
     conn.tokensAt = Date.now() - this.epochMs;
+    conn.offerTokensAt = conn.tokensAt;
     this.connections.add(conn);
   }
 
@@ -100,8 +117,11 @@ export class TrackerCore {
     if (conn.closed) return;
     conn.closed = true;
     this.connections.delete(conn);
-    for (const peer of conn.peers) this.leave(peer, false);
+    const peers = conn.peers;
+    for (const peer of peers) this.leave(peer, false);
     conn.peers = [];
+    this.throttle.forget(conn);
+    this.ownership.ownerGone(conn, peers);
   }
 
   // ---- frames -----------------------------------------------------------------------------
@@ -114,9 +134,11 @@ export class TrackerCore {
     conn.lastMessage = Math.floor(now);
 
     const nowMs = Math.floor(now * 1000) - this.epochMs;
-    let tokens = Math.floor(conn.tokens + (nowMs - conn.tokensAt) * limits.messageRate);
+    const elapsed = nowMs - conn.tokensAt;
+    let tokens = Math.floor(conn.tokens + elapsed * limits.messageRate);
     if (tokens > limits.messageBurst * 1000) tokens = limits.messageBurst * 1000;
     conn.tokensAt = nowMs;
+    this.spendBytes(conn, data.length, nowMs, elapsed);
     if (tokens < 1000) {
       conn.tokens = tokens;
       // A client that keeps sending while refused is flooding, not bursting.
@@ -128,8 +150,12 @@ export class TrackerCore {
     conn.refused = 0;
 
     let msg: unknown;
+    this.text = typeof data === "string" ? data : data.toString();
+    if (exceedsKeyLimit(this.text, limits.maxFrameKeys)) {
+      this.fail(conn, "too_many_keys", undefined, undefined);
+      return;
+    }
     try {
-      this.text = typeof data === "string" ? data : data.toString();
       msg = JSON.parse(this.text);
     } catch {
       this.fail(conn, "invalid_json", undefined, undefined);
@@ -139,15 +165,38 @@ export class TrackerCore {
       this.fail(conn, "invalid_request", undefined, undefined);
       return;
     }
-    const req = msg as Record<string, unknown>;
-    if (req.action === "announce") this.announce(conn, req, now);
-    else if (req.action === "scrape") this.scrape(conn, req);
+    const req = msg as { action?: unknown };
+    if (req.action === "announce") this.announce(conn, req as Unchecked<AnnounceRequest>, now);
+    else if (req.action === "scrape") this.scrape(conn, req as Unchecked<ScrapeRequest>);
     else this.fail(conn, "unknown_action", undefined, undefined, `invalid action in WS request: ${String(req.action).slice(0, 32)}`);
   }
 
-  private announce(conn: Connection, req: Record<string, unknown>, now: number): void {
+  /**
+   * Charges a frame to its connection's and its IP's byte budgets (what a frame costs to handle
+   * grows with its size, whatever the message count). Either in debt: the socket is not read
+   * until the debt is paid back, so the sender is held back by TCP instead of being parsed.
+   */
+  private spendBytes(conn: Connection, size: number, nowMs: number, elapsed: number): void {
+    const limits = this.limits;
+    let bytes = Math.floor(conn.byteTokens + (elapsed * limits.byteRate) / 1000);
+    if (bytes > limits.byteBurst) bytes = limits.byteBurst;
+    conn.byteTokens = bytes -= size;
+    const ip = conn.ipEntry;
+    let ipBytes = Math.floor(ip.byteTokens + ((nowMs - ip.byteTokensAt) * limits.ipByteRate) / 1000);
+    if (ipBytes > limits.ipByteBurst) ipBytes = limits.ipByteBurst;
+    ip.byteTokensAt = nowMs;
+    ip.byteTokens = ipBytes -= size;
+    if (bytes < 0 || ipBytes < 0) {
+      const waitMs = Math.max((-bytes * 1000) / limits.byteRate, (-ipBytes * 1000) / limits.ipByteRate);
+      this.throttle.pause(conn, Math.ceil(waitMs));
+    }
+  }
+
+  private announce(conn: Connection, req: Unchecked<AnnounceRequest>, now: number): void {
     const infoHash = req.info_hash;
     if (!isBinaryId(infoHash)) return this.fail(conn, "invalid_info_hash", "announce", undefined);
+    const allowed = conn.grant?.infoHashes;
+    if (allowed != null && !allowed.has(infoHash)) return this.fail(conn, "info_hash_not_allowed", "announce", infoHash);
     const peerId = req.peer_id;
     if (!isBinaryId(peerId)) return this.fail(conn, "invalid_peer_id", "announce", infoHash);
     if (req.answer !== undefined) return this.answer(conn, req, infoHash, peerId, now);
@@ -198,13 +247,13 @@ export class TrackerCore {
       this.peerCount++;
     } else {
       if (peer.conn !== conn) {
-        // Same peer_id from a new connection: the client reconnected before its old socket died.
+        // Same peer_id from another socket: a reconnect whose old socket is not gone yet, or
+        // someone else's id. The owner is asked; the id moves only if it does not answer.
         if (conn.peers.length >= this.limits.maxSwarmsPerConnection) {
           return this.fail(conn, "too_many_swarms", "announce", infoHash);
         }
-        peer.conn.removePeer(peer);
-        peer.conn = conn;
-        conn.addPeer(peer);
+        this.ownership.claim(peer, conn, event === "completed" || Number(req.left) === 0);
+        return this.fail(conn, "peer_id_in_use", "announce", infoHash);
       }
       peer.lastSeen = Math.floor(now);
       if (event === "completed" || Number(req.left) === 0) swarm.setComplete(peer);
@@ -213,6 +262,31 @@ export class TrackerCore {
     this.reply(conn, swarm, infoHash);
     if (offerCount > 0) this.relayOffers(peer, offers as Offer[], offerCount, now);
   }
+
+  /** The owner of a claimed peer_id did not answer its ping: it is cut, the claimant joins. */
+  private readonly grantClaim = (claim: PeerClaim): void => {
+    const { peer, owner, claimant } = claim;
+    if (!owner.closed) {
+      this.stats.peerIdsMoved++;
+      owner.terminate();
+      this.detach(owner);
+    }
+    if (claimant.closed || !claimant.isOpen) return;
+    const infoHash = peer.swarm.infoHash;
+    let swarm = this.swarms.get(infoHash);
+    if (swarm?.byId.has(peer.peerId) || claimant.peers.length >= this.limits.maxSwarmsPerConnection) return;
+    if (swarm === undefined) {
+      swarm = new Swarm(infoHash);
+      this.swarms.set(infoHash, swarm);
+    }
+    const now = Date.now() / 1000;
+    const moved = new Peer(peer.peerId, claimant, swarm, now);
+    moved.complete = claim.complete;
+    swarm.add(moved);
+    claimant.addPeer(moved);
+    this.peerCount++;
+    this.reply(claimant, swarm, infoHash);
+  };
 
   private reply(conn: Connection, swarm: Swarm | undefined, infoHash: string): void {
     const complete = swarm === undefined ? 0 : swarm.complete;
@@ -224,26 +298,45 @@ export class TrackerCore {
   private relayOffers(from: Peer, offers: Offer[], count: number, now: number): void {
     const swarm = from.swarm;
     const targets = swarm.pickOthers(from, count, this.targets);
+    const nowMs = Math.floor(now * 1000) - this.epochMs;
     // Milliseconds on the core's clock: a small integer, not a boxed double per offer.
-    const expires = Math.floor(now * 1000) - this.epochMs + Math.round(this.limits.offerTtl * 1000);
+    const expires = nowMs + Math.round(this.limits.offerTtl * 1000);
     const head = `${swarm.framePrefix}"peer_id":${jsonString(from.peerId)},"offer_id":`;
     this.sdpCursor = 0;
     for (let i = 0; i < targets.length; i++) {
       const to = targets[i];
       const { offer, offer_id } = offers[i];
+      // Each offer makes the receiving browser build a peer connection: a target gets a
+      // bounded number of them, whoever sends them.
+      if (!this.takeOfferToken(to.conn, nowMs) || !this.pending.add(offer_id, from, to, expires, nowMs)) {
+        this.stats.offersDropped++;
+        continue;
+      }
       this.send(
         to.conn,
         `${head}${jsonString(offer_id)},"offer":{"type":"offer","sdp":${this.sdpLiteral(offer.sdp)}}}`,
       );
-      this.pending.add(offer_id, from, to, expires);
       this.stats.offersRelayed++;
     }
     targets.length = 0;
   }
 
-  private answer(conn: Connection, req: Record<string, unknown>, infoHash: string, peerId: string, now: number): void {
+  private takeOfferToken(conn: Connection, nowMs: number): boolean {
+    const { offerRate, offerBurst } = this.limits;
+    let tokens = Math.floor(conn.offerTokens + (nowMs - conn.offerTokensAt) * offerRate);
+    if (tokens > offerBurst * 1000) tokens = offerBurst * 1000;
+    conn.offerTokensAt = nowMs;
+    if (tokens < 1000) {
+      conn.offerTokens = tokens;
+      return false;
+    }
+    conn.offerTokens = tokens - 1000;
+    return true;
+  }
+
+  private answer(conn: Connection, req: Unchecked<AnnounceRequest>, infoHash: string, peerId: string, now: number): void {
     this.stats.answers++;
-    const answer = req.answer as Record<string, unknown> | null;
+    const answer = req.answer as { sdp?: unknown } | null;
     const offerId = req.offer_id;
     const toPeerId = req.to_peer_id;
     if (
@@ -278,11 +371,12 @@ export class TrackerCore {
     this.stats.answersRelayed++;
   }
 
-  private scrape(conn: Connection, req: Record<string, unknown>): void {
+  private scrape(conn: Connection, req: Unchecked<ScrapeRequest>): void {
     let hashes: string[];
     const ih = req.info_hash;
+    const allowed = conn.grant?.infoHashes;
     if (ih === undefined || ih === null) {
-      if (!this.options.fullScrape) return this.fail(conn, "full_scrape_disabled", "scrape", undefined);
+      if (!this.options.fullScrape || allowed != null) return this.fail(conn, "full_scrape_disabled", "scrape", undefined);
       hashes = [...this.swarms.keys()];
     } else if (typeof ih === "string") {
       if (!isBinaryId(ih)) return this.fail(conn, "invalid_info_hash", "scrape", undefined);
@@ -293,6 +387,9 @@ export class TrackerCore {
       hashes = ih as string[];
     } else {
       return this.fail(conn, "invalid_info_hash", "scrape", undefined);
+    }
+    if (allowed != null) {
+      for (const h of hashes) if (!allowed.has(h)) return this.fail(conn, "info_hash_not_allowed", "scrape", h);
     }
     this.stats.scrapes++;
     let files = "";
@@ -373,9 +470,7 @@ export class TrackerCore {
   ): void {
     this.stats.fail(reason);
     this.log.debug({ ip: conn.ip, reason }, "request refused");
-    const reply: Record<string, string> = {};
-    if (action !== undefined) reply.action = action;
-    reply["failure reason"] = text;
+    const reply: FailureReply = action === undefined ? { "failure reason": text } : { action, "failure reason": text };
     if (infoHash !== undefined) reply.info_hash = infoHash;
     this.send(conn, JSON.stringify(reply));
   }

@@ -4,11 +4,12 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import type { TrackerCore } from "./core";
+import type { OutputQueues } from "./limits/output-queues";
 import type { TrackerStats } from "./stats";
 
 const P = "swarmcast_tracker_";
 
-export function createMetrics(core: TrackerCore, stats: TrackerStats, processMetrics: boolean): Registry {
+export function createMetrics(core: TrackerCore, stats: TrackerStats, output: OutputQueues, processMetrics: boolean): Registry {
   const registry = new Registry();
   if (processMetrics) collectDefaultMetrics({ register: registry, prefix: P, eventLoopMonitoringPrecision: 50 });
 
@@ -36,6 +37,12 @@ export function createMetrics(core: TrackerCore, stats: TrackerStats, processMet
   gauge("swarms", "Swarms with at least one peer.", () => core.swarms.size);
   gauge("peers", "Peers across all swarms.", () => core.peerCount);
   gauge("pending_offers", "Relayed offers awaiting an answer.", () => core.pendingOffers);
+  gauge("queued_bytes", "Bytes queued for sockets that have not read them (at the last check).", () => output.totalQueued);
+  counter("connections_closed_slow_total", "Connections closed for not reading their output.", () => output.closed);
+  counter("connections_closed_token_expired_total", "Connections closed when their access token expired.", () => stats.connectionsClosedTokenExpired);
+  counter("read_pauses_total", "Times a socket was not read until its (or its IP's) byte budget refilled.", () => core.throttle.pauses);
+  counter("offers_dropped_total", "Offers not relayed (target's offer budget spent, or pending table full).", () => stats.offersDropped);
+  counter("peer_ids_moved_total", "Peer ids moved to a new socket after their owner missed the claim ping.", () => stats.peerIdsMoved);
   counter("connections_accepted_total", "WebSocket connections accepted.", () => stats.connectionsAccepted);
   counter("connections_closed_idle_total", "Connections closed for inactivity.", () => stats.connectionsClosedIdle);
   counter("connections_closed_heartbeat_total", "Connections closed after a missed pong.", () => stats.connectionsClosedHeartbeat);

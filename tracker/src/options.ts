@@ -21,14 +21,42 @@ export interface TrackerLimits {
   maxOffersPerAnnounce: number;
   /** info_hashes accepted in one scrape request. */
   maxScrapeHashes: number;
-  /** Relayed offers remembered for answer matching, tracker-wide; the oldest are forgotten first. */
+  /** Relayed offers remembered for answer matching, tracker-wide; when full, new offers are not relayed. */
   maxPendingOffers: number;
+  /** Share of that table one connection may hold; its own oldest entry is forgotten first. */
+  maxPendingOffersPerConnection: number;
   /** Seconds an answer to a relayed offer is accepted. */
   offerTtl: number;
   /** Seconds without any message after which a connection is closed; 0 = never. */
   idleTimeout: number;
   /** Seconds between WebSocket pings; a connection that misses one pong is terminated; 0 = off. */
   pingInterval: number;
+  /** Sustained payload bytes per second per connection (token bucket refill rate). */
+  byteRate: number;
+  /** Payload bytes a connection may send in a burst (at least maxPayload, so one frame always fits). */
+  byteBurst: number;
+  /** Sustained payload bytes per second from one IP address, all its connections together. */
+  ipByteRate: number;
+  /** Payload bytes one IP address may send in a burst. */
+  ipByteBurst: number;
+  /** Object keys and objects (`":` and `{`) one frame may contain; more is refused before parsing. */
+  maxFrameKeys: number;
+  /** Offers delivered to one connection per second, sustained (token bucket refill rate). */
+  offerRate: number;
+  /** Offers delivered to one connection in a burst. */
+  offerBurst: number;
+  /** Bytes queued for one socket that has not read them; more closes it. */
+  maxQueuedBytes: number;
+  /** Bytes queued for all sockets together; above it the largest queues are closed first. */
+  maxTotalQueuedBytes: number;
+  /** Seconds a socket's queue may stay non-empty before the socket is closed; 0 = never. */
+  queueDrainTimeout: number;
+  /** Seconds an owner has to answer a ping when another socket claims its peer_id. */
+  peerClaimTimeout: number;
+  /** Sockets open at once with one access token; 0 = unlimited. */
+  maxConnectionsPerToken: number;
+  /** Longest token lifetime accepted (exp minus now), seconds; 0 = no maximum. */
+  maxTokenTtl: number;
 }
 
 export interface TrackerOptions {
@@ -44,8 +72,17 @@ export interface TrackerOptions {
   origins: string[];
   /** Answer a scrape without info_hash with every swarm. */
   fullScrape: boolean;
-  /** Take the client address from X-Forwarded-For (only behind a trusted proxy). */
-  trustProxy: boolean;
+  /**
+   * Proxies in front of the tracker: the client address is the N-th X-Forwarded-For hop counted
+   * from the end (the one the outermost trusted proxy appended); 0 = use the socket's address.
+   */
+  trustProxy: number;
+  /** Bearer secret /metrics and /stats.json require; empty = open. */
+  metricsSecret: string;
+  /** Serve /metrics and /stats.json on this separate port only (0 = on the main port). */
+  metricsPort: number;
+  /** Interface of that separate listener. */
+  metricsHost: string;
   /** TLS certificate and key files (PEM); both set = serve wss:// and https://. */
   cert: string;
   key: string;
@@ -58,7 +95,10 @@ export interface TrackerOptions {
 }
 
 /** What {@link startTracker} accepts: any subset, limits included. */
-export type TrackerInit = Partial<Omit<TrackerOptions, "limits">> & { limits?: Partial<TrackerLimits> };
+export type TrackerInit = Partial<Omit<TrackerOptions, "limits" | "trustProxy">> & {
+  limits?: Partial<TrackerLimits>;
+  trustProxy?: number | boolean;
+};
 
 export const DEFAULT_TRACKER_OPTIONS: Readonly<TrackerOptions> = Object.freeze({
   host: "0.0.0.0",
@@ -67,7 +107,10 @@ export const DEFAULT_TRACKER_OPTIONS: Readonly<TrackerOptions> = Object.freeze({
   secret: "",
   origins: [],
   fullScrape: false,
-  trustProxy: false,
+  trustProxy: 0,
+  metricsSecret: "",
+  metricsPort: 0,
+  metricsHost: "127.0.0.1",
   cert: "",
   key: "",
   drainGrace: 0,
@@ -77,20 +120,35 @@ export const DEFAULT_TRACKER_OPTIONS: Readonly<TrackerOptions> = Object.freeze({
     maxPayload: 64 * 1024,
     maxConnectionsPerIp: 200,
     messageRate: 20,
-    messageBurst: 100,
+    messageBurst: 20,
     maxSwarmsPerConnection: 32,
     maxOffersPerAnnounce: 10,
     maxScrapeHashes: 64,
     maxPendingOffers: 200_000,
+    maxPendingOffersPerConnection: 100,
     offerTtl: 60,
     idleTimeout: 600,
     pingInterval: 30,
+    byteRate: 32 * 1024,
+    byteBurst: 128 * 1024,
+    ipByteRate: 256 * 1024,
+    ipByteBurst: 1024 * 1024,
+    maxFrameKeys: 256,
+    offerRate: 1,
+    offerBurst: 30,
+    maxQueuedBytes: 256 * 1024,
+    maxTotalQueuedBytes: 256 * 1024 * 1024,
+    queueDrainTimeout: 30,
+    peerClaimTimeout: 2,
+    maxConnectionsPerToken: 10,
+    maxTokenTtl: 86_400,
   }),
 } as TrackerOptions);
 
 const LOG_LEVELS: LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
-type Kind = "int" | "number" | "string" | "bool" | "list" | "level";
+/** "hops": an integer ≥ 0, where a bare flag or `true` means 1 and `false` means 0. */
+type Kind = "int" | "number" | "string" | "bool" | "list" | "level" | "hops";
 
 export interface OptionSpec {
   /** Key in TrackerOptions, or "limits.x". */
@@ -117,7 +175,10 @@ export const OPTION_SPECS: OptionSpec[] = [
   spec("secret", "string", "HMAC secret: when set, clients need a signed ?token="),
   spec("origins", "list", "comma-separated allowed Origin values (empty = any)"),
   spec("fullScrape", "bool", "answer a scrape without info_hash with all swarms"),
-  spec("trustProxy", "bool", "use X-Forwarded-For as the client address"),
+  spec("trustProxy", "hops", "proxies in front: client address = N-th X-Forwarded-For hop from the end (bare flag = 1)", { min: 0, max: 16 }),
+  spec("metricsSecret", "string", "bearer secret required by /metrics and /stats.json (empty = open)"),
+  spec("metricsPort", "int", "serve /metrics and /stats.json only on this port (0 = main port)", { min: 0, max: 65535 }),
+  spec("metricsHost", "string", "interface of the --metrics-port listener"),
   spec("cert", "string", "TLS certificate file (PEM); with --key serves wss://"),
   spec("key", "string", "TLS private key file (PEM)"),
   spec("drainGrace", "number", "seconds /health says 503 before sockets close on shutdown", { min: 0, max: 300 }),
@@ -131,9 +192,23 @@ export const OPTION_SPECS: OptionSpec[] = [
   spec("limits.maxOffersPerAnnounce", "int", "offers relayed per announce", { min: 0, max: 100 }),
   spec("limits.maxScrapeHashes", "int", "info_hashes per scrape request", { min: 1 }),
   spec("limits.maxPendingOffers", "int", "relayed offers remembered for answer matching", { min: 1 }),
+  spec("limits.maxPendingOffersPerConnection", "int", "share of those one connection may hold", { min: 1 }),
   spec("limits.offerTtl", "number", "seconds an answer to a relayed offer is accepted", { min: 0.001 }),
   spec("limits.idleTimeout", "number", "close connections silent this many seconds (0 = never)", { min: 0 }),
   spec("limits.pingInterval", "number", "seconds between pings; one missed pong closes (0 = off)", { min: 0 }),
+  spec("limits.byteRate", "number", "payload bytes per second per connection (sustained)", { min: 1 }),
+  spec("limits.byteBurst", "int", "payload bytes per connection in a burst (≥ max-payload)", { min: 256 }),
+  spec("limits.ipByteRate", "number", "payload bytes per second per client IP (sustained)", { min: 1 }),
+  spec("limits.ipByteBurst", "int", "payload bytes per client IP in a burst (≥ max-payload)", { min: 256 }),
+  spec("limits.maxFrameKeys", "int", "keys and objects in one frame; more is refused unparsed", { min: 16 }),
+  spec("limits.offerRate", "number", "offers delivered to one connection per second (sustained)", { min: 0.001 }),
+  spec("limits.offerBurst", "int", "offers delivered to one connection in a burst", { min: 1 }),
+  spec("limits.maxQueuedBytes", "int", "unsent bytes queued for one socket before it is closed", { min: 1024 }),
+  spec("limits.maxTotalQueuedBytes", "int", "unsent bytes queued for all sockets; largest closed first", { min: 1024 }),
+  spec("limits.queueDrainTimeout", "number", "seconds a socket's queue may stay unsent (0 = no limit)", { min: 0 }),
+  spec("limits.peerClaimTimeout", "number", "seconds the owner of a claimed peer_id has to answer a ping", { min: 0.05, max: 60 }),
+  spec("limits.maxConnectionsPerToken", "int", "sockets open at once with one token (0 = unlimited)", { min: 0 }),
+  spec("limits.maxTokenTtl", "number", "longest token lifetime accepted, seconds (0 = no maximum)", { min: 0 }),
 ];
 
 export class OptionError extends Error {
@@ -150,6 +225,12 @@ export function parseOptionValue(s: OptionSpec, raw: string, label: string): unk
       return raw;
     case "list":
       return raw.split(",").map((x) => x.trim()).filter((x) => x.length > 0);
+    case "hops":
+      if (/^(true|yes|on)?$/i.test(raw)) return 1;
+      if (/^(false|no|off)$/i.test(raw)) return 0;
+      if (!/^\d+$/.test(raw)) throw new OptionError(label, `expected a number of proxies (or no value for 1), got "${raw}"`);
+      checkValue(s, Number(raw), label);
+      return Number(raw);
     case "bool":
       if (/^(1|true|yes|on)?$/i.test(raw)) return true;
       if (/^(0|false|no|off)$/i.test(raw)) return false;
@@ -188,10 +269,11 @@ function checkValue(s: OptionSpec, value: unknown, label: string): void {
         throw new OptionError(label, "expected a list of strings");
       }
       return;
+    case "hops":
     case "int":
     case "number":
-      if (typeof value !== "number" || !Number.isFinite(value) || (s.kind === "int" && !Number.isInteger(value))) {
-        throw new OptionError(label, `expected ${s.kind === "int" ? "an integer" : "a number"}, got ${String(value)}`);
+      if (typeof value !== "number" || !Number.isFinite(value) || (s.kind !== "number" && !Number.isInteger(value))) {
+        throw new OptionError(label, `expected ${s.kind !== "number" ? "an integer" : "a number"}, got ${String(value)}`);
       }
       if (s.min !== undefined && value < s.min) throw new OptionError(label, `must be ≥ ${s.min}, got ${value}`);
       if (s.max !== undefined && value > s.max) throw new OptionError(label, `must be ≤ ${s.max}, got ${value}`);
@@ -218,10 +300,17 @@ export function resolveOptions(init: TrackerInit = {}): TrackerOptions {
   const merged: TrackerOptions = {
     ...DEFAULT_TRACKER_OPTIONS,
     ...stripUndefined(init),
+    // `true` keeps meaning one trusted proxy, as the flag did before it took a count.
+    ...(typeof init.trustProxy === "boolean" ? { trustProxy: init.trustProxy ? 1 : 0 } : {}),
     origins: [...(init.origins ?? DEFAULT_TRACKER_OPTIONS.origins)],
     limits: { ...DEFAULT_TRACKER_OPTIONS.limits, ...stripUndefined(init.limits ?? {}) },
   } as TrackerOptions;
   for (const s of OPTION_SPECS) checkValue(s, get(merged as unknown as Record<string, unknown>, s.key), s.key);
+  for (const burst of ["byteBurst", "ipByteBurst"] as const) {
+    if (merged.limits[burst] < merged.limits.maxPayload) {
+      throw new OptionError(`limits.${burst}`, `must be ≥ maxPayload (${merged.limits.maxPayload}) so one frame fits, got ${merged.limits[burst]}`);
+    }
+  }
   if ((merged.cert === "") !== (merged.key === "")) {
     throw new OptionError(merged.cert === "" ? "cert" : "key", "--cert and --key must be given together");
   }

@@ -2,8 +2,9 @@
  * Transport: one HTTP (or HTTPS) server for /health, /metrics, /stats.json and WebSocket
  * upgrades. Upgrades are checked (draining, Origin, per-IP count, token) before `ws` completes
  * the handshake; accepted WebSockets share one set of listeners that find their Connection
- * through a symbol property.
+ * through a symbol property. Every listener is guarded: nothing a client sends can throw out.
  */
+import { timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
@@ -15,10 +16,13 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { TOKEN_QUERY_PARAM } from "../../shared/protocol";
 import { Connection, kConnection, type TrackedSocket } from "./connection";
 import { TrackerCore } from "./core";
+import { clientAddress } from "./limits/client-address";
+import { IpTable } from "./limits/ip-table";
+import { OutputQueues } from "./limits/output-queues";
 import { createMetrics } from "./metrics";
 import type { TrackerOptions } from "./options";
 import { type FailureReason, type RejectReason, TrackerStats } from "./stats";
-import { TOKEN_REASON_TEXT, verifyToken } from "./token";
+import { type AccessGrant, TOKEN_REASON_TEXT, verifyToken } from "./token";
 
 const STATUS_TEXT: Record<number, string> = {
   400: "Bad Request",
@@ -48,8 +52,14 @@ export class TrackerServer {
   readonly core: TrackerCore;
   readonly registry: Registry;
   readonly listener: http.Server;
+  /** The separate listener of /metrics and /stats.json, when --metrics-port is set. */
+  readonly metricsListener: http.Server | null = null;
   private readonly wss: WebSocketServer;
-  private readonly perIp = new Map<string, number>();
+  readonly ips: IpTable;
+  readonly output: OutputQueues;
+  /** Open sockets per access token (keyed by its signature). */
+  private readonly perToken = new Map<string, number>();
+  private readonly metricsAuth: Buffer | null;
   private readonly timers: NodeJS.Timeout[] = [];
   private draining = false;
   private closing: Promise<void> | null = null;
@@ -61,7 +71,10 @@ export class TrackerServer {
     readonly log: Logger,
   ) {
     this.core = new TrackerCore(options, this.stats, log);
-    this.registry = createMetrics(this.core, this.stats, true);
+    this.ips = new IpTable(options.limits.ipByteBurst);
+    this.output = new OutputQueues(options.limits);
+    this.registry = createMetrics(this.core, this.stats, this.output, true);
+    this.metricsAuth = options.metricsSecret === "" ? null : Buffer.from(`Bearer ${options.metricsSecret}`);
     this.origins = new Set(options.origins);
     this.allowAnyOrigin = this.origins.size === 0 || this.origins.has("*");
 
@@ -72,12 +85,26 @@ export class TrackerServer {
       requestTimeout: HEAD_TIMEOUT_MS,
       connectionsCheckingInterval: 1000,
     };
-    const onRequest = (req: IncomingMessage, res: ServerResponse) => void this.onRequest(req, res);
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => void this.onRequest(req, res, true);
     this.listener = options.cert
       ? https.createServer({ ...serverOptions, cert: readFileSync(options.cert), key: readFileSync(options.key) }, onRequest)
       : http.createServer(serverOptions, onRequest);
     this.listener.on("tlsClientError", (_err: Error, socket: Duplex) => socket.destroy());
-    this.listener.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
+    this.listener.on("clientError", onClientError);
+    this.listener.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      try {
+        this.onUpgrade(req, socket, head);
+      } catch (err) {
+        // The checks read only what the client sent; anything unforeseen in it is a bad request.
+        this.log.warn({ err }, "upgrade handler failed");
+        this.stats.reject("bad_request");
+        refuseUpgrade(socket, 400, "bad request\n");
+      }
+    });
+    if (options.metricsPort > 0) {
+      this.metricsListener = http.createServer(serverOptions, (req, res) => void this.onRequest(req, res, false));
+      this.metricsListener.on("clientError", onClientError);
+    }
 
     this.wss = new WebSocketServer({
       noServer: true,
@@ -94,25 +121,31 @@ export class TrackerServer {
     if (options.limits.pingInterval > 0) {
       this.timers.push(setInterval(() => this.heartbeat(), options.limits.pingInterval * 1000));
     }
+    const drainCheckMs = Math.max(100, Math.min(options.limits.queueDrainTimeout * 250 || 1000, 1000));
+    this.timers.push(setInterval(() => guard(this.log, () => this.output.check()), drainCheckMs));
+    if (options.secret) this.timers.push(setInterval(() => guard(this.log, () => this.closeExpired()), 1000));
     for (const t of this.timers) t.unref();
   }
 
-  listen(): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.listener.once("error", reject);
-      this.listener.listen(this.options.port, this.options.host, () => {
-        this.listener.off("error", reject);
-        resolve(this.listener.address() as AddressInfo);
-      });
-    });
+  async listen(): Promise<AddressInfo> {
+    const address = await listenOn(this.listener, this.options.port, this.options.host);
+    if (this.metricsListener !== null) await listenOn(this.metricsListener, this.options.metricsPort, this.options.metricsHost);
+    return address;
   }
 
   // ---- HTTP -----------------------------------------------------------------------------
 
-  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? "/").split("?")[0];
+  private async onRequest(req: IncomingMessage, res: ServerResponse, main: boolean): Promise<void> {
     try {
-      if (req.method !== "GET") {
+      const path = (req.url ?? "/").split("?")[0];
+      const isReport = path === "/metrics" || path === "/stats.json";
+      if (isReport && main && this.metricsListener !== null) {
+        respond(res, 404, "text/plain; charset=utf-8", "not here\n");
+      } else if (!isReport && !main) {
+        respond(res, 404, "text/plain; charset=utf-8", "only /metrics and /stats.json here\n");
+      } else if (isReport && !this.authorized(req)) {
+        respond(res, 401, "text/plain; charset=utf-8", "bearer token required\n", { "WWW-Authenticate": 'Bearer realm="swarmcast-tracker"' });
+      } else if (req.method !== "GET") {
         respond(res, 405, "text/plain; charset=utf-8", "only GET\n", { Allow: "GET" });
       } else if (path === "/health") {
         const body = JSON.stringify({
@@ -131,9 +164,18 @@ export class TrackerServer {
       }
     } catch (err) {
       this.log.error({ err }, "HTTP handler failed");
-      if (!res.headersSent) respond(res, 500, "text/plain; charset=utf-8", "internal error\n");
-      else res.destroy();
+      guard(this.log, () => {
+        if (!res.headersSent) respond(res, 500, "text/plain; charset=utf-8", "internal error\n");
+        else res.destroy();
+      });
     }
+  }
+
+  private authorized(req: IncomingMessage): boolean {
+    const expected = this.metricsAuth;
+    if (expected === null) return true;
+    const given = Buffer.from(req.headers.authorization ?? "");
+    return given.length === expected.length && timingSafeEqual(given, expected);
   }
 
   snapshot() {
@@ -151,6 +193,13 @@ export class TrackerServer {
       offersRelayed: s.offersRelayed,
       answersRelayed: s.answersRelayed,
       peersSwept: s.peersSwept,
+      offersDropped: s.offersDropped,
+      peerIdsMoved: s.peerIdsMoved,
+      connectionsClosedSlow: this.output.closed,
+      readPauses: this.core.throttle.pauses,
+      connectionsClosedTokenExpired: s.connectionsClosedTokenExpired,
+      queuedBytes: this.output.totalQueued,
+      trackedIps: this.ips.size,
       bytesIn: s.bytesIn,
       bytesOut: s.bytesOut,
       framesOut: s.framesOut,
@@ -164,16 +213,6 @@ export class TrackerServer {
 
   // ---- upgrade --------------------------------------------------------------------------
 
-  private clientIp(req: IncomingMessage, socket: Duplex): string {
-    if (this.options.trustProxy) {
-      const xff = req.headers["x-forwarded-for"];
-      const first = (Array.isArray(xff) ? xff[0] : xff)?.split(",")[0]?.trim();
-      if (first) return first;
-    }
-    const addr = (socket as Duplex & { remoteAddress?: string }).remoteAddress ?? "";
-    return addr.startsWith("::ffff:") ? addr.slice(7) : addr;
-  }
-
   private refuse(socket: Duplex, status: number, reason: RejectReason, text: string, ip: string, headers = ""): void {
     this.stats.reject(reason);
     this.log.warn({ ip, reason, status }, `connection refused: ${text}`);
@@ -182,7 +221,7 @@ export class TrackerServer {
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on("error", ignoreError);
-    const ip = this.clientIp(req, socket);
+    const ip = clientAddress(req, socket, this.options.trustProxy);
     if (this.draining) return this.refuse(socket, 503, "draining", "tracker is shutting down", ip);
 
     const key = req.headers["sec-websocket-key"];
@@ -198,42 +237,54 @@ export class TrackerServer {
       return this.refuse(socket, 426, "bad_handshake", "unsupported WebSocket version (13 needed)", ip, "Sec-WebSocket-Version: 13\r\n");
     }
 
+    const origin = req.headers.origin;
     if (!this.allowAnyOrigin) {
-      const origin = req.headers.origin;
       if (origin === undefined || !this.origins.has(origin)) {
         return this.refuse(socket, 403, "origin_not_allowed", `origin ${JSON.stringify(origin ?? "")} is not allowed`, ip);
       }
     }
 
+    // Only sockets that completed their handshake are counted (in onOpen), so refused or
+    // failed upgrades never hold a slot.
     const maxPerIp = this.options.limits.maxConnectionsPerIp;
-    const count = this.perIp.get(ip) ?? 0;
-    if (maxPerIp > 0 && count >= maxPerIp) {
+    if (maxPerIp > 0 && this.ips.openCount(ip) >= maxPerIp) {
       return this.refuse(socket, 429, "too_many_connections_from_ip", `too many connections from ${ip} (limit ${maxPerIp})`, ip);
     }
 
-    let sub: string | undefined;
+    let grant: AccessGrant | null = null;
     if (this.options.secret) {
-      const url = new URL(req.url ?? "/", "http://tracker");
-      const check = verifyToken(this.options.secret, url.searchParams.get(TOKEN_QUERY_PARAM));
+      const url = parseRequestUrl(req.url);
+      if (url === null) return this.refuse(socket, 400, "bad_request", "request URL does not parse", ip);
+      const check = verifyToken(this.options.secret, url.searchParams.get(TOKEN_QUERY_PARAM), {
+        maxTtl: this.options.limits.maxTokenTtl,
+        origin,
+      });
       if (!check.ok) return this.refuse(socket, check.status, check.reason, TOKEN_REASON_TEXT[check.reason], ip);
-      sub = check.claims.sub;
+      grant = check.grant;
+      const maxPerToken = this.options.limits.maxConnectionsPerToken;
+      if (maxPerToken > 0 && (this.perToken.get(grant.key) ?? 0) >= maxPerToken) {
+        const reason = "too_many_connections_per_token";
+        return this.refuse(socket, 429, reason, `${TOKEN_REASON_TEXT[reason]} (limit ${maxPerToken})`, ip);
+      }
     }
     if (socket.destroyed) return;
     socket.off("error", ignoreError);
-
-    this.perIp.set(ip, count + 1);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onOpen(ws as TrackedSocket, socket, ip, sub));
+    this.wss.handleUpgrade(req, socket, head, (ws) => guard(this.log, () => this.onOpen(ws as TrackedSocket, socket, ip, grant)));
   }
 
-  private onOpen(ws: TrackedSocket, socket: Duplex, ip: string, sub: string | undefined): void {
-    const conn = new Connection(ws, socket, ip, this.options.limits.messageBurst, nowSeconds());
+  private onOpen(ws: TrackedSocket, socket: Duplex, ip: string, grant: AccessGrant | null): void {
+    const { limits } = this.options;
+    const ipEntry = this.ips.opened(ip, this.core.clockMs());
+    if (grant !== null) this.perToken.set(grant.key, (this.perToken.get(grant.key) ?? 0) + 1);
+    const burst = { messages: limits.messageBurst, bytes: limits.byteBurst, offers: limits.offerBurst };
+    const conn = new Connection(ws, socket, ipEntry, grant, this.output, burst, nowSeconds());
     ws.on("message", this.handleMessage);
     ws.on("pong", this.handlePong);
     ws.on("error", this.handleError);
     ws.on("close", this.handleClose);
     this.stats.connectionsAccepted++;
     this.core.attach(conn);
-    if (sub !== undefined) this.log.debug({ ip, sub }, "token accepted");
+    if (grant?.sub !== undefined) this.log.debug({ ip, sub: grant.sub }, "token accepted");
   }
 
   // ---- WebSockets: one listener of each kind, shared by every connection ----------------
@@ -254,16 +305,15 @@ export class TrackerServer {
     };
   })();
 
-  private readonly handlePong = function (this: TrackedSocket) {
-    const conn = this[kConnection];
-    if (conn !== undefined) conn.alive = true;
+  private readonly handlePong = function (this: TrackedSocket, data: Buffer) {
+    this[kConnection]?.onPong(data);
   };
 
   /** Protocol violations (ws closes with 1002, 1007 or 1009 itself) and socket errors. */
   private readonly handleError: (this: TrackedSocket, err: Error & { code?: string }) => void = (() => {
     const self = this;
     return function (this: TrackedSocket, err: Error & { code?: string }) {
-      const code = err.code ?? "";
+      const code = typeof err?.code === "string" ? err.code : "";
       const reason = WS_ERROR_REASON[code] ?? (code.startsWith("WS_ERR_") ? "protocol_error" : "socket_error");
       self.stats.fail(reason);
       self.log.debug({ ip: this[kConnection]?.ip, err: err.message }, reason === "socket_error" ? "socket error" : "WebSocket protocol error");
@@ -275,15 +325,34 @@ export class TrackerServer {
     return function (this: TrackedSocket) {
       const conn = this[kConnection];
       if (conn === undefined) return;
-      self.core.detach(conn);
-      self.forget(conn);
+      // 'close' comes once per WebSocket: the one place its counts are given back.
+      this[kConnection] = undefined;
+      guard(self.log, () => self.forget(conn));
     };
   })();
 
   private forget(conn: Connection): void {
-    const n = (this.perIp.get(conn.ip) ?? 1) - 1;
-    if (n <= 0) this.perIp.delete(conn.ip);
-    else this.perIp.set(conn.ip, n);
+    this.core.detach(conn);
+    this.output.forget(conn);
+    this.ips.closed(conn.ipEntry);
+    const grant = conn.grant;
+    if (grant !== null) {
+      const n = (this.perToken.get(grant.key) ?? 1) - 1;
+      if (n <= 0) this.perToken.delete(grant.key);
+      else this.perToken.set(grant.key, n);
+    }
+  }
+
+  /** Sockets live no longer than the token they were opened with. */
+  private closeExpired(): void {
+    const now = nowSeconds();
+    for (const conn of this.core.connections) {
+      if (conn.grant !== null && conn.grant.exp <= now) {
+        this.stats.connectionsClosedTokenExpired++;
+        conn.close(4001, "access token expired");
+        this.core.detach(conn);
+      }
+    }
   }
 
   private closeIdle(): void {
@@ -300,6 +369,7 @@ export class TrackerServer {
 
   private heartbeat(): void {
     for (const conn of this.core.connections) {
+      // Only a pong answering one of our pings sets alive (see Connection.onPong).
       if (!conn.alive) {
         this.stats.connectionsClosedHeartbeat++;
         conn.terminate();
@@ -328,6 +398,8 @@ export class TrackerServer {
     this.log.info({ connections: this.core.connections.size }, "draining");
     if (this.options.drainGrace > 0) await sleep(this.options.drainGrace * 1000);
     for (const t of this.timers) clearInterval(t);
+    this.core.ownership.clear();
+    this.core.throttle.clear();
     const sockets = [...this.core.connections].map((c) => {
       c.close(1001, "tracker is shutting down");
       return c.ws;
@@ -342,6 +414,11 @@ export class TrackerServer {
     const stopped = new Promise<void>((resolve) => this.listener.close(() => resolve()));
     this.listener.closeAllConnections();
     await stopped;
+    if (this.metricsListener !== null) {
+      const metricsStopped = new Promise<void>((resolve) => this.metricsListener!.close(() => resolve()));
+      this.metricsListener.closeAllConnections();
+      await metricsStopped;
+    }
     this.wss.close();
     this.log.info("stopped");
   }
@@ -371,6 +448,47 @@ function refuseUpgrade(socket: Duplex, status: number, body: string, headers = "
 
 /** Errors on a socket being refused (the client went away) are of no interest. */
 function ignoreError(): void {}
+
+/** A malformed request head: answer 400 (Node's default) without ever throwing. */
+function onClientError(err: Error & { code?: string }, socket: Duplex): void {
+  try {
+    if (socket.writable && err.code !== "ECONNRESET") {
+      const status = err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    }
+    socket.destroy();
+  } catch {
+    // The socket is already gone.
+  }
+}
+
+/** The request target as a URL, or null when it does not parse (e.g. `http://:80/`). */
+function parseRequestUrl(target: string | undefined): URL | null {
+  try {
+    return new URL(target ?? "/", "http://tracker");
+  } catch {
+    return null;
+  }
+}
+
+/** Runs a callback that must never throw out of an event listener or timer. */
+function guard(log: Logger, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    log.error({ err }, "unexpected error in a handler");
+  }
+}
+
+function listenOn(server: http.Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
 
 function sleep(ms: number): Promise<void> & { promise: Promise<void>; cancel(): void } {
   let timer: NodeJS.Timeout;

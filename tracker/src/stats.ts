@@ -19,6 +19,9 @@ export type FailureReason =
   | "full_scrape_disabled"
   | "too_many_hashes"
   | "rate_limited"
+  | "too_many_keys"
+  | "peer_id_in_use"
+  | "info_hash_not_allowed"
   | "frame_too_large"
   | "invalid_utf8"
   | "protocol_error"
@@ -32,7 +35,11 @@ export type RejectReason =
   | "missing_token"
   | "malformed_token"
   | "bad_signature"
-  | "expired_token";
+  | "expired_token"
+  | "token_ttl_too_long"
+  | "token_origin_mismatch"
+  | "too_many_connections_per_token"
+  | "bad_request";
 
 export class TrackerStats {
   readonly startedAt = Date.now();
@@ -46,6 +53,12 @@ export class TrackerStats {
   offersRelayed = 0;
   answersRelayed = 0;
   peersSwept = 0;
+  /** Offers not relayed: the target's offer budget was spent or the pending table was full. */
+  offersDropped = 0;
+  /** Peer ids handed to a new socket after their owner missed the claim ping. */
+  peerIdsMoved = 0;
+  /** Connections closed when their access token expired. */
+  connectionsClosedTokenExpired = 0;
   bytesIn = 0;
   bytesOut = 0;
   /** Frames sent, and socket writes that carried them (several frames per write when coalesced). */
