@@ -27,7 +27,10 @@ async function start(): Promise<number> {
       port: 0,
       logLevel: "warn",
       // Every connection of the bench comes from loopback and is deliberately busy.
-      limits: { maxConnectionsPerIp: 0, messageRate: 1e6, messageBurst: 1e6 },
+      limits: {
+        maxConnectionsPerIp: 0, messageRate: 1e6, messageBurst: 1e6, byteRate: 1e12, byteBurst: 1e12,
+        ipByteRate: 1e12, ipByteBurst: 1e12, offerRate: 1e6, offerBurst: 1e6, maxPendingOffersPerConnection: 1e6,
+      },
     }));
     return t.port;
   }
