@@ -43,7 +43,7 @@ describe("reports and shared tables", () => {
   });
 
   it("keeps one client's pending offers from evicting another's", async () => {
-    const t = await startOurs({ limits: { maxPendingOffers: 10, maxPendingOffersPerConnection: 4 } });
+    const t = await startOurs({ limits: { maxPendingOffers: 10, maxPendingOffersPerConnection: 4, messageBurst: 100 } });
     cleanup.push(() => t.close());
     const join = async (ih: string) => {
       const c = await TestClient.connect(t.url);
