@@ -28,8 +28,8 @@ async function start(): Promise<number> {
       logLevel: "warn",
       // Every connection of the bench comes from loopback and is deliberately busy.
       limits: {
-        maxConnectionsPerIp: 0, messageRate: 1e6, messageBurst: 1e6, byteRate: 1e12, byteBurst: 1e12,
-        ipByteRate: 1e12, ipByteBurst: 1e12, offerRate: 1e6, offerBurst: 1e6, maxPendingOffersPerConnection: 1e6,
+        maxConnectionsPerIp: 0, messageRate: 1e6, messageBurst: 1e6, byteRate: 1e9, byteBurst: 1e9,
+        ipByteRate: 1e9, ipByteBurst: 1e9, offerRate: 1e6, offerBurst: 1e6, maxPendingOffersPerConnection: 1e6,
       },
     }));
     return t.port;
