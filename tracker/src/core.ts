@@ -310,6 +310,8 @@ export class TrackerCore {
       // bounded number of them, whoever sends them.
       if (!this.takeOfferToken(to.conn, nowMs) || !this.pending.add(offer_id, from, to, expires, nowMs)) {
         this.stats.offersDropped++;
+        // Step over this offer's SDP in the frame text, so the next offer's literal is its own.
+        this.sdpLiteral(offer.sdp);
         continue;
       }
       this.send(

@@ -8,6 +8,9 @@ import { TrackerServer } from "./server";
 export { DEFAULT_TRACKER_OPTIONS, OPTION_SPECS, OptionError, resolveOptions } from "./options";
 export type { LogLevel, TrackerInit, TrackerLimits, TrackerOptions } from "./options";
 export { mintToken, verifyToken } from "./token";
+export type { AccessGrant, MintOptions, TokenCheck } from "./token";
+export { PML_INFO_HASH_VERSION, streamShortId, swarmInfoHash } from "./swarm-info-hash";
+export type { StreamAttributes } from "./swarm-info-hash";
 
 export interface RunningTracker {
   /** ws:// (or wss://) URL clients announce to. */
