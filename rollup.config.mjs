@@ -1,8 +1,13 @@
-// Builds of the browser SDK (sdk/src):
-//   dist/swarmcast.js   script-tag IIFE, global `Swarmcast`, hls.js and PML inside, minified
-//   dist/swarmcast.mjs  ES module for bundlers: hls.js stays an import (peer dependency), PML inside
-//   dist/swarmcast.d.ts types of the module build
-import { readFileSync } from "node:fs";
+// Builds of the two packages. shared/ is compiled into each; neither needs TypeScript at run time.
+// swarmcast (sdk/):
+//   sdk/dist/swarmcast.js       script-tag IIFE, global `Swarmcast`, hls.js and PML inside, minified
+//   sdk/dist/swarmcast.mjs      ES module for bundlers: hls.js stays an import (peer dependency), PML inside
+//   sdk/dist/swarmcast.d.ts     types of the module build
+//   sdk/dist/publish/cli.js     the `swarmcast-hash` command (Node, no dependencies)
+// swarmcast-tracker (tracker/):
+//   tracker/dist/index.js, index.d.ts   the library entry (`startTracker`, tokens, options) and its types
+//   tracker/dist/cli.js, token-cli.js   the `swarmcast-tracker` and `swarmcast-token` commands
+import { readFileSync, rmSync } from "node:fs";
 import commonjs from "@rollup/plugin-commonjs";
 import { nodeResolve } from "@rollup/plugin-node-resolve";
 import replace from "@rollup/plugin-replace";
@@ -10,7 +15,7 @@ import terser from "@rollup/plugin-terser";
 import typescript from "@rollup/plugin-typescript";
 import dts from "rollup-plugin-dts";
 
-const pkg = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8"));
+const sdkPackage = JSON.parse(readFileSync(new URL("./sdk/package.json", import.meta.url), "utf8"));
 
 /**
  * Plugins for any browser bundle of this repository (the SDK's builds, the bench pages): TS
@@ -47,8 +52,9 @@ export const browserPlugins = ({ include, tsconfig = "./tsconfig.json", sourceMa
 
 const plugins = () =>
   browserPlugins({
+    tsconfig: "./sdk/tsconfig.build.json",
     include: ["sdk/src/**/*.ts", "shared/**/*.ts"],
-    values: { __SWARMCAST_VERSION__: JSON.stringify(pkg.version) },
+    values: { __SWARMCAST_VERSION__: JSON.stringify(sdkPackage.version) },
   });
 
 export const onwarn = (warning, warn) => {
@@ -59,16 +65,27 @@ export const onwarn = (warning, warn) => {
   warn(warning);
 };
 
-export default [
+/** Node code: every bare import (a dependency or node:*) stays an import. */
+const nodeExternal = (id) => !id.startsWith(".") && !id.startsWith("/") && !id.startsWith("\0");
+
+const nodePlugins = (tsconfig, include) => [
+  typescript({
+    tsconfig,
+    include,
+    compilerOptions: { noEmit: false, declaration: false, sourceMap: true, outDir: undefined, types: ["node"] },
+  }),
+];
+
+const builds = [
   {
     input: "sdk/src/iife.ts",
     output: {
-      file: "dist/swarmcast.js",
+      file: "sdk/dist/swarmcast.js",
       format: "iife",
       name: "Swarmcast",
       exports: "named",
       sourcemap: true,
-      banner: `/*! swarmcast ${pkg.version} | MIT | includes hls.js (Apache-2.0) and p2p-media-loader (Apache-2.0) */`,
+      banner: `/*! swarmcast ${sdkPackage.version} | MIT | includes hls.js (Apache-2.0) and p2p-media-loader (Apache-2.0) */`,
       plugins: [terser({ format: { comments: /^!/ } })],
     },
     plugins: plugins(),
@@ -78,7 +95,7 @@ export default [
     input: "sdk/src/index.ts",
     external: (id) => id === "hls.js" || id.startsWith("hls.js/"),
     output: {
-      file: "dist/swarmcast.mjs",
+      file: "sdk/dist/swarmcast.mjs",
       format: "es",
       sourcemap: true,
     },
@@ -88,7 +105,41 @@ export default [
   {
     input: "sdk/src/index.ts",
     external: (id) => /^(hls\.js|p2p-media-loader-)/.test(id),
-    output: { file: "dist/swarmcast.d.ts", format: "es" },
-    plugins: [dts({ tsconfig: "./tsconfig.json", compilerOptions: { types: [] } })],
+    output: { file: "sdk/dist/swarmcast.d.ts", format: "es" },
+    plugins: [dts({ tsconfig: "./sdk/tsconfig.build.json" })],
+  },
+  {
+    input: { cli: "sdk/publish/cli.ts" },
+    external: nodeExternal,
+    output: { dir: "sdk/dist/publish", format: "es", sourcemap: true },
+    plugins: nodePlugins("./sdk/publish/tsconfig.build.json", ["sdk/publish/**/*.ts", "shared/**/*.ts"]),
+    onwarn,
+  },
+  {
+    input: { index: "tracker/src/index.ts", cli: "tracker/src/cli.ts", "token-cli": "tracker/src/token-cli.ts" },
+    external: nodeExternal,
+    output: { dir: "tracker/dist", format: "es", sourcemap: true, chunkFileNames: "chunks/[name].js" },
+    plugins: nodePlugins("./tracker/tsconfig.build.json", ["tracker/src/**/*.ts", "shared/**/*.ts"]),
+    onwarn,
+  },
+  {
+    input: "tracker/src/index.ts",
+    external: nodeExternal,
+    output: { file: "tracker/dist/index.d.ts", format: "es" },
+    plugins: [dts({ tsconfig: "./tracker/tsconfig.build.json" })],
   },
 ];
+
+/**
+ * `rollup -c` builds both packages, `rollup -c --configPackage tracker` (or `sdk`) one of them.
+ * Each package's dist/ is emptied first, so no file of an older build is packed.
+ */
+export default (args) => {
+  const only = args.configPackage;
+  delete args.configPackage;
+  const dirs = only === undefined ? ["sdk/", "tracker/"] : [{ sdk: "sdk/", tracker: "tracker/" }[only]];
+  if (!dirs[0]) throw new Error(`--configPackage: expected sdk or tracker, got "${only}"`);
+  for (const dir of dirs) rmSync(new URL(`./${dir}dist`, import.meta.url), { recursive: true, force: true });
+  const firstInput = (build) => (typeof build.input === "string" ? build.input : Object.values(build.input)[0]);
+  return builds.filter((build) => dirs.some((dir) => firstInput(build).startsWith(dir)));
+};

@@ -51,8 +51,8 @@ const SOURCES: Record<string, AssetSource> = {
   "/index.html": { file: join(PAGE_DIR, "index.html"), contentType: "text/html; charset=utf-8" },
   "/style.css": { file: join(PAGE_DIR, "style.css"), contentType: "text/css; charset=utf-8" },
   "/embed.html": { file: join(ROOT, "demo", "embed.html"), contentType: "text/html; charset=utf-8" },
-  "/swarmcast.js": { file: join(ROOT, "dist", "swarmcast.js"), contentType: JS, hint: "run `npm run build` first (npm start does it for you)" },
-  "/swarmcast.js.map": { file: join(ROOT, "dist", "swarmcast.js.map"), contentType: "application/json" },
+  "/swarmcast.js": { file: join(ROOT, "sdk", "dist", "swarmcast.js"), contentType: JS, hint: "run `npm run build` first (npm start does it for you)" },
+  "/swarmcast.js.map": { file: join(ROOT, "sdk", "dist", "swarmcast.js.map"), contentType: "application/json" },
   "/vendor/echarts.min.js": { file: echartsFile(), contentType: JS, hint: "run `npm ci` first" },
   ...pageScripts(),
 };

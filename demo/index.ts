@@ -22,7 +22,7 @@ const ORIGIN_PREFIX = "/origin";
 const TRACKER_PATH = "/tracker";
 /** Longest wait for the origin or tracker to stop before close() moves on. */
 const STOP_TIMEOUT_MS = 5000;
-const VERSION: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
+const VERSION: string = JSON.parse(readFileSync(new URL("../sdk/package.json", import.meta.url), "utf8")).version;
 
 export interface Demo {
   /** URL of the page, e.g. http://127.0.0.1:8080/ */

@@ -1,5 +1,5 @@
 import { chromium, type Browser, type LaunchOptions } from "playwright-core";
-import { existsSync } from "node:fs";
+import { findChromium } from "./find-chromium.mjs";
 
 /**
  * Flags for Debian's headless Chromium on a machine with no network beyond loopback: no
@@ -25,9 +25,8 @@ export const CHROMIUM_ARGS = [
 ];
 
 export function chromiumPath(): string {
-  const candidates = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"];
-  const found = candidates.find((path): path is string => !!path && existsSync(path));
-  if (!found) throw new Error("Chromium not found: install Debian's chromium package or set CHROMIUM_PATH");
+  const found = findChromium();
+  if (!found) throw new Error("Chromium not found: run `node tests/setup.mjs`, or set CHROMIUM_PATH");
   return found;
 }
 

@@ -3,6 +3,14 @@
  * WebTorrent tracker protocol is defined by bittorrent-tracker's client, which PML uses.
  */
 
+/**
+ * Version of what two viewers say to each other: PML's peer protocol as the SDK uses it, and the
+ * segments they exchange. The SDK writes it into every swarm id, so viewers whose SDKs could not
+ * exchange segments are never introduced to each other. Raise it with any change two viewers
+ * must agree on; leave it for changes that only one side sees (see sdk/README.md, "Versions").
+ */
+export const WIRE_VERSION = 1;
+
 /** Query parameter of the tracker URL that carries an access token for private swarms. */
 export const TOKEN_QUERY_PARAM = "token";
 

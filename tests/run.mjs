@@ -36,6 +36,9 @@ const nodeArgs = [
   "--test-timeout=240000",
   "--test-force-exit",
   "--test-reporter=spec",
+  "--test-reporter-destination=stdout",
+  "--test-reporter=./tests/file-times.mjs",
+  "--test-reporter-destination=/dev/null",
   ...files,
 ];
 

@@ -8,7 +8,7 @@ export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const PAGES_DIR = join(ROOT, "bench/pages");
 const CONFIG = join(ROOT, "bench/rollup.bench.mjs");
 export const BENCH_DIST = join(ROOT, "dist/bench");
-export const SDK_SCRIPT = join(ROOT, "dist/swarmcast.js");
+export const SDK_SCRIPT = join(ROOT, "sdk/dist/swarmcast.js");
 
 function mtime(path: string): number {
   try {

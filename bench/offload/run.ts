@@ -204,7 +204,7 @@ export async function runBench(input: Partial<BenchOptions> = {}, hooks: RunHook
   try {
     origin = await startOrigin({ windowSegments: options.window });
     tracker = await startBenchTracker(options.tracker);
-    pages = await startPageServer({ "/pages/": "bench/pages", "/dist/": "dist" });
+    pages = await startPageServer({ "/pages/": "bench/pages", "/dist/bench/": "dist/bench", "/dist/": "sdk/dist" });
     // The bench stops the browser itself, on signals too.
     browser = await launchChromium({ handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false });
     log(`origin ${origin.url}  tracker ${tracker.kind} ${tracker.url}  chromium ${browser.version()}  load ${loadavgStart.map((l) => l.toFixed(2)).join(" ")}`);

@@ -1,6 +1,7 @@
-// Checks the shape of the rollup builds in dist/ (`npm test` builds first).
+// Checks the shape of the rollup builds in sdk/dist/ and tracker/dist/ (`npm test` builds first).
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { builtinModules } from "node:module";
 import { describe, it } from "node:test";
 import vm from "node:vm";
 import { gzipSync } from "node:zlib";
@@ -11,12 +12,13 @@ const read = (path: string) => {
   assert.ok(existsSync(url), `${path} is missing: run \`npm run build\``);
   return readFileSync(url, "utf8");
 };
-const pkg = JSON.parse(read("package.json"));
+const pkg = JSON.parse(read("sdk/package.json"));
+const trackerPkg = JSON.parse(read("tracker/package.json"));
 const PUBLIC_API = ["attach", "attachAll", "createP2PEngine", "getPlayer", "isSupported", "isP2PSupported", "version", "DEFAULT_SWARMCAST_CONFIG", "SwarmcastOptionError", "Hls"];
 
 describe("builds", () => {
-  it("dist/swarmcast.js is a self-contained script defining the global Swarmcast", () => {
-    const code = read("dist/swarmcast.js");
+  it("sdk/dist/swarmcast.js is a self-contained script defining the global Swarmcast", () => {
+    const code = read("sdk/dist/swarmcast.js");
     assert.doesNotMatch(code, /^\s*import\s/m, "no ES import statements in the script build");
     // A bare global scope: anything the script needs at load time beyond these would break pages.
     const context: Record<string, unknown> = {
@@ -33,8 +35,8 @@ describe("builds", () => {
     assert.equal(typeof (api.Hls as { isSupported?: unknown }).isSupported, "function", "hls.js is bundled");
   });
 
-  it("dist/swarmcast.mjs imports only hls.js and bundles PML", () => {
-    const code = read("dist/swarmcast.mjs");
+  it("sdk/dist/swarmcast.mjs imports only hls.js and bundles PML", () => {
+    const code = read("sdk/dist/swarmcast.mjs");
     const specifiers = [...code.matchAll(/^(?:import|export)\s[^;]*?from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1]);
     assert.deepEqual([...new Set(specifiers)], ["hls.js"]);
     assert.doesNotMatch(code, /\bimport\(\s*['"]/, "no dynamic imports");
@@ -42,17 +44,43 @@ describe("builds", () => {
     for (const name of PUBLIC_API) assert.match(code, new RegExp(`\\b${name}\\b`), name);
   });
 
-  it("dist/swarmcast.d.ts declares the public API", () => {
-    const dts = read("dist/swarmcast.d.ts");
+  it("sdk/dist/swarmcast.d.ts declares the public API", () => {
+    const dts = read("sdk/dist/swarmcast.d.ts");
     for (const name of ["attach", "createP2PEngine", "SwarmcastOptions", "SwarmcastStats", "SwarmcastEventMap", "SwarmcastPlayer", "SwarmcastEngine"]) {
       assert.match(dts, new RegExp(`\\b${name}\\b`), name);
     }
   });
 
   it("the script build stays within hls.js.min + 60 KB gzipped", (t) => {
-    const ours = gzipSync(read("dist/swarmcast.js"), { level: 9 }).length;
+    const ours = gzipSync(read("sdk/dist/swarmcast.js"), { level: 9 }).length;
     const hls = gzipSync(readFileSync(new URL("node_modules/hls.js/dist/hls.min.js", root)), { level: 9 }).length;
-    t.diagnostic(`dist/swarmcast.js ${(ours / 1024).toFixed(1)} KB gz, hls.min.js ${(hls / 1024).toFixed(1)} KB gz, +${((ours - hls) / 1024).toFixed(1)} KB`);
+    t.diagnostic(`sdk/dist/swarmcast.js ${(ours / 1024).toFixed(1)} KB gz, hls.min.js ${(hls / 1024).toFixed(1)} KB gz, +${((ours - hls) / 1024).toFixed(1)} KB`);
     assert.ok(ours <= hls + 60 * 1024, `${ours} B gz > ${hls} + 60 KB`);
   });
+
+  it("sdk/dist/publish/cli.js (swarmcast-hash) needs nothing but Node", () => {
+    const imported = importsOf(read("sdk/dist/publish/cli.js"));
+    assert.ok(imported.length > 0);
+    for (const id of imported) assert.ok(isBuiltin(id), `swarmcast-hash imports ${id}`);
+  });
+
+  it("tracker/dist imports only node builtins and the tracker package's dependencies", () => {
+    const allowed = new Set(Object.keys(trackerPkg.dependencies).filter((name) => !name.startsWith("@types/")));
+    const files = readdirSync(new URL("tracker/dist/", root), { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".js"));
+    assert.ok(files.includes("index.js") && files.includes("cli.js") && files.includes("token-cli.js"), files.join(" "));
+    for (const file of files) {
+      for (const id of importsOf(read(`tracker/dist/${file}`))) {
+        assert.ok(id.startsWith("./") || id.startsWith("../") || isBuiltin(id) || allowed.has(id), `tracker/dist/${file} imports ${id}`);
+      }
+    }
+    assert.match(read("tracker/dist/index.d.ts"), /\bstartTracker\b/);
+  });
 });
+
+function importsOf(code: string): string[] {
+  return [...code.matchAll(/^(?:import|export)\s(?:[^;]*?from\s+)?['"]([^'"]+)['"]/gm)].map((m) => m[1]);
+}
+
+function isBuiltin(id: string): boolean {
+  return id.startsWith("node:") || builtinModules.includes(id);
+}

@@ -1,7 +1,4 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx, so no build step is needed.
-import { register } from "tsx/esm/api";
+import { main } from "../../dist/publish/cli.js";
 
-register();
-const { main } = await import("../cli.ts");
 main();

@@ -11,6 +11,8 @@ import { TOKEN_QUERY_PARAM } from "../../../shared/protocol";
 import { createCountingLoader } from "./counting-loader";
 import { messageOf } from "./message-of";
 import { LiveEdgeFetcher } from "../live/edge-fetcher";
+import { version } from "../version";
+import { bindDefaultSwarmId, wireIdentity } from "./wire-identity";
 
 /**
  * P2P delivery for an hls.js instance the page owns.
@@ -108,6 +110,7 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
   const snapshot = (now: number): SwarmcastStats => {
     const integrityStats = integrity.stats();
     return {
+      version,
       ...acc.snapshot(now),
       integrityFailures: integrityStats.failures,
       integrity: integrityStats,
@@ -198,6 +201,7 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
     p2pEngine = new HlsJsP2PEngine({
       core: {
         ...resolved.coreConfig,
+        ...wireIdentity(resolved.coreConfig),
         validateP2PSegment: integrity.validateP2PSegment,
         isP2PUploadDisabled: upload.initiallyDisabled,
         ...(edge ? { customSegmentStorageFactory: edge.createStore } : {}),
@@ -250,6 +254,7 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
       }
       boundHls = hls;
       p2pEngine?.bindHls(hls);
+      if (p2pEngine && resolved.coreConfig.swarmId === undefined) bindDefaultSwarmId(hls, p2pEngine);
       edge?.bindHls(hls);
       if (p2pEngine) {
         const engine = p2pEngine;

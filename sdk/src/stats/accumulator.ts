@@ -31,6 +31,8 @@ export interface TrackerStats {
 
 /** What `player.stats()` returns. Byte counts are cumulative since attach. */
 export interface SwarmcastStats extends TrustStats {
+  /** The SDK's version (its tracker peer id carries it too). */
+  version: string;
   /** Whether peer-to-peer delivery is on for this player. */
   p2pEnabled: boolean;
   /** Segment bytes downloaded from the origin/CDN over HTTP. */
@@ -170,7 +172,7 @@ export class StatsAccumulator {
   }
 
   /** Everything but the integrity and upload-cap figures, which the engine adds. */
-  snapshot(now: number): Omit<SwarmcastStats, keyof TrustStats> {
+  snapshot(now: number): Omit<SwarmcastStats, keyof TrustStats | "version"> {
     const total = this.httpBytes + this.p2pBytes;
     const httpDownloadRate = this.httpRate.rate(now);
     const p2pDownloadRate = this.p2pRate.rate(now);

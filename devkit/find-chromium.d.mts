@@ -1,0 +1,3 @@
+export function playwrightCache(): string;
+export function chromiumCandidates(): string[];
+export function findChromium(): string | undefined;

@@ -1,0 +1,1 @@
+export function pinnedLockfile(names: string[], lockfile?: unknown): { lockfileVersion: number; packages: Record<string, unknown> };
