@@ -50,7 +50,8 @@ export async function startTracker(options: TrackerInit & StartOptions = {}): Pr
     close: () => server.close(),
     server,
   };
-  log.info({ url: tracker.url, interval: resolved.interval, private: resolved.secret !== "" }, "tracker listening");
+  if (server.cluster !== null) await server.cluster.start(server.core, tracker.url);
+  log.info({ url: tracker.url, interval: resolved.interval, private: resolved.secret !== "", node: server.cluster?.id }, "tracker listening");
   return tracker;
 }
 

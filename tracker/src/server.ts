@@ -14,6 +14,9 @@ import type { Registry } from "prom-client";
 import { WebSocketServer, type WebSocket } from "ws";
 import { TOKEN_QUERY_PARAM } from "../../shared/protocol";
 import { Connection, kConnection, type TrackedSocket } from "./connection";
+import { LocalDirectory, type SwarmDirectory } from "./cluster/directory";
+import { RedisDirectory } from "./cluster/redis-directory";
+import { registerClusterMetrics } from "./cluster/metrics";
 import { TrackerCore } from "./core";
 import { createMetrics } from "./metrics";
 import type { TrackerOptions } from "./options";
@@ -46,6 +49,8 @@ function nowSeconds(): number {
 export class TrackerServer {
   readonly stats = new TrackerStats();
   readonly core: TrackerCore;
+  /** Set with --redis: this node's view of the cluster. */
+  readonly cluster: RedisDirectory | null;
   readonly registry: Registry;
   readonly listener: http.Server;
   private readonly wss: WebSocketServer;
@@ -60,8 +65,13 @@ export class TrackerServer {
     readonly options: TrackerOptions,
     readonly log: Logger,
   ) {
-    this.core = new TrackerCore(options, this.stats, log);
+    this.cluster = options.redis === ""
+      ? null
+      : new RedisDirectory(options.redis, log, options.limits.maxPendingOffers, options.limits.offerTtl * 1000);
+    const directory: SwarmDirectory = this.cluster ?? new LocalDirectory();
+    this.core = new TrackerCore(options, this.stats, log, directory);
     this.registry = createMetrics(this.core, this.stats, true);
+    if (this.cluster !== null) registerClusterMetrics(this.registry, this.cluster);
     this.origins = new Set(options.origins);
     this.allowAnyOrigin = this.origins.size === 0 || this.origins.has("*");
 
@@ -116,7 +126,7 @@ export class TrackerServer {
         respond(res, 405, "text/plain; charset=utf-8", "only GET\n", { Allow: "GET" });
       } else if (path === "/health") {
         const body = JSON.stringify({
-          status: this.draining ? "draining" : "ok",
+          status: this.draining ? "draining" : this.core.directory.degraded ? "degraded" : "ok",
           connections: this.core.connections.size,
           uptime: Math.round((Date.now() - this.stats.startedAt) / 1000),
         });
@@ -159,6 +169,7 @@ export class TrackerServer {
       rejectedConnections: Object.fromEntries(s.rejections),
       uptimeSeconds: Math.round((Date.now() - s.startedAt) / 1000),
       draining: this.draining,
+      ...(this.cluster === null ? {} : { cluster: this.cluster.describe() }),
     };
   }
 
@@ -343,6 +354,7 @@ export class TrackerServer {
     this.listener.closeAllConnections();
     await stopped;
     this.wss.close();
+    await this.cluster?.close();
     this.log.info("stopped");
   }
 }
