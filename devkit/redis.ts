@@ -11,6 +11,8 @@ export const REDIS_SERVER = process.env.SWARMCAST_REDIS_SERVER ?? "/usr/bin/redi
 export interface RedisProcess {
   url: string;
   port: number;
+  /** The running server's process id (0 while stopped). */
+  pid(): number;
   /** SIGKILLs the server (data is gone: it never persists). */
   kill(): Promise<void>;
   /** Starts it again on the same port. */
@@ -52,7 +54,8 @@ export async function startRedis(): Promise<RedisProcess> {
     await exited;
   };
   await start();
-  return { url: `redis://127.0.0.1:${port}`, port, kill, start, stop: kill };
+  const pid = () => (child as ChildProcess | null)?.pid ?? 0;
+  return { url: `redis://127.0.0.1:${port}`, port, pid, kill, start, stop: kill };
 }
 
 async function waitForPort(port: number, timeoutMs: number, failed: () => boolean): Promise<boolean> {

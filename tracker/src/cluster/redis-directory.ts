@@ -12,7 +12,8 @@
  * a node whose key expired is dead: its peers leave every replica and its hash is deleted.
  *
  * Relay: offers and answers for a peer on another node are published on that node's channel
- * `swarmcast:relay:<node>`. Pub/sub, not streams: an offer is worth something for seconds, is
+ * `swarmcast:relay:<node>`, one message per node and event-loop turn carrying every record of
+ * the turn (lines: kind + JSON head, then the SDP's JSON literal). Pub/sub, not streams: an offer is worth something for seconds, is
  * lost anyway with its node, and pub/sub delivers in one hop without a reader loop or trimming.
  *
  * Redis away: the replica is dropped (remote peers are not offered), local swarms keep working,
@@ -98,6 +99,8 @@ export class RedisDirectory implements SwarmDirectory {
   private ops: string[] = [];
   private visible: (() => void)[] = [];
   private flushScheduled = false;
+  /** Relay records of this turn, by target channel. */
+  private relays = new Map<string, string>();
   private seq = 0;
   /** Per remote node: last batch applied, or batches held while its hash loads. */
   private readonly lastSeq = new Map<string, number>();
@@ -170,7 +173,7 @@ export class RedisDirectory implements SwarmDirectory {
   relayOffer(to: RemotePeer, from: Peer, offerId: string, sdpLiteral: string): void {
     this.counters.offersOut++;
     const head = JSON.stringify([to.infoHash, to.peerId, from.peerId, offerId, this.id]);
-    this.publish(`${PREFIX}relay:${to.node}`, `o${head}\n${sdpLiteral}`);
+    this.queueRelay(`${PREFIX}relay:${to.node}`, `o${head}\n${sdpLiteral}`);
   }
 
   relayAnswer(conn: Connection, answererId: string, infoHash: string, toPeerId: string, offerId: string, sdpLiteral: string, nowMs: number): boolean {
@@ -188,7 +191,7 @@ export class RedisDirectory implements SwarmDirectory {
     this.remoteOffers.delete(offerId);
     this.counters.answersOut++;
     const head = JSON.stringify([infoHash, toPeerId, answererId, offerId]);
-    this.publish(`${PREFIX}relay:${entry.fromNode}`, `a${head}\n${sdpLiteral}`);
+    this.queueRelay(`${PREFIX}relay:${entry.fromNode}`, `a${head}\n${sdpLiteral}`);
     return true;
   }
 
@@ -223,8 +226,18 @@ export class RedisDirectory implements SwarmDirectory {
     setImmediate(this.flush);
   }
 
+  private queueRelay(channel: string, record: string): void {
+    const queued = this.relays.get(channel);
+    this.relays.set(channel, queued === undefined ? record : `${queued}\n${record}`);
+    this.schedule();
+  }
+
   private readonly flush = (): void => {
     this.flushScheduled = false;
+    if (this.relays.size > 0) {
+      for (const [channel, message] of this.relays) this.publish(channel, message);
+      this.relays.clear();
+    }
     const ops = this.ops;
     const visible = this.visible;
     this.ops = [];
@@ -426,10 +439,20 @@ export class RedisDirectory implements SwarmDirectory {
   }
 
   private onRelay(message: string): void {
-    const nl = message.indexOf("\n");
-    const head = JSON.parse(message.slice(1, nl)) as string[];
-    const literal = message.slice(nl + 1);
-    if (message[0] === "o") {
+    let at = 0;
+    while (at < message.length) {
+      const nl = message.indexOf("\n", at);
+      let end = message.indexOf("\n", nl + 1);
+      if (nl < 0) throw new Error("relay record without a body");
+      if (end < 0) end = message.length;
+      this.onRelayRecord(message[at], message.slice(at + 1, nl), message.slice(nl + 1, end));
+      at = end + 1;
+    }
+  }
+
+  private onRelayRecord(kind: string, headText: string, literal: string): void {
+    const head = JSON.parse(headText) as string[];
+    if (kind === "o") {
       const [infoHash, toPeerId, fromPeerId, offerId, fromNode] = head;
       this.counters.offersIn++;
       const to = this.host.deliverOffer(infoHash, toPeerId, fromPeerId, offerId, literal);
@@ -440,7 +463,7 @@ export class RedisDirectory implements SwarmDirectory {
       }
       this.remoteOffers.delete(offerId);
       this.remoteOffers.set(offerId, { to, fromPeerId, fromNode, infoHash, expires: Date.now() + this.offerTtlMs });
-    } else if (message[0] === "a") {
+    } else if (kind === "a") {
       const [infoHash, toPeerId, fromPeerId, offerId] = head;
       this.counters.answersIn++;
       if (!this.host.deliverAnswer(infoHash, toPeerId, fromPeerId, offerId, literal)) this.counters.undelivered++;
