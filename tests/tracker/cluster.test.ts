@@ -116,9 +116,11 @@ describe("tracker cluster behind HAProxy", () => {
       await v.join();
       viewers.push(v);
     }
-    await eventually(async () => (await clusterStats(deployed.nodes[0].url)).peers === 9, 5000);
+    await eventually(async () => {
+      const s = await clusterStats(deployed.nodes[0].url);
+      return s.peers === 9 && s.nodes.length === 3;
+    }, 5000);
     const stats = await clusterStats(deployed.nodes[0].url);
-    assert.equal(stats.nodes.length, 3);
     for (const n of stats.nodes) assert.ok(n.peersSeen >= 1, `every node holds viewers: ${JSON.stringify(stats.nodes)}`);
   });
 
