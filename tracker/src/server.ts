@@ -14,6 +14,9 @@ import type { Registry } from "prom-client";
 import { WebSocketServer, type WebSocket } from "ws";
 import { TOKEN_QUERY_PARAM } from "../../shared/protocol";
 import { Connection, kConnection, type TrackedSocket } from "./connection";
+import { BeaconEndpoint } from "./audience/beacon";
+import { registerAudienceMetrics } from "./audience/metrics";
+import { OffloadTotals } from "./audience/offload";
 import { LocalDirectory, type SwarmDirectory } from "./cluster/directory";
 import { RedisDirectory } from "./cluster/redis-directory";
 import { registerClusterMetrics } from "./cluster/metrics";
@@ -60,11 +63,16 @@ export class TrackerServer {
   private closing: Promise<void> | null = null;
   private readonly allowAnyOrigin: boolean;
   private readonly origins: Set<string>;
+  /** Byte counters from viewers' stats beacons received by this node. */
+  readonly offload = new OffloadTotals();
+  private readonly beacon: BeaconEndpoint;
 
   constructor(
     readonly options: TrackerOptions,
     readonly log: Logger,
   ) {
+    this.origins = new Set(options.origins);
+    this.allowAnyOrigin = this.origins.size === 0 || this.origins.has("*");
     this.cluster = options.redis === ""
       ? null
       : new RedisDirectory(options.redis, log, options.limits.maxPendingOffers, options.limits.offerTtl * 1000);
@@ -72,8 +80,14 @@ export class TrackerServer {
     this.core = new TrackerCore(options, this.stats, log, directory);
     this.registry = createMetrics(this.core, this.stats, true);
     if (this.cluster !== null) registerClusterMetrics(this.registry, this.cluster);
-    this.origins = new Set(options.origins);
-    this.allowAnyOrigin = this.origins.size === 0 || this.origins.has("*");
+    this.beacon = new BeaconEndpoint(
+      { secret: options.secret, allowAnyOrigin: this.allowAnyOrigin, origins: this.origins },
+      (swarm, counts) => {
+        this.offload.add(swarm, counts);
+        this.cluster?.addOffload(swarm, counts);
+      },
+    );
+    registerAudienceMetrics(this.registry, () => this.audience(), this.beacon.results);
 
     const serverOptions: http.ServerOptions = {
       noDelay: true,
@@ -122,7 +136,9 @@ export class TrackerServer {
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0];
     try {
-      if (req.method !== "GET") {
+      if (req.method === "POST" && path === "/beacon") {
+        this.beacon.handle(req, res, this.clientIp(req, req.socket));
+      } else if (req.method !== "GET") {
         respond(res, 405, "text/plain; charset=utf-8", "only GET\n", { Allow: "GET" });
       } else if (path === "/health") {
         const body = JSON.stringify({
@@ -170,7 +186,13 @@ export class TrackerServer {
       uptimeSeconds: Math.round((Date.now() - s.startedAt) / 1000),
       draining: this.draining,
       ...(this.cluster === null ? {} : { cluster: this.cluster.describe() }),
+      audience: { total: this.audience().total(), swarms: this.audience().top() },
     };
+  }
+
+  /** Audience byte counts: the cluster's with --redis, else this node's. */
+  audience(): OffloadTotals {
+    return this.cluster?.offloadTotals ?? this.offload;
   }
 
   // ---- upgrade --------------------------------------------------------------------------

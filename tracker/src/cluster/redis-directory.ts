@@ -21,6 +21,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
+import { type ByteCounts, OffloadTotals } from "../audience/offload";
 import type { Connection } from "../connection";
 import type { Peer, Swarm } from "../swarm";
 import type { SwarmDirectory } from "./directory";
@@ -30,6 +31,8 @@ import { type RemotePeer, RemoteSwarms } from "./remote-swarms";
 const PREFIX = "swarmcast:";
 const NODES = `${PREFIX}nodes`;
 const MEMBERSHIP = `${PREFIX}membership`;
+/** Audience byte counts of the whole cluster: field = swarm + "\n" + cdn|peers|uploaded|beacons. */
+const OFFLOAD = `${PREFIX}offload`;
 const SEQ_FIELD = "#seq";
 const ID_LENGTH = 20;
 
@@ -110,6 +113,8 @@ export class RedisDirectory implements SwarmDirectory {
   private syncing = false;
   private timer: NodeJS.Timeout | null = null;
   private publicUrl = "";
+  /** Cluster-wide audience byte counts, as read from Redis at the last heartbeat. */
+  offloadTotals = new OffloadTotals();
 
   constructor(
     url: string,
@@ -200,6 +205,32 @@ export class RedisDirectory implements SwarmDirectory {
       if (entry.expires >= nowMs) break;
       this.remoteOffers.delete(key);
     }
+  }
+
+  /** Adds a viewer's beacon to the cluster's audience counts (dropped while Redis is away). */
+  addOffload(swarm: string, counts: ByteCounts): void {
+    if (!this.link.up) return;
+    const slot = this.offloadTotals.slot(swarm);
+    this.offloadTotals.add(slot, counts, true);
+    const m = this.link.cmd.multi();
+    for (const field of ["cdn", "peers", "uploaded", "beacons"] as const) {
+      if (counts[field] > 0) m.hincrby(OFFLOAD, `${slot}\n${field}`, counts[field]);
+    }
+    m.exec().catch(() => {});
+  }
+
+  private async readOffload(): Promise<void> {
+    const hash = await this.link.cmd.hgetall(OFFLOAD);
+    const totals = new OffloadTotals();
+    for (const [field, value] of Object.entries(hash)) {
+      const nl = field.lastIndexOf("\n");
+      const key = field.slice(nl + 1) as keyof ByteCounts;
+      const counts = { cdn: 0, peers: 0, uploaded: 0, beacons: 0 };
+      if (!(key in counts)) continue;
+      counts[key] = Number(value);
+      totals.add(field.slice(0, nl), counts, true);
+    }
+    this.offloadTotals = totals;
   }
 
   /** Cluster-wide counts for /stats.json. */
@@ -356,6 +387,7 @@ export class RedisDirectory implements SwarmDirectory {
         if (!this.lastSeq.has(node) && !this.loading.has(node)) void this.load(node);
       });
       for (const node of [...this.nodes.keys()]) if (!alive.has(node)) this.forget(node);
+      await this.readOffload();
     } catch (err) {
       this.log.debug({ err: (err as Error).message }, "heartbeat failed");
     }
