@@ -14,7 +14,7 @@ import { after, before, describe, it } from "node:test";
 import { createInterface } from "node:readline";
 import WebSocket from "ws";
 import { type RedisProcess, startRedis } from "../../devkit/redis";
-import { announce, binId, eventually, getJson, isAnswer, isOffer, isReply, offers, sleep, TestClient } from "./helpers";
+import { announce, binId, eventually, getJson, isAnswer, isOffer, isReply, metricValue, offers, sleep, TestClient } from "./helpers";
 
 interface Deployed {
   balancer: string;
@@ -158,6 +158,12 @@ describe("tracker cluster behind HAProxy", () => {
     const stats = await clusterStats(survivors[0].url);
     assert.equal(stats.peers, 10);
     for (const n of stats.nodes) assert.ok(n.peersSeen >= 1, `each survivor holds viewers: ${JSON.stringify(stats.nodes)}`);
+    // The newcomer's node relayed offers through Redis and counted the round trips.
+    const metrics = await Promise.all(survivors.map(async (n) => (await fetch(`${httpOf(n.url)}/metrics`)).text()));
+    const total = (name: string) => metrics.reduce((sum, text) => sum + metricValue(text, name), 0);
+    assert.ok(total("swarmcast_tracker_cluster_offers_sent_total") > 0, "offers relayed across nodes");
+    assert.ok(total("swarmcast_tracker_cluster_answers_received_total") > 0, "answers relayed back across nodes");
+    assert.ok(total("swarmcast_tracker_cluster_redis_round_trip_seconds_count") > 0, "Redis round trips observed");
   });
 
   it("Redis restarted: nodes serve local swarms meanwhile (health degraded), then re-publish membership", async () => {

@@ -18,7 +18,7 @@ import { BeaconEndpoint } from "./audience/beacon";
 import { registerAudienceMetrics } from "./audience/metrics";
 import { OffloadTotals } from "./audience/offload";
 import { LocalDirectory, type SwarmDirectory } from "./cluster/directory";
-import { RedisDirectory } from "./cluster/redis-directory";
+import type { RedisDirectory } from "./cluster/redis-directory";
 import { registerClusterMetrics } from "./cluster/metrics";
 import { TrackerCore } from "./core";
 import { createMetrics } from "./metrics";
@@ -52,8 +52,7 @@ function nowSeconds(): number {
 export class TrackerServer {
   readonly stats = new TrackerStats();
   readonly core: TrackerCore;
-  /** Set with --redis: this node's view of the cluster. */
-  readonly cluster: RedisDirectory | null;
+
   readonly registry: Registry;
   readonly listener: http.Server;
   private readonly wss: WebSocketServer;
@@ -70,12 +69,11 @@ export class TrackerServer {
   constructor(
     readonly options: TrackerOptions,
     readonly log: Logger,
+    /** With --redis: this node's view of the cluster (startTracker creates it). */
+    readonly cluster: RedisDirectory | null = null,
   ) {
     this.origins = new Set(options.origins);
     this.allowAnyOrigin = this.origins.size === 0 || this.origins.has("*");
-    this.cluster = options.redis === ""
-      ? null
-      : new RedisDirectory(options.redis, log, options.limits.maxPendingOffers, options.limits.offerTtl * 1000);
     const directory: SwarmDirectory = this.cluster ?? new LocalDirectory();
     this.core = new TrackerCore(options, this.stats, log, directory);
     this.registry = createMetrics(this.core, this.stats, true);
