@@ -126,7 +126,7 @@ export async function startDemo(input: Partial<DemoOptions> = {}): Promise<Demo>
     const swarm = url.searchParams.get("swarm") || (url.searchParams.get("src") ? null : config.swarm);
     if (swarm) extra += `\n       data-swarmcast-swarm="${escapeAttribute(swarm)}"`;
     // No STUN is reachable from a loopback-only setup; host candidates are all peers need.
-    if (tracker && !url.searchParams.get("tracker")) extra += `\n       data-swarmcast-ice=""`;
+    if (tracker && !url.searchParams.get("tracker")) extra += `\n       data-swarmcast-ice=""\n       data-swarmcast-stats-beacon="on"`;
     return asset.body
       .toString("utf8")
       .replace(/data-swarmcast-src="[^"]*"/, `data-swarmcast-src="${escapeAttribute(src)}"`)
@@ -165,6 +165,8 @@ export async function startDemo(input: Partial<DemoOptions> = {}): Promise<Demo>
     if (origin && (path === ORIGIN_PREFIX || path.startsWith(`${ORIGIN_PREFIX}/`))) {
       return proxyHttp(req, res, origin.url, path.slice(ORIGIN_PREFIX.length) + url.search);
     }
+    // Viewers' stats beacons (the SDK derives /beacon from the tracker URL) go to the tracker.
+    if (tracker && path === "/beacon" && req.method === "POST") return proxyHttp(req, res, tracker.httpUrl, path + url.search);
     if (req.method !== "GET" && req.method !== "HEAD") {
       return sendText(res, 405, `${req.method} is not allowed here`, { allow: "GET, HEAD" });
     }

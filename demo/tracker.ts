@@ -9,11 +9,15 @@ export interface SwarmCounts {
   swarms: number;
   /** Peers announced across all swarms. */
   peers: number;
+  /** What viewers' stats beacons reported, all swarms together (the audience-wide offload). */
+  audience: { cdn: number; peers: number; offloadRatio: number; beacons: number };
 }
 
 export interface LocalTracker {
   /** ws://host:port */
   url: string;
+  /** http://host:port of the tracker's HTTP endpoints (/beacon, /stats.json). */
+  httpUrl: string;
   swarm(): SwarmCounts;
   close(): Promise<void>;
 }
@@ -23,9 +27,11 @@ export async function startLocalTracker(host: string): Promise<LocalTracker> {
   const tracker = await startTracker({ host, port: 0, logLevel: "warn", drainTimeout: 1 });
   return {
     url: tracker.url,
+    httpUrl: tracker.httpUrl,
     swarm() {
-      const { swarms, peers } = tracker.stats();
-      return { swarms, peers };
+      const { swarms, peers, audience } = tracker.stats();
+      const { cdn, peers: fromPeers, offloadRatio, beacons } = audience.total;
+      return { swarms, peers, audience: { cdn, peers: fromPeers, offloadRatio, beacons } };
     },
     close: () => tracker.close(),
   };

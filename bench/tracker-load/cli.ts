@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { DEFAULT_CLUSTER_BENCH, renderClusterMarkdown, runClusterBench } from "./cluster";
 import { renderMarkdown } from "./report";
 import { DEFAULT_BENCH_CONFIG, FLOOR_KINDS, type FloorKind, runTrackerBench, SMOKE_CONFIG, type TrackerBenchConfig, type TrackerKind } from "./run";
 
@@ -33,6 +34,10 @@ offered load), saturation throughput, p99 announce-reply latency and RSS per idl
   --note <text>         a line written into the result (e.g. what else was running)
   --out <path>          result path without extension (default bench/results/tracker-load)
   --smoke               a few connections for a few seconds (what npm test runs)
+  --nodes <n>           instead: the cluster bench, one tracker vs n trackers sharing swarms
+                        through a redis-server (CPU per 1,000 announces, cross-node relay
+                        latency); writes bench/results/tracker-cluster.{json,md}. With it:
+                        --connections, --swarms, --rate, --offers, --rate-seconds, --note, --out
   --help
 `;
 
@@ -56,6 +61,7 @@ async function main(): Promise<void> {
         rate: { type: "string" }, "rate-seconds": { type: "string" }, "warmup-seconds": { type: "string" }, rounds: { type: "string" }, window: { type: "string" },
         "saturation-seconds": { type: "string" }, idle: { type: "string" }, trackers: { type: "string" }, floors: { type: "string" },
         seed: { type: "string" }, note: { type: "string" }, out: { type: "string" }, smoke: { type: "boolean" },
+        nodes: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -65,6 +71,27 @@ async function main(): Promise<void> {
   }
   if (values.help) {
     process.stdout.write(HELP);
+    return;
+  }
+  if (values.nodes !== undefined) {
+    const c = DEFAULT_CLUSTER_BENCH;
+    const result = await runClusterBench(
+      {
+        nodes: num("nodes", values.nodes, c.nodes, 2),
+        connections: num("connections", values.connections, c.connections, 1),
+        swarms: num("swarms", values.swarms, c.swarms, 1),
+        rate: num("rate", values.rate, c.rate, 1),
+        offers: num("offers", values.offers, c.offers, 0),
+        seconds: num("rate-seconds", values["rate-seconds"], c.seconds, 1),
+      },
+      values.note ?? "",
+    );
+    const out = resolve(values.out ?? "bench/results/tracker-cluster");
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(`${out}.json`, `${JSON.stringify(result, null, 2)}\n`);
+    const md = renderClusterMarkdown(result);
+    writeFileSync(`${out}.md`, md);
+    process.stdout.write(md);
     return;
   }
   const base = { ...d, ...(values.smoke ? SMOKE_CONFIG : {}) };

@@ -26,6 +26,8 @@ async function start(): Promise<number> {
       host: "127.0.0.1",
       port: 0,
       logLevel: "warn",
+      // The cluster bench passes the Redis its nodes share.
+      redis: process.argv[3] ?? "",
       // Every connection of the bench comes from loopback and is deliberately busy.
       limits: {
         maxConnectionsPerIp: 0, messageRate: 1e6, messageBurst: 1e6, byteRate: 1e9, byteBurst: 1e9,

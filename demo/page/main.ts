@@ -75,6 +75,8 @@ function attachPlayer(settings: PageSettings): SwarmcastPlayer | null {
       trackers: [settings.tracker],
       ...(settings.swarmId !== undefined ? { swarmId: settings.swarmId } : {}),
       ...(settings.iceServers !== undefined ? { iceServers: settings.iceServers } : {}),
+      // Audience-wide offload: each viewer reports its byte counts to the tracker every 30 s.
+      ...(settings.localTracker ? { statsBeacon: true } : {}),
     });
   } catch (err) {
     report(`The player could not start: ${(err as Error).message}`);
@@ -148,13 +150,14 @@ async function main(): Promise<void> {
   };
   if (player?.p2pEnabled) void runProbe();
 
-  let swarm: { peers: number; swarms: number } | null = null;
+  type SwarmJson = { peers: number; swarms: number; audience?: { offloadRatio: number; beacons: number } };
+  let swarm: SwarmJson | null = null;
   if (settings.swarmStats) {
     const url = settings.swarmStats;
     const poll = async () => {
       try {
         const res = await fetch(url, { cache: "no-store" });
-        swarm = res.ok ? ((await res.json()) as { peers: number; swarms: number }) : null;
+        swarm = res.ok ? ((await res.json()) as SwarmJson) : null;
       } catch {
         swarm = null;
       }
@@ -185,6 +188,13 @@ async function main(): Promise<void> {
     if (swarm) {
       setText("swarm-size", `${swarm.peers} viewer${swarm.peers === 1 ? "" : "s"}`);
       setText("swarm-note", swarm.swarms > 1 ? `in ${swarm.swarms} swarms on the tracker` : `on the tracker, ${here}`);
+      const audience = swarm.audience;
+      setText(
+        "audience-offload",
+        audience && audience.beacons > 0
+          ? `audience-wide offload ${formatPercent(audience.offloadRatio)} (viewers' beacons, every 30 s)`
+          : "audience-wide offload: first viewer beacons in 30 s",
+      );
     } else {
       setText("swarm-size", `${s.peers.length + 1}+ viewers`);
       setText("swarm-note", `you and your peers, ${here}`);

@@ -54,6 +54,9 @@ export const DEFAULT_SWARMCAST_CONFIG = {
   /** Period of the `stats` event, in milliseconds. */
   statsIntervalMs: 1000,
 
+  /** Period of the stats beacon (`statsBeacon` option, off by default), in milliseconds. */
+  statsBeaconIntervalMs: 30_000,
+
   /** Width of the sliding window behind `downloadRate`, `uploadRate` and per-peer rates. */
   rateWindowMs: 5000,
 

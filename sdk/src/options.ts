@@ -5,6 +5,7 @@ import { DEFAULT_SWARMCAST_CONFIG } from "./config";
 import { INTEGRITY_MODES, type IntegrityMode } from "./integrity/verifier";
 import type { LiveEdgeConfig } from "./live/edge-fetcher";
 import { resolveLiveEdge, type LiveEdgeOptions } from "./live/live-options";
+import { beaconUrlOf } from "./stats/beacon";
 
 /** Options of {@link createP2PEngine}: everything about delivery, nothing about the element. */
 export interface SwarmcastEngineOptions {
@@ -41,6 +42,12 @@ export interface SwarmcastEngineOptions {
   maxUploadKbps?: number;
   /** Live edge fetcher: who fetches new live segments from the CDN first (see sdk/README.md). */
   liveEdge?: LiveEdgeOptions;
+  /**
+   * Report this viewer's byte counters (CDN, peers, uploaded) every 30 s to the tracker, which
+   * shows audience-wide offload: `true` sends to the first tracker's `/beacon`, a string is the
+   * http(s) URL to send to. Off by default.
+   */
+  statsBeacon?: boolean | string;
 }
 
 /** Options of {@link attach}. */
@@ -63,6 +70,8 @@ export interface ResolvedOptions {
   upload: boolean;
   maxUploadKbps: number | undefined;
   liveEdge: LiveEdgeConfig;
+  /** Where the stats beacon goes; undefined = off. */
+  statsBeaconUrl: string | undefined;
 }
 
 /** Bad input to the SDK. `option` names the offending option. */
@@ -91,6 +100,7 @@ const ENGINE_OPTION_NAMES = [
   "upload",
   "maxUploadKbps",
   "liveEdge",
+  "statsBeacon",
 ] as const;
 const ATTACH_OPTION_NAMES = ["src", ...ENGINE_OPTION_NAMES] as const;
 
@@ -359,6 +369,23 @@ export function resolveOptions(
     );
   }
 
+  let statsBeaconUrl: string | undefined;
+  if (o.statsBeacon !== undefined && o.statsBeacon !== false) {
+    if (o.statsBeacon === true) {
+      if (trackers.length === 0) {
+        throw new SwarmcastOptionError("statsBeacon", `option "statsBeacon" is true but there is no tracker to send to (give its URL instead)`);
+      }
+      statsBeaconUrl = beaconUrlOf(trackers[0]);
+    } else if (typeof o.statsBeacon === "string" && /^https?:\/\//.test(o.statsBeacon)) {
+      statsBeaconUrl = withToken(o.statsBeacon, o.token);
+    } else {
+      throw new SwarmcastOptionError(
+        "statsBeacon",
+        `option "statsBeacon" must be true, false or an http(s):// URL, got ${describe(o.statsBeacon)}`,
+      );
+    }
+  }
+
   const coreConfig = mergeCoreConfig(
     { ...defaults.core },
     {
@@ -381,6 +408,7 @@ export function resolveOptions(
     integrityMap,
     upload: o.upload ?? defaults.upload,
     maxUploadKbps: o.maxUploadKbps,
+    statsBeaconUrl,
     liveEdge: resolveLiveEdge(o.liveEdge, defaults.liveEdge, (message) => {
       throw new SwarmcastOptionError("liveEdge", message);
     }),

@@ -105,13 +105,19 @@ describe("startDemo with the bundled stream and local tracker", () => {
     assert.match(embed, /data-swarmcast-swarm="&quot;&gt;&lt;script&gt;"/);
     assert.doesNotMatch(embed, /"><script>/);
 
-    assert.deepEqual(JSON.parse((await get(`${base}/swarm.json`)).body.toString()), { swarms: 0, peers: 0 });
+    const noAudience = { cdn: 0, peers: 0, offloadRatio: 0, beacons: 0 };
+    assert.deepEqual(JSON.parse((await get(`${base}/swarm.json`)).body.toString()), { swarms: 0, peers: 0, audience: noAudience });
+    assert.match(embed, /data-swarmcast-stats-beacon="on"/);
     const ws = new WebSocket(`${base.replace("http", "ws")}/tracker`);
     await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
     const reply = await announce(ws, "h".repeat(20), "p".repeat(20));
     assert.equal(reply.action, "announce");
     assert.equal(typeof reply.interval, "number");
-    assert.deepEqual(JSON.parse((await get(`${base}/swarm.json`)).body.toString()), { swarms: 1, peers: 1 });
+    assert.deepEqual(JSON.parse((await get(`${base}/swarm.json`)).body.toString()), { swarms: 1, peers: 1, audience: noAudience });
+    // A viewer's stats beacon reaches the tracker through the demo's address.
+    const beacon = await fetch(`${base}/beacon`, { method: "POST", headers: { "content-type": "text/plain" }, body: JSON.stringify({ swarm: "swarmcast-demo", cdn: 1000, peers: 3000, uploaded: 0 }) });
+    assert.equal(beacon.status, 204);
+    assert.deepEqual(JSON.parse((await get(`${base}/swarm.json`)).body.toString()).audience, { cdn: 1000, peers: 3000, offloadRatio: 0.75, beacons: 1 });
 
     const stray = new WebSocket(`${base.replace("http", "ws")}/elsewhere`);
     const refused = await new Promise<string>((resolve) => stray.once("unexpected-response", (_req, res) => resolve(String(res.statusCode))).once("error", (e) => resolve(e.message)));

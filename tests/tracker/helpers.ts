@@ -10,17 +10,38 @@ import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import Server from "bittorrent-tracker/server";
 import WebSocket from "ws";
+import { type RedisProcess, startRedis } from "../../devkit/redis";
 import { startTracker, type RunningTracker, type StartOptions, type TrackerInit } from "../../tracker/src/index";
 
 export interface TrackerUnderTest {
   name: string;
   url: string;
+  /** Several nodes of one tracker: clients connect to them in turn. */
+  urls?: string[];
   close(): Promise<void>;
 }
 
 export async function startOurs(init: TrackerInit & StartOptions = {}): Promise<RunningTracker & TrackerUnderTest> {
   const t = await startTracker({ host: "127.0.0.1", port: 0, logLevel: "silent", ...init });
   return Object.assign(t, { name: "swarmcast" });
+}
+
+/** `nodes` trackers sharing swarms through a real redis-server started for them. */
+export async function startCluster(nodes: number, init: TrackerInit & StartOptions = {}): Promise<TrackerUnderTest & { nodes: RunningTracker[]; redis: RedisProcess }> {
+  const redis = await startRedis();
+  const started: RunningTracker[] = [];
+  for (let i = 0; i < nodes; i++) started.push(await startOurs({ redis: redis.url, ...init }));
+  return {
+    name: `swarmcast ${nodes}-node cluster`,
+    url: started[0].url,
+    urls: started.map((t) => t.url),
+    nodes: started,
+    redis,
+    async close() {
+      await Promise.all(started.map((t) => t.close()));
+      await redis.stop();
+    },
+  };
 }
 
 /** bittorrent-tracker's Server, WebSocket only, on loopback: the protocol reference. */

@@ -1,25 +1,30 @@
 /**
  * The WebTorrent tracker protocol as PML's client relies on it. Every case runs against our
- * tracker and against bittorrent-tracker's Server, so the cases encode the reference behaviour.
+ * tracker, against bittorrent-tracker's Server, so the cases encode the reference behaviour, and
+ * against two of our trackers sharing swarms through Redis, clients taking the nodes in turn
+ * (the first client of a case on node 1, the second on node 2, …).
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { after, before, beforeEach, describe, it } from "node:test";
 import {
-  announce, binId, isAnswer, isFailure, isOffer, isReply, joinPeers, offers, startOurs, startReference,
+  announce, binId, isAnswer, isFailure, isOffer, isReply, joinPeers, offers, startCluster, startOurs, startReference,
   TestClient, type TrackerUnderTest,
 } from "./helpers";
 
 const targets: [string, () => Promise<TrackerUnderTest>][] = [
   ["swarmcast", () => startOurs()],
   ["bittorrent-tracker (reference)", () => startReference()],
+  ["swarmcast 2-node cluster", () => startCluster(2)],
 ];
 
 for (const [name, start] of targets) {
   describe(`protocol: ${name}`, () => {
     let tracker: TrackerUnderTest;
     const clients: TestClient[] = [];
+    let turn = 0;
     const connect = async () => {
-      const c = await TestClient.connect(tracker.url);
+      const urls = tracker.urls ?? [tracker.url];
+      const c = await TestClient.connect(urls[turn++ % urls.length]);
       clients.push(c);
       return c;
     };
@@ -28,6 +33,9 @@ for (const [name, start] of targets) {
 
     before(async () => {
       tracker = await start();
+    });
+    beforeEach(() => {
+      turn = 0;
     });
     after(async () => {
       for (const c of clients) c.close();

@@ -13,6 +13,8 @@ import { exceedsKeyLimit } from "./limits/frame-shape";
 import { ReadThrottle } from "./limits/read-throttle";
 import type { TrackerOptions } from "./options";
 import { PeerOwnership, type PeerClaim } from "./peer-ownership";
+import { LocalDirectory, type SwarmDirectory } from "./cluster/directory";
+import { pickAcrossNodes, RemotePeer } from "./cluster/remote-swarms";
 import { PendingOffers } from "./pending-offers";
 import type { FailureReason, TrackerStats } from "./stats";
 import { jsonString, Peer, Swarm } from "./swarm";
@@ -72,6 +74,7 @@ export class TrackerCore {
   peerCount = 0;
   private readonly pending: PendingOffers;
   private readonly targets: Peer[] = [];
+  private readonly mixedTargets: (Peer | RemotePeer)[] = [];
   private readonly queued: Connection[] = [];
   private flushScheduled = false;
   /** Text of the frame being handled, and where the next SDP literal is searched from. */
@@ -88,6 +91,8 @@ export class TrackerCore {
     private readonly options: TrackerOptions,
     private readonly stats: TrackerStats,
     private readonly log: Logger,
+    /** Where peers on other nodes are found and reached (nowhere, without --redis). */
+    readonly directory: SwarmDirectory = new LocalDirectory(),
   ) {
     this.limits = options.limits;
     this.pending = new PendingOffers(options.limits.maxPendingOffers, options.limits.maxPendingOffersPerConnection);
@@ -245,6 +250,12 @@ export class TrackerCore {
       swarm.add(peer);
       conn.addPeer(peer);
       this.peerCount++;
+      // The reply waits until other nodes can see the peer (at once on a single node), so
+      // whoever hears of the reply finds the peer on any node.
+      const joinedSwarm = swarm;
+      this.directory.joined(peer, () => this.reply(conn, joinedSwarm, infoHash));
+      if (offerCount > 0) this.relayOffers(peer, offers as Offer[], offerCount, now);
+      return;
     } else {
       if (peer.conn !== conn) {
         // Same peer_id from another socket: a reconnect whose old socket is not gone yet, or
@@ -256,7 +267,13 @@ export class TrackerCore {
         return this.fail(conn, "peer_id_in_use", "announce", infoHash);
       }
       peer.lastSeen = Math.floor(now);
-      if (event === "completed" || Number(req.left) === 0) swarm.setComplete(peer);
+      if ((event === "completed" || Number(req.left) === 0) && !peer.complete) {
+        swarm.setComplete(peer);
+        const doneSwarm = swarm;
+        this.directory.joined(peer, () => this.reply(conn, doneSwarm, infoHash));
+        if (offerCount > 0) this.relayOffers(peer, offers as Offer[], offerCount, now);
+        return;
+      }
     }
 
     this.reply(conn, swarm, infoHash);
@@ -289,14 +306,21 @@ export class TrackerCore {
   };
 
   private reply(conn: Connection, swarm: Swarm | undefined, infoHash: string): void {
-    const complete = swarm === undefined ? 0 : swarm.complete;
-    const incomplete = swarm === undefined ? 0 : swarm.incomplete;
+    let complete = swarm === undefined ? 0 : swarm.complete;
+    let incomplete = swarm === undefined ? 0 : swarm.incomplete;
+    const remote = this.directory.remote(infoHash);
+    if (remote !== undefined) {
+      complete += remote.complete;
+      incomplete += remote.incomplete;
+    }
     const prefix = swarm === undefined ? `{"action":"announce","info_hash":${jsonString(infoHash)},` : swarm.framePrefix;
     this.send(conn, `${prefix}${this.replyTail}"complete":${complete},"incomplete":${incomplete}}`);
   }
 
   private relayOffers(from: Peer, offers: Offer[], count: number, now: number): void {
     const swarm = from.swarm;
+    const remote = this.directory.remote(swarm.infoHash);
+    if (remote !== undefined && remote.size > 0) return this.relayOffersAcrossNodes(from, offers, count, now);
     const targets = swarm.pickOthers(from, count, this.targets);
     const nowMs = Math.floor(now * 1000) - this.epochMs;
     // Milliseconds on the core's clock: a small integer, not a boxed double per offer.
@@ -336,6 +360,65 @@ export class TrackerCore {
     return true;
   }
 
+  /** relayOffers when some peers of the swarm are on other nodes. */
+  private relayOffersAcrossNodes(from: Peer, offers: Offer[], count: number, now: number): void {
+    const swarm = from.swarm;
+    const targets = pickAcrossNodes(swarm, this.directory.remote(swarm.infoHash)!, from, count, this.mixedTargets);
+    const nowMs = Math.floor(now * 1000) - this.epochMs;
+    const expires = nowMs + Math.round(this.limits.offerTtl * 1000);
+    const head = `${swarm.framePrefix}"peer_id":${jsonString(from.peerId)},"offer_id":`;
+    this.sdpCursor = 0;
+    for (let i = 0; i < targets.length; i++) {
+      const to = targets[i];
+      const { offer, offer_id } = offers[i];
+      const sdp = this.sdpLiteral(offer.sdp);
+      if (to instanceof RemotePeer) {
+        // The target's node spends the target's offer budget when it delivers.
+        this.directory.relayOffer(to, from, offer_id, sdp);
+      } else if (this.takeOfferToken(to.conn, nowMs) && this.pending.add(offer_id, from, to, expires, nowMs)) {
+        this.send(to.conn, `${head}${jsonString(offer_id)},"offer":{"type":"offer","sdp":${sdp}}}`);
+      } else {
+        this.stats.offersDropped++;
+        continue;
+      }
+      this.stats.offersRelayed++;
+    }
+    targets.length = 0;
+  }
+
+  /** An offer relayed by another node to a peer of this one. Returns that peer if it is here. */
+  deliverOffer(infoHash: string, toPeerId: string, fromPeerId: string, offerId: string, sdpLiteral: string): Peer | undefined {
+    const to = this.swarms.get(infoHash)?.byId.get(toPeerId);
+    if (to === undefined || to.conn.closed) return undefined;
+    if (!this.takeOfferToken(to.conn, Date.now() - this.epochMs)) {
+      this.stats.offersDropped++;
+      return undefined;
+    }
+    this.send(
+      to.conn,
+      `${to.swarm.framePrefix}"peer_id":${jsonString(fromPeerId)},"offer_id":${jsonString(offerId)},"offer":{"type":"offer","sdp":${sdpLiteral}}}`,
+    );
+    return to;
+  }
+
+  /** An answer relayed by another node to the peer of this one that made the offer. */
+  deliverAnswer(infoHash: string, toPeerId: string, fromPeerId: string, offerId: string, sdpLiteral: string): boolean {
+    const to = this.swarms.get(infoHash)?.byId.get(toPeerId);
+    if (to === undefined || to.conn.closed) return false;
+    this.send(
+      to.conn,
+      `${to.swarm.framePrefix}"peer_id":${jsonString(fromPeerId)},"offer_id":${jsonString(offerId)},"answer":{"type":"answer","sdp":${sdpLiteral}}}`,
+    );
+    this.stats.answersRelayed++;
+    return true;
+  }
+
+  /** The peer id was announced on another node since: it leaves this one. */
+  evict(infoHash: string, peerId: string): void {
+    const peer = this.swarms.get(infoHash)?.byId.get(peerId);
+    if (peer !== undefined) this.leave(peer, true);
+  }
+
   private answer(conn: Connection, req: Unchecked<AnnounceRequest>, infoHash: string, peerId: string, now: number): void {
     this.stats.answers++;
     const answer = req.answer as { sdp?: unknown } | null;
@@ -361,6 +444,13 @@ export class TrackerCore {
       from!.swarm.infoHash !== infoHash ||
       from!.index < 0
     ) {
+      if (
+        entry === undefined &&
+        this.directory.shared &&
+        this.directory.relayAnswer(conn, peerId, infoHash, toPeerId, offerId, this.sdpLiteral(answer.sdp as string, 0), Math.floor(now * 1000))
+      ) {
+        return;
+      }
       this.stats.fail("unknown_offer");
       this.log.debug({ ip: conn.ip }, "answer for an unknown or expired offer dropped");
       return;
@@ -397,8 +487,13 @@ export class TrackerCore {
     let files = "";
     for (const h of hashes) {
       const s = this.swarms.get(h);
-      const c = s === undefined ? 0 : s.complete;
-      const i = s === undefined ? 0 : s.incomplete;
+      let c = s === undefined ? 0 : s.complete;
+      let i = s === undefined ? 0 : s.incomplete;
+      const r = this.directory.remote(h);
+      if (r !== undefined) {
+        c += r.complete;
+        i += r.incomplete;
+      }
       files += `${files === "" ? "" : ","}${jsonString(h)}:{"complete":${c},"incomplete":${i},"downloaded":${c}}`;
     }
     this.send(conn, `{"action":"scrape","files":{${files}},"flags":{"min_request_interval":${this.options.interval}}}`);
@@ -440,6 +535,7 @@ export class TrackerCore {
     if (peer.index < 0) return;
     swarm.remove(peer);
     this.peerCount--;
+    this.directory.left(peer);
     if (detachFromConn) peer.conn.removePeer(peer);
     if (swarm.size === 0 && this.swarms.get(swarm.infoHash) === swarm) this.swarms.delete(swarm.infoHash);
   }
@@ -460,6 +556,7 @@ export class TrackerCore {
     }
     this.stats.peersSwept += swept;
     this.pending.expire(Math.floor(now * 1000) - this.epochMs);
+    this.directory.sweep(Math.floor(now * 1000));
     return swept;
   }
 

@@ -38,7 +38,12 @@ export async function startTracker(options: TrackerInit & StartOptions = {}): Pr
   const { logger, ...init } = options;
   const resolved = resolveOptions(init);
   const log = logger ?? pino({ level: resolved.logLevel, base: { name: "swarmcast-tracker" } });
-  const server = new TrackerServer(resolved, log);
+  // ioredis and the cluster code load only for a cluster node.
+  const cluster =
+    resolved.redis === ""
+      ? null
+      : new (await import("./cluster/redis-directory")).RedisDirectory(resolved.redis, log, resolved.limits.maxPendingOffers, resolved.limits.offerTtl * 1000);
+  const server = new TrackerServer(resolved, log, cluster);
   const address = await server.listen();
   const host = urlHost(resolved.host === "0.0.0.0" || resolved.host === "::" ? "127.0.0.1" : resolved.host);
   const tls = resolved.cert !== "";
@@ -53,7 +58,8 @@ export async function startTracker(options: TrackerInit & StartOptions = {}): Pr
     close: () => server.close(),
     server,
   };
-  log.info({ url: tracker.url, interval: resolved.interval, private: resolved.secret !== "" }, "tracker listening");
+  if (server.cluster !== null) await server.cluster.start(server.core, tracker.url);
+  log.info({ url: tracker.url, interval: resolved.interval, private: resolved.secret !== "", node: server.cluster?.id }, "tracker listening");
   return tracker;
 }
 

@@ -91,6 +91,8 @@ export interface TrackerOptions {
   /** Seconds to wait for closing handshakes before connections are cut. */
   drainTimeout: number;
   logLevel: LogLevel;
+  /** redis://host:port of the Redis that nodes of one cluster share; empty = a single node. */
+  redis: string;
   limits: TrackerLimits;
 }
 
@@ -116,6 +118,7 @@ export const DEFAULT_TRACKER_OPTIONS: Readonly<TrackerOptions> = Object.freeze({
   drainGrace: 0,
   drainTimeout: 3,
   logLevel: "info",
+  redis: "",
   limits: Object.freeze({
     maxPayload: 64 * 1024,
     maxConnectionsPerIp: 200,
@@ -184,6 +187,7 @@ export const OPTION_SPECS: OptionSpec[] = [
   spec("drainGrace", "number", "seconds /health says 503 before sockets close on shutdown", { min: 0, max: 300 }),
   spec("drainTimeout", "number", "seconds to wait for close handshakes on shutdown", { min: 0, max: 300 }),
   spec("logLevel", "level", `log level: ${LOG_LEVELS.join(", ")}`),
+  spec("redis", "string", "redis://host:port shared by the nodes of a cluster (empty = single node)"),
   spec("limits.maxPayload", "int", "largest WebSocket frame, bytes", { min: 256, max: 64 * 1024 * 1024 }),
   spec("limits.maxConnectionsPerIp", "int", "connections per client IP (0 = unlimited)", { min: 0 }),
   spec("limits.messageRate", "number", "messages per second per connection (sustained)", { min: 0.001 }),
@@ -310,6 +314,9 @@ export function resolveOptions(init: TrackerInit = {}): TrackerOptions {
     if (merged.limits[burst] < merged.limits.maxPayload) {
       throw new OptionError(`limits.${burst}`, `must be ≥ maxPayload (${merged.limits.maxPayload}) so one frame fits, got ${merged.limits[burst]}`);
     }
+  }
+  if (merged.redis !== "" && !/^rediss?:\/\/[^/\s]+(\/\d+)?$/.test(merged.redis)) {
+    throw new OptionError("redis", `expected redis://host:port, got "${merged.redis}"`);
   }
   if ((merged.cert === "") !== (merged.key === "")) {
     throw new OptionError(merged.cert === "" ? "cert" : "key", "--cert and --key must be given together");

@@ -15,6 +15,12 @@ import type { Registry } from "prom-client";
 import { WebSocketServer, type WebSocket } from "ws";
 import { TOKEN_QUERY_PARAM } from "../../shared/protocol";
 import { Connection, kConnection, type TrackedSocket } from "./connection";
+import { BeaconEndpoint } from "./audience/beacon";
+import { registerAudienceMetrics } from "./audience/metrics";
+import { OffloadTotals } from "./audience/offload";
+import { LocalDirectory, type SwarmDirectory } from "./cluster/directory";
+import type { RedisDirectory } from "./cluster/redis-directory";
+import { registerClusterMetrics } from "./cluster/metrics";
 import { TrackerCore } from "./core";
 import { clientAddress } from "./limits/client-address";
 import { IpTable } from "./limits/ip-table";
@@ -50,6 +56,7 @@ function nowSeconds(): number {
 export class TrackerServer {
   readonly stats = new TrackerStats();
   readonly core: TrackerCore;
+
   readonly registry: Registry;
   readonly listener: http.Server;
   /** The separate listener of /metrics and /stats.json, when --metrics-port is set. */
@@ -65,18 +72,33 @@ export class TrackerServer {
   private closing: Promise<void> | null = null;
   private readonly allowAnyOrigin: boolean;
   private readonly origins: Set<string>;
+  /** Byte counters from viewers' stats beacons received by this node. */
+  readonly offload = new OffloadTotals();
+  private readonly beacon: BeaconEndpoint;
 
   constructor(
     readonly options: TrackerOptions,
     readonly log: Logger,
+    /** With --redis: this node's view of the cluster (startTracker creates it). */
+    readonly cluster: RedisDirectory | null = null,
   ) {
-    this.core = new TrackerCore(options, this.stats, log);
+    this.origins = new Set(options.origins);
+    this.allowAnyOrigin = this.origins.size === 0 || this.origins.has("*");
+    const directory: SwarmDirectory = this.cluster ?? new LocalDirectory();
+    this.core = new TrackerCore(options, this.stats, log, directory);
     this.ips = new IpTable(options.limits.ipByteBurst);
     this.output = new OutputQueues(options.limits);
     this.registry = createMetrics(this.core, this.stats, this.output, true);
     this.metricsAuth = options.metricsSecret === "" ? null : Buffer.from(`Bearer ${options.metricsSecret}`);
-    this.origins = new Set(options.origins);
-    this.allowAnyOrigin = this.origins.size === 0 || this.origins.has("*");
+    if (this.cluster !== null) registerClusterMetrics(this.registry, this.cluster);
+    this.beacon = new BeaconEndpoint(
+      { secret: options.secret, allowAnyOrigin: this.allowAnyOrigin, origins: this.origins },
+      (swarm, counts) => {
+        this.offload.add(swarm, counts);
+        this.cluster?.addOffload(swarm, counts);
+      },
+    );
+    registerAudienceMetrics(this.registry, () => this.audience(), this.beacon.results);
 
     const serverOptions: http.ServerOptions = {
       noDelay: true,
@@ -145,11 +167,13 @@ export class TrackerServer {
         respond(res, 404, "text/plain; charset=utf-8", "only /metrics and /stats.json here\n");
       } else if (isReport && !this.authorized(req)) {
         respond(res, 401, "text/plain; charset=utf-8", "bearer token required\n", { "WWW-Authenticate": 'Bearer realm="swarmcast-tracker"' });
+      } else if (req.method === "POST" && path === "/beacon") {
+        this.beacon.handle(req, res, clientAddress(req, req.socket, this.options.trustProxy));
       } else if (req.method !== "GET") {
         respond(res, 405, "text/plain; charset=utf-8", "only GET\n", { Allow: "GET" });
       } else if (path === "/health") {
         const body = JSON.stringify({
-          status: this.draining ? "draining" : "ok",
+          status: this.draining ? "draining" : this.core.directory.degraded ? "degraded" : "ok",
           connections: this.core.connections.size,
           uptime: Math.round((Date.now() - this.stats.startedAt) / 1000),
         });
@@ -208,7 +232,14 @@ export class TrackerServer {
       rejectedConnections: Object.fromEntries(s.rejections),
       uptimeSeconds: Math.round((Date.now() - s.startedAt) / 1000),
       draining: this.draining,
+      ...(this.cluster === null ? {} : { cluster: this.cluster.describe() }),
+      audience: { total: this.audience().total(), swarms: this.audience().top() },
     };
+  }
+
+  /** Audience byte counts: the cluster's with --redis, else this node's. */
+  audience(): OffloadTotals {
+    return this.cluster?.offloadTotals ?? this.offload;
   }
 
   // ---- upgrade --------------------------------------------------------------------------
@@ -420,6 +451,7 @@ export class TrackerServer {
       await metricsStopped;
     }
     this.wss.close();
+    await this.cluster?.close();
     this.log.info("stopped");
   }
 }

@@ -16,6 +16,8 @@ function list(value: string): string[] {
  * - `data-swarmcast-p2p`      "off" (or "false", "0") plays from HTTP only
  * - `data-swarmcast-token`    tracker access token
  * - `data-swarmcast-ice`      ICE server URLs, space or comma separated; empty for none
+ * - `data-swarmcast-stats-beacon`  "on" reports byte counters to the tracker (statsBeacon),
+ *                                  or the http(s) URL to report to
  */
 export function readEmbedOptions(el: AttributeSource): SwarmcastOptions {
   const attr = (name: string) => el.getAttribute(`data-swarmcast-${name}`);
@@ -41,6 +43,15 @@ export function readEmbedOptions(el: AttributeSource): SwarmcastOptions {
         `attribute data-swarmcast-p2p must be "on" or "off", got "${p2p}"`,
       );
     }
+  }
+
+  const beacon = attr("stats-beacon");
+  if (beacon !== null) {
+    const value = beacon.trim();
+    const lower = value.toLowerCase();
+    if (["", "on", "true", "1", "yes"].includes(lower)) options.statsBeacon = true;
+    else if (["off", "false", "0", "no"].includes(lower)) options.statsBeacon = false;
+    else options.statsBeacon = value;
   }
 
   const ice = attr("ice");

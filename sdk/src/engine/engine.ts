@@ -4,6 +4,7 @@ import type { CoreEventMap } from "p2p-media-loader-core";
 import { Emitter, type SwarmcastEventMap } from "../events";
 import { resolveOptions, type ResolvedOptions, type SwarmcastEngineOptions } from "../options";
 import { StatsAccumulator, type SwarmcastStats } from "../stats/accumulator";
+import { startStatsBeacon } from "../stats/beacon";
 import { DEFAULT_SWARMCAST_CONFIG } from "../config";
 import { IntegrityGuard } from "../integrity/guard";
 import { UploadGovernor } from "../upload/upload-governor";
@@ -242,6 +243,16 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
         }, resolved.statsIntervalMs)
       : undefined;
 
+  const beacon =
+    resolved.statsBeaconUrl === undefined
+      ? undefined
+      : startStatsBeacon({
+          url: resolved.statsBeaconUrl,
+          swarm: beaconSwarm(resolved),
+          intervalMs: DEFAULT_SWARMCAST_CONFIG.statsBeaconIntervalMs,
+          read: () => snapshot(Date.now()),
+        });
+
   let boundHls: Hls | null = null;
   return {
     hlsConfig,
@@ -272,6 +283,7 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
       if (destroyed) return;
       destroyed = true;
       if (timer !== undefined) clearInterval(timer);
+      beacon?.stop();
       integrity.destroy();
       upload.destroy();
       edge?.destroy();
@@ -296,4 +308,11 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
  */
 export function createP2PEngine(options: SwarmcastEngineOptions): SwarmcastEngine {
   return createEngineFromResolved(resolveOptions(options, { requireSrc: false }));
+}
+
+/** The swarm a beacon reports for: the swarm id, else the playlist URL without its query. */
+function beaconSwarm(resolved: ResolvedOptions): string {
+  const id = resolved.coreConfig.swarmId;
+  if (typeof id === "string" && id !== "") return id;
+  return (resolved.src ?? globalThis.location?.href ?? "default").split("?")[0];
 }

@@ -1,0 +1,284 @@
+/**
+ * `npm run bench:tracker -- --nodes N`: the cost of clustering, side by side in one run.
+ *
+ * The same offered load (announces with offers, every offer answered) runs against one tracker
+ * without Redis and against N trackers sharing swarms through a real redis-server, clients
+ * spread evenly over the nodes. Reported: tracker CPU (all nodes together) per 1,000 announces,
+ * Redis's own CPU, and offer relay latency measured by probe pairs — offerer and receiver on the
+ * same node for the single tracker, on different nodes for the cluster — while the load runs.
+ */
+import { type ChildProcess, fork } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import WebSocket from "ws";
+import { type RedisProcess, startRedis } from "../../devkit/redis";
+import type { TrackerReply, TrackerUsage } from "./messages";
+
+const here = `${dirname(fileURLToPath(import.meta.url))}/`;
+
+export interface ClusterBenchConfig {
+  nodes: number;
+  connections: number;
+  swarms: number;
+  /** Announces per second, offered load. */
+  rate: number;
+  offers: number;
+  warmupSeconds: number;
+  seconds: number;
+  /** Probe offers per second (each pair sends one offer per tick). */
+  probeRate: number;
+  probePairs: number;
+}
+
+export const DEFAULT_CLUSTER_BENCH: ClusterBenchConfig = {
+  nodes: 2,
+  connections: 1000,
+  swarms: 50,
+  rate: 300,
+  offers: 5,
+  warmupSeconds: 3,
+  seconds: 15,
+  probeRate: 20,
+  probePairs: 4,
+};
+
+const SDP = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n" +
+  "a=candidate:1467250027 1 udp 2122260223 192.168.1.23 46243 typ host generation 0\r\na=ice-ufrag:Zx9Q\r\na=ice-pwd:8Yq3v1bS0m5kR2cT7nW4pL6d\r\n" +
+  "a=fingerprint:sha-256 6B:8B:F0:65:5F:78:E2:51:3B:AC:6F:F3:3F:46:1B:35:DC:B8:5F:64:1A:24:C2:43:F0:A1:58:D0:A1:2C:19:08\r\na=setup:actpass\r\na=sctp-port:5000\r\n";
+
+let idSeq = 0;
+const id20 = (tag: string) => `${tag}${(++idSeq).toString(36)}`.padStart(20, "_").slice(-20);
+
+interface Node {
+  proc: ChildProcess;
+  url: string;
+}
+
+function startNode(redisUrl: string): Promise<Node> {
+  const proc = fork(`${here}tracker-process.ts`, ["swarmcast", redisUrl], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  return new Promise((resolve, reject) => {
+    proc.once("message", (m: TrackerReply) => (m.type === "ready" ? resolve({ proc, url: `ws://127.0.0.1:${m.port}` }) : reject(new Error(JSON.stringify(m)))));
+    proc.once("exit", (code) => reject(new Error(`tracker exited ${code}`)));
+  });
+}
+
+function usage(node: Node): Promise<number> {
+  return new Promise((resolve) => {
+    node.proc.once("message", (m: TrackerUsage) => resolve((m.userUs + m.systemUs) / 1000));
+    node.proc.send({ type: "usage", gc: false });
+  });
+}
+
+/** CPU milliseconds of a process, from /proc (redis-server is not ours to ask). */
+function procCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+class Client {
+  replies = 0;
+  constructor(
+    readonly ws: WebSocket,
+    readonly infoHash: string,
+    readonly peerId: string,
+    onOffer?: (f: Record<string, string>, at: number) => void,
+  ) {
+    ws.on("message", (data: Buffer) => {
+      const at = performance.now();
+      const f = JSON.parse(data.toString());
+      if (f.offer !== undefined) {
+        onOffer?.(f, at);
+        ws.send(JSON.stringify({ action: "announce", info_hash: infoHash, peer_id: peerId, to_peer_id: f.peer_id, offer_id: f.offer_id, answer: { type: "answer", sdp: SDP } }));
+      } else if (f.interval !== undefined) this.replies++;
+    });
+  }
+
+  static async open(url: string, infoHash: string, onOffer?: (f: Record<string, string>, at: number) => void): Promise<Client> {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    await new Promise((resolve, reject) => {
+      ws.once("open", resolve);
+      ws.once("error", reject);
+    });
+    const c = new Client(ws, infoHash, id20("p"), onOffer);
+    c.announce(0, "started");
+    return c;
+  }
+
+  announce(offers: number, event = "update"): string[] {
+    const list = Array.from({ length: offers }, () => ({ offer_id: id20("o"), offer: { type: "offer", sdp: SDP } }));
+    this.ws.send(JSON.stringify({ action: "announce", event, info_hash: this.infoHash, peer_id: this.peerId, numwant: offers, uploaded: 0, downloaded: 0, left: 1, offers: list }));
+    return list.map((o) => o.offer_id);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+export interface ClusterPhase {
+  label: string;
+  nodes: number;
+  announces: number;
+  trackerCpuMs: number;
+  redisCpuMs: number;
+  cpuMsPer1000: number;
+  redisCpuMsPer1000: number;
+  probeOffers: number;
+  probeLost: number;
+  relayP50Ms: number;
+  relayP99Ms: number;
+}
+
+async function runPhase(label: string, nodeCount: number, redis: RedisProcess | null, redisPid: number | null, cfg: ClusterBenchConfig): Promise<ClusterPhase> {
+  const nodes: Node[] = [];
+  for (let i = 0; i < nodeCount; i++) nodes.push(await startNode(redis?.url ?? ""));
+  const clients: Client[] = [];
+  const swarms = Array.from({ length: cfg.swarms }, (_, i) => id20(`s${i}-`));
+  for (let i = 0; i < cfg.connections; i += 50) {
+    const batch = [];
+    for (let k = i; k < Math.min(cfg.connections, i + 50); k++) batch.push(Client.open(nodes[k % nodeCount].url, swarms[k % cfg.swarms]));
+    clients.push(...(await Promise.all(batch)));
+  }
+  // Probe pairs: the offerer on the first node, the receiver on the last, alone in their swarm.
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  let measuring = false;
+  const onProbeOffer = (f: Record<string, string>, at: number) => {
+    const t0 = sentAt.get(f.offer_id);
+    if (t0 !== undefined && measuring) latencies.push(at - t0);
+    sentAt.delete(f.offer_id);
+  };
+  const probes: [Client, Client][] = [];
+  for (let i = 0; i < cfg.probePairs; i++) {
+    const ih = id20(`probe${i}-`);
+    const receiver = await Client.open(nodes[nodeCount - 1].url, ih, onProbeOffer);
+    await sleep(50);
+    const sender = await Client.open(nodes[0].url, ih);
+    probes.push([sender, receiver]);
+  }
+  await sleep(1000);
+
+  const tickMs = 10;
+  const perTick = (cfg.rate * tickMs) / 1000;
+  let carry = 0;
+  let sent = 0;
+  const load = setInterval(() => {
+    carry += perTick;
+    for (; carry >= 1; carry--) {
+      clients[(Math.random() * clients.length) | 0].announce(cfg.offers);
+      sent++;
+    }
+  }, tickMs);
+  let probeSent = 0;
+  const probeTimer = setInterval(() => {
+    for (const [sender] of probes) {
+      const [offerId] = sender.announce(1);
+      sentAt.set(offerId, performance.now());
+      if (measuring) probeSent++;
+    }
+  }, 1000 / cfg.probeRate);
+
+  await sleep(cfg.warmupSeconds * 1000);
+  const replies0 = clients.reduce((s, c) => s + c.replies, 0);
+  const cpu0 = (await Promise.all(nodes.map(usage))).reduce((a, b) => a + b, 0);
+  const redis0 = redisPid === null ? 0 : procCpuMs(redisPid);
+  measuring = true;
+  await sleep(cfg.seconds * 1000);
+  measuring = false;
+  const cpu1 = (await Promise.all(nodes.map(usage))).reduce((a, b) => a + b, 0);
+  const redis1 = redisPid === null ? 0 : procCpuMs(redisPid);
+  const replies1 = clients.reduce((s, c) => s + c.replies, 0);
+  clearInterval(load);
+  clearInterval(probeTimer);
+  await sleep(500);
+
+  for (const c of clients) c.ws.terminate();
+  for (const [a, b] of probes) {
+    a.ws.terminate();
+    b.ws.terminate();
+  }
+  for (const n of nodes) {
+    n.proc.send({ type: "exit" });
+  }
+  await Promise.all(nodes.map((n) => new Promise((r) => (n.proc.exitCode !== null ? r(null) : n.proc.once("exit", r)))));
+
+  const announces = replies1 - replies0;
+  latencies.sort((a, b) => a - b);
+  void sent;
+  return {
+    label,
+    nodes: nodeCount,
+    announces,
+    trackerCpuMs: Math.round(cpu1 - cpu0),
+    redisCpuMs: Math.round(redis1 - redis0),
+    cpuMsPer1000: ((cpu1 - cpu0) / announces) * 1000,
+    redisCpuMsPer1000: ((redis1 - redis0) / announces) * 1000,
+    probeOffers: probeSent,
+    probeLost: Math.max(0, probeSent - latencies.length),
+    relayP50Ms: percentile(latencies, 50),
+    relayP99Ms: percentile(latencies, 99),
+  };
+}
+
+export interface ClusterBenchResult {
+  config: ClusterBenchConfig;
+  date: string;
+  loadAverage: number[];
+  cpus: number;
+  phases: ClusterPhase[];
+  cpuRatio: number;
+  note: string;
+}
+
+export async function runClusterBench(config: Partial<ClusterBenchConfig> = {}, note = ""): Promise<ClusterBenchResult> {
+  const cfg = { ...DEFAULT_CLUSTER_BENCH, ...config };
+  const os = await import("node:os");
+  const loadBefore = os.loadavg();
+  const single = await runPhase("1 node, no Redis", 1, null, null, cfg);
+  const redis = await startRedis();
+  const redisPid = redis.pid();
+  let cluster: ClusterPhase;
+  try {
+    cluster = await runPhase(`${cfg.nodes} nodes, Redis`, cfg.nodes, redis, redisPid || null, cfg);
+  } finally {
+    await redis.stop();
+  }
+  const loadAfter = os.loadavg();
+  return {
+    config: cfg,
+    date: new Date().toISOString(),
+    loadAverage: loadBefore.map((l, i) => Math.round(((l + loadAfter[i]) / 2) * 100) / 100),
+    cpus: os.cpus().length,
+    phases: [single, cluster],
+    cpuRatio: cluster.cpuMsPer1000 / single.cpuMsPer1000,
+    note,
+  };
+}
+
+export function renderClusterMarkdown(r: ClusterBenchResult): string {
+  const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : "–");
+  const rows = r.phases.map((p) =>
+    `| ${p.label} | ${p.announces} | ${f(p.cpuMsPer1000, 0)} | ${f(p.redisCpuMsPer1000, 0)} | ${p.probeOffers} | ${p.probeLost} | ${f(p.relayP50Ms, 2)} | ${f(p.relayP99Ms, 2)} |`);
+  const c = r.config;
+  return [
+    "# Tracker cluster cost",
+    "",
+    `${r.date}, ${r.cpus} cores, load average ${r.loadAverage.join(" / ")} (1/5/15 min, mean of before and after)${r.note ? `; ${r.note}` : ""}.`,
+    "",
+    `${c.connections} connections in ${c.swarms} swarms, ${c.rate} announces/s offered with ${c.offers} offers each (every offer answered), ` +
+      `${c.warmupSeconds} s warm-up then ${c.seconds} s measured per configuration; ${c.probePairs} probe pairs send ${c.probeRate} offers/s each ` +
+      "(cluster: offerer on node 1, receiver on the last node; single: both on the one node).",
+    "",
+    "| configuration | announces answered | tracker CPU ms / 1,000 announces (all nodes) | Redis CPU ms / 1,000 | probe offers | lost | relay p50 ms | relay p99 ms |",
+    "|---|---|---|---|---|---|---|---|",
+    ...rows,
+    "",
+    `**Tracker CPU per 1,000 announces, ${r.phases[1].nodes} nodes vs 1: ${f(r.cpuRatio, 2)}×** (goal ≤ 1.5×); ` +
+      `cross-node relay p99 ${f(r.phases[1].relayP99Ms, 1)} ms (goal ≤ 20 ms on loopback).`,
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,504 @@
+/**
+ * Swarms shared by several tracker nodes through Redis.
+ *
+ * Membership: each node writes the peers it holds into its own hash `swarmcast:members:<node>`
+ * (field = info_hash + peer_id, value "1" complete / "0") and publishes the same changes, in
+ * numbered batches, on `swarmcast:membership`; every node keeps a replica of the other nodes'
+ * peers (RemoteSwarms), so picking offer targets and counting a swarm never waits on Redis.
+ * A batch number out of sequence, a node's "sync" message or a node seen for the first time
+ * makes the replica reload that node's hash.
+ *
+ * Liveness: each node refreshes `swarmcast:node:<node>` (TTL 3 s) every second with its counts;
+ * a node whose key expired is dead: its peers leave every replica and its hash is deleted.
+ *
+ * Relay: offers and answers for a peer on another node are published on that node's channel
+ * `swarmcast:relay:<node>`, one message per node and event-loop turn carrying every record of
+ * the turn (lines: kind + JSON head, then the SDP's JSON literal). Pub/sub, not streams: an offer is worth something for seconds, is
+ * lost anyway with its node, and pub/sub delivers in one hop without a reader loop or trimming.
+ *
+ * Redis away: the replica is dropped (remote peers are not offered), local swarms keep working,
+ * /health says "degraded"; on its return the node re-writes its hash and reloads the others.
+ */
+import { randomBytes } from "node:crypto";
+import type { Logger } from "pino";
+import { type ByteCounts, OffloadTotals } from "../audience/offload";
+import type { Connection } from "../connection";
+import type { Peer, Swarm } from "../swarm";
+import type { SwarmDirectory } from "./directory";
+import { RedisLink } from "./redis-link";
+import { type RemotePeer, RemoteSwarms } from "./remote-swarms";
+
+const PREFIX = "swarmcast:";
+const NODES = `${PREFIX}nodes`;
+const MEMBERSHIP = `${PREFIX}membership`;
+/** Audience byte counts of the whole cluster: field = swarm + "\n" + cdn|peers|uploaded|beacons. */
+const OFFLOAD = `${PREFIX}offload`;
+const SEQ_FIELD = "#seq";
+const ID_LENGTH = 20;
+
+export const CLUSTER_DEFAULTS = Object.freeze({
+  /** Liveness key TTL, milliseconds: a dead node's peers stop being offered within this + one beat. */
+  livenessTtlMs: 3000,
+  /** Liveness refresh and check period, milliseconds. */
+  heartbeatMs: 1000,
+  /** How long startTracker waits for Redis before serving alone (it keeps trying after). */
+  connectWaitMs: 2000,
+  /** Fields per HSET when a node re-writes its whole membership. */
+  snapshotChunk: 1000,
+});
+
+/** What the directory needs from the protocol core. */
+export interface DirectoryHost {
+  readonly swarms: Map<string, Swarm>;
+  readonly connections: Set<Connection>;
+  readonly peerCount: number;
+  deliverOffer(infoHash: string, toPeerId: string, fromPeerId: string, offerId: string, sdpLiteral: string): Peer | undefined;
+  deliverAnswer(infoHash: string, toPeerId: string, fromPeerId: string, offerId: string, sdpLiteral: string): boolean;
+  /** The peer id was announced on another node: it lives there now. */
+  evict(infoHash: string, peerId: string): void;
+}
+
+interface RemoteOffer {
+  to: Peer;
+  fromPeerId: string;
+  fromNode: string;
+  infoHash: string;
+  expires: number;
+}
+
+export interface NodeInfo {
+  id: string;
+  url: string;
+  connections: number;
+  peers: number;
+  swarms: number;
+}
+
+export class ClusterCounters {
+  offersOut = 0;
+  answersOut = 0;
+  offersIn = 0;
+  answersIn = 0;
+  /** Relayed messages no peer received (node gone, peer gone). */
+  undelivered = 0;
+  membershipBatches = 0;
+  resyncs = 0;
+  nodesDeclaredDead = 0;
+}
+
+export class RedisDirectory implements SwarmDirectory {
+  readonly shared = true;
+  readonly id: string;
+  readonly counters = new ClusterCounters();
+  readonly replica = new RemoteSwarms();
+  readonly link: RedisLink;
+  /** Other live nodes as last seen in their liveness keys. */
+  readonly nodes = new Map<string, NodeInfo>();
+  private host!: DirectoryHost;
+  private readonly relayChannel: string;
+  private readonly membersKey: string;
+  private readonly remoteOffers = new Map<string, RemoteOffer>();
+  /** Membership changes of this turn: "+" join, "*" join complete, "-" leave, then ih+peer. */
+  private ops: string[] = [];
+  private visible: (() => void)[] = [];
+  private flushScheduled = false;
+  /** Relay records of this turn, by target channel. */
+  private relays = new Map<string, string>();
+  private seq = 0;
+  /** Per remote node: last batch applied, or batches held while its hash loads. */
+  private readonly lastSeq = new Map<string, number>();
+  private readonly loading = new Map<string, [number, string[]][]>();
+  /** Local writes go to Redis: set once this node's hash has been re-written after (re)connect. */
+  private writable = false;
+  private syncing = false;
+  private timer: NodeJS.Timeout | null = null;
+  private publicUrl = "";
+  /** Cluster-wide audience byte counts, as read from Redis at the last heartbeat. */
+  offloadTotals = new OffloadTotals();
+
+  constructor(
+    url: string,
+    private readonly log: Logger,
+    private readonly maxRemoteOffers: number,
+    private readonly offerTtlMs: number,
+  ) {
+    this.id = randomBytes(6).toString("hex");
+    this.relayChannel = `${PREFIX}relay:${this.id}`;
+    this.membersKey = `${PREFIX}members:${this.id}`;
+    this.link = new RedisLink(url, log.child({ node: this.id }), () => void this.resync(), () => this.lost());
+  }
+
+  get degraded(): boolean {
+    return !this.link.up;
+  }
+
+  async start(host: DirectoryHost, publicUrl: string): Promise<void> {
+    this.host = host;
+    this.publicUrl = publicUrl;
+    this.link.sub.on("messageBuffer", (channel: Buffer, message: Buffer) => this.onMessage(channel.toString(), message.toString()));
+    this.timer = setInterval(() => void this.beat(), CLUSTER_DEFAULTS.heartbeatMs);
+    this.timer.unref();
+    await this.link.connect(CLUSTER_DEFAULTS.connectWaitMs);
+    // Wait for the first sync too, so a node reports ready already knowing its peers.
+    const end = Date.now() + CLUSTER_DEFAULTS.connectWaitMs;
+    while (this.link.up && this.counters.resyncs === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    if (this.link.up) {
+      // Leave at once rather than after the TTL: peers of a drained node are not offered.
+      await Promise.allSettled([
+        this.link.cmd.multi().del(`${PREFIX}node:${this.id}`, this.membersKey).srem(NODES, this.id).exec(),
+        this.link.cmd.publish(MEMBERSHIP, JSON.stringify([this.id, -1, null])),
+      ]);
+    }
+    await this.link.close();
+  }
+
+  // ---- hooks called by the core ------------------------------------------------------------
+
+  remote(infoHash: string) {
+    return this.replica.get(infoHash);
+  }
+
+  joined(peer: Peer, visible: () => void): void {
+    if (!this.writable) return visible();
+    this.ops.push(peer.complete ? "*" : "+", peer.swarm.infoHash + peer.peerId);
+    this.visible.push(visible);
+    this.schedule();
+  }
+
+  left(peer: Peer): void {
+    if (!this.writable) return;
+    this.ops.push("-", peer.swarm.infoHash + peer.peerId);
+    this.schedule();
+  }
+
+  relayOffer(to: RemotePeer, from: Peer, offerId: string, sdpLiteral: string): void {
+    this.counters.offersOut++;
+    const head = JSON.stringify([to.infoHash, to.peerId, from.peerId, offerId, this.id]);
+    this.queueRelay(`${PREFIX}relay:${to.node}`, `o${head}\n${sdpLiteral}`);
+  }
+
+  relayAnswer(conn: Connection, answererId: string, infoHash: string, toPeerId: string, offerId: string, sdpLiteral: string, nowMs: number): boolean {
+    const entry = this.remoteOffers.get(offerId);
+    if (
+      entry === undefined ||
+      entry.to.peerId !== answererId ||
+      entry.to.conn !== conn ||
+      entry.fromPeerId !== toPeerId ||
+      entry.infoHash !== infoHash ||
+      entry.expires < nowMs
+    ) {
+      return false;
+    }
+    this.remoteOffers.delete(offerId);
+    this.counters.answersOut++;
+    const head = JSON.stringify([infoHash, toPeerId, answererId, offerId]);
+    this.queueRelay(`${PREFIX}relay:${entry.fromNode}`, `a${head}\n${sdpLiteral}`);
+    return true;
+  }
+
+  sweep(nowMs: number): void {
+    for (const [key, entry] of this.remoteOffers) {
+      if (entry.expires >= nowMs) break;
+      this.remoteOffers.delete(key);
+    }
+  }
+
+  /** Adds a viewer's beacon to the cluster's audience counts (dropped while Redis is away). */
+  addOffload(swarm: string, counts: ByteCounts): void {
+    if (!this.link.up) return;
+    const slot = this.offloadTotals.slot(swarm);
+    this.offloadTotals.add(slot, counts, true);
+    const m = this.link.cmd.multi();
+    for (const field of ["cdn", "peers", "uploaded", "beacons"] as const) {
+      if (counts[field] > 0) m.hincrby(OFFLOAD, `${slot}\n${field}`, counts[field]);
+    }
+    m.exec().catch(() => {});
+  }
+
+  private async readOffload(): Promise<void> {
+    const hash = await this.link.cmd.hgetall(OFFLOAD);
+    const totals = new OffloadTotals();
+    for (const [field, value] of Object.entries(hash)) {
+      const nl = field.lastIndexOf("\n");
+      const key = field.slice(nl + 1) as keyof ByteCounts;
+      const counts = { cdn: 0, peers: 0, uploaded: 0, beacons: 0 };
+      if (!(key in counts)) continue;
+      counts[key] = Number(value);
+      totals.add(field.slice(0, nl), counts, true);
+    }
+    this.offloadTotals = totals;
+  }
+
+  /** Cluster-wide counts for /stats.json. */
+  describe() {
+    const others = [...this.nodes.values()];
+    const swarms = new Set(this.host.swarms.keys());
+    for (const ih of this.replica.swarms.keys()) swarms.add(ih);
+    return {
+      node: this.id,
+      redis: this.link.up ? "up" : "down",
+      nodes: [{ id: this.id, url: this.publicUrl, connections: this.host.connections.size, peers: this.host.peerCount, swarms: this.host.swarms.size }, ...others]
+        .map((n) => ({ ...n, peersSeen: n.id === this.id ? this.host.peerCount : this.replica.peersOf(n.id) })),
+      connections: this.host.connections.size + others.reduce((s, n) => s + n.connections, 0),
+      peers: this.host.peerCount + this.replica.size,
+      swarms: swarms.size,
+    };
+  }
+
+  // ---- Redis writes ------------------------------------------------------------------------
+
+  private schedule(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flush);
+  }
+
+  private queueRelay(channel: string, record: string): void {
+    const queued = this.relays.get(channel);
+    this.relays.set(channel, queued === undefined ? record : `${queued}\n${record}`);
+    this.schedule();
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.relays.size > 0) {
+      for (const [channel, message] of this.relays) this.publish(channel, message);
+      this.relays.clear();
+    }
+    const ops = this.ops;
+    const visible = this.visible;
+    this.ops = [];
+    this.visible = [];
+    if (ops.length === 0 || !this.writable) return void visible.forEach((f) => f());
+    const seq = ++this.seq;
+    const set: string[] = [];
+    const del: string[] = [];
+    for (let i = 0; i < ops.length; i += 2) {
+      if (ops[i] === "-") del.push(ops[i + 1]);
+      else set.push(ops[i + 1], ops[i] === "*" ? "1" : "0");
+    }
+    const m = this.link.cmd.multi();
+    if (del.length) m.hdel(this.membersKey, ...del);
+    m.hset(this.membersKey, ...set, SEQ_FIELD, String(seq));
+    m.publish(MEMBERSHIP, JSON.stringify([this.id, seq, ops]));
+    this.counters.membershipBatches++;
+    this.link
+      .timed(m.exec())
+      .catch((err: Error) => this.log.debug({ err: err.message }, "membership write failed"))
+      .finally(() => visible.forEach((f) => f()));
+  };
+
+  private publish(channel: string, message: string): void {
+    if (!this.link.up) {
+      this.counters.undelivered++;
+      return;
+    }
+    this.link.cmd.publish(channel, message).then(
+      (receivers) => {
+        if (receivers === 0) this.counters.undelivered++;
+      },
+      () => this.counters.undelivered++,
+    );
+  }
+
+  /** (Re)connected: subscribe, re-write this node's whole membership, load the others'. */
+  private async resync(): Promise<void> {
+    if (this.syncing) return;
+    this.syncing = true;
+    const { cmd, sub } = this.link;
+    try {
+      await sub.subscribe(MEMBERSHIP, this.relayChannel);
+      const seq = ++this.seq;
+      const m = cmd.multi().del(this.membersKey);
+      let chunk: string[] = [];
+      for (const swarm of this.host.swarms.values()) {
+        for (const p of swarm.peers) {
+          chunk.push(swarm.infoHash + p.peerId, p.complete ? "1" : "0");
+          if (chunk.length >= CLUSTER_DEFAULTS.snapshotChunk * 2) {
+            m.hset(this.membersKey, ...chunk);
+            chunk = [];
+          }
+        }
+      }
+      m.hset(this.membersKey, ...chunk, SEQ_FIELD, String(seq));
+      m.set(`${PREFIX}node:${this.id}`, this.nodeValue(), "PX", CLUSTER_DEFAULTS.livenessTtlMs).sadd(NODES, this.id);
+      m.publish(MEMBERSHIP, JSON.stringify([this.id, seq, null]));
+      // Changes after this point follow the snapshot on the same connection, in order.
+      this.ops = [];
+      this.writable = true;
+      await this.link.timed(m.exec());
+      this.syncing = false;
+      await this.beat();
+      this.counters.resyncs++;
+      this.log.info({ node: this.id, nodes: this.nodes.size + 1, remotePeers: this.replica.size }, "cluster membership synced");
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, "cluster sync failed; retrying on the next heartbeat");
+      this.writable = false;
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  private lost(): void {
+    this.writable = false;
+    this.replica.clear();
+    this.nodes.clear();
+    this.lastSeq.clear();
+    this.loading.clear();
+    const visible = this.visible;
+    this.visible = [];
+    this.ops = [];
+    visible.forEach((f) => f());
+  }
+
+  private nodeValue(): string {
+    const h = this.host;
+    return JSON.stringify({ url: this.publicUrl, connections: h.connections.size, peers: h.peerCount, swarms: h.swarms.size });
+  }
+
+  /** Refreshes this node's liveness key, then checks the others'. */
+  private async beat(): Promise<void> {
+    if (!this.link.up) return;
+    if (!this.writable) return void this.resync();
+    const { cmd } = this.link;
+    try {
+      const res = await this.link.timed(
+        cmd.multi().set(`${PREFIX}node:${this.id}`, this.nodeValue(), "PX", CLUSTER_DEFAULTS.livenessTtlMs).sadd(NODES, this.id).smembers(NODES).exec(),
+      );
+      const members = ((res?.[2]?.[1] ?? []) as string[]).filter((n) => n !== this.id);
+      const values = members.length ? await cmd.mget(...members.map((n) => `${PREFIX}node:${n}`)) : [];
+      const alive = new Set<string>();
+      members.forEach((node, i) => {
+        const v = values[i];
+        if (v === null) {
+          this.declareDead(node);
+          return;
+        }
+        alive.add(node);
+        try {
+          this.nodes.set(node, { id: node, ...(JSON.parse(v) as Omit<NodeInfo, "id">) });
+        } catch {
+          this.nodes.set(node, { id: node, url: "", connections: 0, peers: 0, swarms: 0 });
+        }
+        if (!this.lastSeq.has(node) && !this.loading.has(node)) void this.load(node);
+      });
+      for (const node of [...this.nodes.keys()]) if (!alive.has(node)) this.forget(node);
+      await this.readOffload();
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message }, "heartbeat failed");
+    }
+  }
+
+  private declareDead(node: string): void {
+    this.counters.nodesDeclaredDead++;
+    this.forget(node);
+    this.log.warn({ node }, "cluster node missed its liveness deadline: its peers are dropped");
+    this.link.cmd.multi().srem(NODES, node).del(`${PREFIX}members:${node}`).exec().catch(() => {});
+  }
+
+  private forget(node: string): void {
+    this.replica.dropNode(node);
+    this.nodes.delete(node);
+    this.lastSeq.delete(node);
+    this.loading.delete(node);
+  }
+
+  /** Replaces the replica of one node's peers by its hash, then applies batches that came meanwhile. */
+  private async load(node: string): Promise<void> {
+    this.loading.set(node, []);
+    let hash: Record<string, string>;
+    try {
+      hash = await this.link.timed(this.link.cmd.hgetall(`${PREFIX}members:${node}`));
+    } catch {
+      this.loading.delete(node);
+      return;
+    }
+    const held = this.loading.get(node);
+    if (held === undefined) return; // forgotten meanwhile
+    this.loading.delete(node);
+    this.replica.dropNode(node);
+    const seq = Number(hash[SEQ_FIELD] ?? 0);
+    for (const [field, value] of Object.entries(hash)) {
+      if (field.length !== ID_LENGTH * 2) continue;
+      this.putRemote(node, field, value === "1");
+    }
+    this.lastSeq.set(node, seq);
+    for (const [s, ops] of held) if (s > seq) this.apply(node, s, ops);
+  }
+
+  // ---- Redis messages ------------------------------------------------------------------------
+
+  private onMessage(channel: string, message: string): void {
+    try {
+      if (channel === MEMBERSHIP) this.onMembership(message);
+      else if (channel === this.relayChannel) this.onRelay(message);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, channel }, "malformed cluster message dropped");
+    }
+  }
+
+  private onMembership(message: string): void {
+    const [node, seq, ops] = JSON.parse(message) as [string, number, string[] | null];
+    if (node === this.id) return;
+    if (seq === -1) return this.forget(node); // the node left on shutdown
+    if (ops === null) return void this.load(node); // the node re-wrote its hash
+    const held = this.loading.get(node);
+    if (held !== undefined) return void held.push([seq, ops]);
+    const last = this.lastSeq.get(node);
+    if (last === undefined || seq !== last + 1) return void this.load(node);
+    this.apply(node, seq, ops);
+  }
+
+  private apply(node: string, seq: number, ops: string[]): void {
+    this.lastSeq.set(node, seq);
+    for (let i = 0; i < ops.length; i += 2) {
+      const key = ops[i + 1];
+      if (ops[i] === "-") this.replica.delete(node, key.slice(0, ID_LENGTH), key.slice(ID_LENGTH));
+      else this.putRemote(node, key, ops[i] === "*");
+    }
+  }
+
+  private putRemote(node: string, key: string, complete: boolean): void {
+    const infoHash = key.slice(0, ID_LENGTH);
+    const peerId = key.slice(ID_LENGTH);
+    // The same peer id announced here and there: the latest announce wins (it moved).
+    if (this.host.swarms.get(infoHash)?.byId.has(peerId)) this.host.evict(infoHash, peerId);
+    this.replica.put(node, infoHash, peerId, complete);
+  }
+
+  private onRelay(message: string): void {
+    let at = 0;
+    while (at < message.length) {
+      const nl = message.indexOf("\n", at);
+      let end = message.indexOf("\n", nl + 1);
+      if (nl < 0) throw new Error("relay record without a body");
+      if (end < 0) end = message.length;
+      this.onRelayRecord(message[at], message.slice(at + 1, nl), message.slice(nl + 1, end));
+      at = end + 1;
+    }
+  }
+
+  private onRelayRecord(kind: string, headText: string, literal: string): void {
+    const head = JSON.parse(headText) as string[];
+    if (kind === "o") {
+      const [infoHash, toPeerId, fromPeerId, offerId, fromNode] = head;
+      this.counters.offersIn++;
+      const to = this.host.deliverOffer(infoHash, toPeerId, fromPeerId, offerId, literal);
+      if (to === undefined) return void this.counters.undelivered++;
+      if (this.remoteOffers.size >= this.maxRemoteOffers) {
+        const oldest = this.remoteOffers.keys().next();
+        if (!oldest.done) this.remoteOffers.delete(oldest.value);
+      }
+      this.remoteOffers.delete(offerId);
+      this.remoteOffers.set(offerId, { to, fromPeerId, fromNode, infoHash, expires: Date.now() + this.offerTtlMs });
+    } else if (kind === "a") {
+      const [infoHash, toPeerId, fromPeerId, offerId] = head;
+      this.counters.answersIn++;
+      if (!this.host.deliverAnswer(infoHash, toPeerId, fromPeerId, offerId, literal)) this.counters.undelivered++;
+    }
+  }
+}
