@@ -174,7 +174,7 @@ describe("UploadGovernor", () => {
     assert.equal(g.initiallyDisabled, true);
     g.onChunkUploaded(CHUNK, "a");
     assert.deepEqual(calls, []);
-    assert.deepEqual(g.stats(), { enabled: false, capKbps: null, limited: false, limitedCount: 0, windowBytes: 0 });
+    assert.deepEqual(g.stats(), { mode: false, enabled: false, withheldBy: null, capKbps: null, limited: false, limitedCount: 0, windowBytes: 0 });
     g.destroy();
   });
 

@@ -1,6 +1,6 @@
 import Hls, { type HlsConfig } from "hls.js";
 import { HlsJsP2PEngine } from "p2p-media-loader-hlsjs";
-import type { CoreEventMap } from "p2p-media-loader-core";
+import { Core, type CoreEventMap } from "p2p-media-loader-core";
 import { Emitter, type SwarmcastEventMap } from "../events";
 import { resolveOptions, type ResolvedOptions, type SwarmcastEngineOptions } from "../options";
 import { StatsAccumulator, type SwarmcastStats } from "../stats/accumulator";
@@ -97,10 +97,11 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
   const upload = new UploadGovernor(
     {
       upload: resolved.upload,
+      minBatteryLevel: DEFAULT_SWARMCAST_CONFIG.uploadMinBatteryLevel,
       maxUploadKbps: resolved.maxUploadKbps,
       windowMs: DEFAULT_SWARMCAST_CONFIG.uploadCapWindowMs,
       tickMs: DEFAULT_SWARMCAST_CONFIG.uploadCapTickMs,
-      maxChunkBytes: resolved.coreConfig.webRtcMaxMessageSize ?? DEFAULT_SWARMCAST_CONFIG.webRtcMaxMessageSize,
+      maxChunkBytes: resolved.coreConfig.webRtcMaxMessageSize ?? Core.DEFAULT_STREAM_CONFIG.webRtcMaxMessageSize,
       initialSegmentBytes: DEFAULT_SWARMCAST_CONFIG.uploadCapInitialSegmentBytes,
     },
     (disabled) => p2pEngine?.applyDynamicConfig({ core: { isP2PUploadDisabled: disabled } }),
@@ -176,7 +177,7 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
     p2pEnabled && resolved.liveEdge.enabled && !resolved.coreConfig.customSegmentStorageFactory
       ? new LiveEdgeFetcher(
           resolved.liveEdge,
-          resolved.coreConfig.mainStream?.highDemandTimeWindow ?? resolved.coreConfig.highDemandTimeWindow ?? 15,
+          resolved.coreConfig.mainStream?.highDemandTimeWindow ?? resolved.coreConfig.highDemandTimeWindow ?? Core.DEFAULT_STREAM_CONFIG.highDemandTimeWindow,
           {
             onHttpSegment: (url, bytes) => {
               const now = Date.now();
