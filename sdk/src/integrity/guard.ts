@@ -1,6 +1,6 @@
 import { Events, type default as Hls, type LevelDetails } from "hls.js";
 import type { SegmentErrorDetails, StreamType } from "p2p-media-loader-core";
-import { SegmentHashIndex, type SegmentByteRange } from "./hash-index";
+import { SegmentHashIndex, type ListedHash, type SegmentByteRange } from "./hash-index";
 import { loadIntegrityMap } from "./integrity-map";
 import { hashesFromFragments, type FragmentLike } from "./playlist-hashes";
 import { integrityOffStats, SegmentVerifier, type IntegrityMode, type IntegrityStats } from "./verifier";
@@ -9,7 +9,7 @@ export interface IntegrityGuardOptions {
   mode: IntegrityMode;
   /** URL of a JSON integrity map (VOD), read once. */
   mapUrl?: string;
-  /** Bound of the playlist-tag hash index (segments remembered). */
+  /** Hashes remembered of segments no loaded playlist lists any more. */
   maxTagEntries: number;
 }
 
@@ -153,9 +153,9 @@ export class IntegrityGuard {
 
   private ingest(streamType: StreamType, details: LevelDetails): void {
     if (this.destroyed) return;
-    for (const { url, byteRange, hash } of hashesFromFragments(details.fragments as unknown as FragmentLike[])) {
-      if (hash !== undefined) this.tags.set(url, byteRange, hash);
-    }
+    const listed = hashesFromFragments(details.fragments as unknown as FragmentLike[]);
+    // Keyed by playlist URL: each rendition keeps its hashes while hls.js holds it.
+    this.tags.setPlaylist(details.url || streamType, listed.filter((h): h is ListedHash => h.hash !== undefined));
     this.lastDetails.set(streamType, details);
     this.checkCoverage(streamType, details);
   }
