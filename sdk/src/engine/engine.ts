@@ -7,6 +7,7 @@ import { StatsAccumulator, type SwarmcastStats } from "../stats/accumulator";
 import { DEFAULT_SWARMCAST_CONFIG } from "../config";
 import { IntegrityGuard } from "../integrity/guard";
 import { UploadGovernor } from "../upload/upload-governor";
+import { withAdmission } from "../upload/admission-storage";
 import { TOKEN_QUERY_PARAM } from "../../../shared/protocol";
 import { createCountingLoader } from "./counting-loader";
 import { messageOf } from "./message-of";
@@ -103,6 +104,8 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
       tickMs: DEFAULT_SWARMCAST_CONFIG.uploadCapTickMs,
       maxChunkBytes: resolved.coreConfig.webRtcMaxMessageSize ?? Core.DEFAULT_STREAM_CONFIG.webRtcMaxMessageSize,
       initialSegmentBytes: DEFAULT_SWARMCAST_CONFIG.uploadCapInitialSegmentBytes,
+      // Requests are admitted one by one where the SDK wraps the segment store (see below).
+      perRequest: !!resolved.coreConfig.customSegmentStorageFactory || (p2pEnabled && resolved.liveEdge.enabled),
     },
     (disabled) => p2pEngine?.applyDynamicConfig({ core: { isP2PUploadDisabled: disabled } }),
   );
@@ -201,7 +204,7 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
         ...resolved.coreConfig,
         validateP2PSegment: integrity.validateP2PSegment,
         isP2PUploadDisabled: upload.initiallyDisabled,
-        ...(edge ? { customSegmentStorageFactory: edge.createStore } : {}),
+        ...withAdmission(edge?.createStore ?? resolved.coreConfig.customSegmentStorageFactory, upload.admit),
       },
     });
     for (const [name, fn] of Object.entries(pmlListeners)) {

@@ -16,6 +16,8 @@ export interface UploadGovernorOptions {
   initialSegmentBytes: number;
   /** How often a capped viewer re-checks whether it may upload again. */
   tickMs: number;
+  /** Whether peer requests reach {@link UploadGovernor.admit} (the segment store is wrapped). */
+  perRequest?: boolean;
 }
 
 export interface UploadStats {
@@ -31,6 +33,8 @@ export interface UploadStats {
   limited: boolean;
   /** Times the cap held uploads back. */
   limitedCount: number;
+  /** Peer requests answered "absent" because the cap's budget was taken. */
+  refusedRequests: number;
   /** Bytes sent during the last cap window. */
   windowBytes: number;
 }
@@ -48,6 +52,7 @@ export class UploadGovernor {
   private capped = false;
   private disabled: boolean;
   private limitedCount = 0;
+  private refusedRequests = 0;
   private readonly peerConnections = new Map<string, number>();
 
   constructor(
@@ -63,6 +68,7 @@ export class UploadGovernor {
         windowMs: options.windowMs,
         maxChunkBytes: options.maxChunkBytes,
         initialSegmentBytes: options.initialSegmentBytes,
+        perRequest: options.perRequest ?? false,
         now: clock(),
       });
     }
@@ -72,6 +78,16 @@ export class UploadGovernor {
   get initiallyDisabled(): boolean {
     return this.disabled;
   }
+
+  /** A peer asks for a segment: whether to send it (false: answer "absent"). */
+  readonly admit = (): boolean => {
+    if (!this.consent.allowed) return false;
+    if (!this.limiter) return true;
+    const admitted = this.limiter.admit(this.clock());
+    if (!admitted) this.refusedRequests++;
+    this.apply(this.limiter.allowed);
+    return admitted;
+  };
 
   readonly onChunkUploaded = (bytes: number, peerId: string): void => {
     if (!this.limiter) return;
@@ -103,6 +119,7 @@ export class UploadGovernor {
       capKbps: this.limiter ? (this.options.maxUploadKbps ?? null) : null,
       limited: this.capped,
       limitedCount: this.limitedCount,
+      refusedRequests: this.refusedRequests,
       windowBytes: this.limiter?.sentBytes(this.clock()) ?? 0,
     };
   }
