@@ -87,13 +87,15 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
       mapUrl: resolved.integrityMap,
       maxTagEntries: DEFAULT_SWARMCAST_CONFIG.integrityMaxTagEntries,
     },
-    (problem) =>
+    (problem) => {
+      if (problem.console) console.warn(`Swarmcast: ${problem.message}`);
       emitter.emit("error", {
         kind: "integrity",
         message: problem.message,
         fatal: false,
         cause: { url: problem.url, peerId: problem.peerId },
-      }),
+      });
+    },
   );
   const upload = new UploadGovernor(
     {

@@ -11,10 +11,14 @@ export interface IntegrityGuardOptions {
   mapUrl?: string;
   /** Hashes remembered of segments no loaded playlist lists any more. */
   maxTagEntries: number;
+  /** Appended to the "not verified" warning, e.g. what spot checks still catch. */
+  spotCheckNote?: string;
 }
 
 export interface IntegrityProblem {
   message: string;
+  /** Also said on the console (a warning nobody subscribed to must still be seen). */
+  console?: boolean;
   /** The segment URL, when the problem is about one. */
   url?: string;
   /** The peer that sent it, when known. */
@@ -39,6 +43,8 @@ export class IntegrityGuard {
   private hls: Hls | null = null;
   private setStreamP2P: ((streamType: StreamType, enabled: boolean) => void) | undefined;
   private readonly p2pAllowed = new Map<StreamType, boolean>();
+  /** Streams whose peer segments go unverified (`if-present` without hashes); each warned once. */
+  private readonly unverified = new Set<StreamType>();
   private readonly lastDetails = new Map<StreamType, LevelDetails>();
   private mapSettled = false;
   private destroyed = false;
@@ -123,7 +129,8 @@ export class IntegrityGuard {
   };
 
   stats(): IntegrityStats {
-    return this.verifier ? this.verifier.stats() : integrityOffStats();
+    if (!this.verifier) return integrityOffStats();
+    return { ...this.verifier.stats(), unverifiedStreams: [...this.unverified] };
   }
 
   failuresOf(peerId: string): number {
@@ -165,14 +172,29 @@ export class IntegrityGuard {
     for (const [streamType, details] of this.lastDetails) this.checkCoverage(streamType, details);
   }
 
-  /** `required`: P2P for a stream only while every segment in its playlist has a hash. */
+  /**
+   * `required`: P2P for a stream only while every segment in its playlist has a hash.
+   * `if-present`: says once per stream, when its segments lack hashes, that bytes from peers
+   * go unverified, so a site that configured nothing is not unprotected without a word.
+   */
   private checkCoverage(streamType: StreamType, details: LevelDetails): void {
-    if (this.options.mode !== "required" || !this.setStreamP2P) return;
     // Until the map is read, coverage is unknown: the verifier waits for it anyway.
     if (this.mapReady && !this.mapSettled) return;
     const covered = hashesFromFragments(details.fragments as unknown as FragmentLike[]).every(
       ({ url, byteRange, hash }) => hash !== undefined || this.map.get(url, byteRange) !== undefined,
     );
+    if (this.options.mode === "if-present") {
+      if (covered || this.unverified.has(streamType)) return;
+      this.unverified.add(streamType);
+      this.report({
+        message:
+          `the ${streamType === "main" ? "" : "audio "}playlist publishes no SHA-256 for its segments: bytes from peers are NOT verified ` +
+          `(integrity "if-present"${this.options.spotCheckNote ?? ""}). Publish hashes with swarmcast-hash, or set integrity: "required"`,
+        console: true,
+      });
+      return;
+    }
+    if (this.options.mode !== "required" || !this.setStreamP2P) return;
     if (this.p2pAllowed.get(streamType) === covered) return;
     this.p2pAllowed.set(streamType, covered);
     this.setStreamP2P(streamType, covered);

@@ -30,6 +30,11 @@ export interface IntegrityStats {
   verifyMsMax: number;
   /** Integrity failures per peer id, kept after the peer is dropped. */
   failuresByPeer: Record<string, number>;
+  /**
+   * Streams ("main", "secondary") whose segments from peers are taken without a published
+   * hash to check them against: `"if-present"` on a playlist without hashes (or `"off"`).
+   */
+  unverifiedStreams: string[];
 }
 
 export interface VerifierOptions {
@@ -128,6 +133,7 @@ export class SegmentVerifier {
       mode: this.options.mode,
       ...this.counters,
       failuresByPeer: Object.fromEntries(this.failuresByPeer),
+      unverifiedStreams: [],
     };
   }
 
@@ -141,11 +147,11 @@ export class SegmentVerifier {
   }
 }
 
-function zeroCounters(): Omit<IntegrityStats, "mode" | "failuresByPeer"> {
+function zeroCounters(): Omit<IntegrityStats, "mode" | "failuresByPeer" | "unverifiedStreams"> {
   return { verifiedSegments: 0, failures: 0, unhashedSegments: 0, verifyMsTotal: 0, verifyCount: 0, verifyMsMax: 0 };
 }
 
 /** The stats of a player that verifies nothing (integrity "off"). */
 export function integrityOffStats(): IntegrityStats {
-  return { mode: "off", ...zeroCounters(), failuresByPeer: {} };
+  return { mode: "off", ...zeroCounters(), failuresByPeer: {}, unverifiedStreams: ["main", "secondary"] };
 }

@@ -50,16 +50,14 @@ export class UploadConsent {
       device.getBattery!.call(device).then(
         (battery) => {
           if (this.destroyed) return;
-          this.battery = battery;
-          this.batteryPending = false;
           battery.addEventListener("chargingchange", this.update);
           battery.addEventListener("levelchange", this.update);
-          this.update();
+          this.update(() => {
+            this.battery = battery;
+            this.batteryPending = false;
+          });
         },
-        () => {
-          this.batteryPending = false;
-          this.update();
-        },
+        () => this.update(() => (this.batteryPending = false)),
       );
     }
   }
@@ -80,9 +78,11 @@ export class UploadConsent {
     this.battery?.removeEventListener("levelchange", this.update);
   }
 
-  private readonly update = (): void => {
+  /** Re-decides after `learn` (if given) took in new facts; tells `onChange` when the verdict flips. */
+  private readonly update = (learn?: unknown): void => {
     if (this.destroyed) return;
     const before = this.allowed;
+    if (typeof learn === "function") (learn as () => void)();
     this.current = this.evaluate();
     if (this.allowed !== before) this.onChange(this.allowed, this.current);
   };
