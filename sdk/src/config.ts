@@ -79,16 +79,6 @@ export const DEFAULT_SWARMCAST_CONFIG = {
    */
   integrityMaxTagEntries: 2000,
 
-  /**
-   * Share of segments from peers spot-checked against the CDN: a random byte range of the
-   * segment is fetched with an HTTP Range request and compared; a mismatch bans the peer.
-   * Applies to segments without a published hash (those with one are fully verified).
-   */
-  spotCheck: 0.1,
-
-  /** Bytes fetched from the CDN per spot check. */
-  spotCheckBytes: 2048,
-
   /** Whether this viewer sends segments to peers: "auto" stays off on metered links and low battery. */
   upload: "auto" as UploadMode,
 

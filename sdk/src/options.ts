@@ -51,11 +51,7 @@ export interface SwarmcastEngineOptions {
    * see this viewer's IP address. Default `"all"`.
    */
   iceTransportPolicy?: RTCIceTransportPolicy;
-  /**
-   * Share (0–1) of segments from peers re-checked against a random byte range fetched from the
-   * CDN; a mismatch bans the peer. 0 turns the spot check off.
-   */
-  spotCheck?: number;
+
   /** Live edge fetcher: who fetches new live segments from the CDN first (see sdk/README.md). */
   liveEdge?: LiveEdgeOptions;
 }
@@ -80,7 +76,6 @@ export interface ResolvedOptions {
   upload: UploadMode;
   maxUploadKbps: number | undefined;
   maxPeerConnections: number;
-  spotCheck: number;
   liveEdge: LiveEdgeConfig;
 }
 
@@ -111,7 +106,6 @@ const ENGINE_OPTION_NAMES = [
   "maxUploadKbps",
   "maxPeerConnections",
   "iceTransportPolicy",
-  "spotCheck",
   "liveEdge",
 ] as const;
 type EngineOptionName = (typeof ENGINE_OPTION_NAMES)[number];
@@ -311,11 +305,6 @@ const OPTION_CHECKS: Record<EngineOptionName, OptionCheck> = {
     }
   },
   iceTransportPolicy: oneOf("iceTransportPolicy", ["all", "relay"]),
-  spotCheck: (value) => {
-    if (typeof value !== "number" || !(value >= 0 && value <= 1)) {
-      fail("spotCheck", `option "spotCheck" must be a share of segments between 0 and 1, got ${describe(value)}`);
-    }
-  },
   liveEdge: () => undefined, // resolveLiveEdge validates field by field
 };
 
@@ -407,7 +396,6 @@ export function resolveOptions(input: unknown, { requireSrc }: { requireSrc: boo
     upload: o.upload ?? defaults.upload,
     maxUploadKbps: o.maxUploadKbps,
     maxPeerConnections: o.maxPeerConnections ?? defaults.maxPeerConnections,
-    spotCheck: o.spotCheck ?? defaults.spotCheck,
     liveEdge: resolveLiveEdge(o.liveEdge, defaults.liveEdge, (message) => fail("liveEdge", message)),
   };
 }

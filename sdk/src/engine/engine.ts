@@ -1,3 +1,5 @@
+// Must stay the first import: see peers/peer-connection-guard.ts.
+import "../peers/install";
 import Hls, { type HlsConfig } from "hls.js";
 import { HlsJsP2PEngine } from "p2p-media-loader-hlsjs";
 import { Core, type CoreEventMap } from "p2p-media-loader-core";
@@ -8,6 +10,8 @@ import { DEFAULT_SWARMCAST_CONFIG } from "../config";
 import { IntegrityGuard } from "../integrity/guard";
 import { UploadGovernor } from "../upload/upload-governor";
 import { withAdmission } from "../upload/admission-storage";
+import { PeerConnectionGuard, REFUSED_MESSAGE } from "../peers/peer-connection-guard";
+import { SegmentSizeBound } from "../peers/segment-size-bound";
 import { TOKEN_QUERY_PARAM } from "../../../shared/protocol";
 import { createCountingLoader } from "./counting-loader";
 import { messageOf } from "./message-of";
@@ -111,6 +115,22 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
     },
     (disabled) => p2pEngine?.applyDynamicConfig({ core: { isP2PUploadDisabled: disabled } }),
   );
+  const segmentSizes = new SegmentSizeBound({
+    maxBytes: DEFAULT_SWARMCAST_CONFIG.peerSegmentMaxBytes,
+    factor: DEFAULT_SWARMCAST_CONFIG.peerSegmentSizeFactor,
+    floorBytes: DEFAULT_SWARMCAST_CONFIG.peerSegmentFloorBytes,
+  });
+  const peerGuard = new PeerConnectionGuard({
+    maxConnections: resolved.maxPeerConnections,
+    maxSegmentBytes: segmentSizes.limit,
+    onOversize: (size, limit) =>
+      emitter.emit("error", {
+        kind: "peer",
+        message: `a peer announced a ${size}-byte segment (limit ${limit}); peer dropped before any of it was buffered`,
+        fatal: false,
+        cause: { size, limit },
+      }),
+  });
   const snapshot = (now: number): SwarmcastStats => {
     const integrityStats = integrity.stats();
     return {
@@ -118,11 +138,13 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
       integrityFailures: integrityStats.failures,
       integrity: integrityStats,
       upload: upload.stats(),
+      peerConnections: peerGuard.stats(),
     };
   };
 
   const baseLoader = resolved.hlsConfig.loader ?? Hls.DefaultConfig.loader;
   const loader = createCountingLoader(baseLoader, (url, bytes) => {
+    segmentSizes.note(bytes);
     const now = Date.now();
     acc.bytesDownloaded(bytes, "http", undefined, now);
     acc.segmentLoaded("http", undefined);
@@ -139,6 +161,7 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
     onSegmentError: integrity.onSegmentError,
     onSegmentLoaded: ({ segmentUrl, bytesLength, downloadSource, peerId }) => {
       upload.onSegmentLoaded(bytesLength);
+      if (downloadSource === "http") segmentSizes.note(bytesLength);
       acc.segmentLoaded(downloadSource, peerId);
       emitter.emit("segment", {
         url: segmentUrl,
@@ -171,6 +194,8 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
       emitter.emit("error", { kind: "tracker", message, fatal: false, cause: error });
     },
     onTrackerWarning: ({ warning }) => {
+      // An offer refused at the connection cap: counted in stats, not a tracker problem.
+      if (messageOf(warning).includes(REFUSED_MESSAGE)) return;
       const message = describeTrackerWarning(messageOf(warning), resolved.trackers);
       acc.trackerProblem("warning", message);
       emitter.emit("error", { kind: "tracker", message, fatal: false, cause: warning });
@@ -185,6 +210,7 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
           resolved.coreConfig.mainStream?.highDemandTimeWindow ?? resolved.coreConfig.highDemandTimeWindow ?? Core.DEFAULT_STREAM_CONFIG.highDemandTimeWindow,
           {
             onHttpSegment: (url, bytes) => {
+              segmentSizes.note(bytes);
               const now = Date.now();
               acc.bytesDownloaded(bytes, "http", undefined, now);
               acc.segmentLoaded("http", undefined);
@@ -204,6 +230,7 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
     p2pEngine = new HlsJsP2PEngine({
       core: {
         ...resolved.coreConfig,
+        rtcConfig: peerGuard.rtcConfig(resolved.coreConfig.rtcConfig),
         validateP2PSegment: integrity.validateP2PSegment,
         isP2PUploadDisabled: upload.initiallyDisabled,
         ...withAdmission(edge?.createStore ?? resolved.coreConfig.customSegmentStorageFactory, upload.admit),
@@ -275,6 +302,7 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
       if (timer !== undefined) clearInterval(timer);
       integrity.destroy();
       upload.destroy();
+      peerGuard.destroy();
       edge?.destroy();
       if (p2pEngine) {
         for (const [name, fn] of Object.entries(pmlListeners)) {

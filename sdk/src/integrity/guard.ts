@@ -11,8 +11,7 @@ export interface IntegrityGuardOptions {
   mapUrl?: string;
   /** Hashes remembered of segments no loaded playlist lists any more. */
   maxTagEntries: number;
-  /** Appended to the "not verified" warning, e.g. what spot checks still catch. */
-  spotCheckNote?: string;
+
 }
 
 export interface IntegrityProblem {
@@ -189,7 +188,7 @@ export class IntegrityGuard {
       this.report({
         message:
           `the ${streamType === "main" ? "" : "audio "}playlist publishes no SHA-256 for its segments: bytes from peers are NOT verified ` +
-          `(integrity "if-present"${this.options.spotCheckNote ?? ""}). Publish hashes with swarmcast-hash, or set integrity: "required"`,
+          `(integrity "if-present"). Publish hashes with swarmcast-hash, or set integrity: "required"`,
         console: true,
       });
       return;
