@@ -10,9 +10,10 @@ import { describe, it } from "node:test";
 import WebSocket from "ws";
 import { useStage } from "../../devkit/stage";
 
-const CAP = 8;
+/** The SDK's default `maxPeerConnections`. */
+const CAP = 20;
 const FLOOD_SOCKETS = 6;
-const OFFERS_PER_SOCKET = 8;
+const OFFERS_PER_SOCKET = 10;
 
 // fullScrape lets the attacker learn the viewer's info_hash, as anyone could by watching a page.
 const stage = useStage({ tracker: { logLevel: "warn", fullScrape: true } });
@@ -49,13 +50,13 @@ async function connect(url: string): Promise<{ ws: WebSocket; frames: any[] }> {
 }
 
 describe("an offer flood", () => {
-  it(`keeps a viewer's peer connections at or under maxPeerConnections (${CAP})`, { timeout: 90_000 }, async () => {
+  it(`keeps a viewer's peer connections at or under the default maxPeerConnections (${CAP})`, { timeout: 90_000 }, async () => {
     const context = await stage.browser.newContext();
     const sockets: WebSocket[] = [];
     try {
       const page = await context.newPage();
       await page.addInitScript({ content: COUNT_CONNECTIONS });
-      const params = { src: stage.origin.liveUrl("victim"), tracker: stage.tracker.url, swarm: `flood-${Date.now()}`, maxPeerConnections: String(CAP) };
+      const params = { src: stage.origin.liveUrl("victim"), tracker: stage.tracker.url, swarm: `flood-${Date.now()}` };
       await page.goto(`${stage.pages.url}/pages/trust-player.html?${new URLSearchParams(params)}`);
       // A real offer SDP, made by the browser in a blank page.
       const maker = await context.newPage();
@@ -105,7 +106,7 @@ describe("an offer flood", () => {
       );
       assert.ok(relayed > CAP * 2, `only ${relayed} offers reached the viewer: the flood was not a flood`);
       assert.ok(state.count.peak <= CAP, `${state.count.peak} peer connections open at once, cap ${CAP}`);
-      assert.ok(state.stats.peerConnections.refused > 0);
+      assert.ok(state.stats.peerConnections?.refused > 0);
       assert.deepEqual(state.fatal, []);
       assert.ok(state.time > 0, "the viewer stopped playing");
     } finally {
