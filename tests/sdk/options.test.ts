@@ -68,6 +68,19 @@ describe("option validation", () => {
     throwsOption(() => resolve(attachOpts({ core: null })), "core", /"core" must be a PML core config object, got null/);
   });
 
+  it("checks the upload mode, the connection cap and the ICE transport policy, naming each", () => {
+    throwsOption(() => resolve(attachOpts({ upload: "yes" })), "upload", /"upload" must be one of "auto", true, false, got "yes"/);
+    throwsOption(() => resolve(attachOpts({ maxPeerConnections: 0 })), "maxPeerConnections", /integer ≥ 1, got number 0/);
+    throwsOption(() => resolve(attachOpts({ maxPeerConnections: 2.5 })), "maxPeerConnections", /integer ≥ 1/);
+    throwsOption(() => resolve(attachOpts({ iceTransportPolicy: "none" })), "iceTransportPolicy", /one of "all", "relay", got "none"/);
+    const r = resolve(attachOpts({ iceTransportPolicy: "relay", maxPeerConnections: 5, upload: false }));
+    assert.deepEqual(r.coreConfig.rtcConfig, { iceServers: DEFAULT_SWARMCAST_CONFIG.iceServers, iceTransportPolicy: "relay" });
+    assert.equal(r.maxPeerConnections, 5);
+    assert.equal(r.upload, false);
+    assert.equal(resolve(attachOpts()).upload, "auto");
+    assert.equal(resolve(attachOpts()).maxPeerConnections, 20);
+  });
+
   it("refuses passthrough keys that the SDK owns, pointing to the right option", () => {
     throwsOption(() => resolve(attachOpts({ core: { announceTrackers: [TRACKER] } })), "core", /"core.announceTrackers" cannot be set: use the "trackers" option/);
     throwsOption(() => resolve(attachOpts({ core: { rtcConfig: {} } })), "core", /use the "iceServers" option/);
