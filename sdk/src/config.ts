@@ -49,6 +49,9 @@ export const DEFAULT_SWARMCAST_CONFIG = {
     { urls: "stun:global.stun.twilio.com:3478" },
   ] as RTCIceServer[],
 
+  /** "relay" sends peer traffic only through the TURN servers in `iceServers` (peers never see this viewer's IP). */
+  iceTransportPolicy: "all" as RTCIceTransportPolicy,
+
   /** Peer-to-peer delivery on or off. */
   p2p: true,
 

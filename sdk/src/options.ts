@@ -353,8 +353,10 @@ function resolveIntegrityMap(o: Partial<SwarmcastOptions>, integrity: IntegrityM
 /** PML's core config: the SDK's defaults, the `core` option, then the first-class options. */
 function buildCoreConfig(o: Partial<SwarmcastOptions>, trackers: string[]): Partial<CoreConfig> {
   const defaults = DEFAULT_SWARMCAST_CONFIG;
-  const rtcConfig: RTCConfiguration = { iceServers: (o.iceServers ?? defaults.iceServers).map((s) => ({ ...s })) };
-  if (o.iceTransportPolicy !== undefined) rtcConfig.iceTransportPolicy = o.iceTransportPolicy;
+  const rtcConfig: RTCConfiguration = {
+    iceServers: (o.iceServers ?? defaults.iceServers).map((s) => ({ ...s })),
+    iceTransportPolicy: o.iceTransportPolicy ?? defaults.iceTransportPolicy,
+  };
   return mergeCoreConfig(
     { ...defaults.core },
     {

@@ -98,7 +98,7 @@ describe("defaults merging", () => {
     assert.equal(r.hlsConfig.liveSyncDurationCount, DEFAULT_SWARMCAST_CONFIG.hls.liveSyncDurationCount);
     assert.equal(r.coreConfig.highDemandTimeWindow, DEFAULT_SWARMCAST_CONFIG.core.highDemandTimeWindow);
     assert.deepEqual(r.coreConfig.announceTrackers, [TRACKER]);
-    assert.deepEqual(r.coreConfig.rtcConfig, { iceServers: DEFAULT_SWARMCAST_CONFIG.iceServers });
+    assert.deepEqual(r.coreConfig.rtcConfig, { iceServers: DEFAULT_SWARMCAST_CONFIG.iceServers, iceTransportPolicy: "all" });
     assert.equal("swarmId" in r.coreConfig, false, "no swarmId: PML derives it from the playlist URL");
   });
 
@@ -117,8 +117,8 @@ describe("defaults merging", () => {
     const ice = [{ urls: "stun:stun.example:3478" }];
     const r = resolve(attachOpts({ swarmId: "match-1", iceServers: ice }));
     assert.equal(r.coreConfig.swarmId, "match-1");
-    assert.deepEqual(r.coreConfig.rtcConfig, { iceServers: ice });
-    assert.deepEqual(resolve(attachOpts({ iceServers: [] })).coreConfig.rtcConfig, { iceServers: [] });
+    assert.deepEqual(r.coreConfig.rtcConfig, { iceServers: ice, iceTransportPolicy: "all" });
+    assert.deepEqual(resolve(attachOpts({ iceServers: [] })).coreConfig.rtcConfig, { iceServers: [], iceTransportPolicy: "all" });
   });
 
   it("never mutates the defaults or the caller's objects", () => {
