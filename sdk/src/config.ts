@@ -82,6 +82,14 @@ export const DEFAULT_SWARMCAST_CONFIG = {
    */
   integrityMaxTagEntries: 2000,
 
+  /**
+   * Share of unhashed segments from peers spot-checked: a random `spotCheckBytes` range is
+   * fetched from the CDN (HTTP Range) and compared; a mismatch drops the peer. Off by default:
+   * its catch rate and CDN cost are not measured yet (sdk/README.md "Spot checks").
+   */
+  spotCheck: 0,
+  spotCheckBytes: 4096,
+
   /** Whether this viewer sends segments to peers: "auto" stays off on metered links and low battery. */
   upload: "auto" as UploadMode,
 

@@ -44,6 +44,11 @@ export interface SwarmcastEngineOptions {
   upload?: UploadMode;
   /** Cap of this viewer's upload to peers, in kbit/s, held over every few seconds. */
   maxUploadKbps?: number;
+  /**
+   * Share (0–1) of segments from peers without a published hash that are spot-checked against
+   * a random byte range fetched from the CDN; a mismatch drops the peer. Default 0 (off).
+   */
+  spotCheck?: number;
   /** Most WebRTC peer connections this viewer holds at once, however many offers arrive. */
   maxPeerConnections?: number;
   /**
@@ -76,6 +81,7 @@ export interface ResolvedOptions {
   upload: UploadMode;
   maxUploadKbps: number | undefined;
   maxPeerConnections: number;
+  spotCheck: number;
   liveEdge: LiveEdgeConfig;
 }
 
@@ -106,6 +112,7 @@ const ENGINE_OPTION_NAMES = [
   "maxUploadKbps",
   "maxPeerConnections",
   "iceTransportPolicy",
+  "spotCheck",
   "liveEdge",
 ] as const;
 type EngineOptionName = (typeof ENGINE_OPTION_NAMES)[number];
@@ -305,6 +312,11 @@ const OPTION_CHECKS: Record<EngineOptionName, OptionCheck> = {
     }
   },
   iceTransportPolicy: oneOf("iceTransportPolicy", ["all", "relay"]),
+  spotCheck: (value) => {
+    if (typeof value !== "number" || !(value >= 0 && value <= 1)) {
+      fail("spotCheck", `option "spotCheck" must be a share of segments between 0 and 1, got ${describe(value)}`);
+    }
+  },
   liveEdge: () => undefined, // resolveLiveEdge validates field by field
 };
 
@@ -398,6 +410,7 @@ export function resolveOptions(input: unknown, { requireSrc }: { requireSrc: boo
     upload: o.upload ?? defaults.upload,
     maxUploadKbps: o.maxUploadKbps,
     maxPeerConnections: o.maxPeerConnections ?? defaults.maxPeerConnections,
+    spotCheck: o.spotCheck ?? defaults.spotCheck,
     liveEdge: resolveLiveEdge(o.liveEdge, defaults.liveEdge, (message) => fail("liveEdge", message)),
   };
 }

@@ -90,6 +90,7 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
       mode: resolved.integrity,
       mapUrl: resolved.integrityMap,
       maxTagEntries: DEFAULT_SWARMCAST_CONFIG.integrityMaxTagEntries,
+      spotCheck: { share: resolved.spotCheck, rangeBytes: DEFAULT_SWARMCAST_CONFIG.spotCheckBytes },
     },
     (problem) => {
       if (problem.console) console.warn(`Swarmcast: ${problem.message}`);

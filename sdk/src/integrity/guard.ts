@@ -3,6 +3,7 @@ import type { SegmentErrorDetails, StreamType } from "p2p-media-loader-core";
 import { SegmentHashIndex, type ListedHash, type SegmentByteRange } from "./hash-index";
 import { loadIntegrityMap } from "./integrity-map";
 import { hashesFromFragments, type FragmentLike } from "./playlist-hashes";
+import { SpotChecker } from "./spot-check";
 import { integrityOffStats, SegmentVerifier, type IntegrityMode, type IntegrityStats } from "./verifier";
 
 export interface IntegrityGuardOptions {
@@ -11,6 +12,8 @@ export interface IntegrityGuardOptions {
   mapUrl?: string;
   /** Hashes remembered of segments no loaded playlist lists any more. */
   maxTagEntries: number;
+  /** Share of unhashed peer segments spot-checked against the CDN (0: none), and bytes per check. */
+  spotCheck?: { share: number; rangeBytes: number };
 
 }
 
@@ -86,6 +89,7 @@ export class IntegrityGuard {
       mode: options.mode,
       index: lookup as SegmentHashIndex,
       ready: this.mapReady,
+      ...(options.spotCheck && options.spotCheck.share > 0 ? { spotCheck: new SpotChecker({ ...options.spotCheck, fetchFn }) } : {}),
     });
     this.validateP2PSegment = this.verifier.verify;
   }
@@ -109,11 +113,11 @@ export class IntegrityGuard {
     const { url, byteRange } = details.segment;
     const verdict = this.verifier.takeVerdict(url, byteRange);
     const peerId = details.peerId;
-    if (verdict === "mismatch") {
+    if (verdict === "mismatch" || verdict === "spot-mismatch") {
       const count = peerId !== undefined ? this.verifier.blamePeer(peerId) : 0;
       this.report({
         message:
-          `segment ${url} from peer ${peerId ?? "?"} failed its SHA-256 check` +
+          `segment ${url} from peer ${peerId ?? "?"} ${verdict === "mismatch" ? "failed its SHA-256 check" : "did not match the CDN's bytes in a spot check"}` +
           `${count > 1 ? ` (${count} times from this peer)` : ""}; peer dropped, segment fetched over HTTP`,
         url,
         peerId,
