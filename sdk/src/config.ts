@@ -1,6 +1,7 @@
 import type { HlsConfig } from "hls.js";
 import type { CoreConfig } from "p2p-media-loader-core";
 import type { LiveEdgeConfig } from "./live/edge-fetcher";
+import type { UploadMode } from "./upload/upload-consent";
 
 /**
  * Every default of the SDK lives here, so tuning offload means editing one object.
@@ -48,6 +49,9 @@ export const DEFAULT_SWARMCAST_CONFIG = {
     { urls: "stun:global.stun.twilio.com:3478" },
   ] as RTCIceServer[],
 
+  /** "relay" sends peer traffic only through the TURN servers in `iceServers` (peers never see this viewer's IP). */
+  iceTransportPolicy: "all" as RTCIceTransportPolicy,
+
   /** Peer-to-peer delivery on or off. */
   p2p: true,
 
@@ -75,11 +79,37 @@ export const DEFAULT_SWARMCAST_CONFIG = {
    */
   integrity: "if-present" as "required" | "if-present" | "off",
 
-  /** Playlist hashes remembered (a live window slides; old segments are forgotten first). */
+  /**
+   * Hashes kept of segments no longer listed in any loaded playlist (a live window slides; the
+   * oldest go first). Hashes of segments still listed are never dropped.
+   */
   integrityMaxTagEntries: 2000,
 
-  /** Whether this viewer sends segments to peers. */
-  upload: true,
+  /**
+   * Share of unhashed segments from peers spot-checked: a random `spotCheckBytes` range is
+   * fetched from the CDN (HTTP Range) and compared; a mismatch drops the peer. Off by default:
+   * its catch rate and CDN cost are not measured yet (sdk/README.md "Spot checks").
+   */
+  spotCheck: 0,
+  spotCheckBytes: 4096,
+
+  /** Whether this viewer sends segments to peers: "auto" stays off on metered links and low battery. */
+  upload: "auto" as UploadMode,
+
+  /** Battery level under which a discharging viewer stops uploading (upload: "auto"). */
+  uploadMinBatteryLevel: 0.2,
+
+  /** Most RTCPeerConnections one viewer holds at once (offers beyond it are refused). */
+  maxPeerConnections: 20,
+
+  /**
+   * A peer announcing a segment larger than this is dropped before any of it is buffered.
+   * Once segments of the stream have been seen, the bound tightens to
+   * `peerSegmentSizeFactor` × the largest seen (never under `peerSegmentFloorBytes`).
+   */
+  peerSegmentMaxBytes: 64 * 1024 * 1024,
+  peerSegmentSizeFactor: 4,
+  peerSegmentFloorBytes: 2 * 1024 * 1024,
 
   /** `maxUploadKbps` holds over every window of this length. */
   uploadCapWindowMs: 10_000,
@@ -90,8 +120,9 @@ export const DEFAULT_SWARMCAST_CONFIG = {
   /** Segment size the upload cap reserves before it has seen a segment of the stream. */
   uploadCapInitialSegmentBytes: 256 * 1024,
 
-  /** PML's default `webRtcMaxMessageSize`: segments go to peers in chunks of this size. */
-  webRtcMaxMessageSize: 64 * 1024 - 1,
+  // PML's own defaults (e.g. `webRtcMaxMessageSize`, the chunk size of uploads) are not copied
+  // here: the engine reads them from PML's `Core.DEFAULT_STREAM_CONFIG`, so a PML upgrade
+  // cannot leave a stale copy behind.
 };
 
 export type SwarmcastDefaults = typeof DEFAULT_SWARMCAST_CONFIG;

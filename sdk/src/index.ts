@@ -1,3 +1,5 @@
+// Must stay the first import: see peers/peer-connection-guard.ts.
+import "./peers/install";
 import Hls from "hls.js";
 
 export { attach, getPlayer, SwarmcastPlayer } from "./player/player";

@@ -6,6 +6,7 @@ import { INTEGRITY_MODES, type IntegrityMode } from "./integrity/verifier";
 import type { LiveEdgeConfig } from "./live/edge-fetcher";
 import { resolveLiveEdge, type LiveEdgeOptions } from "./live/live-options";
 import { beaconUrlOf } from "./stats/beacon";
+import { UPLOAD_MODES, type UploadMode } from "./upload/upload-consent";
 
 /** Options of {@link createP2PEngine}: everything about delivery, nothing about the element. */
 export interface SwarmcastEngineOptions {
@@ -36,10 +37,27 @@ export interface SwarmcastEngineOptions {
   integrity?: IntegrityMode;
   /** URL of a JSON map of segment URL → SHA-256 hex (VOD), read once at start. */
   integrityMap?: string;
-  /** Whether this viewer sends segments to peers (default true). */
-  upload?: boolean;
+  /**
+   * Whether this viewer sends segments to peers. `"auto"` (default) uploads except on a
+   * metered or data-saving connection or a discharging battery under 20 % (where the browser
+   * tells); `true` and `false` override.
+   */
+  upload?: UploadMode;
   /** Cap of this viewer's upload to peers, in kbit/s, held over every few seconds. */
   maxUploadKbps?: number;
+  /**
+   * Share (0–1) of segments from peers without a published hash that are spot-checked against
+   * a random byte range fetched from the CDN; a mismatch drops the peer. Default 0 (off).
+   */
+  spotCheck?: number;
+  /** Most WebRTC peer connections this viewer holds at once, however many offers arrive. */
+  maxPeerConnections?: number;
+  /**
+   * `"relay"` sends all peer traffic through the TURN servers in `iceServers`, so peers never
+   * see this viewer's IP address. Default `"all"`.
+   */
+  iceTransportPolicy?: RTCIceTransportPolicy;
+
   /** Live edge fetcher: who fetches new live segments from the CDN first (see sdk/README.md). */
   liveEdge?: LiveEdgeOptions;
   /**
@@ -67,8 +85,10 @@ export interface ResolvedOptions {
   rateWindowMs: number;
   integrity: IntegrityMode;
   integrityMap: string | undefined;
-  upload: boolean;
+  upload: UploadMode;
   maxUploadKbps: number | undefined;
+  maxPeerConnections: number;
+  spotCheck: number;
   liveEdge: LiveEdgeConfig;
   /** Where the stats beacon goes; undefined = off. */
   statsBeaconUrl: string | undefined;
@@ -99,9 +119,13 @@ const ENGINE_OPTION_NAMES = [
   "integrityMap",
   "upload",
   "maxUploadKbps",
+  "maxPeerConnections",
+  "iceTransportPolicy",
+  "spotCheck",
   "liveEdge",
   "statsBeacon",
 ] as const;
+type EngineOptionName = (typeof ENGINE_OPTION_NAMES)[number];
 const ATTACH_OPTION_NAMES = ["src", ...ENGINE_OPTION_NAMES] as const;
 
 /** hls.js keys the SDK sets itself: a user value would silently cut P2P or the byte counts. */
@@ -201,216 +225,220 @@ export function mergeHlsConfig(base: Partial<HlsConfig>, over: Partial<HlsConfig
   return { ...merged, ...over };
 }
 
-/**
- * Validates user options and merges them over {@link DEFAULT_SWARMCAST_CONFIG}.
- * Throws {@link SwarmcastOptionError} naming the first bad option.
- */
-export function resolveOptions(
-  input: unknown,
-  { requireSrc }: { requireSrc: boolean },
-): ResolvedOptions {
-  const defaults = DEFAULT_SWARMCAST_CONFIG;
-  if (!isPlainObject(input)) {
-    throw new SwarmcastOptionError("options", `options must be an object, got ${describe(input)}`);
+
+const fail = (option: string, message: string): never => {
+  throw new SwarmcastOptionError(option, message);
+};
+
+const isPositiveNumber = (value: unknown): value is number =>
+  typeof value === "number" && Number.isFinite(value) && value > 0;
+
+/** A validator of one option: throws a {@link SwarmcastOptionError} for a bad value. */
+type OptionCheck = (value: unknown, options: Partial<SwarmcastOptions>) => void;
+
+function nonEmptyString(name: string): OptionCheck {
+  return (value) => {
+    if (typeof value !== "string" || value === "") fail(name, `option "${name}" must be a non-empty string, got ${describe(value)}`);
+  };
+}
+
+function trueOrFalse(name: string): OptionCheck {
+  return (value) => {
+    if (typeof value !== "boolean") fail(name, `option "${name}" must be true or false, got ${describe(value)}`);
+  };
+}
+
+function milliseconds(name: string, min: number): OptionCheck {
+  return (value) => {
+    if (typeof value !== "number" || !Number.isFinite(value) || value < min) {
+      fail(name, `option "${name}" must be a number of milliseconds ≥ ${min}, got ${describe(value)}`);
+    }
+  };
+}
+
+function configObject(name: "hls" | "core", what: string, reserved: Record<string, string>, why: (key: string) => string): OptionCheck {
+  return (value) => {
+    if (!isPlainObject(value)) fail(name, `option "${name}" must be ${what}, got ${describe(value)}`);
+    for (const key of Object.keys(value as object)) {
+      if (key in reserved) fail(name, `option "${name}.${key}" cannot be set: ${why(key)}`);
+    }
+  };
+}
+
+function oneOf<T>(name: string, values: readonly T[]): OptionCheck {
+  return (value) => {
+    if (!values.includes(value as T)) {
+      fail(name, `option "${name}" must be one of ${values.map((v) => JSON.stringify(v)).join(", ")}, got ${describe(value)}`);
+    }
+  };
+}
+
+function checkIceServers(value: unknown): void {
+  if (!Array.isArray(value)) {
+    fail("iceServers", `option "iceServers" must be an array of RTCIceServer objects ({ urls }), got ${describe(value)}`);
   }
+  (value as unknown[]).forEach((server, i) => {
+    const urls = isPlainObject(server) ? server.urls : undefined;
+    const ok = typeof urls === "string" || (Array.isArray(urls) && urls.length > 0 && urls.every((u) => typeof u === "string"));
+    if (!ok) fail("iceServers", `option "iceServers[${i}]" must be an object with "urls" (a string or strings), got ${describe(server)}`);
+  });
+}
+
+/**
+ * One validator per option, run in this order for the options that are set (so the first bad
+ * option in this order is the one named). Cross-option rules live in the resolvers below.
+ */
+const OPTION_CHECKS: Record<EngineOptionName, OptionCheck> = {
+  p2p: trueOrFalse("p2p"),
+  token: nonEmptyString("token"),
+  trackers: (value) => {
+    const list = typeof value === "string" ? [value] : value;
+    if (!Array.isArray(list) || list.length === 0) {
+      fail("trackers", `option "trackers" must be a ws:// or wss:// URL or a non-empty array of them, got ${describe(value)}`);
+    }
+    (list as unknown[]).forEach(checkTrackerUrl);
+  },
+  swarmId: nonEmptyString("swarmId"),
+  iceServers: checkIceServers,
+  statsIntervalMs: milliseconds("statsIntervalMs", 0),
+  rateWindowMs: milliseconds("rateWindowMs", 1),
+  hls: configObject("hls", "an hls.js config object", RESERVED_HLS_KEYS, (key) => RESERVED_HLS_KEYS[key]),
+  core: configObject("core", "a PML core config object", RESERVED_CORE_KEYS, (key) => `use the "${RESERVED_CORE_KEYS[key]}" option`),
+  integrity: oneOf("integrity", INTEGRITY_MODES),
+  integrityMap: (value) => {
+    if (typeof value !== "string" || value.trim() === "") {
+      fail("integrityMap", `option "integrityMap" must be the URL of a JSON integrity map, got ${describe(value)}`);
+    }
+  },
+  upload: oneOf("upload", UPLOAD_MODES),
+  maxUploadKbps: (value) => {
+    if (!isPositiveNumber(value)) {
+      fail("maxUploadKbps", `option "maxUploadKbps" must be a positive number of kbit/s (use upload: false for none), got ${describe(value)}`);
+    }
+  },
+  maxPeerConnections: (value) => {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+      fail("maxPeerConnections", `option "maxPeerConnections" must be an integer ≥ 1, got ${describe(value)}`);
+    }
+  },
+  iceTransportPolicy: oneOf("iceTransportPolicy", ["all", "relay"]),
+  spotCheck: (value) => {
+    if (typeof value !== "number" || !(value >= 0 && value <= 1)) {
+      fail("spotCheck", `option "spotCheck" must be a share of segments between 0 and 1, got ${describe(value)}`);
+    }
+  },
+  liveEdge: () => undefined, // resolveLiveEdge validates field by field
+  statsBeacon: (value) => {
+    if (typeof value !== "boolean" && !(typeof value === "string" && /^https?:\/\//.test(value))) {
+      fail("statsBeacon", `option "statsBeacon" must be true, false or an http(s):// URL, got ${describe(value)}`);
+    }
+  },
+};
+
+function checkOptionNames(input: Record<string, unknown>, requireSrc: boolean): void {
   const known: readonly string[] = requireSrc ? ATTACH_OPTION_NAMES : ENGINE_OPTION_NAMES;
   const unknown = Object.keys(input).filter((k) => !known.includes(k));
-  if (unknown.length > 0) {
-    const hint = !requireSrc && unknown.includes("src") ? " (src belongs to attach())" : "";
-    throw new SwarmcastOptionError(
-      unknown[0],
-      `unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `"${k}"`).join(", ")}${hint}; ` +
-        `known options: ${known.join(", ")}`,
-    );
-  }
-  const o = input as Partial<SwarmcastOptions>;
+  if (unknown.length === 0) return;
+  const hint = !requireSrc && unknown.includes("src") ? " (src belongs to attach())" : "";
+  fail(
+    unknown[0],
+    `unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `"${k}"`).join(", ")}${hint}; ` +
+      `known options: ${known.join(", ")}`,
+  );
+}
 
-  let src: string | undefined;
-  if (requireSrc) {
-    if (typeof o.src !== "string" || o.src.trim() === "") {
-      throw new SwarmcastOptionError(
-        "src",
-        `option "src" is required: the URL of an HLS playlist (.m3u8), got ${describe(o.src)}`,
-      );
-    }
-    src = o.src.trim();
+function resolveSrc(src: unknown): string {
+  if (typeof src !== "string" || src.trim() === "") {
+    fail("src", `option "src" is required: the URL of an HLS playlist (.m3u8), got ${describe(src)}`);
   }
+  return (src as string).trim();
+}
 
-  if (o.p2p !== undefined && typeof o.p2p !== "boolean") {
-    throw new SwarmcastOptionError("p2p", `option "p2p" must be true or false, got ${describe(o.p2p)}`);
-  }
-  const p2p = o.p2p ?? defaults.p2p;
-
-  if (o.token !== undefined && (typeof o.token !== "string" || o.token === "")) {
-    throw new SwarmcastOptionError(
-      "token",
-      `option "token" must be a non-empty string, got ${describe(o.token)}`,
-    );
-  }
-
-  let trackers: string[] = [];
+/** Tracker URLs with the token; none when P2P is off and none were given. */
+function resolveTrackers(o: Partial<SwarmcastOptions>, p2p: boolean): string[] {
   if (o.trackers === undefined) {
-    if (p2p) {
-      throw new SwarmcastOptionError(
-        "trackers",
-        `option "trackers" is required: one or more ws:// or wss:// tracker URLs (or set p2p: false)`,
-      );
-    }
-  } else {
-    const list = typeof o.trackers === "string" ? [o.trackers] : o.trackers;
-    if (!Array.isArray(list) || list.length === 0) {
-      throw new SwarmcastOptionError(
-        "trackers",
-        `option "trackers" must be a ws:// or wss:// URL or a non-empty array of them, got ${describe(o.trackers)}`,
-      );
-    }
-    trackers = list.map((url, i) => withToken(checkTrackerUrl(url, i), o.token));
+    if (p2p) fail("trackers", `option "trackers" is required: one or more ws:// or wss:// tracker URLs (or set p2p: false)`);
+    return [];
   }
+  const list = typeof o.trackers === "string" ? [o.trackers] : o.trackers;
+  return list.map((url, i) => withToken(checkTrackerUrl(url, i), o.token));
+}
 
-  if (o.swarmId !== undefined && (typeof o.swarmId !== "string" || o.swarmId === "")) {
-    throw new SwarmcastOptionError(
-      "swarmId",
-      `option "swarmId" must be a non-empty string, got ${describe(o.swarmId)}`,
-    );
+/** The map URL, absolute (relative to the page, like `src`). */
+function resolveIntegrityMap(o: Partial<SwarmcastOptions>, integrity: IntegrityMode): string | undefined {
+  if (o.integrityMap === undefined) return undefined;
+  let url: string | undefined;
+  try {
+    url = new URL(o.integrityMap.trim(), globalThis.location?.href).href;
+  } catch {
+    fail("integrityMap", `option "integrityMap" must be the URL of a JSON integrity map, got "${o.integrityMap}" (not a URL)`);
   }
+  if (integrity === "off") fail("integrityMap", `option "integrityMap" is set but "integrity" is "off"`);
+  return url;
+}
 
-  if (o.iceServers !== undefined) {
-    if (!Array.isArray(o.iceServers)) {
-      throw new SwarmcastOptionError(
-        "iceServers",
-        `option "iceServers" must be an array of RTCIceServer objects ({ urls }), got ${describe(o.iceServers)}`,
-      );
+/** Where the stats beacon goes: the first tracker's `/beacon`, or the URL given; undefined = off. */
+function resolveStatsBeacon(o: Partial<SwarmcastOptions>, trackers: string[]): string | undefined {
+  if (o.statsBeacon === undefined || o.statsBeacon === false) return undefined;
+  if (o.statsBeacon === true) {
+    if (trackers.length === 0) {
+      fail("statsBeacon", `option "statsBeacon" is true but there is no tracker to send to (give its URL instead)`);
     }
-    o.iceServers.forEach((server, i) => {
-      const urls = isPlainObject(server) ? server.urls : undefined;
-      const ok =
-        typeof urls === "string" ||
-        (Array.isArray(urls) && urls.length > 0 && urls.every((u) => typeof u === "string"));
-      if (!ok) {
-        throw new SwarmcastOptionError(
-          "iceServers",
-          `option "iceServers[${i}]" must be an object with "urls" (a string or strings), got ${describe(server)}`,
-        );
-      }
-    });
+    return beaconUrlOf(trackers[0]);
   }
+  return withToken(o.statsBeacon, o.token);
+}
 
-  for (const name of ["statsIntervalMs", "rateWindowMs"] as const) {
-    const value = o[name];
-    const min = name === "statsIntervalMs" ? 0 : 1;
-    if (value !== undefined && (typeof value !== "number" || !Number.isFinite(value) || value < min)) {
-      throw new SwarmcastOptionError(
-        name,
-        `option "${name}" must be a number of milliseconds ≥ ${min}, got ${describe(value)}`,
-      );
-    }
-  }
-
-  if (o.hls !== undefined && !isPlainObject(o.hls)) {
-    throw new SwarmcastOptionError("hls", `option "hls" must be an hls.js config object, got ${describe(o.hls)}`);
-  }
-  for (const key of Object.keys(o.hls ?? {})) {
-    if (key in RESERVED_HLS_KEYS) {
-      throw new SwarmcastOptionError(
-        "hls",
-        `option "hls.${key}" cannot be set: ${RESERVED_HLS_KEYS[key]}`,
-      );
-    }
-  }
-  if (o.core !== undefined && !isPlainObject(o.core)) {
-    throw new SwarmcastOptionError("core", `option "core" must be a PML core config object, got ${describe(o.core)}`);
-  }
-  for (const key of Object.keys(o.core ?? {})) {
-    if (key in RESERVED_CORE_KEYS) {
-      throw new SwarmcastOptionError(
-        "core",
-        `option "core.${key}" cannot be set: use the "${RESERVED_CORE_KEYS[key]}" option`,
-      );
-    }
-  }
-
-  if (o.integrity !== undefined && !INTEGRITY_MODES.includes(o.integrity)) {
-    throw new SwarmcastOptionError(
-      "integrity",
-      `option "integrity" must be one of ${INTEGRITY_MODES.map((m) => `"${m}"`).join(", ")}, got ${describe(o.integrity)}`,
-    );
-  }
-  let integrityMap: string | undefined;
-  if (o.integrityMap !== undefined) {
-    if (typeof o.integrityMap !== "string" || o.integrityMap.trim() === "") {
-      throw new SwarmcastOptionError(
-        "integrityMap",
-        `option "integrityMap" must be the URL of a JSON integrity map, got ${describe(o.integrityMap)}`,
-      );
-    }
-    try {
-      // Relative to the page, like `src`.
-      integrityMap = new URL(o.integrityMap.trim(), globalThis.location?.href).href;
-    } catch {
-      throw new SwarmcastOptionError(
-        "integrityMap",
-        `option "integrityMap" must be the URL of a JSON integrity map, got "${o.integrityMap}" (not a URL)`,
-      );
-    }
-    if ((o.integrity ?? defaults.integrity) === "off") {
-      throw new SwarmcastOptionError("integrityMap", `option "integrityMap" is set but "integrity" is "off"`);
-    }
-  }
-  if (o.upload !== undefined && typeof o.upload !== "boolean") {
-    throw new SwarmcastOptionError("upload", `option "upload" must be true or false, got ${describe(o.upload)}`);
-  }
-  if (
-    o.maxUploadKbps !== undefined &&
-    (typeof o.maxUploadKbps !== "number" || !Number.isFinite(o.maxUploadKbps) || o.maxUploadKbps <= 0)
-  ) {
-    throw new SwarmcastOptionError(
-      "maxUploadKbps",
-      `option "maxUploadKbps" must be a positive number of kbit/s (use upload: false for none), got ${describe(o.maxUploadKbps)}`,
-    );
-  }
-
-  let statsBeaconUrl: string | undefined;
-  if (o.statsBeacon !== undefined && o.statsBeacon !== false) {
-    if (o.statsBeacon === true) {
-      if (trackers.length === 0) {
-        throw new SwarmcastOptionError("statsBeacon", `option "statsBeacon" is true but there is no tracker to send to (give its URL instead)`);
-      }
-      statsBeaconUrl = beaconUrlOf(trackers[0]);
-    } else if (typeof o.statsBeacon === "string" && /^https?:\/\//.test(o.statsBeacon)) {
-      statsBeaconUrl = withToken(o.statsBeacon, o.token);
-    } else {
-      throw new SwarmcastOptionError(
-        "statsBeacon",
-        `option "statsBeacon" must be true, false or an http(s):// URL, got ${describe(o.statsBeacon)}`,
-      );
-    }
-  }
-
-  const coreConfig = mergeCoreConfig(
+/** PML's core config: the SDK's defaults, the `core` option, then the first-class options. */
+function buildCoreConfig(o: Partial<SwarmcastOptions>, trackers: string[]): Partial<CoreConfig> {
+  const defaults = DEFAULT_SWARMCAST_CONFIG;
+  const rtcConfig: RTCConfiguration = {
+    iceServers: (o.iceServers ?? defaults.iceServers).map((s) => ({ ...s })),
+    iceTransportPolicy: o.iceTransportPolicy ?? defaults.iceTransportPolicy,
+  };
+  return mergeCoreConfig(
     { ...defaults.core },
     {
       ...(o.core ?? {}),
       announceTrackers: trackers,
-      rtcConfig: { iceServers: (o.iceServers ?? defaults.iceServers).map((s) => ({ ...s })) },
+      rtcConfig,
       ...(o.swarmId !== undefined ? { swarmId: o.swarmId } : {}),
     },
   );
+}
 
+/**
+ * Validates user options and merges them over {@link DEFAULT_SWARMCAST_CONFIG}.
+ * Throws {@link SwarmcastOptionError} naming the first bad option.
+ */
+export function resolveOptions(input: unknown, { requireSrc }: { requireSrc: boolean }): ResolvedOptions {
+  const defaults = DEFAULT_SWARMCAST_CONFIG;
+  if (!isPlainObject(input)) fail("options", `options must be an object, got ${describe(input)}`);
+  const record = input as Record<string, unknown>;
+  checkOptionNames(record, requireSrc);
+  const o = record as Partial<SwarmcastOptions>;
+  const src = requireSrc ? resolveSrc(o.src) : undefined;
+  for (const [name, check] of Object.entries(OPTION_CHECKS)) {
+    if (record[name] !== undefined) check(record[name], o);
+  }
+  const p2p = o.p2p ?? defaults.p2p;
+  const trackers = resolveTrackers(o, p2p);
+  const integrity = o.integrity ?? defaults.integrity;
   return {
     src,
     p2p,
     trackers,
     hlsConfig: mergeHlsConfig(defaults.hls, o.hls ?? {}),
-    coreConfig,
+    coreConfig: buildCoreConfig(o, trackers),
     statsIntervalMs: o.statsIntervalMs ?? defaults.statsIntervalMs,
     rateWindowMs: o.rateWindowMs ?? defaults.rateWindowMs,
-    integrity: o.integrity ?? defaults.integrity,
-    integrityMap,
+    integrity,
+    integrityMap: resolveIntegrityMap(o, integrity),
     upload: o.upload ?? defaults.upload,
     maxUploadKbps: o.maxUploadKbps,
-    statsBeaconUrl,
-    liveEdge: resolveLiveEdge(o.liveEdge, defaults.liveEdge, (message) => {
-      throw new SwarmcastOptionError("liveEdge", message);
-    }),
+    statsBeaconUrl: resolveStatsBeacon(o, trackers),
+    maxPeerConnections: o.maxPeerConnections ?? defaults.maxPeerConnections,
+    spotCheck: o.spotCheck ?? defaults.spotCheck,
+    liveEdge: resolveLiveEdge(o.liveEdge, defaults.liveEdge, (message) => fail("liveEdge", message)),
   };
 }

@@ -36,6 +36,26 @@ describe("embed attributes", () => {
     );
   });
 
+  it("reads integrity, the integrity map, the upload cap and upload consent, naming the option on a bad value", () => {
+    const options = readEmbedOptions(element({
+      "data-swarmcast-src": "a.m3u8",
+      "data-swarmcast-integrity": "required",
+      "data-swarmcast-integrity-map": "/hashes.json",
+      "data-swarmcast-max-upload-kbps": "800",
+      "data-swarmcast-upload": "off",
+    }));
+    assert.deepEqual(options, { src: "a.m3u8", integrity: "required", integrityMap: "/hashes.json", maxUploadKbps: 800, upload: false });
+    assert.equal(readEmbedOptions(element({ "data-swarmcast-src": "a.m3u8", "data-swarmcast-upload": "auto" })).upload, "auto");
+    for (const [name, value, option] of [["max-upload-kbps", "fast", "maxUploadKbps"], ["max-upload-kbps", "-1", "maxUploadKbps"], ["upload", "sometimes", "upload"]]) {
+      assert.throws(
+        () => readEmbedOptions(element({ "data-swarmcast-src": "a.m3u8", [`data-swarmcast-${name}`]: value })),
+        (err: unknown) => err instanceof SwarmcastOptionError && err.option === option && err.message.includes(`data-swarmcast-${name}`),
+      );
+    }
+    const badMode = readEmbedOptions(element({ "data-swarmcast-src": "a.m3u8", "data-swarmcast-tracker": "ws://t.example", "data-swarmcast-integrity": "strict" }));
+    assert.throws(() => resolveOptions(badMode, { requireSrc: true }), (err: unknown) => err instanceof SwarmcastOptionError && err.option === "integrity");
+  });
+
   it("gives an empty ICE list for an empty data-swarmcast-ice and leaves absent ones unset", () => {
     const options = readEmbedOptions(element({ "data-swarmcast-src": "a.m3u8", "data-swarmcast-ice": "" }));
     assert.deepEqual(options.iceServers, []);

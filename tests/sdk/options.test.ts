@@ -68,6 +68,19 @@ describe("option validation", () => {
     throwsOption(() => resolve(attachOpts({ core: null })), "core", /"core" must be a PML core config object, got null/);
   });
 
+  it("checks the upload mode, the connection cap and the ICE transport policy, naming each", () => {
+    throwsOption(() => resolve(attachOpts({ upload: "yes" })), "upload", /"upload" must be one of "auto", true, false, got "yes"/);
+    throwsOption(() => resolve(attachOpts({ maxPeerConnections: 0 })), "maxPeerConnections", /integer ≥ 1, got number 0/);
+    throwsOption(() => resolve(attachOpts({ maxPeerConnections: 2.5 })), "maxPeerConnections", /integer ≥ 1/);
+    throwsOption(() => resolve(attachOpts({ iceTransportPolicy: "none" })), "iceTransportPolicy", /one of "all", "relay", got "none"/);
+    const r = resolve(attachOpts({ iceTransportPolicy: "relay", maxPeerConnections: 5, upload: false }));
+    assert.deepEqual(r.coreConfig.rtcConfig, { iceServers: DEFAULT_SWARMCAST_CONFIG.iceServers, iceTransportPolicy: "relay" });
+    assert.equal(r.maxPeerConnections, 5);
+    assert.equal(r.upload, false);
+    assert.equal(resolve(attachOpts()).upload, "auto");
+    assert.equal(resolve(attachOpts()).maxPeerConnections, 20);
+  });
+
   it("refuses passthrough keys that the SDK owns, pointing to the right option", () => {
     throwsOption(() => resolve(attachOpts({ core: { announceTrackers: [TRACKER] } })), "core", /"core.announceTrackers" cannot be set: use the "trackers" option/);
     throwsOption(() => resolve(attachOpts({ core: { rtcConfig: {} } })), "core", /use the "iceServers" option/);
@@ -85,7 +98,7 @@ describe("defaults merging", () => {
     assert.equal(r.hlsConfig.liveSyncDurationCount, DEFAULT_SWARMCAST_CONFIG.hls.liveSyncDurationCount);
     assert.equal(r.coreConfig.highDemandTimeWindow, DEFAULT_SWARMCAST_CONFIG.core.highDemandTimeWindow);
     assert.deepEqual(r.coreConfig.announceTrackers, [TRACKER]);
-    assert.deepEqual(r.coreConfig.rtcConfig, { iceServers: DEFAULT_SWARMCAST_CONFIG.iceServers });
+    assert.deepEqual(r.coreConfig.rtcConfig, { iceServers: DEFAULT_SWARMCAST_CONFIG.iceServers, iceTransportPolicy: "all" });
     assert.equal("swarmId" in r.coreConfig, false, "no swarmId: PML derives it from the playlist URL");
   });
 
@@ -104,8 +117,8 @@ describe("defaults merging", () => {
     const ice = [{ urls: "stun:stun.example:3478" }];
     const r = resolve(attachOpts({ swarmId: "match-1", iceServers: ice }));
     assert.equal(r.coreConfig.swarmId, "match-1");
-    assert.deepEqual(r.coreConfig.rtcConfig, { iceServers: ice });
-    assert.deepEqual(resolve(attachOpts({ iceServers: [] })).coreConfig.rtcConfig, { iceServers: [] });
+    assert.deepEqual(r.coreConfig.rtcConfig, { iceServers: ice, iceTransportPolicy: "all" });
+    assert.deepEqual(resolve(attachOpts({ iceServers: [] })).coreConfig.rtcConfig, { iceServers: [], iceTransportPolicy: "all" });
   });
 
   it("never mutates the defaults or the caller's objects", () => {

@@ -20,13 +20,13 @@ interface Simulation {
 /**
  * A live viewer that holds every new segment and `peers` peers asking it for each one at a
  * random moment of the segment's 2 s. A request is served only while the limiter allows
- * uploads (PML answers "absent" otherwise); a refused peer asks again as soon as uploads are
+ * uploads and admits it (PML answers "absent" otherwise); a refused peer asks again as soon as uploads are
  * back on (PML re-announces to every peer at once, so those requests land together), for up
  * to 6 s. Requests landing in the same millisecond are decided together, before any byte is
  * reported, as PML does when several requests are handled in one task. A served segment goes
  * out in 64 KB chunks at `linkBytesPerSecond` and cannot be stopped once started.
  */
-function simulate(capKbps: number, peers: number, seconds: number, seed: number, windowMs = 10_000): Simulation {
+function simulate(capKbps: number, peers: number, seconds: number, seed: number, windowMs = 10_000, segmentBytes = [140_000, 50_000]): Simulation {
   const random = lcg(seed);
   const limiter = new UploadLimiter({
     capBytesPerSecond: (capKbps * 1000) / 8,
@@ -41,7 +41,7 @@ function simulate(capKbps: number, peers: number, seconds: number, seed: number,
   const scheduled: Want[] = [];
   const sizes: Array<{ t: number; size: number }> = [];
   for (let seg = 0; seg * 2000 < seconds * 1000; seg++) {
-    const size = 140_000 + Math.floor(random() * 50_000);
+    const size = segmentBytes[0] + Math.floor(random() * segmentBytes[1]);
     sizes.push({ t: seg * 2000, size });
     for (let p = 0; p < peers; p++) {
       const t = seg * 2000 + Math.floor(random() * 1500);
@@ -71,7 +71,7 @@ function simulate(capKbps: number, peers: number, seconds: number, seed: number,
         continue;
       }
       sim.offered++;
-      if (!allowed) {
+      if (!allowed || !limiter.admit(t)) {
         sim.refused++;
         waiting.push(want);
         continue;
@@ -126,13 +126,53 @@ describe("UploadLimiter", () => {
     });
   }
 
+  for (const peers of [20, 40]) {
+    it(`${peers} peers asking at once: every 10 s window ≤ cap (no more concurrent uploads than the budget holds)`, () => {
+      const seconds = 120;
+      const capKbps = 1000;
+      const sim = simulate(capKbps, peers, seconds, 7 + peers);
+      const capBytes10s = (capKbps * 1000 * 10) / 8;
+      const worst = worstWindow(sim.sent, 10_000, seconds * 1000);
+      const total = sim.sent.reduce((a, s) => a + s.bytes, 0);
+      const average = (total * 8) / 1000 / seconds;
+      console.log(`# ${peers} peers, cap ${capKbps} kbit/s: worst 10 s window ${(worst / capBytes10s).toFixed(2)}× the cap, average ${(average / capKbps).toFixed(2)}× the cap`);
+      assert.ok(worst <= capBytes10s * 1.1, `worst 10 s window ${worst} B is ${(worst / capBytes10s).toFixed(2)}× the cap`);
+      assert.ok(average <= capKbps * 1.05, `average ${average.toFixed(0)} kbit/s over the ${capKbps} kbit/s cap`);
+      assert.ok(average >= capKbps * 0.4, `average ${average.toFixed(0)} kbit/s is under 40 % of the cap`);
+    });
+  }
+
+  for (const peers of [1, 40]) {
+    it(`a cap below one segment per window, ${peers} peer(s): one segment at a time, and the average holds`, () => {
+      // 100 kbit/s over 10 s is 125 kB; segments are 150–200 kB.
+      const seconds = 240;
+      const capKbps = 100;
+      const sim = simulate(capKbps, peers, seconds, 11 + peers, 10_000, [150_000, 50_000]);
+      const total = sim.sent.reduce((a, s) => a + s.bytes, 0);
+      const average = (total * 8) / 1000 / seconds;
+      const worst = worstWindow(sim.sent, 10_000, seconds * 1000);
+      console.log(`# ${peers} peer(s), cap ${capKbps} kbit/s under one segment per window: average ${(average / capKbps).toFixed(2)}× the cap, worst 10 s window ${((worst * 8) / 10_000 / capKbps).toFixed(2)}× (one segment)`);
+      assert.ok(average <= capKbps * 1.05, `average ${average.toFixed(0)} kbit/s over the ${capKbps} kbit/s cap`);
+      assert.ok(worst <= 200_000, `${worst} B in one 10 s window: more than one segment`);
+      assert.ok(total > 0, "nothing uploaded");
+    });
+  }
+
   it("lets everything through when demand is under the cap", () => {
     const sim = simulate(20_000, 2, 60, 6);
     assert.equal(sim.refused, 0);
   });
 
-  it("reserves one segment per connected peer: they may all start at once", () => {
+  it("admits no more requests at once than the budget holds, however many peers ask in one task", () => {
     const limiter = new UploadLimiter({ capBytesPerSecond: 100_000, windowMs: 10_000, maxChunkBytes: CHUNK, initialSegmentBytes: 150_000, now: 0 });
+    const admitted = Array.from({ length: 40 }, () => limiter.admit(0)).filter(Boolean).length;
+    assert.equal(admitted, 6); // 6 × 150 kB ≤ 1 MB budget < 7 × 150 kB
+    assert.equal(limiter.allowed, false);
+    assert.equal(limiter.tick(2001), true, "reservations no peer took lapse");
+  });
+
+  it("without per-request admission, reserves one segment per connected peer: they may all start at once", () => {
+    const limiter = new UploadLimiter({ capBytesPerSecond: 100_000, windowMs: 10_000, maxChunkBytes: CHUNK, initialSegmentBytes: 150_000, perRequest: false, now: 0 });
     limiter.onChunk(CHUNK, "a", 0);
     limiter.onChunk(CHUNK, "a", 1);
     limiter.onChunk(20_000, "a", 2); // 151 kB sent, budget 1 MB
@@ -174,7 +214,7 @@ describe("UploadGovernor", () => {
     assert.equal(g.initiallyDisabled, true);
     g.onChunkUploaded(CHUNK, "a");
     assert.deepEqual(calls, []);
-    assert.deepEqual(g.stats(), { enabled: false, capKbps: null, limited: false, limitedCount: 0, windowBytes: 0 });
+    assert.deepEqual(g.stats(), { mode: false, enabled: false, withheldBy: null, capKbps: null, limited: false, limitedCount: 0, refusedRequests: 0, windowBytes: 0 });
     g.destroy();
   });
 

@@ -1,6 +1,8 @@
+// Must stay the first import: see peers/peer-connection-guard.ts.
+import "../peers/install";
 import Hls, { type HlsConfig } from "hls.js";
 import { HlsJsP2PEngine } from "p2p-media-loader-hlsjs";
-import type { CoreEventMap } from "p2p-media-loader-core";
+import { Core, type CoreEventMap } from "p2p-media-loader-core";
 import { Emitter, type SwarmcastEventMap } from "../events";
 import { resolveOptions, type ResolvedOptions, type SwarmcastEngineOptions } from "../options";
 import { StatsAccumulator, type SwarmcastStats } from "../stats/accumulator";
@@ -8,6 +10,9 @@ import { startStatsBeacon } from "../stats/beacon";
 import { DEFAULT_SWARMCAST_CONFIG } from "../config";
 import { IntegrityGuard } from "../integrity/guard";
 import { UploadGovernor } from "../upload/upload-governor";
+import { withAdmission } from "../upload/admission-storage";
+import { PeerConnectionGuard, REFUSED_MESSAGE } from "../peers/peer-connection-guard";
+import { SegmentSizeBound } from "../peers/segment-size-bound";
 import { TOKEN_QUERY_PARAM } from "../../../shared/protocol";
 import { createCountingLoader } from "./counting-loader";
 import { messageOf } from "./message-of";
@@ -88,26 +93,48 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
       mode: resolved.integrity,
       mapUrl: resolved.integrityMap,
       maxTagEntries: DEFAULT_SWARMCAST_CONFIG.integrityMaxTagEntries,
+      spotCheck: { share: resolved.spotCheck, rangeBytes: DEFAULT_SWARMCAST_CONFIG.spotCheckBytes },
     },
-    (problem) =>
+    (problem) => {
+      if (problem.console) console.warn(`Swarmcast: ${problem.message}`);
       emitter.emit("error", {
         kind: "integrity",
         message: problem.message,
         fatal: false,
         cause: { url: problem.url, peerId: problem.peerId },
-      }),
+      });
+    },
   );
   const upload = new UploadGovernor(
     {
       upload: resolved.upload,
+      minBatteryLevel: DEFAULT_SWARMCAST_CONFIG.uploadMinBatteryLevel,
       maxUploadKbps: resolved.maxUploadKbps,
       windowMs: DEFAULT_SWARMCAST_CONFIG.uploadCapWindowMs,
       tickMs: DEFAULT_SWARMCAST_CONFIG.uploadCapTickMs,
-      maxChunkBytes: resolved.coreConfig.webRtcMaxMessageSize ?? DEFAULT_SWARMCAST_CONFIG.webRtcMaxMessageSize,
+      maxChunkBytes: resolved.coreConfig.webRtcMaxMessageSize ?? Core.DEFAULT_STREAM_CONFIG.webRtcMaxMessageSize,
       initialSegmentBytes: DEFAULT_SWARMCAST_CONFIG.uploadCapInitialSegmentBytes,
+      // Requests are admitted one by one where the SDK wraps the segment store (see below).
+      perRequest: !!resolved.coreConfig.customSegmentStorageFactory || (p2pEnabled && resolved.liveEdge.enabled),
     },
     (disabled) => p2pEngine?.applyDynamicConfig({ core: { isP2PUploadDisabled: disabled } }),
   );
+  const segmentSizes = new SegmentSizeBound({
+    maxBytes: DEFAULT_SWARMCAST_CONFIG.peerSegmentMaxBytes,
+    factor: DEFAULT_SWARMCAST_CONFIG.peerSegmentSizeFactor,
+    floorBytes: DEFAULT_SWARMCAST_CONFIG.peerSegmentFloorBytes,
+  });
+  const peerGuard = new PeerConnectionGuard({
+    maxConnections: resolved.maxPeerConnections,
+    maxSegmentBytes: segmentSizes.limit,
+    onOversize: (size, limit) =>
+      emitter.emit("error", {
+        kind: "peer",
+        message: `a peer announced a ${size}-byte segment (limit ${limit}); peer dropped before any of it was buffered`,
+        fatal: false,
+        cause: { size, limit },
+      }),
+  });
   const snapshot = (now: number): SwarmcastStats => {
     const integrityStats = integrity.stats();
     return {
@@ -116,11 +143,13 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
       integrityFailures: integrityStats.failures,
       integrity: integrityStats,
       upload: upload.stats(),
+      peerConnections: peerGuard.stats(),
     };
   };
 
   const baseLoader = resolved.hlsConfig.loader ?? Hls.DefaultConfig.loader;
   const loader = createCountingLoader(baseLoader, (url, bytes) => {
+    segmentSizes.note(bytes);
     const now = Date.now();
     acc.bytesDownloaded(bytes, "http", undefined, now);
     acc.segmentLoaded("http", undefined);
@@ -137,6 +166,7 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
     onSegmentError: integrity.onSegmentError,
     onSegmentLoaded: ({ segmentUrl, bytesLength, downloadSource, peerId }) => {
       upload.onSegmentLoaded(bytesLength);
+      if (downloadSource === "http") segmentSizes.note(bytesLength);
       acc.segmentLoaded(downloadSource, peerId);
       emitter.emit("segment", {
         url: segmentUrl,
@@ -169,6 +199,8 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
       emitter.emit("error", { kind: "tracker", message, fatal: false, cause: error });
     },
     onTrackerWarning: ({ warning }) => {
+      // An offer refused at the connection cap: counted in stats, not a tracker problem.
+      if (messageOf(warning).includes(REFUSED_MESSAGE)) return;
       const message = describeTrackerWarning(messageOf(warning), resolved.trackers);
       acc.trackerProblem("warning", message);
       emitter.emit("error", { kind: "tracker", message, fatal: false, cause: warning });
@@ -180,9 +212,10 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
     p2pEnabled && resolved.liveEdge.enabled && !resolved.coreConfig.customSegmentStorageFactory
       ? new LiveEdgeFetcher(
           resolved.liveEdge,
-          resolved.coreConfig.mainStream?.highDemandTimeWindow ?? resolved.coreConfig.highDemandTimeWindow ?? 15,
+          resolved.coreConfig.mainStream?.highDemandTimeWindow ?? resolved.coreConfig.highDemandTimeWindow ?? Core.DEFAULT_STREAM_CONFIG.highDemandTimeWindow,
           {
             onHttpSegment: (url, bytes) => {
+              segmentSizes.note(bytes);
               const now = Date.now();
               acc.bytesDownloaded(bytes, "http", undefined, now);
               acc.segmentLoaded("http", undefined);
@@ -203,9 +236,10 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
       core: {
         ...resolved.coreConfig,
         ...wireIdentity(resolved.coreConfig),
+        rtcConfig: peerGuard.rtcConfig(resolved.coreConfig.rtcConfig),
         validateP2PSegment: integrity.validateP2PSegment,
         isP2PUploadDisabled: upload.initiallyDisabled,
-        ...(edge ? { customSegmentStorageFactory: edge.createStore } : {}),
+        ...withAdmission(edge?.createStore ?? resolved.coreConfig.customSegmentStorageFactory, upload.admit),
       },
     });
     for (const [name, fn] of Object.entries(pmlListeners)) {
@@ -286,6 +320,7 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
       beacon?.stop();
       integrity.destroy();
       upload.destroy();
+      peerGuard.destroy();
       edge?.destroy();
       if (p2pEngine) {
         for (const [name, fn] of Object.entries(pmlListeners)) {

@@ -1,20 +1,26 @@
 import { Events, type default as Hls, type LevelDetails } from "hls.js";
 import type { SegmentErrorDetails, StreamType } from "p2p-media-loader-core";
-import { SegmentHashIndex, type SegmentByteRange } from "./hash-index";
+import { SegmentHashIndex, type ListedHash, type SegmentByteRange } from "./hash-index";
 import { loadIntegrityMap } from "./integrity-map";
 import { hashesFromFragments, type FragmentLike } from "./playlist-hashes";
+import { SpotChecker } from "./spot-check";
 import { integrityOffStats, SegmentVerifier, type IntegrityMode, type IntegrityStats } from "./verifier";
 
 export interface IntegrityGuardOptions {
   mode: IntegrityMode;
   /** URL of a JSON integrity map (VOD), read once. */
   mapUrl?: string;
-  /** Bound of the playlist-tag hash index (segments remembered). */
+  /** Hashes remembered of segments no loaded playlist lists any more. */
   maxTagEntries: number;
+  /** Share of unhashed peer segments spot-checked against the CDN (0: none), and bytes per check. */
+  spotCheck?: { share: number; rangeBytes: number };
+
 }
 
 export interface IntegrityProblem {
   message: string;
+  /** Also said on the console (a warning nobody subscribed to must still be seen). */
+  console?: boolean;
   /** The segment URL, when the problem is about one. */
   url?: string;
   /** The peer that sent it, when known. */
@@ -39,6 +45,8 @@ export class IntegrityGuard {
   private hls: Hls | null = null;
   private setStreamP2P: ((streamType: StreamType, enabled: boolean) => void) | undefined;
   private readonly p2pAllowed = new Map<StreamType, boolean>();
+  /** Streams whose peer segments go unverified (`if-present` without hashes); each warned once. */
+  private readonly unverified = new Set<StreamType>();
   private readonly lastDetails = new Map<StreamType, LevelDetails>();
   private mapSettled = false;
   private destroyed = false;
@@ -81,6 +89,7 @@ export class IntegrityGuard {
       mode: options.mode,
       index: lookup as SegmentHashIndex,
       ready: this.mapReady,
+      ...(options.spotCheck && options.spotCheck.share > 0 ? { spotCheck: new SpotChecker({ ...options.spotCheck, fetchFn }) } : {}),
     });
     this.validateP2PSegment = this.verifier.verify;
   }
@@ -104,11 +113,11 @@ export class IntegrityGuard {
     const { url, byteRange } = details.segment;
     const verdict = this.verifier.takeVerdict(url, byteRange);
     const peerId = details.peerId;
-    if (verdict === "mismatch") {
+    if (verdict === "mismatch" || verdict === "spot-mismatch") {
       const count = peerId !== undefined ? this.verifier.blamePeer(peerId) : 0;
       this.report({
         message:
-          `segment ${url} from peer ${peerId ?? "?"} failed its SHA-256 check` +
+          `segment ${url} from peer ${peerId ?? "?"} ${verdict === "mismatch" ? "failed its SHA-256 check" : "did not match the CDN's bytes in a spot check"}` +
           `${count > 1 ? ` (${count} times from this peer)` : ""}; peer dropped, segment fetched over HTTP`,
         url,
         peerId,
@@ -123,7 +132,8 @@ export class IntegrityGuard {
   };
 
   stats(): IntegrityStats {
-    return this.verifier ? this.verifier.stats() : integrityOffStats();
+    if (!this.verifier) return integrityOffStats();
+    return { ...this.verifier.stats(), unverifiedStreams: [...this.unverified] };
   }
 
   failuresOf(peerId: string): number {
@@ -153,9 +163,9 @@ export class IntegrityGuard {
 
   private ingest(streamType: StreamType, details: LevelDetails): void {
     if (this.destroyed) return;
-    for (const { url, byteRange, hash } of hashesFromFragments(details.fragments as unknown as FragmentLike[])) {
-      if (hash !== undefined) this.tags.set(url, byteRange, hash);
-    }
+    const listed = hashesFromFragments(details.fragments as unknown as FragmentLike[]);
+    // Keyed by playlist URL: each rendition keeps its hashes while hls.js holds it.
+    this.tags.setPlaylist(details.url || streamType, listed.filter((h): h is ListedHash => h.hash !== undefined));
     this.lastDetails.set(streamType, details);
     this.checkCoverage(streamType, details);
   }
@@ -165,14 +175,29 @@ export class IntegrityGuard {
     for (const [streamType, details] of this.lastDetails) this.checkCoverage(streamType, details);
   }
 
-  /** `required`: P2P for a stream only while every segment in its playlist has a hash. */
+  /**
+   * `required`: P2P for a stream only while every segment in its playlist has a hash.
+   * `if-present`: says once per stream, when its segments lack hashes, that bytes from peers
+   * go unverified, so a site that configured nothing is not unprotected without a word.
+   */
   private checkCoverage(streamType: StreamType, details: LevelDetails): void {
-    if (this.options.mode !== "required" || !this.setStreamP2P) return;
     // Until the map is read, coverage is unknown: the verifier waits for it anyway.
     if (this.mapReady && !this.mapSettled) return;
     const covered = hashesFromFragments(details.fragments as unknown as FragmentLike[]).every(
       ({ url, byteRange, hash }) => hash !== undefined || this.map.get(url, byteRange) !== undefined,
     );
+    if (this.options.mode === "if-present") {
+      if (covered || this.unverified.has(streamType)) return;
+      this.unverified.add(streamType);
+      this.report({
+        message:
+          `the ${streamType === "main" ? "" : "audio "}playlist publishes no SHA-256 for its segments: bytes from peers are NOT verified ` +
+          `(integrity "if-present"). Publish hashes with swarmcast-hash, or set integrity: "required"`,
+        console: true,
+      });
+      return;
+    }
+    if (this.options.mode !== "required" || !this.setStreamP2P) return;
     if (this.p2pAllowed.get(streamType) === covered) return;
     this.p2pAllowed.set(streamType, covered);
     this.setStreamP2P(streamType, covered);

@@ -1,3 +1,4 @@
+import type { PeerConnectionStats } from "../peers/peer-connection-guard";
 import type { UploadStats } from "../upload/upload-governor";
 import type { IntegrityStats } from "./verifier";
 
@@ -9,4 +10,6 @@ export interface TrustStats {
   integrity: IntegrityStats;
   /** Upload switch and cap (`upload`, `maxUploadKbps`); the rate itself is `uploadRate`. */
   upload: UploadStats;
+  /** WebRTC connections: open now, most at once, refused at the cap, dropped for an oversize segment. */
+  peerConnections: PeerConnectionStats;
 }

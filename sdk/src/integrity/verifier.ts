@@ -1,5 +1,6 @@
 import { segmentKey, type SegmentByteRange, type SegmentHashIndex } from "./hash-index";
 import { sha256Hex } from "./sha256";
+import type { SpotChecker, SpotCheckStats } from "./spot-check";
 
 /**
  * - `required`: a segment from a peer must match a published hash; segments without one are
@@ -12,7 +13,7 @@ export type IntegrityMode = "required" | "if-present" | "off";
 export const INTEGRITY_MODES: readonly IntegrityMode[] = ["required", "if-present", "off"];
 
 /** Why a segment from a peer was refused. */
-export type IntegrityVerdict = "mismatch" | "missing-hash";
+export type IntegrityVerdict = "mismatch" | "missing-hash" | "spot-mismatch";
 
 export interface IntegrityStats {
   mode: IntegrityMode;
@@ -30,6 +31,13 @@ export interface IntegrityStats {
   verifyMsMax: number;
   /** Integrity failures per peer id, kept after the peer is dropped. */
   failuresByPeer: Record<string, number>;
+  /**
+   * Streams ("main", "secondary") whose segments from peers are taken without a published
+   * hash to check them against: `"if-present"` on a playlist without hashes (or `"off"`).
+   */
+  unverifiedStreams: string[];
+  /** Spot checks of unhashed segments against CDN byte ranges (`spotCheck` option). */
+  spotChecks: SpotCheckStats;
 }
 
 export interface VerifierOptions {
@@ -39,6 +47,8 @@ export interface VerifierOptions {
   ready?: Promise<unknown>;
   digest?: (data: ArrayBuffer) => Promise<string>;
   clock?: () => number;
+  /** Checks a random byte range of unhashed segments against the CDN. */
+  spotCheck?: SpotChecker;
 }
 
 /** Recent refusals remembered for attributing them to a peer; older ones are dropped. */
@@ -77,6 +87,11 @@ export class SegmentVerifier {
       this.counters.unhashedSegments++;
       if (this.options.mode === "required") {
         this.remember(url, byteRange, "missing-hash");
+        return false;
+      }
+      if ((await this.options.spotCheck?.check(url, byteRange, data)) === "mismatch") {
+        this.counters.failures++;
+        this.remember(url, byteRange, "spot-mismatch");
         return false;
       }
       return true;
@@ -128,6 +143,8 @@ export class SegmentVerifier {
       mode: this.options.mode,
       ...this.counters,
       failuresByPeer: Object.fromEntries(this.failuresByPeer),
+      unverifiedStreams: [],
+      spotChecks: this.options.spotCheck?.stats() ?? { checked: 0, mismatches: 0, bytesFetched: 0 },
     };
   }
 
@@ -141,11 +158,11 @@ export class SegmentVerifier {
   }
 }
 
-function zeroCounters(): Omit<IntegrityStats, "mode" | "failuresByPeer"> {
+function zeroCounters(): Omit<IntegrityStats, "mode" | "failuresByPeer" | "unverifiedStreams" | "spotChecks"> {
   return { verifiedSegments: 0, failures: 0, unhashedSegments: 0, verifyMsTotal: 0, verifyCount: 0, verifyMsMax: 0 };
 }
 
 /** The stats of a player that verifies nothing (integrity "off"). */
 export function integrityOffStats(): IntegrityStats {
-  return { mode: "off", ...zeroCounters(), failuresByPeer: {} };
+  return { mode: "off", ...zeroCounters(), failuresByPeer: {}, unverifiedStreams: ["main", "secondary"], spotChecks: { checked: 0, mismatches: 0, bytesFetched: 0 } };
 }

@@ -1,8 +1,13 @@
+import { UploadConsent, type DeviceFacts, type UploadMode, type UploadWithheldReason } from "./upload-consent";
 import { UploadLimiter } from "./upload-limiter";
 
 export interface UploadGovernorOptions {
-  /** `false`: never upload. */
-  upload: boolean;
+  /** `false`: never upload; `"auto"`: upload unless the device says it is metered or low. */
+  upload: UploadMode;
+  /** Battery level under which a discharging device does not upload (`"auto"`). */
+  minBatteryLevel?: number;
+  /** Where `"auto"` reads the connection and battery; `navigator` by default. */
+  device?: DeviceFacts;
   /** Cap in kilobits per second (1 kbit = 1000 bits), or undefined for none. */
   maxUploadKbps: number | undefined;
   windowMs: number;
@@ -11,17 +16,25 @@ export interface UploadGovernorOptions {
   initialSegmentBytes: number;
   /** How often a capped viewer re-checks whether it may upload again. */
   tickMs: number;
+  /** Whether peer requests reach {@link UploadGovernor.admit} (the segment store is wrapped). */
+  perRequest?: boolean;
 }
 
 export interface UploadStats {
-  /** Whether this viewer uploads at all (`upload` option). */
+  /** The `upload` option. */
+  mode: UploadMode;
+  /** Whether this viewer uploads now (`upload` option, and for `"auto"` the device's state). */
   enabled: boolean;
+  /** Why `"auto"` holds uploads back now, or null. */
+  withheldBy: UploadWithheldReason;
   /** The cap in kbit/s, or null. */
   capKbps: number | null;
   /** True while the cap holds uploads back. */
   limited: boolean;
   /** Times the cap held uploads back. */
   limitedCount: number;
+  /** Peer requests answered "absent" because the cap's budget was taken. */
+  refusedRequests: number;
   /** Bytes sent during the last cap window. */
   windowBytes: number;
 }
@@ -33,9 +46,13 @@ export interface UploadStats {
  */
 export class UploadGovernor {
   private readonly limiter: UploadLimiter | undefined;
+  private readonly consent: UploadConsent;
   private timer: ReturnType<typeof setInterval> | undefined;
+  /** The cap's verdict: uploads held back to stay under `maxUploadKbps`. */
+  private capped = false;
   private disabled: boolean;
   private limitedCount = 0;
+  private refusedRequests = 0;
   private readonly peerConnections = new Map<string, number>();
 
   constructor(
@@ -43,13 +60,15 @@ export class UploadGovernor {
     private readonly setUploadDisabled: (disabled: boolean) => void,
     private readonly clock: () => number = () => Date.now(),
   ) {
-    this.disabled = !options.upload;
-    if (options.upload && options.maxUploadKbps !== undefined) {
+    this.consent = new UploadConsent(options.upload, options.minBatteryLevel ?? 0.2, () => this.publish(), options.device);
+    this.disabled = !this.consent.allowed;
+    if (options.upload !== false && options.maxUploadKbps !== undefined) {
       this.limiter = new UploadLimiter({
         capBytesPerSecond: (options.maxUploadKbps * 1000) / 8,
         windowMs: options.windowMs,
         maxChunkBytes: options.maxChunkBytes,
         initialSegmentBytes: options.initialSegmentBytes,
+        perRequest: options.perRequest ?? false,
         now: clock(),
       });
     }
@@ -57,8 +76,18 @@ export class UploadGovernor {
 
   /** The PML config value to start with. */
   get initiallyDisabled(): boolean {
-    return !this.options.upload;
+    return this.disabled;
   }
+
+  /** A peer asks for a segment: whether to send it (false: answer "absent"). */
+  readonly admit = (): boolean => {
+    if (!this.consent.allowed) return false;
+    if (!this.limiter) return true;
+    const admitted = this.limiter.admit(this.clock());
+    if (!admitted) this.refusedRequests++;
+    this.apply(this.limiter.allowed);
+    return admitted;
+  };
 
   readonly onChunkUploaded = (bytes: number, peerId: string): void => {
     if (!this.limiter) return;
@@ -84,10 +113,13 @@ export class UploadGovernor {
 
   stats(): UploadStats {
     return {
-      enabled: this.options.upload,
+      mode: this.options.upload,
+      enabled: this.consent.allowed,
+      withheldBy: this.consent.reason,
       capKbps: this.limiter ? (this.options.maxUploadKbps ?? null) : null,
-      limited: this.limiter ? this.disabled : false,
+      limited: this.capped,
       limitedCount: this.limitedCount,
+      refusedRequests: this.refusedRequests,
       windowBytes: this.limiter?.sentBytes(this.clock()) ?? 0,
     };
   }
@@ -97,15 +129,24 @@ export class UploadGovernor {
   }
 
   destroy(): void {
+    this.consent.destroy();
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
   }
 
+  /** Tells PML when the combined verdict (consent and cap) changes. */
+  private publish(): void {
+    const disabled = !this.consent.allowed || this.capped;
+    if (disabled === this.disabled) return;
+    this.disabled = disabled;
+    this.setUploadDisabled(disabled);
+  }
+
   private apply(allowed: boolean): void {
-    if (allowed === !this.disabled) return;
-    this.disabled = !allowed;
-    this.setUploadDisabled(this.disabled);
-    if (this.disabled) {
+    if (allowed === !this.capped) return;
+    this.capped = !allowed;
+    this.publish();
+    if (this.capped) {
       this.limitedCount++;
       this.timer ??= setInterval(() => {
         if (this.limiter) this.apply(this.limiter.tick(this.clock()));

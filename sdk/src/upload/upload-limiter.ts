@@ -12,6 +12,11 @@ export interface UploadLimiterOptions {
   maxChunkBytes: number;
   /** Segment size assumed before any segment was seen. */
   initialSegmentBytes: number;
+  /**
+   * Whether each peer request goes through {@link UploadLimiter.admit} (default true). Without
+   * it, the global switch reserves one segment per connected peer.
+   */
+  perRequest?: boolean;
   now: number;
 }
 
@@ -27,25 +32,32 @@ const SIZE_SAMPLES = 8;
 const IN_FLIGHT_IDLE_MS = 2000;
 
 /**
- * Decides whether this viewer may start sending segments to peers, so that the bytes sent in
+ * Decides whether this viewer may start sending a segment to a peer, so that the bytes sent in
  * any `windowMs` window stay under `capBytesPerSecond × windowMs`.
  *
- * Peers ask for whole segments and a segment, once started, is sent to the end: the only
- * lever is refusing to start one, and the switch is global (PML's `isP2PUploadDisabled`).
- * While it is on, every connected peer may start a segment at the same moment (they all hear
- * of a new segment at once, and their requests can be handled in one task before the first
- * byte is reported). So the limiter counts what was sent in the window, plus what segments
- * already started still have to send, plus one segment per connected peer, and keeps uploads
- * on only while that sum fits in the window's budget. When the budget is smaller than one
- * segment per peer, uploads start only once the window is empty: the average still holds, a
- * single window may carry one segment per peer. Pure logic with explicit timestamps.
+ * Peers ask for whole segments and a segment, once started, is sent to the end: the lever is
+ * refusing to start one. Each request is admitted ({@link admit}) only if what was sent in the
+ * window, plus what admitted segments still have to send, plus this segment fits the window's
+ * budget; a refused request is answered "absent". So however many peers ask at once, no more
+ * segments run concurrently than the budget holds. A budget below one segment lets one segment
+ * start only when the window is empty and the last one started at least one segment's worth of
+ * cap ago, so the average holds over any span of that length.
+ *
+ * {@link allowed} says whether one more segment would fit now: PML's global upload switch
+ * follows it, so peers stop asking while nothing would be admitted. Where requests cannot be
+ * admitted one by one (`perRequest: false`), the switch is the only lever and it reserves one
+ * segment per connected peer, since they may all start in one task. Pure logic with explicit
+ * timestamps.
  */
 export class UploadLimiter {
   private readonly sent: SlidingSum;
   private readonly inFlight = new Map<string, InFlight>();
+  /** Admitted segments whose first chunk has not gone out yet: admission times. */
+  private readonly reserved: number[] = [];
   private readonly segmentSizes: number[] = [];
   private isAllowed = true;
   private peers = 1;
+  private lastStartAt = -Infinity;
 
   constructor(private readonly options: UploadLimiterOptions) {
     const { capBytesPerSecond, windowMs, maxChunkBytes, initialSegmentBytes } = options;
@@ -77,10 +89,22 @@ export class UploadLimiter {
     if (this.segmentSizes.length > SIZE_SAMPLES) this.segmentSizes.shift();
   }
 
-  /** Peers connected now: how many segments may start at once. */
+  /** Peers connected now: how many segments may start at once without per-request admission. */
   setPeerCount(count: number, now: number): boolean {
     this.peers = Math.max(1, Math.floor(count));
     return (this.isAllowed = this.evaluate(now));
+  }
+
+  /**
+   * A peer asks for a segment: true reserves it (the caller sends it), false refuses it (the
+   * caller answers "absent").
+   */
+  admit(now: number): boolean {
+    if (!this.fits(now, 1)) return false;
+    this.reserved.push(now);
+    this.lastStartAt = now;
+    this.isAllowed = this.evaluate(now);
+    return true;
   }
 
   /** A chunk went to `peerId`. Returns whether new uploads are still allowed. */
@@ -89,7 +113,9 @@ export class UploadLimiter {
       this.sent.add(bytes, now);
       const flight = this.inFlight.get(peerId);
       if (!flight || now - flight.lastChunkAt > IN_FLIGHT_IDLE_MS) {
-        // First chunk of a segment: the rest of it is committed.
+        // First chunk of a segment: the rest of it is committed, in place of its reservation.
+        this.reserved.shift();
+        if (this.options.perRequest === false) this.lastStartAt = now;
         this.inFlight.set(peerId, { remaining: Math.max(0, this.segmentEstimate - bytes), lastChunkAt: now });
       } else {
         flight.remaining = Math.max(0, flight.remaining - bytes);
@@ -111,13 +137,27 @@ export class UploadLimiter {
   }
 
   private evaluate(now: number): boolean {
+    return this.fits(now, this.options.perRequest === false ? this.peers : 1);
+  }
+
+  /** Whether `segments` more segments may start now. */
+  private fits(now: number, segments: number): boolean {
     let committed = this.sent.total(now);
     for (const [peerId, flight] of this.inFlight) {
       if (now - flight.lastChunkAt > IN_FLIGHT_IDLE_MS) this.inFlight.delete(peerId);
       else committed += flight.remaining;
     }
-    // A budget below one segment per peer still lets uploads out once per window.
-    if (committed === 0) return true;
-    return committed + this.peers * this.segmentEstimate <= this.budgetBytes;
+    // A reservation whose peer never took it lapses like a quiet transfer.
+    while (this.reserved.length > 0 && now - this.reserved[0] > IN_FLIGHT_IDLE_MS) this.reserved.shift();
+    const segment = this.segmentEstimate;
+    committed += this.reserved.length * segment;
+    if (segment > this.budgetBytes) {
+      // Below one segment per window: one at a time, spaced so the average holds.
+      return committed === 0 && now - this.lastStartAt >= (segment / this.options.capBytesPerSecond) * 1000;
+    }
+    // Without per-request admission, a budget under one segment per peer still lets uploads
+    // out once the window is empty: the average holds, one window may carry one per peer.
+    if (segments > 1 && committed === 0) return true;
+    return committed + segments * segment <= this.budgetBytes;
   }
 }

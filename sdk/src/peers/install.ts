@@ -1,0 +1,4 @@
+// Imported first by the SDK's entries, so that it runs before PML's module is evaluated.
+import { installGuardedPeerConnection } from "./peer-connection-guard";
+
+installGuardedPeerConnection();

@@ -1,0 +1,185 @@
+/**
+ * Limits on what peers can make a viewer do, enforced on the WebRTC objects PML creates
+ * (PML 2.3.1 exposes neither its tracker client nor its peers; see sdk/README.md "Peer limits"):
+ * - at most `maxConnections` RTCPeerConnections at once, however many offers the tracker relays;
+ * - a peer announcing a segment larger than `maxSegmentBytes()` is dropped before PML buffers
+ *   any of it (PML trusts the announced size and keeps the bytes until the hash check).
+ *
+ * PML's WebRTC layer reads `RTCPeerConnection` once, when its module is evaluated.
+ * {@link installGuardedPeerConnection} swaps in a subclass for that moment; the subclass finds
+ * the guard of its viewer through a key the SDK adds to the `rtcConfig` it gives PML, and
+ * behaves as the native class for everything else.
+ */
+
+export interface PeerConnectionGuardOptions {
+  maxConnections: number;
+  /** Largest segment size a peer may announce, bytes. */
+  maxSegmentBytes: () => number;
+  /** A peer was dropped for announcing `size` bytes (over `limit`). */
+  onOversize?: (size: number, limit: number) => void;
+}
+
+/** The `rtcConfig` key that names a viewer's guard; removed before the native constructor sees it. */
+export const GUARD_CONFIG_KEY = "swarmcastPeerGuard";
+
+/** Message of the error a refused connection fails with; the engine does not report it as a tracker problem. */
+export const REFUSED_MESSAGE = "Swarmcast: peer connection limit reached";
+
+export interface PeerConnectionStats {
+  open: number;
+  peak: number;
+  refused: number;
+  oversizeRefused: number;
+  max: number;
+}
+
+const guards = new Map<string, PeerConnectionGuard>();
+let nextGuardId = 1;
+
+export class PeerConnectionGuard {
+  readonly id = `g${nextGuardId++}`;
+  private live = 0;
+  private peak = 0;
+  private refused = 0;
+  private oversize = 0;
+
+  constructor(private readonly options: PeerConnectionGuardOptions) {
+    guards.set(this.id, this);
+  }
+
+  /** The `rtcConfig` PML should use: `base` plus the key that finds this guard. */
+  rtcConfig(base: RTCConfiguration | undefined): RTCConfiguration {
+    return { ...base, [GUARD_CONFIG_KEY]: this.id } as RTCConfiguration;
+  }
+
+  stats(): PeerConnectionStats {
+    return { open: this.live, peak: this.peak, refused: this.refused, oversizeRefused: this.oversize, max: this.options.maxConnections };
+  }
+
+  destroy(): void {
+    guards.delete(this.id);
+  }
+
+  /** @internal A connection is about to be built: false refuses it. */
+  admit(): boolean {
+    if (this.live >= this.options.maxConnections) {
+      this.refused++;
+      return false;
+    }
+    this.live++;
+    if (this.live > this.peak) this.peak = this.live;
+    return true;
+  }
+
+  /** @internal */
+  release(): void {
+    this.live = Math.max(0, this.live - 1);
+  }
+
+  /** @internal Watches a data channel's incoming messages; closes `connection` on an oversize announcement. */
+  watch(channel: RTCDataChannel, connection: RTCPeerConnection): void {
+    channel.addEventListener("message", (event: MessageEvent) => {
+      if (!(event.data instanceof ArrayBuffer)) return;
+      const size = announcedSegmentSize(new Uint8Array(event.data));
+      if (size === undefined) return;
+      const limit = this.options.maxSegmentBytes();
+      if (size <= limit) return;
+      // Registered before PML's handler: it never sees the announcement.
+      event.stopImmediatePropagation();
+      this.oversize++;
+      this.options.onOversize?.(size, limit);
+      channel.close();
+      connection.close();
+    });
+  }
+}
+
+const FRAME_START = [0x63, 0x73, 0x74, 0x72]; // "cstr"
+const FRAME_END = [0x63, 0x65, 0x6e, 0x64]; // "cend"
+/** PML's command code for "segment data follows" (its `s` field is the size). */
+const SEGMENT_DATA_COMMAND = 2;
+const INT_ITEM = 0;
+
+/**
+ * The size a PML "segment data" command announces, or undefined for any other message. PML's
+ * wire form: "cstr", a command byte, then fields (a name byte, a type/length byte, big-endian
+ * bytes with the sign in the top bit), then "cend".
+ */
+export function announcedSegmentSize(bytes: Uint8Array): number | undefined {
+  const n = bytes.length;
+  if (n < 10 || bytes[4] !== SEGMENT_DATA_COMMAND) return undefined;
+  for (let i = 0; i < 4; i++) {
+    if (bytes[i] !== FRAME_START[i] || bytes[n - 4 + i] !== FRAME_END[i]) return undefined;
+  }
+  let offset = 5;
+  while (offset < n - 4) {
+    const name = bytes[offset];
+    const meta = bytes[offset + 1];
+    if (meta >> 4 !== INT_ITEM) return undefined;
+    const length = meta & 0x0f;
+    if (offset + 2 + length > n - 4) return undefined;
+    if (name === 0x73 /* "s" */) {
+      let value = bytes[offset + 2] & 0x7f;
+      for (let i = 1; i < length; i++) value = value * 256 + bytes[offset + 2 + i];
+      return bytes[offset + 2] & 0x80 ? -value : value;
+    }
+    offset += 2 + length;
+  }
+  return undefined;
+}
+
+/**
+ * Puts a guarded subclass of `RTCPeerConnection` on the global object until the current task
+ * ends: long enough for PML's module, evaluated in the same task, to take it, and no longer, so
+ * the page's own WebRTC code keeps the browser's class. Does nothing without WebRTC.
+ */
+export function installGuardedPeerConnection(scope: { RTCPeerConnection?: typeof RTCPeerConnection } = globalThis): void {
+  const Native = scope.RTCPeerConnection;
+  if (typeof Native !== "function") return;
+
+  class GuardedPeerConnection extends Native {
+    private guardReleased = false;
+    private readonly guard: PeerConnectionGuard | undefined;
+
+    constructor(config?: RTCConfiguration) {
+      const key = (config as Record<string, unknown> | undefined)?.[GUARD_CONFIG_KEY];
+      const guard = typeof key === "string" ? guards.get(key) : undefined;
+      let nativeConfig = config;
+      if (key !== undefined) {
+        nativeConfig = { ...config };
+        delete (nativeConfig as Record<string, unknown>)[GUARD_CONFIG_KEY];
+      }
+      if (guard && !guard.admit()) throw new DOMException(REFUSED_MESSAGE, "OperationError");
+      super(nativeConfig);
+      this.guard = guard;
+      if (!guard) return;
+      this.addEventListener("connectionstatechange", () => {
+        if (this.connectionState === "closed") this.releaseGuard();
+      });
+      // Before PML's own handlers, so an oversize announcement is caught first.
+      this.addEventListener("datachannel", (event) => guard.watch(event.channel, this));
+    }
+
+    override createDataChannel(label: string, init?: RTCDataChannelInit): RTCDataChannel {
+      const channel = super.createDataChannel(label, init);
+      this.guard?.watch(channel, this);
+      return channel;
+    }
+
+    override close(): void {
+      this.releaseGuard();
+      super.close();
+    }
+
+    private releaseGuard(): void {
+      if (this.guardReleased || !this.guard) return;
+      this.guardReleased = true;
+      this.guard.release();
+    }
+  }
+
+  scope.RTCPeerConnection = GuardedPeerConnection;
+  queueMicrotask(() => {
+    if (scope.RTCPeerConnection === GuardedPeerConnection) scope.RTCPeerConnection = Native;
+  });
+}
