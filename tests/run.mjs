@@ -97,7 +97,7 @@ function main() {
       runs.push({ file, seconds: 0, passed: false });
       continue;
     }
-    runs.push(runFile(file, left));
+    runs.push(runFile(file, Math.ceil(left)));
   }
   printTimes(runs);
   return runs.every((r) => r.passed) ? 0 : 1;
