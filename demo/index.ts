@@ -22,7 +22,8 @@ const ORIGIN_PREFIX = "/origin";
 const TRACKER_PATH = "/tracker";
 /** Longest wait for the origin or tracker to stop before close() moves on. */
 const STOP_TIMEOUT_MS = 5000;
-const VERSION: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
+const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
+  .version;
 
 export interface Demo {
   /** URL of the page, e.g. http://127.0.0.1:8080/ */
@@ -94,12 +95,14 @@ export async function startDemo(input: Partial<DemoOptions> = {}): Promise<Demo>
   let tracker: LocalTracker | null = null;
   try {
     if (options.stream === "") {
-      origin = await startOrigin({ host: LOOPBACK, port: 0 });
-      started.push(origin.close);
+      const running = await startOrigin({ host: LOOPBACK, port: 0 });
+      origin = running;
+      started.push(() => running.close());
     }
     if (options.tracker === "") {
-      tracker = await startLocalTracker(LOOPBACK);
-      started.push(tracker.close);
+      const running = await startLocalTracker(LOOPBACK);
+      tracker = running;
+      started.push(() => running.close());
     }
   } catch (err) {
     await stopStarted();
@@ -130,7 +133,7 @@ export async function startDemo(input: Partial<DemoOptions> = {}): Promise<Demo>
     return asset.body
       .toString("utf8")
       .replace(/data-swarmcast-src="[^"]*"/, `data-swarmcast-src="${escapeAttribute(src)}"`)
-      .replace(/data-swarmcast-tracker="[^"]*"/, (m) => `data-swarmcast-tracker="${escapeAttribute(trackerUrl)}"${extra}`);
+      .replace(/data-swarmcast-tracker="[^"]*"/, () => `data-swarmcast-tracker="${escapeAttribute(trackerUrl)}"${extra}`);
   };
 
   const serveAsset = (req: IncomingMessage, res: ServerResponse, path: string) => {
