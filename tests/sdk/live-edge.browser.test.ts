@@ -2,7 +2,7 @@
 // tracker. Each new segment should cost the CDN about one fetch, every segment a viewer plays is
 // reported once, and playback never waits on the fetcher. Margins are wide: figures belong to bench/.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { openViewer, sleep, type Viewer } from "./viewer";
 import { useStage } from "../../devkit/stage";
 

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { openViewer, sleep, waitFor, type Viewer, type ViewerState } from "./viewer";
 import { useStage } from "../../devkit/stage";
 

@@ -2,7 +2,7 @@
 // whose CDN answers 503 at startup plays once the CDN is back, and one whose CDN never comes
 // back gets a fatal error after the retries.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { openViewer, waitFor, type ViewerState } from "./viewer";
 import { useStage } from "../../devkit/stage";
 

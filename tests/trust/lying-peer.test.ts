@@ -3,7 +3,7 @@
 // never hand hls.js a corrupted segment, must drop the liar, and must get the refused segments
 // again, correct. Margins are wide: figures belong to bench/.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { BrowserContext, Page } from "playwright-core";
 import { useStage } from "../../devkit/stage";
 

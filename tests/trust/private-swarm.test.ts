@@ -2,7 +2,7 @@
 // Viewers holding a valid token find each other; a viewer with no token, a forged one or an
 // expired one gets no peers, keeps playing from the origin, and is told why.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { BrowserContext, Page } from "playwright-core";
 import { mintToken } from "../../tracker/src/index";
 import { useStage } from "../../devkit/stage";

@@ -3,7 +3,7 @@
 // viewer's upload must stay within the cap (+10 % margin), and peers must still share. A fifth
 // viewer with upload: false never sends a byte.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { BrowserContext, Page } from "playwright-core";
 import { useStage } from "../../devkit/stage";
 
