@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import { WebSocketServer, type WebSocket } from "ws";
+import { WebSocketServer } from "ws";
 import { TOKEN_QUERY_PARAM } from "../../shared/protocol";
 import { Connection, kConnection, type TrackedSocket } from "./connection";
 import { TrackerCore } from "./core";
@@ -228,7 +228,7 @@ export class TrackerServer {
   private onOpen(ws: TrackedSocket, socket: Duplex, ip: string, sub: string | undefined): void {
     const conn = new Connection(ws, socket, ip, this.options.limits.messageBurst, nowSeconds());
     ws.on("message", this.handleMessage);
-    ws.on("pong", this.handlePong);
+    ws.on("pong", markAlive);
     ws.on("error", this.handleError);
     ws.on("close", this.handleClose);
     this.stats.connectionsAccepted++;
@@ -253,11 +253,6 @@ export class TrackerServer {
       }
     };
   })();
-
-  private readonly handlePong = function (this: TrackedSocket) {
-    const conn = this[kConnection];
-    if (conn !== undefined) conn.alive = true;
-  };
 
   /** Protocol violations (ws closes with 1002, 1007 or 1009 itself) and socket errors. */
   private readonly handleError: (this: TrackedSocket, err: Error & { code?: string }) => void = (() => {
@@ -370,6 +365,12 @@ function refuseUpgrade(socket: Duplex, status: number, body: string, headers = "
 }
 
 /** Errors on a socket being refused (the client went away) are of no interest. */
+/** The pong listener, shared by every socket. */
+function markAlive(this: TrackedSocket): void {
+  const conn = this[kConnection];
+  if (conn !== undefined) conn.alive = true;
+}
+
 function ignoreError(): void {}
 
 function sleep(ms: number): Promise<void> & { promise: Promise<void>; cancel(): void } {

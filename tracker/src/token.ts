@@ -47,17 +47,17 @@ export function verifyToken(secret: string, token: string | null | undefined, no
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     return { ok: false, status: 403, reason: "bad_signature" };
   }
-  let claims: TokenClaims;
+  let claims: unknown;
   try {
     claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
   } catch {
     return { ok: false, status: 403, reason: "malformed_token" };
   }
-  if (claims === null || typeof claims !== "object" || typeof claims.exp !== "number") {
+  if (claims === null || typeof claims !== "object" || !("exp" in claims) || typeof claims.exp !== "number") {
     return { ok: false, status: 403, reason: "malformed_token" };
   }
   if (claims.exp <= nowSeconds) return { ok: false, status: 401, reason: "expired_token" };
-  return { ok: true, claims };
+  return { ok: true, claims: claims as TokenClaims };
 }
 
 export const TOKEN_REASON_TEXT: Record<string, string> = {
