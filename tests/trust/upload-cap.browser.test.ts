@@ -6,12 +6,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { BrowserContext, Page } from "playwright-core";
 import { useStage } from "../../devkit/stage";
+import { waitFor } from "../../devkit/wait";
 
 // One 166 KB segment per connected peer (4) fits in the 10 s budget (750 KB): the case where the
 // cap is a hard bound. Uncapped, these viewers upload more than that in a 10 s window.
 const CAP_KBPS = 600;
 const VIEWERS = 4;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const stage = useStage({ tracker: { logLevel: "warn" } });
 
@@ -45,13 +45,23 @@ describe("upload cap in Chromium", () => {
         const params = { src: stage.origin.liveUrl(id), tracker: stage.tracker.url, swarm, maxUploadKbps: String(CAP_KBPS) };
         await page.goto(`${stage.pages.url}/pages/trust-player.html?${new URLSearchParams(params)}`);
         opened.push({ id, page, context });
-        await sleep(2000);
+        // The next viewer joins once this one has a segment to offer.
+        await waitFor(() => page.evaluate(() => window.trustTest.segments.length > 0), { what: `${id} to load a segment` });
       }
       const leecherContext = await stage.browser.newContext();
       const leecher = await leecherContext.newPage();
       await leecher.goto(`${stage.pages.url}/pages/trust-player.html?${new URLSearchParams({ src: stage.origin.liveUrl("leecher"), tracker: stage.tracker.url, swarm, upload: "off" })}`);
       opened.push({ id: "leecher", page: leecher, context: leecherContext });
-      await sleep(35_000);
+      // Long enough that the cap held somebody back and the leecher got bytes from peers.
+      await waitFor(
+        async () => {
+          const [leecherStats, ...viewerStats] = await Promise.all(
+            [leecher, ...opened.slice(0, VIEWERS).map((o) => o.page)].map((page) => page.evaluate(() => window.trustTest.player!.stats())),
+          );
+          return leecherStats.p2pBytes > 0 && viewerStats.some((s) => s.upload.limitedCount > 0);
+        },
+        { what: "the cap to hold a viewer back and the leecher to receive bytes from peers", timeout: 60_000, interval: 1000 },
+      );
       const leech = await leecher.evaluate(() => {
         const r = (window as any).trustTest;
         return { uploadLog: r.uploadLog as unknown[], stats: r.player.stats(), errors: r.errors };
