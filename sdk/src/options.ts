@@ -149,7 +149,11 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return "an array";
   if (typeof value === "string") return value === "" ? "an empty string" : `"${value}"`;
   if (typeof value === "object") return "an object";
-  return `${typeof value} ${String(value)}`;
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") {
+    return `${typeof value} ${String(value)}`;
+  }
+  // undefined, a function or a symbol: the type says it all.
+  return typeof value;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

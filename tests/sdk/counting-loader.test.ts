@@ -32,7 +32,7 @@ function load(Loader: ReturnType<typeof createCountingLoader>, context: Record<s
   const loader = new Loader(Hls.DefaultConfig);
   return new Promise<{ ok: boolean; bytes: number }>((resolve) => {
     loader.load(context as never, loaderConfig as never, {
-      onSuccess: (response) => resolve({ ok: true, bytes: (response.data as ArrayBuffer).byteLength ?? String(response.data).length }),
+      onSuccess: (response) => resolve({ ok: true, bytes: response.data instanceof ArrayBuffer ? response.data.byteLength : typeof response.data === "string" ? response.data.length : 0 }),
       onError: () => resolve({ ok: false, bytes: 0 }),
       onTimeout: () => resolve({ ok: false, bytes: 0 }),
     });

@@ -11,7 +11,7 @@ const resolve = (input: unknown) => resolveOptions(input, { requireSrc: true });
 /** Asserts a SwarmcastOptionError naming `option` whose message matches `pattern`. */
 function throwsOption(fn: () => unknown, option: string, pattern: RegExp) {
   assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof SwarmcastOptionError, `expected SwarmcastOptionError, got ${err}`);
+    assert.ok(err instanceof SwarmcastOptionError, `expected SwarmcastOptionError, got ${String(err)}`);
     assert.equal(err.option, option);
     assert.match(err.message, pattern);
     return true;

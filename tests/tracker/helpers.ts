@@ -72,7 +72,7 @@ export class TestClient {
 
   private constructor(readonly ws: WebSocket) {
     ws.on("message", (data) => {
-      const f = JSON.parse(data.toString()) as Frame;
+      const f = JSON.parse(textOf(data)) as Frame;
       const i = this.waiters.findIndex((w) => w.pred(f));
       if (i >= 0) this.waiters.splice(i, 1)[0].resolve(f);
       else this.frames.push(f);
@@ -170,6 +170,12 @@ export const isReply = (f: Frame) => f.action === "announce" && typeof f.interva
 export const isOffer = (f: Frame) => f.action === "announce" && f.offer !== undefined;
 export const isAnswer = (f: Frame) => f.action === "announce" && f.answer !== undefined;
 export const isFailure = (f: Frame) => typeof f["failure reason"] === "string";
+
+/** The text of a ws message, whichever of its binary types it arrived as. */
+export function textOf(data: WebSocket.RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
+  return (data instanceof ArrayBuffer ? Buffer.from(data) : data).toString("utf8");
+}
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

@@ -141,7 +141,7 @@ describe("JSON integrity map", () => {
 
   it("names the map URL on HTTP and JSON errors", async () => {
     const fake = (status: number, body: string) =>
-      (async () => new Response(body, { status })) as unknown as typeof fetch;
+      (() => Promise.resolve(new Response(body, { status }))) as unknown as typeof fetch;
     await assert.rejects(loadIntegrityMap("http://o/m.json", fake(404, "no")), /http:\/\/o\/m\.json: HTTP 404/);
     await assert.rejects(loadIntegrityMap("http://o/m.json", fake(200, "{oops")), /m\.json: not JSON/);
     const ok = await loadIntegrityMap("http://o/vod/m.json", fake(200, JSON.stringify({ "a.ts": sha("a") })));

@@ -12,7 +12,7 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import { WebSocketServer, type WebSocket } from "ws";
+import { WebSocketServer } from "ws";
 import { TOKEN_QUERY_PARAM } from "../../shared/protocol";
 import { Connection, kConnection, type TrackedSocket } from "./connection";
 import { BeaconEndpoint } from "./audience/beacon";
