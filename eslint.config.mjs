@@ -102,7 +102,7 @@ export default tseslint.config(
   {
     // bench/results/ holds committed results (and a chart script run by hand, outside tsconfig);
     // devkit/media/ holds MPEG-TS segments that share the .ts ending.
-    ignores: ["dist/", "node_modules/", "bench/results/", "devkit/media/", "tests/output/"],
+    ignores: ["**/dist/", "**/node_modules/", ".scratch/", "bench/results/", "devkit/media/", "tests/output/"],
   },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,

@@ -86,7 +86,7 @@ class Client {
   ) {
     ws.on("message", (data: Buffer) => {
       const at = performance.now();
-      const f = JSON.parse(data.toString());
+      const f = JSON.parse(data.toString()) as Record<string, string>;
       if (f.offer !== undefined) {
         onOffer?.(f, at);
         ws.send(JSON.stringify({ action: "announce", info_hash: infoHash, peer_id: peerId, to_peer_id: f.peer_id, offer_id: f.offer_id, answer: { type: "answer", sdp: SDP } }));

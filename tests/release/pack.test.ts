@@ -26,7 +26,7 @@ const npmEnv = { ...process.env, npm_config_offline: "true", npm_config_update_n
 
 function run(command: string, args: string[], options: SpawnSyncOptions & { cwd: string }): string {
   const result = spawnSync(command, args, { encoding: "utf8", timeout: 120_000, env: npmEnv, ...options });
-  const output = `${result.stdout ?? ""}${result.stderr ?? ""}`;
+  const output = `${String(result.stdout ?? "")}${String(result.stderr ?? "")}`;
   assert.equal(result.status, 0, `${command} ${args.join(" ")} in ${options.cwd} failed:\n${output}`);
   return String(result.stdout);
 }

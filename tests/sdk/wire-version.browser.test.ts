@@ -81,7 +81,6 @@ describe("wire versions", () => {
       }
       const other = await openViewer(stage.browser, `${stage.pages.url}/other-wire`, "other", { src: stage.origin.liveUrl("other"), tracker: stage.tracker.url, swarm });
       viewers.push(other);
-      const [same1, same2] = viewers;
 
       // Long enough for the other viewer to have met them, were it in their swarm: the two of
       // one version exchanged segments, and the other played several from the CDN.

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import {
-  announce, binId, clientFrame, eventually, isReply, rawWebSocket, sleep, startOurs, TestClient,
+  announce, binId, clientFrame, eventually, isReply, rawWebSocket, startOurs, TestClient,
 } from "./helpers";
 
 const unlimited = {

@@ -14,7 +14,7 @@ import { after, before, describe, it } from "node:test";
 import { createInterface } from "node:readline";
 import WebSocket from "ws";
 import { type RedisProcess, startRedis } from "../../devkit/redis";
-import { announce, binId, eventually, getJson, isAnswer, isOffer, isReply, metricValue, offers, sleep, TestClient } from "./helpers";
+import { announce, binId, eventually, type Frame, getJson, isAnswer, isOffer, isReply, metricValue, offers, sleep, TestClient } from "./helpers";
 
 interface Deployed {
   balancer: string;
@@ -36,8 +36,8 @@ class Viewer {
 
   async join(withOffers = 0): Promise<void> {
     this.client = await TestClient.connect(this.url);
-    this.client.ws.on("message", (data) => {
-      const f = JSON.parse(data.toString());
+    this.client.ws.on("message", (data: Buffer) => {
+      const f = JSON.parse(data.toString()) as Frame;
       if (isOffer(f)) {
         this.client.send(announce(this.infoHash, this.peerId, { to_peer_id: f.peer_id, offer_id: f.offer_id, answer: { type: "answer", sdp: `v=0 answer ${this.peerId.length}` } }));
       } else if (isAnswer(f)) {
@@ -78,7 +78,7 @@ async function deployCluster(redisUrl: string, nodes: number): Promise<{ deploye
   const proc = spawn(process.execPath, ["tracker/deploy/cluster.mjs", "--redis", redisUrl, "--nodes", String(nodes), "--port", "0", "--", "--log-level", "warn"], {
     stdio: ["ignore", "pipe", "inherit"],
   });
-  const lines = createInterface({ input: proc.stdout! });
+  const lines = createInterface({ input: proc.stdout });
   const [line] = (await Promise.race([once(lines, "line"), sleep(60_000).then(() => ["timeout"])])) as string[];
   if (!line.startsWith("{")) throw new Error(`cluster.mjs did not start: ${line}`);
   lines.on("line", (l) => process.stdout.write(`# cluster: ${l}\n`));
@@ -130,7 +130,7 @@ describe("tracker cluster behind HAProxy", () => {
     const killedAt = Date.now();
     process.kill(victim.pid, "SIGKILL");
 
-    await eventually(async () => viewers.filter((v) => v.reconnects > 0).length > 0, 3000);
+    await eventually(() => viewers.filter((v) => v.reconnects > 0).length > 0, 3000);
     const cut = viewers.filter((v) => v.reconnects > 0);
     let registeredAfter = 0;
     let seen: unknown[] = [];

@@ -314,12 +314,12 @@ export async function spawnTracker(args: string[]): Promise<{ child: ChildProces
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
-  child.stdout!.setEncoding("utf8");
-  child.stderr!.setEncoding("utf8");
-  child.stderr!.on("data", (d: string) => (out += d));
+  child.stdout.setEncoding("utf8");
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (d: string) => (out += d));
   const port = await new Promise<number>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 20_000);
-    child.stdout!.on("data", (d: string) => {
+    child.stdout.on("data", (d: string) => {
       if (out.length < 100_000) out += d;
       const m = /"url":"ws:\/\/[^"]+:(\d+)"/.exec(out);
       if (m) {

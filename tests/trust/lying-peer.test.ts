@@ -153,10 +153,10 @@ describe("a lying peer", () => {
         // The refused segments came again, correct; from the origin when no honest peer had them.
         for (const [j, url] of replaced.entries()) {
           assert.ok(refetch[j], `${id}: refused segment ${url} never delivered again`);
-          assert.notEqual(refetch[j]!.peerId, liarId);
+          assert.notEqual(refetch[j].peerId, liarId);
           const frag = s.frags.find((f) => f.url === url);
           assert.ok(frag?.ok === true, `${id}: refused segment ${url} did not reach hls.js intact`);
-          if (refetch[j]!.source === "http") {
+          if (refetch[j].source === "http") {
             assert.ok(s.fetched.some((x) => x.url === url), `${id}: ${url} counted as HTTP but the browser never fetched it`);
           }
         }

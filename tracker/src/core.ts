@@ -171,8 +171,8 @@ export class TrackerCore {
       return;
     }
     const req = msg as { action?: unknown };
-    if (req.action === "announce") this.announce(conn, req as Unchecked<AnnounceRequest>, now);
-    else if (req.action === "scrape") this.scrape(conn, req as Unchecked<ScrapeRequest>);
+    if (req.action === "announce") this.announce(conn, req, now);
+    else if (req.action === "scrape") this.scrape(conn, req);
     else this.fail(conn, "unknown_action", undefined, undefined, `invalid action in WS request: ${String(req.action).slice(0, 32)}`);
   }
 
@@ -447,7 +447,7 @@ export class TrackerCore {
       if (
         entry === undefined &&
         this.directory.shared &&
-        this.directory.relayAnswer(conn, peerId, infoHash, toPeerId, offerId, this.sdpLiteral(answer.sdp as string, 0), Math.floor(now * 1000))
+        this.directory.relayAnswer(conn, peerId, infoHash, toPeerId, offerId, this.sdpLiteral(answer.sdp, 0), Math.floor(now * 1000))
       ) {
         return;
       }
@@ -458,7 +458,7 @@ export class TrackerCore {
     if (to!.index >= 0) to!.lastSeen = Math.floor(now);
     this.send(
       from!.conn,
-      `${from!.swarm.framePrefix}"peer_id":${jsonString(to!.peerId)},"offer_id":${jsonString(offerId)},"answer":{"type":"answer","sdp":${this.sdpLiteral(answer.sdp as string, 0)}}}`,
+      `${from!.swarm.framePrefix}"peer_id":${jsonString(to!.peerId)},"offer_id":${jsonString(offerId)},"answer":{"type":"answer","sdp":${this.sdpLiteral(answer.sdp, 0)}}}`,
     );
     this.stats.answersRelayed++;
   }

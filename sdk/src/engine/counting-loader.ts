@@ -1,6 +1,5 @@
 import type {
   HlsConfig,
-  Loader,
   LoaderCallbacks,
   LoaderConfiguration,
   LoaderContext,
@@ -17,7 +16,7 @@ export function createCountingLoader(
   Base: LoaderClass,
   onSegment: (url: string, bytes: number) => void,
 ): LoaderClass {
-  const BaseLoader = Base as unknown as new (config: HlsConfig) => Loader<LoaderContext>;
+  const BaseLoader = Base;
   class CountingLoader extends BaseLoader {
     override load(
       context: LoaderContext,
@@ -44,5 +43,5 @@ export function createCountingLoader(
       });
     }
   }
-  return CountingLoader as unknown as LoaderClass;
+  return CountingLoader;
 }

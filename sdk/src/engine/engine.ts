@@ -243,10 +243,10 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
       },
     });
     for (const [name, fn] of Object.entries(pmlListeners)) {
-      p2pEngine.addEventListener(name as keyof CoreEventMap, fn as never);
+      p2pEngine.addEventListener(name as keyof CoreEventMap, fn);
     }
     for (const [name, fn] of Object.entries(edge?.pmlListeners ?? {})) {
-      p2pEngine.addEventListener(name as keyof CoreEventMap, fn as never);
+      p2pEngine.addEventListener(name as keyof CoreEventMap, fn);
     }
     const { fLoader, pLoader } = p2pEngine.getConfigForHlsJs();
     hlsConfig = {
@@ -324,10 +324,10 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
       edge?.destroy();
       if (p2pEngine) {
         for (const [name, fn] of Object.entries(pmlListeners)) {
-          p2pEngine.removeEventListener(name as keyof CoreEventMap, fn as never);
+          p2pEngine.removeEventListener(name as keyof CoreEventMap, fn);
         }
         for (const [name, fn] of Object.entries(edge?.pmlListeners ?? {})) {
-          p2pEngine.removeEventListener(name as keyof CoreEventMap, fn as never);
+          p2pEngine.removeEventListener(name as keyof CoreEventMap, fn);
         }
         p2pEngine.destroy();
       }

@@ -163,7 +163,7 @@ export class IntegrityGuard {
 
   private ingest(streamType: StreamType, details: LevelDetails): void {
     if (this.destroyed) return;
-    const listed = hashesFromFragments(details.fragments as unknown as FragmentLike[]);
+    const listed = hashesFromFragments(details.fragments);
     // Keyed by playlist URL: each rendition keeps its hashes while hls.js holds it.
     this.tags.setPlaylist(details.url || streamType, listed.filter((h): h is ListedHash => h.hash !== undefined));
     this.lastDetails.set(streamType, details);

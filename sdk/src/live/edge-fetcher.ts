@@ -173,7 +173,7 @@ export class LiveEdgeFetcher {
         this.inner.destroy();
       }
     }
-    return HeldFragmentLoader as unknown as FragmentLoaderClass;
+    return HeldFragmentLoader;
   }
 
   destroy(): void {
@@ -201,7 +201,7 @@ export class LiveEdgeFetcher {
     const { details, level } = data;
     if (!details.live || this.destroyed) return;
     const fragments = details.fragments;
-    const newest = fragments.length > 0 ? (fragments[fragments.length - 1].sn as number) : -1;
+    const newest = fragments.length > 0 ? (fragments[fragments.length - 1].sn) : -1;
     const first = this.lastSn < 0;
     if (first || level !== this.streamLevel || !this.config.enabled || !this.hooks.p2pActive()) {
       this.lastSn = Math.max(this.lastSn, newest);
@@ -212,7 +212,7 @@ export class LiveEdgeFetcher {
       this.schedule(frag, level);
     }
     this.lastSn = Math.max(this.lastSn, newest);
-    this.prune(fragments[0]?.sn as number | undefined);
+    this.prune(fragments[0]?.sn);
   };
 
   private playhead(): { time: number; rate: number } | undefined {
