@@ -4,6 +4,7 @@ import { TOKEN_QUERY_PARAM } from "../../shared/protocol";
 import { DEFAULT_SWARMCAST_CONFIG } from "./config";
 import { INTEGRITY_MODES, type IntegrityMode } from "./integrity/verifier";
 import type { LiveEdgeConfig } from "./live/edge-fetcher";
+import type { ReconnectSchedule } from "./tracker/backoff";
 import { resolveLiveEdge, type LiveEdgeOptions } from "./live/live-options";
 import { UPLOAD_MODES, type UploadMode } from "./upload/upload-consent";
 
@@ -51,9 +52,19 @@ export interface SwarmcastEngineOptions {
    * see this viewer's IP address. Default `"all"`.
    */
   iceTransportPolicy?: RTCIceTransportPolicy;
+  /**
+   * Retries of a lost tracker connection: the first after at most `minDelayMs` (default 2000),
+   * doubling up to `maxDelayMs` (default 30000), each shortened by up to half at random.
+   */
+  trackerReconnect?: TrackerReconnectOptions;
 
   /** Live edge fetcher: who fetches new live segments from the CDN first (see sdk/README.md). */
   liveEdge?: LiveEdgeOptions;
+}
+
+export interface TrackerReconnectOptions {
+  minDelayMs?: number;
+  maxDelayMs?: number;
 }
 
 /** Options of {@link attach}. */
@@ -76,6 +87,7 @@ export interface ResolvedOptions {
   upload: UploadMode;
   maxUploadKbps: number | undefined;
   maxPeerConnections: number;
+  trackerReconnect: ReconnectSchedule;
   liveEdge: LiveEdgeConfig;
 }
 
@@ -106,6 +118,7 @@ const ENGINE_OPTION_NAMES = [
   "maxUploadKbps",
   "maxPeerConnections",
   "iceTransportPolicy",
+  "trackerReconnect",
   "liveEdge",
 ] as const;
 type EngineOptionName = (typeof ENGINE_OPTION_NAMES)[number];
@@ -305,6 +318,7 @@ const OPTION_CHECKS: Record<EngineOptionName, OptionCheck> = {
     }
   },
   iceTransportPolicy: oneOf("iceTransportPolicy", ["all", "relay"]),
+  trackerReconnect: () => undefined, // resolveTrackerReconnect validates field by field
   liveEdge: () => undefined, // resolveLiveEdge validates field by field
 };
 
@@ -335,6 +349,29 @@ function resolveTrackers(o: Partial<SwarmcastOptions>, p2p: boolean): string[] {
   }
   const list = typeof o.trackers === "string" ? [o.trackers] : o.trackers;
   return list.map((url, i) => withToken(checkTrackerUrl(url, i), o.token));
+}
+
+/** The reconnect schedule: the SDK's defaults under the user's fields. */
+function resolveTrackerReconnect(value: unknown): ReconnectSchedule {
+  const defaults = DEFAULT_SWARMCAST_CONFIG.trackerReconnect;
+  if (value === undefined) return { ...defaults };
+  if (!isPlainObject(value)) {
+    fail("trackerReconnect", `option "trackerReconnect" must be an object like { minDelayMs, maxDelayMs }, got ${describe(value)}`);
+  }
+  const unknown = Object.keys(value as object).filter((k) => k !== "minDelayMs" && k !== "maxDelayMs");
+  if (unknown.length > 0) {
+    fail("trackerReconnect", `option "trackerReconnect" has unknown field "${unknown[0]}"; known fields: minDelayMs, maxDelayMs`);
+  }
+  const schedule = { ...defaults, ...(value as TrackerReconnectOptions) };
+  for (const field of ["minDelayMs", "maxDelayMs"] as const) {
+    if (!isPositiveNumber(schedule[field])) {
+      fail("trackerReconnect", `option "trackerReconnect.${field}" must be a positive number of milliseconds, got ${describe(schedule[field])}`);
+    }
+  }
+  if (schedule.maxDelayMs < schedule.minDelayMs) {
+    fail("trackerReconnect", `option "trackerReconnect.maxDelayMs" (${schedule.maxDelayMs}) must not be under minDelayMs (${schedule.minDelayMs})`);
+  }
+  return schedule;
 }
 
 /** The map URL, absolute (relative to the page, like `src`). */
@@ -398,6 +435,7 @@ export function resolveOptions(input: unknown, { requireSrc }: { requireSrc: boo
     upload: o.upload ?? defaults.upload,
     maxUploadKbps: o.maxUploadKbps,
     maxPeerConnections: o.maxPeerConnections ?? defaults.maxPeerConnections,
+    trackerReconnect: resolveTrackerReconnect(o.trackerReconnect),
     liveEdge: resolveLiveEdge(o.liveEdge, defaults.liveEdge, (message) => fail("liveEdge", message)),
   };
 }
