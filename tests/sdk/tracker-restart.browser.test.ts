@@ -179,7 +179,11 @@ describe("tracker killed and restarted", () => {
       });
       return reannouncedAfter.every((t) => t !== undefined);
     }, maxDelayMs + 2000);
-    assert.ok(reannouncedAfter.every((t) => t !== undefined), `viewers not back: ${JSON.stringify(reannouncedAfter)}`);
+    assert.ok(
+      reannouncedAfter.every((t) => t !== undefined),
+      `viewers not back ${Date.now() - restartedAt} ms after the restart: ${JSON.stringify(reannouncedAfter)}; ` +
+        `announces the tracker saw: ${await announcesSeen(port)}`,
+    );
 
     // A viewer joining after the restart finds the others through the tracker.
     viewers.push(await Viewer.open(browser, url, "D"));
