@@ -204,11 +204,11 @@ export function reconnectingSocketClass(Native: typeof WebSocket) {
 /**
  * Puts {@link reconnectingSocketClass} on the global object until the current task ends: long
  * enough for PML's module, evaluated in the same task, to take it, and no longer, so the page's
- * own WebSockets stay the browser's. Does nothing without WebSocket.
+ * own WebSockets stay the browser's. Does nothing without WebSocket or EventTarget.
  */
 export function installReconnectingTrackerSocket(scope: { WebSocket?: typeof WebSocket } = globalThis): void {
   const Native = scope.WebSocket;
-  if (typeof Native !== "function") return;
+  if (typeof Native !== "function" || typeof EventTarget !== "function") return;
   const Reconnecting = reconnectingSocketClass(Native) as unknown as typeof WebSocket;
   scope.WebSocket = Reconnecting;
   queueMicrotask(() => {
