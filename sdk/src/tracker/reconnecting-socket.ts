@@ -133,17 +133,16 @@ export function reconnectingSocketClass(Native: typeof WebSocket) {
       native.onopen = () => {
         if (this.native !== native) return;
         this.backoff.reset();
+        const downMs = this.downSince === undefined ? 0 : Date.now() - this.downSince;
+        this.downSince = undefined;
         if (this.readyState === CONNECTING) {
+          // First connection (perhaps after failed attempts): PML announces itself.
           this.readyState = OPEN;
           this.emit("onopen", new Event("open"));
-        } else {
-          for (const frame of this.announces.values()) native.send(frame);
+          return;
         }
-        if (this.downSince !== undefined) {
-          const downMs = Date.now() - this.downSince;
-          this.downSince = undefined;
-          for (const watch of watches.get(keyOf(this.url)) ?? []) watch.onReconnect?.(this.url, downMs);
-        }
+        for (const frame of this.announces.values()) native.send(frame);
+        for (const watch of watches.get(keyOf(this.url)) ?? []) watch.onReconnect?.(this.url, downMs);
       };
       native.onmessage = (event) => {
         if (this.native === native) this.emit("onmessage", new MessageEvent("message", { data: event.data }));
