@@ -61,20 +61,20 @@ async function announcesSeen(port: number): Promise<number> {
  */
 const WATCH_PLAYBACK = `(() => {
   const video = document.querySelector("video");
-  const watch = (window.playbackWatch = { stalls: 0, stalledMs: 0, started: false });
+  const watch = (window.playbackWatch = { stalls: 0, stalledMs: 0, started: false, stallsAt: [] });
   let last = -1, since = performance.now(), stalled = false;
   setInterval(() => {
     const now = performance.now();
     if (!watch.started) { if (video.currentTime > 0) { watch.started = true; last = video.currentTime; since = now; } return; }
     if (video.currentTime !== last || video.paused) { last = video.currentTime; since = now; stalled = false; return; }
-    if (now - since > 1000 && !stalled) { stalled = true; watch.stalls++; }
+    if (now - since > 1000 && !stalled) { stalled = true; watch.stalls++; watch.stallsAt.push(Date.now()); }
     if (stalled) watch.stalledMs += 100;
   }, 100);
 })();`;
 
 interface ViewerRead {
   time: number;
-  watch: { stalls: number; stalledMs: number; started: boolean };
+  watch: { stalls: number; stalledMs: number; started: boolean; stallsAt: number[] };
   p2pBytes: number;
   httpBytes: number;
   peers: number;
@@ -104,7 +104,7 @@ class Viewer {
       const stats = w.trustTest.player?.stats();
       return {
         time: (document.querySelector("video") as HTMLVideoElement).currentTime,
-        watch: { ...w.playbackWatch },
+        watch: { ...w.playbackWatch, stallsAt: [...w.playbackWatch.stallsAt] },
         p2pBytes: stats?.p2pBytes ?? 0,
         httpBytes: stats?.httpBytes ?? 0,
         peers: stats?.peers.length ?? 0,
@@ -162,6 +162,7 @@ describe("tracker killed and restarted", () => {
 
     // The tracker dies; the viewers' peer connections do not go through it.
     await kill(tracker!.child);
+    const killedAt = Date.now();
     const atKill = await readAll();
     await sleep(OUTAGE_MS);
     const beforeRestart = await readAll();
@@ -218,7 +219,8 @@ describe("tracker killed and restarted", () => {
 
     for (const [i, r] of end.entries()) {
       const name = viewers[i].name;
-      assert.equal(r.watch.stalls, 0, `${name} stalled (${r.watch.stalledMs} ms)`);
+      const when = r.watch.stallsAt.map((t) => `${((t - killedAt) / 1000).toFixed(1)} s`).join(", ");
+      assert.equal(r.watch.stalls, 0, `${name} stalled (${r.watch.stalledMs} ms, at ${when} from the first kill)`);
       assert.deepEqual(r.errors.filter((e) => e.fatal), [], `${name}: fatal errors`);
       // One per outage this viewer lived through (D saw only the second).
       assert.ok(trackerErrors[i] >= 1 && trackerErrors[i] <= (i < 3 ? 2 : 1), `${name}: ${trackerErrors[i]} tracker errors: ${JSON.stringify(r.errors)}`);
