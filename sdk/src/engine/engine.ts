@@ -19,6 +19,7 @@ import { messageOf } from "./message-of";
 import { LiveEdgeFetcher } from "../live/edge-fetcher";
 import { version } from "../version";
 import { bindDefaultSwarmId, wireIdentity } from "./wire-identity";
+import { watchTracker } from "../signaling/reconnecting-socket";
 
 /**
  * P2P delivery for an hls.js instance the page owns.
@@ -135,6 +136,24 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
         cause: { size, limit },
       }),
   });
+  // The tracker connections keep themselves alive (tracker/reconnecting-socket.ts): one error
+  // per outage, however many attempts it takes.
+  const unwatchTrackers = p2pEnabled
+    ? resolved.trackers.map((url) =>
+        watchTracker(url, {
+          schedule: resolved.trackerReconnect,
+          onLoss: ({ url: lost, wasConnected, retryInMs }) => {
+            const retry = `retrying in ${(retryInMs / 1000).toFixed(1)} s`;
+            const message = wasConnected
+              ? `tracker ${redactToken(lost)} connection lost (${retry}); playing on from HTTP and connected peers`
+              : `${describeTrackerWarning(`Error connecting to ${lost}`, resolved.trackers)} (${retry})`;
+            acc.trackerProblem("error", message);
+            emitter.emit("error", { kind: "tracker", message, fatal: false, cause: { url: redactToken(lost), wasConnected, retryInMs } });
+          },
+          onReconnect: () => acc.trackerReconnected(),
+        }),
+      )
+    : [];
   const snapshot = (now: number): SwarmcastStats => {
     const integrityStats = integrity.stats();
     return {
@@ -321,6 +340,7 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
       integrity.destroy();
       upload.destroy();
       peerGuard.destroy();
+      for (const unwatch of unwatchTrackers) unwatch();
       edge?.destroy();
       if (p2pEngine) {
         for (const [name, fn] of Object.entries(pmlListeners)) {
