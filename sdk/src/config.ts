@@ -2,7 +2,7 @@ import type { HlsConfig } from "hls.js";
 import type { CoreConfig } from "p2p-media-loader-core";
 import type { LiveEdgeConfig } from "./live/edge-fetcher";
 import type { UploadMode } from "./upload/upload-consent";
-import type { ReconnectSchedule } from "./tracker/backoff";
+import type { ReconnectSchedule } from "./signaling/backoff";
 
 /**
  * Every default of the SDK lives here, so tuning offload means editing one object.

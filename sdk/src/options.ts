@@ -4,7 +4,7 @@ import { TOKEN_QUERY_PARAM } from "../../shared/protocol";
 import { DEFAULT_SWARMCAST_CONFIG } from "./config";
 import { INTEGRITY_MODES, type IntegrityMode } from "./integrity/verifier";
 import type { LiveEdgeConfig } from "./live/edge-fetcher";
-import type { ReconnectSchedule } from "./tracker/backoff";
+import type { ReconnectSchedule } from "./signaling/backoff";
 import { resolveLiveEdge, type LiveEdgeOptions } from "./live/live-options";
 import { beaconUrlOf } from "./stats/beacon";
 import { UPLOAD_MODES, type UploadMode } from "./upload/upload-consent";
