@@ -59,6 +59,7 @@ class Viewer {
         await this.join();
         return;
       } catch {
+        // Waits on time: a pause between reconnect attempts, as a real client backs off.
         await sleep(100);
       }
     }
@@ -148,6 +149,7 @@ describe("tracker cluster behind HAProxy", () => {
       assert.equal(s.peers, 9, `${n.url} sees all 9 viewers`);
     }
 
+    // Waits on time: the newcomer is meant to join 5 s after the kill, as the survivors' view settles.
     await sleep(Math.max(0, 5000 - (Date.now() - killedAt)));
     const late = new Viewer(deployed.balancer, infoHash, binId(`late-${Math.random()}`));
     viewers.push(late);
