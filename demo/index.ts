@@ -14,7 +14,14 @@ import type { DemoConfig } from "./page/settings.js";
 import { proxyHttp, proxyUpgrade } from "./proxy.js";
 import { startLocalTracker, type LocalTracker } from "./tracker.js";
 
-export { DEFAULT_DEMO_OPTIONS, DemoOptionError, HELP, parseDemoArgs, resolveDemoOptions, type DemoOptions } from "./options.js";
+export {
+  DEFAULT_DEMO_OPTIONS,
+  DemoOptionError,
+  HELP,
+  parseDemoArgs,
+  resolveDemoOptions,
+  type DemoOptions,
+} from "./options.js";
 export type { DemoConfig } from "./page/settings.js";
 
 const LOOPBACK = "127.0.0.1";
@@ -22,8 +29,9 @@ const ORIGIN_PREFIX = "/origin";
 const TRACKER_PATH = "/tracker";
 /** Longest wait for the origin or tracker to stop before close() moves on. */
 const STOP_TIMEOUT_MS = 5000;
-const VERSION = (JSON.parse(readFileSync(new URL("../sdk/package.json", import.meta.url), "utf8")) as { version: string })
-  .version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL("../sdk/package.json", import.meta.url), "utf8")) as { version: string }
+).version;
 
 export interface Demo {
   /** URL of the page, e.g. http://127.0.0.1:8080/ */
@@ -50,7 +58,13 @@ function bounded(work: Promise<unknown>, ms: number): Promise<void> {
   const timeout = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, ms);
   });
-  return Promise.race([work.then(() => undefined, () => undefined), timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    work.then(
+      () => undefined,
+      () => undefined,
+    ),
+    timeout,
+  ]).finally(() => clearTimeout(timer));
 }
 
 function escapeAttribute(value: string): string {
@@ -58,24 +72,42 @@ function escapeAttribute(value: string): string {
 }
 
 function sendText(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", ...headers });
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    "content-type": "text/plain; charset=utf-8",
+    "cache-control": "no-store",
+    ...headers,
+  });
   res.end(text.endsWith("\n") ? text : `${text}\n`);
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  res.writeHead(status, { ...SECURITY_HEADERS, "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    "content-type": "application/json; charset=utf-8",
+    "cache-control": "no-store",
+  });
   res.end(JSON.stringify(value));
 }
 
 function listenError(err: NodeJS.ErrnoException, options: DemoOptions): Error {
   if (err.code === "EADDRINUSE") {
-    return new DemoOptionError("--port", `port ${options.port} on ${options.host} is already in use; pick another one (e.g. --port ${options.port + 1}, or --port 0 for any free port)`);
+    return new DemoOptionError(
+      "--port",
+      `port ${options.port} on ${options.host} is already in use; pick another one (e.g. --port ${options.port + 1}, or --port 0 for any free port)`,
+    );
   }
   if (err.code === "EACCES") {
-    return new DemoOptionError("--port", `not allowed to listen on port ${options.port}; ports below 1024 need privileges, try --port 8080`);
+    return new DemoOptionError(
+      "--port",
+      `not allowed to listen on port ${options.port}; ports below 1024 need privileges, try --port 8080`,
+    );
   }
   if (err.code === "EADDRNOTAVAIL" || err.code === "ENOTFOUND" || err.code === "EAI_AGAIN") {
-    return new DemoOptionError("--host", `cannot listen on "${options.host}": no such local address (${err.code}); try --host 127.0.0.1 or --host 0.0.0.0`);
+    return new DemoOptionError(
+      "--host",
+      `cannot listen on "${options.host}": no such local address (${err.code}); try --host 127.0.0.1 or --host 0.0.0.0`,
+    );
   }
   return err;
 }
@@ -221,14 +253,21 @@ function handleRequest(ctx: RequestContext, req: IncomingMessage, res: ServerRes
     case "/config.json":
       return sendJson(res, 200, ctx.config);
     case "/swarm.json":
-      if (!ctx.tracker) return sendJson(res, 404, { error: "the demo uses an external tracker (--tracker); its swarm is not visible here" });
+      if (!ctx.tracker)
+        return sendJson(res, 404, {
+          error: "the demo uses an external tracker (--tracker); its swarm is not visible here",
+        });
       return sendJson(res, 200, ctx.tracker.swarm());
     case "/health":
       return sendJson(res, 200, { status: "ok" });
     case "/embed.html":
       try {
         const html = embedPage(ctx, req, url);
-        res.writeHead(200, { ...SECURITY_HEADERS, "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+        res.writeHead(200, {
+          ...SECURITY_HEADERS,
+          "content-type": "text/html; charset=utf-8",
+          "cache-control": "no-store",
+        });
         return void res.end(req.method === "HEAD" ? undefined : html);
       } catch (err) {
         return sendText(res, 503, (err as Error).message);
@@ -244,12 +283,14 @@ function embedPage(ctx: RequestContext, req: IncomingMessage, url: URL): string 
   if (!asset) throw new Error("embed.html is not an asset");
   const host = req.headers.host ?? `${LOOPBACK}:${ctx.options.port}`;
   const src = new URL(url.searchParams.get("src") || ctx.config.src, `http://${host}/`).toString();
-  const trackerUrl = url.searchParams.get("tracker") || (ctx.tracker ? `ws://${host}${TRACKER_PATH}` : ctx.config.tracker);
+  const trackerUrl =
+    url.searchParams.get("tracker") || (ctx.tracker ? `ws://${host}${TRACKER_PATH}` : ctx.config.tracker);
   let extra = "";
   const swarm = url.searchParams.get("swarm") || (url.searchParams.get("src") ? null : ctx.config.swarm);
   if (swarm) extra += `\n       data-swarmcast-swarm="${escapeAttribute(swarm)}"`;
   // No STUN is reachable from a loopback-only setup; host candidates are all peers need.
-  if (ctx.tracker && !url.searchParams.get("tracker")) extra += `\n       data-swarmcast-ice=""\n       data-swarmcast-stats-beacon="on"`;
+  if (ctx.tracker && !url.searchParams.get("tracker"))
+    extra += `\n       data-swarmcast-ice=""\n       data-swarmcast-stats-beacon="on"`;
   return asset.body
     .toString("utf8")
     .replace(/data-swarmcast-src="[^"]*"/, `data-swarmcast-src="${escapeAttribute(src)}"`)

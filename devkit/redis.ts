@@ -35,7 +35,20 @@ export async function startRedis(): Promise<RedisProcess> {
   const start = async () => {
     const proc = spawn(
       REDIS_SERVER,
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no", "--loglevel", "warning"],
+      [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--protected-mode",
+        "no",
+        "--loglevel",
+        "warning",
+      ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     child = proc;
@@ -54,7 +67,7 @@ export async function startRedis(): Promise<RedisProcess> {
     await exited;
   };
   await start();
-  const pid = () => (child)?.pid ?? 0;
+  const pid = () => child?.pid ?? 0;
   return { url: `redis://127.0.0.1:${port}`, port, pid, kill, start, stop: kill };
 }
 

@@ -32,7 +32,9 @@ const TIMELINE_WINDOW_MS = 10_000;
 /** Period of the progress line. */
 const PROGRESS_INTERVAL_MS = 5_000;
 
-const PML_VERSION = (JSON.parse(readFileSync(join(ROOT, "node_modules/p2p-media-loader-core/package.json"), "utf8")) as { version: string }).version;
+const PML_VERSION = (
+  JSON.parse(readFileSync(join(ROOT, "node_modules/p2p-media-loader-core/package.json"), "utf8")) as { version: string }
+).version;
 
 const MODE_TAG: Record<Mode, string> = { "http-only": "http", "pml-defaults": "pml", swarmcast: "sc" };
 
@@ -141,10 +143,13 @@ class AbortedError extends Error {
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new AbortedError("bench aborted"));
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
     const onAbort = () => {
       clearTimeout(timer);
       reject(new AbortedError("bench aborted"));
@@ -160,7 +165,9 @@ const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 export function swarmcastOptions(options: BenchOptions): Record<string, unknown> {
   const reserved = ["src", "trackers", "swarmId", "iceServers"].filter((k) => k in options.sdkConfig);
   if (reserved.length > 0) {
-    throw new Error(`--sdk-config: "${reserved[0]}" is set by the bench (loopback tracker, per-viewer origin URL, swarm per mode, no ICE servers)`);
+    throw new Error(
+      `--sdk-config: "${reserved[0]}" is set by the bench (loopback tracker, per-viewer origin URL, swarm per mode, no ICE servers)`,
+    );
   }
   const { hls, core, ...rest } = options.sdkConfig as { hls?: Record<string, unknown>; core?: Record<string, unknown> };
   const result: Record<string, unknown> = { ...rest };
@@ -207,7 +214,9 @@ export async function runBench(input: Partial<BenchOptions> = {}, hooks: RunHook
     pages = await startPageServer({ "/pages/": "bench/pages", "/dist/bench/": "dist/bench", "/dist/": "sdk/dist" });
     // The bench stops the browser itself, on signals too.
     browser = await launchChromium({ handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false });
-    log(`origin ${origin.url}  tracker ${tracker.kind} ${tracker.url}  chromium ${browser.version()}  load ${loadavgStart.map((l) => l.toFixed(2)).join(" ")}`);
+    log(
+      `origin ${origin.url}  tracker ${tracker.kind} ${tracker.url}  chromium ${browser.version()}  load ${loadavgStart.map((l) => l.toFixed(2)).join(" ")}`,
+    );
 
     const ctx: RunContext = {
       options,
@@ -269,7 +278,12 @@ function writeResults(result: BenchResult, options: BenchOptions): BenchOutput["
   return files;
 }
 
-async function runMode(ctx: RunContext, mode: Mode, sdkOptions: Record<string, unknown>, cleanups: Array<() => Promise<void>>): Promise<ModeResult> {
+async function runMode(
+  ctx: RunContext,
+  mode: Mode,
+  sdkOptions: Record<string, unknown>,
+  cleanups: Array<() => Promise<void>>,
+): Promise<ModeResult> {
   const player = modePlayer(ctx, mode, sdkOptions);
   const audience = new ModeAudience(ctx, mode, player);
   cleanups.push(() => audience.leaveAll({ sample: false }));
@@ -299,9 +313,14 @@ interface ModePlayer {
 function modePlayer(ctx: RunContext, mode: Mode, sdkOptions: Record<string, unknown>): ModePlayer {
   const tag = MODE_TAG[mode];
   const swarmId = `bench-${ctx.runId}-${tag}`;
-  const libUrl = mode === "pml-defaults" ? `${ctx.pagesUrl}/dist/bench/pml-page.js` : `${ctx.pagesUrl}/dist/swarmcast.js`;
+  const libUrl =
+    mode === "pml-defaults" ? `${ctx.pagesUrl}/dist/bench/pml-page.js` : `${ctx.pagesUrl}/dist/swarmcast.js`;
   const playerConfig: Record<string, unknown> =
-    mode === "swarmcast" ? sdkOptions : mode === "pml-defaults" ? { core: { announceTrackers: "<tracker>", swarmId, rtcConfig: { iceServers: [] } } } : {};
+    mode === "swarmcast"
+      ? sdkOptions
+      : mode === "pml-defaults"
+        ? { core: { announceTrackers: "<tracker>", swarmId, rtcConfig: { iceServers: [] } } }
+        : {};
   return { tag, swarmId, libUrl, playerConfig, sdkOptions: mode === "swarmcast" ? sdkOptions : undefined };
 }
 
@@ -364,22 +383,43 @@ class ModeAudience {
   }
 
   records(): ViewerRecord[] {
-    return this.viewers.map((v) => ({ id: v.id, slot: v.slot, joinedAt: v.joinedAt, leftAt: v.leftAt, pageErrors: v.pageErrors, samples: v.samples }));
+    return this.viewers.map((v) => ({
+      id: v.id,
+      slot: v.slot,
+      joinedAt: v.joinedAt,
+      leftAt: v.leftAt,
+      pageErrors: v.pageErrors,
+      samples: v.samples,
+    }));
   }
 
   /** Schedules the fault window relative to the steady state's start, if any slot is faulted. */
   scheduleFault(steadyFrom: number): void {
     if (this.faultSlots.size === 0) return;
     const { faultWindow } = this.ctx.options;
-    this.fault = { from: steadyFrom + faultWindow[0] * 1000, until: steadyFrom + faultWindow[1] * 1000, slots: [...this.faultSlots], clients: [] };
+    this.fault = {
+      from: steadyFrom + faultWindow[0] * 1000,
+      until: steadyFrom + faultWindow[1] * 1000,
+      slots: [...this.faultSlots],
+      clients: [],
+    };
     this.applyFaults();
   }
 
   private applyFaults(): void {
     const fault = this.fault;
     if (!fault) return;
-    fault.clients = [...new Set([...fault.clients, ...this.present().filter((v) => this.faultSlots.has(v.slot)).map((v) => v.id)])];
-    this.ctx.origin.setFaults([{ clients: fault.clients, status: 503, from: fault.from, until: fault.until, target: "segments" }]);
+    fault.clients = [
+      ...new Set([
+        ...fault.clients,
+        ...this.present()
+          .filter((v) => this.faultSlots.has(v.slot))
+          .map((v) => v.id),
+      ]),
+    ];
+    this.ctx.origin.setFaults([
+      { clients: fault.clients, status: 503, from: fault.from, until: fault.until, target: "segments" },
+    ]);
   }
 }
 
@@ -451,7 +491,13 @@ async function driveMode(ctx: RunContext, mode: Mode, player: ModePlayer, audien
       nextProgressAt += PROGRESS_INTERVAL_MS;
       log(progressLine(mode, options.viewers, audience.records(), audience.egress, timeline, startAt, steadyFrom, now));
     }
-    const wakeAt = Math.min(nextSampleAt, nextProgressAt, nextChurnAt, slotsJoined < options.viewers ? nextJoinAt() : Infinity, steadyTo ?? steadyFrom ?? Infinity);
+    const wakeAt = Math.min(
+      nextSampleAt,
+      nextProgressAt,
+      nextChurnAt,
+      slotsJoined < options.viewers ? nextJoinAt() : Infinity,
+      steadyTo ?? steadyFrom ?? Infinity,
+    );
     await sleep(Math.min(1000, wakeAt - Date.now()), signal);
   }
   return { startAt, joinedAt: joinedAt!, steadyFrom: steadyFrom!, steadyTo, timeline };
@@ -466,7 +512,13 @@ async function churnOldest(mode: Mode, audience: ModeAudience, log: (line: strin
   log(`[${mode}] churn: ${leaving.id} left, ${audience.viewers[audience.viewers.length - 1].id} joined`);
 }
 
-function modeResult(options: BenchOptions, mode: Mode, player: ModePlayer, audience: ModeAudience, phases: ModePhases): ModeResult {
+function modeResult(
+  options: BenchOptions,
+  mode: Mode,
+  player: ModePlayer,
+  audience: ModeAudience,
+  phases: ModePhases,
+): ModeResult {
   const { viewers, egress } = audience;
   const all = audience.records();
   const steady = windowFigures(all, egress, phases.steadyFrom, phases.steadyTo);
@@ -531,7 +583,10 @@ function viewerResult(v: BenchViewer, steady: WindowFigures): ViewerResult {
   };
 }
 
-function totals(viewers: ViewerRecord[], egress: EgressSample[]): { egressSegmentBytes: number; consumedBytes: number } {
+function totals(
+  viewers: ViewerRecord[],
+  egress: EgressSample[],
+): { egressSegmentBytes: number; consumedBytes: number } {
   const byClient: EgressReport["byClient"] = egress[egress.length - 1]?.byClient ?? {};
   let egressSegmentBytes = 0;
   let consumedBytes = 0;
@@ -543,7 +598,13 @@ function totals(viewers: ViewerRecord[], egress: EgressSample[]): { egressSegmen
   return { egressSegmentBytes, consumedBytes };
 }
 
-function timelinePoint(viewers: ViewerRecord[], egress: EgressSample[], tickTimes: number[], at: number, startAt: number): TimelinePoint {
+function timelinePoint(
+  viewers: ViewerRecord[],
+  egress: EgressSample[],
+  tickTimes: number[],
+  at: number,
+  startAt: number,
+): TimelinePoint {
   const from = [...tickTimes].reverse().find((t) => t <= at - TIMELINE_WINDOW_MS) ?? startAt;
   const window = windowFigures(viewers, egress, from, at);
   const present = viewers.filter((v) => v.leftAt === null);
@@ -558,7 +619,16 @@ function timelinePoint(viewers: ViewerRecord[], egress: EgressSample[], tickTime
   };
 }
 
-function progressLine(mode: Mode, n: number, viewers: ViewerRecord[], egress: EgressSample[], timeline: TimelinePoint[], startAt: number, steadyFrom: number | null, now: number): string {
+function progressLine(
+  mode: Mode,
+  n: number,
+  viewers: ViewerRecord[],
+  egress: EgressSample[],
+  timeline: TimelinePoint[],
+  startAt: number,
+  steadyFrom: number | null,
+  now: number,
+): string {
   const point = timeline[timeline.length - 1];
   const elapsed = Math.round((now - startAt) / 1000);
   const lastSampleAt = egress[egress.length - 1]?.at ?? now;

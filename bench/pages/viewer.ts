@@ -112,7 +112,10 @@ class Viewer {
     else this.startHttpOnly(config);
     this.video.play().catch(() => undefined);
     const Hls = config.mode === "pml-defaults" ? window.BenchPml?.Hls : window.Swarmcast?.Hls;
-    return { hls: Hls?.version ?? "unknown", swarmcast: config.mode === "pml-defaults" ? null : window.Swarmcast?.version ?? null };
+    return {
+      hls: Hls?.version ?? "unknown",
+      swarmcast: config.mode === "pml-defaults" ? null : (window.Swarmcast?.version ?? null),
+    };
   }
 
   stop(): void {
@@ -200,7 +203,13 @@ class Viewer {
 
   private startSwarmcast(config: ViewerConfig): void {
     const sdk = required(window.Swarmcast, "Swarmcast");
-    const options = { src: config.src, trackers: config.trackers, swarmId: config.swarmId, iceServers: [], ...config.sdkOptions };
+    const options = {
+      src: config.src,
+      trackers: config.trackers,
+      swarmId: config.swarmId,
+      iceServers: [],
+      ...config.sdkOptions,
+    };
     // attach() throws a SwarmcastOptionError naming a bad option; the bench reports it as is.
     this.player = sdk.attach(this.video, options);
     this.player.on("error", (event) => {
@@ -253,7 +262,6 @@ function required<T>(value: T | undefined, name: string): T {
   if (!value) throw new Error(`bench viewer: global ${name} is missing; the player script did not load`);
   return value;
 }
-
 
 /** Readable text of whatever PML passed as an error: Error, string or plain value. */
 function describeError(value: unknown): string {

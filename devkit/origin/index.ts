@@ -139,21 +139,40 @@ interface Resource {
 }
 
 /** What the origin serves at each path: the live window as of `now`, and the VOD copy. */
-function catalog(media: MediaSource, timeline: LiveTimeline, hashTags: boolean): (path: string, now: number) => Resource | undefined {
+function catalog(
+  media: MediaSource,
+  timeline: LiveTimeline,
+  hashTags: boolean,
+): (path: string, now: number) => Resource | undefined {
   const vodPlaylist = renderVodPlaylist(media, hashTags);
   const vodSegments = new Map(media.segments.map((s) => [s.uri, s.data]));
   return (path, now) => {
     if (path === "/live/index.m3u8") {
-      return { kind: "playlist", body: Buffer.from(timeline.renderPlaylist(now, hashTags)), contentType: "application/vnd.apple.mpegurl", cache: "no-cache" };
+      return {
+        kind: "playlist",
+        body: Buffer.from(timeline.renderPlaylist(now, hashTags)),
+        contentType: "application/vnd.apple.mpegurl",
+        cache: "no-cache",
+      };
     }
     const live = LIVE_SEGMENT_PATH.exec(path);
     if (live) {
       const sequence = Number(live[1]);
       if (!timeline.isPublished(sequence, now)) return undefined;
-      return { kind: "segment", body: timeline.segment(sequence).source.data, contentType: "video/mp2t", cache: "public, max-age=60" };
+      return {
+        kind: "segment",
+        body: timeline.segment(sequence).source.data,
+        contentType: "video/mp2t",
+        cache: "public, max-age=60",
+      };
     }
     if (path === "/vod/index.m3u8") {
-      return { kind: "playlist", body: Buffer.from(vodPlaylist), contentType: "application/vnd.apple.mpegurl", cache: "public, max-age=60" };
+      return {
+        kind: "playlist",
+        body: Buffer.from(vodPlaylist),
+        contentType: "application/vnd.apple.mpegurl",
+        cache: "public, max-age=60",
+      };
     }
     if (path.startsWith("/vod/")) {
       const body = vodSegments.get(path.slice("/vod/".length));
@@ -170,7 +189,15 @@ class ResponseWriter {
     private readonly chunkBytes: number,
   ) {}
 
-  send(res: ServerResponse, client: string, kind: ResponseKind, status: number, headers: Record<string, string | number>, body: Buffer, head: boolean): void {
+  send(
+    res: ServerResponse,
+    client: string,
+    kind: ResponseKind,
+    status: number,
+    headers: Record<string, string | number>,
+    body: Buffer,
+    head: boolean,
+  ): void {
     res.writeHead(status, { ...CORS_HEADERS, ...headers, "content-length": body.length });
     if (head) return void res.end();
     let offset = 0;
@@ -216,7 +243,13 @@ async function handleRequest(ctx: RequestContext, req: IncomingMessage, res: Ser
   }
   if (url.pathname === "/health") {
     res.writeHead(200, { ...CORS_HEADERS, "content-type": "application/json", "cache-control": "no-store" });
-    return void res.end(JSON.stringify({ status: "ok", segmentDuration: ctx.media.averageSegmentDuration, head: ctx.timeline.headSequence(Date.now()) }));
+    return void res.end(
+      JSON.stringify({
+        status: "ok",
+        segmentDuration: ctx.media.averageSegmentDuration,
+        head: ctx.timeline.headSequence(Date.now()),
+      }),
+    );
   }
   let client = ANONYMOUS_CLIENT;
   let path = url.pathname;
@@ -252,7 +285,15 @@ async function handleRequest(ctx: RequestContext, req: IncomingMessage, res: Ser
       return void res.end();
     }
     headers["content-range"] = `bytes ${range.start}-${range.end}/${target.body.length}`;
-    return ctx.writer.send(res, client, target.kind, 206, headers, target.body.subarray(range.start, range.end + 1), head);
+    return ctx.writer.send(
+      res,
+      client,
+      target.kind,
+      206,
+      headers,
+      target.body.subarray(range.start, range.end + 1),
+      head,
+    );
   }
   ctx.writer.send(res, client, target.kind, 200, headers, target.body, head);
 }
@@ -272,7 +313,8 @@ async function listen(server: Server, host: string, port: number): Promise<strin
 function clientPrefix(url: string): (clientId?: string) => string {
   return (clientId) => {
     if (clientId === undefined) return url;
-    if (!/^[A-Za-z0-9._-]{1,64}$/.test(clientId)) throw new Error(`origin: client id must match [A-Za-z0-9._-]{1,64}, got "${clientId}"`);
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(clientId))
+      throw new Error(`origin: client id must match [A-Za-z0-9._-]{1,64}, got "${clientId}"`);
     return `${url}/c/${clientId}`;
   };
 }

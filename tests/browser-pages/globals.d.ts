@@ -8,7 +8,15 @@ declare global {
       errors: Array<{ t: number; kind: string; message: string; fatal: boolean; cause?: unknown }>;
       peerEvents: Array<{ t: number; type: "connect" | "close"; peerId: string }>;
       segments: Array<{ t: number; url: string; source: DeliverySource; peerId?: string; bytes: number }>;
-      frags: Array<{ t: number; sn: number; url: string; bytes: number; expected: string | null; actual?: string; ok: boolean | null }>;
+      frags: Array<{
+        t: number;
+        sn: number;
+        url: string;
+        bytes: number;
+        expected: string | null;
+        actual?: string;
+        ok: boolean | null;
+      }>;
       uploads: Record<string, number>;
       uploadLog: Array<[t: number, bytes: number, peerId: string, uploadDisabled: boolean]>;
       corruptedServed: number;

@@ -7,9 +7,19 @@ import type { MediaSource } from "../../devkit/origin/media-source.js";
 import { SEGMENT_HASH_TAG } from "../../shared/protocol.js";
 
 function fakeSource(durations: number[]): MediaSource {
-  const segments = durations.map((duration, i) => ({ uri: `s${i}.ts`, duration, data: Buffer.from([i]), sha256: `h${i}` }));
+  const segments = durations.map((duration, i) => ({
+    uri: `s${i}.ts`,
+    duration,
+    data: Buffer.from([i]),
+    sha256: `h${i}`,
+  }));
   const loopDuration = durations.reduce((a, b) => a + b, 0);
-  return { segments, targetDuration: Math.ceil(Math.max(...durations)), loopDuration, averageSegmentDuration: loopDuration / durations.length };
+  return {
+    segments,
+    targetDuration: Math.ceil(Math.max(...durations)),
+    loopDuration,
+    averageSegmentDuration: loopDuration / durations.length,
+  };
 }
 
 describe("live timeline", () => {
@@ -55,7 +65,10 @@ describe("range and fault rules", () => {
   });
 
   it("applies rules by client, time window and target", () => {
-    const rules = [{ clients: ["a"], status: 503, from: 100, until: 200 }, { delayMs: 50, target: "all" as const }];
+    const rules = [
+      { clients: ["a"], status: 503, from: 100, until: 200 },
+      { delayMs: 50, target: "all" as const },
+    ];
     assert.deepEqual(decideFault(rules, "a", "segment", 150), { status: 503, delayMs: 50 });
     assert.deepEqual(decideFault(rules, "a", "segment", 200), { delayMs: 50 });
     assert.deepEqual(decideFault(rules, "b", "segment", 150), { delayMs: 50 });

@@ -18,9 +18,14 @@ interface SegmentEvent {
 /** Records every `segment` event of the page's player, by segment file name (the path carries the viewer id). */
 async function recordSegments(viewer: Viewer): Promise<void> {
   await viewer.page.evaluate(() => {
-    const w = window as unknown as { swarmcastTest: { player: { on: (e: string, f: (s: { url: string; source: string }) => void) => void } }; segmentLog: unknown[] };
+    const w = window as unknown as {
+      swarmcastTest: { player: { on: (e: string, f: (s: { url: string; source: string }) => void) => void } };
+      segmentLog: unknown[];
+    };
     w.segmentLog = [];
-    w.swarmcastTest.player.on("segment", (s) => w.segmentLog.push({ name: s.url.split("/").pop(), source: s.source, at: Date.now() }));
+    w.swarmcastTest.player.on("segment", (s) =>
+      w.segmentLog.push({ name: s.url.split("/").pop(), source: s.source, at: Date.now() }),
+    );
   });
 }
 
@@ -37,55 +42,80 @@ function freshSegments(logs: SegmentEvent[][], from: number): string[] {
 }
 
 describe("live edge fetcher", () => {
-  it("fetches each new live segment from the CDN about once and reports each segment once", { timeout: 75_000 }, async () => {
-    const swarm = `edge-${Date.now()}`;
-    const viewers: Viewer[] = [];
-    try {
-      for (let i = 0; i < 3; i++) {
-        const viewer = await openViewer(stage.browser, stage.pages.url, `edge${i}`, { src: stage.origin.liveUrl(`edge${i}`), tracker: stage.tracker.url, swarm });
-        viewers.push(viewer);
-        await waitFor(async () => (await viewer.read()).frames > 0, { what: `${viewer.id} to decode its first frame` });
+  it(
+    "fetches each new live segment from the CDN about once and reports each segment once",
+    { timeout: 75_000 },
+    async () => {
+      const swarm = `edge-${Date.now()}`;
+      const viewers: Viewer[] = [];
+      try {
+        for (let i = 0; i < 3; i++) {
+          const viewer = await openViewer(stage.browser, stage.pages.url, `edge${i}`, {
+            src: stage.origin.liveUrl(`edge${i}`),
+            tracker: stage.tracker.url,
+            swarm,
+          });
+          viewers.push(viewer);
+          await waitFor(async () => (await viewer.read()).frames > 0, {
+            what: `${viewer.id} to decode its first frame`,
+          });
+        }
+        for (const v of viewers) await recordSegments(v);
+        // Once everybody has a peer, look at the segments published from then on.
+        await waitFor(
+          async () => (await Promise.all(viewers.map((v) => v.read()))).every((s) => (s.stats?.peers.length ?? 0) > 0),
+          {
+            what: "every viewer to connect to a peer",
+            interval: 250,
+          },
+        );
+        const from = Date.now();
+        let logs: SegmentEvent[][] = [];
+        let fresh: string[] = [];
+        await waitFor(
+          async () => {
+            logs = await Promise.all(viewers.map(readSegments));
+            fresh = freshSegments(logs, from);
+            return fresh.length >= 6;
+          },
+          { what: "6 segments published after the swarm formed to reach every viewer", timeout: 45_000, interval: 500 },
+        );
+        const states = await Promise.all(viewers.map((v) => v.read()));
+
+        states.forEach((s, i) => {
+          assert.equal(s.attachError, null);
+          assert.deepEqual(
+            s.errors.filter((e) => e.fatal),
+            [],
+            `${viewers[i].id}: fatal errors`,
+          );
+          assert.equal(s.paused, false, `${viewers[i].id} paused`);
+        });
+
+        // Every segment is reported once per viewer, whichever path brought it.
+        logs.forEach((log, i) => {
+          const names = log.map((e) => e.name);
+          assert.equal(
+            new Set(names).size,
+            names.length,
+            `${viewers[i].id} reported a segment twice: ${names.join(" ")}`,
+          );
+        });
+
+        // Segments published once the swarm formed, as every viewer got them: CDN fetches per segment.
+        const httpFetches = fresh.map(
+          (name) => logs.filter((log) => log.some((e) => e.name === name && e.source === "http")).length,
+        );
+        const perSegment = httpFetches.reduce((a, b) => a + b, 0) / Math.max(1, fresh.length);
+        console.log(
+          `# ${fresh.length} fresh segments, CDN fetches per segment ${perSegment.toFixed(2)} (3 viewers): ${httpFetches.join(" ")}`,
+        );
+        assert.ok(perSegment <= 1.8, `CDN fetches per segment ${perSegment.toFixed(2)} (3 would be no sharing)`);
+        const p2pBytes = states.reduce((sum, s) => sum + s.stats!.p2pBytes, 0);
+        assert.ok(p2pBytes > 0, "no bytes from peers");
+      } finally {
+        await Promise.all(viewers.map((v) => v.close()));
       }
-      for (const v of viewers) await recordSegments(v);
-      // Once everybody has a peer, look at the segments published from then on.
-      await waitFor(async () => (await Promise.all(viewers.map((v) => v.read()))).every((s) => (s.stats?.peers.length ?? 0) > 0), {
-        what: "every viewer to connect to a peer",
-        interval: 250,
-      });
-      const from = Date.now();
-      let logs: SegmentEvent[][] = [];
-      let fresh: string[] = [];
-      await waitFor(
-        async () => {
-          logs = await Promise.all(viewers.map(readSegments));
-          fresh = freshSegments(logs, from);
-          return fresh.length >= 6;
-        },
-        { what: "6 segments published after the swarm formed to reach every viewer", timeout: 45_000, interval: 500 },
-      );
-      const states = await Promise.all(viewers.map((v) => v.read()));
-
-      states.forEach((s, i) => {
-        assert.equal(s.attachError, null);
-        assert.deepEqual(s.errors.filter((e) => e.fatal), [], `${viewers[i].id}: fatal errors`);
-        assert.equal(s.paused, false, `${viewers[i].id} paused`);
-      });
-
-      // Every segment is reported once per viewer, whichever path brought it.
-      logs.forEach((log, i) => {
-        const names = log.map((e) => e.name);
-        assert.equal(new Set(names).size, names.length, `${viewers[i].id} reported a segment twice: ${names.join(" ")}`);
-      });
-
-      // Segments published once the swarm formed, as every viewer got them: CDN fetches per segment.
-      const httpFetches = fresh.map((name) => logs.filter((log) => log.some((e) => e.name === name && e.source === "http")).length);
-      const perSegment = httpFetches.reduce((a, b) => a + b, 0) / Math.max(1, fresh.length);
-      console.log(`# ${fresh.length} fresh segments, CDN fetches per segment ${perSegment.toFixed(2)} (3 viewers): ${httpFetches.join(" ")}`);
-      assert.ok(perSegment <= 1.8, `CDN fetches per segment ${perSegment.toFixed(2)} (3 would be no sharing)`);
-      const p2pBytes = states.reduce((sum, s) => sum + s.stats!.p2pBytes, 0);
-      assert.ok(p2pBytes > 0, "no bytes from peers");
-    } finally {
-      await Promise.all(viewers.map((v) => v.close()));
-    }
-  });
+    },
+  );
 });

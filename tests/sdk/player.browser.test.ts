@@ -32,7 +32,10 @@ function playing(viewer: Viewer): Promise<ViewerState> {
 
 function assertPlays(id: string, start: ViewerState, end: ViewerState, minSeconds: number) {
   assert.equal(end.attachError, null, `${id}: attach threw`);
-  assert.ok(end.currentTime - start.currentTime >= minSeconds, `${id}: currentTime went ${start.currentTime} → ${end.currentTime}`);
+  assert.ok(
+    end.currentTime - start.currentTime >= minSeconds,
+    `${id}: currentTime went ${start.currentTime} → ${end.currentTime}`,
+  );
   assert.ok(end.frames > start.frames, `${id}: decoded frames did not advance (${start.frames} → ${end.frames})`);
   const fatal = end.errors.filter((e) => e.fatal);
   assert.deepEqual(fatal, [], `${id}: fatal errors`);
@@ -46,7 +49,11 @@ describe("attach() in Chromium", () => {
     try {
       for (let i = 0; i < 3; i++) {
         const id = `viewer${i}`;
-        const viewer = await openViewer(stage.browser, stage.pages.url, id, { src: stage.origin.liveUrl(id), tracker: stage.tracker.url, swarm });
+        const viewer = await openViewer(stage.browser, stage.pages.url, id, {
+          src: stage.origin.liveUrl(id),
+          tracker: stage.tracker.url,
+          swarm,
+        });
         viewers.push(viewer);
         // The next viewer joins once this one plays, so it has segments to offer.
         await playing(viewer);
@@ -69,7 +76,12 @@ describe("attach() in Chromium", () => {
       console.log(
         `# P2P share ${((100 * p2p) / consumed).toFixed(1)} % of ${(consumed / 1e6).toFixed(2)} MB consumed; ` +
           `origin segment egress ${(egress.segmentBytes / 1e6).toFixed(2)} MB; per viewer: ` +
-          states.map((s, i) => `${viewers[i].id} ${(100 * s.stats!.offloadRatio).toFixed(0)} % (${s.stats!.peers.length} peers)`).join(", "),
+          states
+            .map(
+              (s, i) =>
+                `${viewers[i].id} ${(100 * s.stats!.offloadRatio).toFixed(0)} % (${s.stats!.peers.length} peers)`,
+            )
+            .join(", "),
       );
       states.forEach((s, i) => assertPlays(viewers[i].id, starts[i], s, 12));
       assert.ok(p2p > 0, "no bytes from peers");
@@ -77,18 +89,28 @@ describe("attach() in Chromium", () => {
       for (const [i, s] of states.entries()) {
         const served = egress.byClient[viewers[i].id]?.segmentBytes ?? 0;
         // What the SDK counts as HTTP is what the origin served that viewer (aborted bodies aside).
-        assert.ok(Math.abs(s.stats!.httpBytes - served) <= 0.15 * served + 200_000, `${viewers[i].id}: httpBytes ${s.stats!.httpBytes} vs origin ${served}`);
+        assert.ok(
+          Math.abs(s.stats!.httpBytes - served) <= 0.15 * served + 200_000,
+          `${viewers[i].id}: httpBytes ${s.stats!.httpBytes} vs origin ${served}`,
+        );
       }
 
       // destroy() releases the tracker connection and peers, and may be called twice.
-      assert.ok(stage.tracker.stats().connections >= 3, `tracker sees ${stage.tracker.stats().connections} connections`);
+      assert.ok(
+        stage.tracker.stats().connections >= 3,
+        `tracker sees ${stage.tracker.stats().connections} connections`,
+      );
       for (const v of viewers) {
         const after = await v.page.evaluate(() => {
           const { player } = (window as unknown as { swarmcastTest: { player: any } }).swarmcastTest;
           player.destroy();
           player.destroy();
           const video = document.querySelector("video")!;
-          return { destroyed: player.destroyed, registered: (window as any).Swarmcast.getPlayer(video) !== undefined, hls: player.hls.media === null };
+          return {
+            destroyed: player.destroyed,
+            registered: (window as any).Swarmcast.getPlayer(video) !== undefined,
+            hls: player.hls.media === null,
+          };
         });
         assert.deepEqual(after, { destroyed: true, registered: false, hls: true }, v.id);
       }
@@ -104,7 +126,11 @@ describe("attach() in Chromium", () => {
 
   it("plays from HTTP only with p2p: false and counts the bytes the origin served", { timeout: 60_000 }, async () => {
     const id = "http-only";
-    const viewer = await openViewer(stage.browser, stage.pages.url, id, { src: stage.origin.liveUrl(id), tracker: stage.tracker.url, p2p: "off" });
+    const viewer = await openViewer(stage.browser, stage.pages.url, id, {
+      src: stage.origin.liveUrl(id),
+      tracker: stage.tracker.url,
+      p2p: "off",
+    });
     try {
       const start = await playing(viewer);
       let end = start;
@@ -132,7 +158,11 @@ describe("attach() in Chromium", () => {
   it("keeps playing from HTTP when the tracker is unreachable and reports it", { timeout: 60_000 }, async () => {
     const id = "no-tracker";
     const deadTracker = `ws://127.0.0.1:${await closedPort()}`;
-    const viewer = await openViewer(stage.browser, stage.pages.url, id, { src: stage.origin.liveUrl(id), tracker: deadTracker, swarm: "nobody" });
+    const viewer = await openViewer(stage.browser, stage.pages.url, id, {
+      src: stage.origin.liveUrl(id),
+      tracker: deadTracker,
+      swarm: "nobody",
+    });
     try {
       const start = await playing(viewer);
       let end = start;

@@ -24,9 +24,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The tracker as a child process; resolves once it listens. */
 async function startTrackerProcess(port: number): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [trackerBin, "--host", "127.0.0.1", "--port", String(port), "--log-level", "info"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    [trackerBin, "--host", "127.0.0.1", "--port", String(port), "--log-level", "info"],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   let out = "";
   child.stdout.setEncoding("utf8");
   const listening = await new Promise<number>((resolve, reject) => {
@@ -150,94 +154,132 @@ describe("tracker killed and restarted", () => {
     await Promise.all([origin?.close(), pages?.close()]);
   });
 
-  it("playback holds, peers keep delivering, viewers come back within seconds, no error storm", { timeout: 60_000 }, async () => {
-    const port = tracker!.port;
-    const params = new URLSearchParams({ src: origin.liveUrl(), tracker: `ws://127.0.0.1:${port}`, swarm: `restart-${Date.now()}` });
-    const url = `${pages.url}/pages/trust-player.html?${params}`;
-    for (const name of ["A", "B", "C"]) viewers.push(await Viewer.open(browser, url, name));
-    const readAll = () => Promise.all(viewers.map((v) => v.read()));
-
-    const swarmed = await waitUntil(async () => (await readAll()).every((r) => r.peers > 0 && r.p2pBytes > 0 && r.watch.started), 20_000, 500);
-    assert.ok(swarmed, `the swarm never formed: ${JSON.stringify((await readAll()).map((r) => [r.peers, r.p2pBytes]))}`);
-
-    // The tracker dies; the viewers' peer connections do not go through it.
-    await kill(tracker!.child);
-    const killedAt = Date.now();
-    const atKill = await readAll();
-    await sleep(OUTAGE_MS);
-    const beforeRestart = await readAll();
-    const outageP2p = beforeRestart.map((r, i) => r.p2pBytes - atKill[i].p2pBytes);
-
-    tracker = await startTrackerProcess(port);
-    const restartedAt = Date.now();
-    const announceLog: Array<[number, number]> = [];
-    const reannouncedAfter: Array<number | undefined> = viewers.map(() => undefined);
-    await waitUntil(async () => {
-      const [reads, announces] = await Promise.all([readAll(), announcesSeen(port)]);
-      announceLog.push([Date.now() - restartedAt, announces]);
-      reads.forEach((r, i) => {
-        if (r.reconnects > 0 && reannouncedAfter[i] === undefined) reannouncedAfter[i] = Date.now() - restartedAt;
+  it(
+    "playback holds, peers keep delivering, viewers come back within seconds, no error storm",
+    { timeout: 60_000 },
+    async () => {
+      const port = tracker!.port;
+      const params = new URLSearchParams({
+        src: origin.liveUrl(),
+        tracker: `ws://127.0.0.1:${port}`,
+        swarm: `restart-${Date.now()}`,
       });
-      return reannouncedAfter.every((t) => t !== undefined);
-    }, maxDelayMs + 2000);
-    assert.ok(
-      reannouncedAfter.every((t) => t !== undefined),
-      `viewers not back ${Date.now() - restartedAt} ms after the restart: ${JSON.stringify(reannouncedAfter)}; ` +
-        `announces the tracker saw: ${await announcesSeen(port)}`,
-    );
+      const url = `${pages.url}/pages/trust-player.html?${params}`;
+      for (const name of ["A", "B", "C"]) viewers.push(await Viewer.open(browser, url, name));
+      const readAll = () => Promise.all(viewers.map((v) => v.read()));
 
-    // A viewer joining after the restart finds the others through the tracker.
-    viewers.push(await Viewer.open(browser, url, "D"));
-    const joined = await waitUntil(async () => {
-      announceLog.push([Date.now() - restartedAt, await announcesSeen(port)]);
-      const d = await viewers[3].read();
-      return d.peers > 0 && d.p2pBytes > 0;
-    }, 15_000);
-    const rateWindowMs = 10_000;
-    if (Date.now() - restartedAt < rateWindowMs) await sleep(rateWindowMs - (Date.now() - restartedAt));
-    const announcesInWindow = await announcesSeen(port);
-    const n = viewers.length;
+      const swarmed = await waitUntil(
+        async () => (await readAll()).every((r) => r.peers > 0 && r.p2pBytes > 0 && r.watch.started),
+        20_000,
+        500,
+      );
+      assert.ok(
+        swarmed,
+        `the swarm never formed: ${JSON.stringify((await readAll()).map((r) => [r.peers, r.p2pBytes]))}`,
+      );
 
-    // Gone for good.
-    await kill(tracker.child);
-    const atSecondKill = await readAll();
-    await sleep(8000);
-    const end = await readAll();
-    const lastP2p = end.map((r, i) => r.p2pBytes - atSecondKill[i].p2pBytes);
+      // The tracker dies; the viewers' peer connections do not go through it.
+      await kill(tracker!.child);
+      const killedAt = Date.now();
+      const atKill = await readAll();
+      await sleep(OUTAGE_MS);
+      const beforeRestart = await readAll();
+      const outageP2p = beforeRestart.map((r, i) => r.p2pBytes - atKill[i].p2pBytes);
 
-    const trackerErrors = end.map((r) => r.errors.filter((e) => e.kind === "tracker").length);
-    console.log(
-      `# outage ${OUTAGE_MS / 1000} s: P2P bytes per viewer during it ${outageP2p.join(", ")}; ` +
-        `re-announced ${reannouncedAfter.map((t) => `${((t ?? 0) / 1000).toFixed(1)} s`).join(", ")} after the restart ` +
-        `(schedule ${minDelayMs}..${maxDelayMs} ms); viewer D ${joined ? "got P2P bytes" : "got no P2P bytes"}; ` +
-        `announces seen by the restarted tracker in ${rateWindowMs / 1000} s: ${announcesInWindow} ` +
-        `(${(announcesInWindow / (rateWindowMs / 1000)).toFixed(2)}/s, limit N/5 = ${(n / 5).toFixed(2)}/s), log ${JSON.stringify(announceLog.filter((_, i, a) => i === 0 || a[i - 1][1] !== a[i][1]))}; ` +
-        `tracker gone for good: P2P bytes per viewer over 8 s ${lastP2p.join(", ")}; ` +
-        `tracker error events per viewer ${trackerErrors.join(", ")}, all errors ${end.map((r) => r.errors.length).join(", ")}; ` +
-        `stalls from the first kill on ${end.map((r) => r.watch.stallsAt.filter((t) => t >= killedAt).length).join(", ")}, ` +
-        `before it ${end.map((r) => r.watch.stallsAt.filter((t) => t < killedAt).length).join(", ")}`,
-    );
+      tracker = await startTrackerProcess(port);
+      const restartedAt = Date.now();
+      const announceLog: Array<[number, number]> = [];
+      const reannouncedAfter: Array<number | undefined> = viewers.map(() => undefined);
+      await waitUntil(async () => {
+        const [reads, announces] = await Promise.all([readAll(), announcesSeen(port)]);
+        announceLog.push([Date.now() - restartedAt, announces]);
+        reads.forEach((r, i) => {
+          if (r.reconnects > 0 && reannouncedAfter[i] === undefined) reannouncedAfter[i] = Date.now() - restartedAt;
+        });
+        return reannouncedAfter.every((t) => t !== undefined);
+      }, maxDelayMs + 2000);
+      assert.ok(
+        reannouncedAfter.every((t) => t !== undefined),
+        `viewers not back ${Date.now() - restartedAt} ms after the restart: ${JSON.stringify(reannouncedAfter)}; ` +
+          `announces the tracker saw: ${await announcesSeen(port)}`,
+      );
 
-    for (const [i, r] of end.entries()) {
-      const name = viewers[i].name;
-      // From the first kill on: a stall while the swarm formed is not the tracker's doing.
-      const stalls = r.watch.stallsAt.filter((t) => t >= killedAt);
-      assert.deepEqual(stalls, [], `${name} stalled at ${stalls.map((t) => `${((t - killedAt) / 1000).toFixed(1)} s`).join(", ")} from the first kill`);
-      assert.deepEqual(r.errors.filter((e) => e.fatal), [], `${name}: fatal errors`);
-      // One per outage this viewer lived through (D saw only the second).
-      assert.ok(trackerErrors[i] >= 1 && trackerErrors[i] <= (i < 3 ? 2 : 1), `${name}: ${trackerErrors[i]} tracker errors: ${JSON.stringify(r.errors)}`);
-      assert.ok(r.errors.length <= 4, `${name}: an error storm: ${JSON.stringify(r.errors)}`);
-    }
-    assert.ok(outageP2p.every((b) => b > 0), `peers stopped delivering while the tracker was away: ${outageP2p.join(", ")}`);
-    // Each viewer back within one wait of the schedule after the restart: the wait in effect
-    // then is at most the first base wait as long as the outage (10.1 s at the defaults);
-    // PML's own client would wait 10 to 310 s from the kill.
-    let wait = minDelayMs;
-    while (wait < OUTAGE_MS && wait < maxDelayMs) wait *= factor;
-    const bound = Math.min(wait, maxDelayMs) + 1000;
-    assert.ok(reannouncedAfter.every((t) => t <= bound), `re-announced ${reannouncedAfter.join(", ")} ms after the restart (bound ${bound})`);
-    assert.ok(joined, "the viewer that joined after the restart got no bytes from peers");
-    assert.ok(announcesInWindow <= (n / 5) * (rateWindowMs / 1000), `${announcesInWindow} announces in ${rateWindowMs} ms from ${n} viewers`);
-    assert.ok(lastP2p.reduce((a, b) => a + b, 0) > 0, `no P2P bytes once the tracker was gone for good: ${lastP2p.join(", ")}`);
-  });
+      // A viewer joining after the restart finds the others through the tracker.
+      viewers.push(await Viewer.open(browser, url, "D"));
+      const joined = await waitUntil(async () => {
+        announceLog.push([Date.now() - restartedAt, await announcesSeen(port)]);
+        const d = await viewers[3].read();
+        return d.peers > 0 && d.p2pBytes > 0;
+      }, 15_000);
+      const rateWindowMs = 10_000;
+      if (Date.now() - restartedAt < rateWindowMs) await sleep(rateWindowMs - (Date.now() - restartedAt));
+      const announcesInWindow = await announcesSeen(port);
+      const n = viewers.length;
+
+      // Gone for good.
+      await kill(tracker.child);
+      const atSecondKill = await readAll();
+      await sleep(8000);
+      const end = await readAll();
+      const lastP2p = end.map((r, i) => r.p2pBytes - atSecondKill[i].p2pBytes);
+
+      const trackerErrors = end.map((r) => r.errors.filter((e) => e.kind === "tracker").length);
+      console.log(
+        `# outage ${OUTAGE_MS / 1000} s: P2P bytes per viewer during it ${outageP2p.join(", ")}; ` +
+          `re-announced ${reannouncedAfter.map((t) => `${((t ?? 0) / 1000).toFixed(1)} s`).join(", ")} after the restart ` +
+          `(schedule ${minDelayMs}..${maxDelayMs} ms); viewer D ${joined ? "got P2P bytes" : "got no P2P bytes"}; ` +
+          `announces seen by the restarted tracker in ${rateWindowMs / 1000} s: ${announcesInWindow} ` +
+          `(${(announcesInWindow / (rateWindowMs / 1000)).toFixed(2)}/s, limit N/5 = ${(n / 5).toFixed(2)}/s), log ${JSON.stringify(announceLog.filter((_, i, a) => i === 0 || a[i - 1][1] !== a[i][1]))}; ` +
+          `tracker gone for good: P2P bytes per viewer over 8 s ${lastP2p.join(", ")}; ` +
+          `tracker error events per viewer ${trackerErrors.join(", ")}, all errors ${end.map((r) => r.errors.length).join(", ")}; ` +
+          `stalls from the first kill on ${end.map((r) => r.watch.stallsAt.filter((t) => t >= killedAt).length).join(", ")}, ` +
+          `before it ${end.map((r) => r.watch.stallsAt.filter((t) => t < killedAt).length).join(", ")}`,
+      );
+
+      for (const [i, r] of end.entries()) {
+        const name = viewers[i].name;
+        // From the first kill on: a stall while the swarm formed is not the tracker's doing.
+        const stalls = r.watch.stallsAt.filter((t) => t >= killedAt);
+        assert.deepEqual(
+          stalls,
+          [],
+          `${name} stalled at ${stalls.map((t) => `${((t - killedAt) / 1000).toFixed(1)} s`).join(", ")} from the first kill`,
+        );
+        assert.deepEqual(
+          r.errors.filter((e) => e.fatal),
+          [],
+          `${name}: fatal errors`,
+        );
+        // One per outage this viewer lived through (D saw only the second).
+        assert.ok(
+          trackerErrors[i] >= 1 && trackerErrors[i] <= (i < 3 ? 2 : 1),
+          `${name}: ${trackerErrors[i]} tracker errors: ${JSON.stringify(r.errors)}`,
+        );
+        assert.ok(r.errors.length <= 4, `${name}: an error storm: ${JSON.stringify(r.errors)}`);
+      }
+      assert.ok(
+        outageP2p.every((b) => b > 0),
+        `peers stopped delivering while the tracker was away: ${outageP2p.join(", ")}`,
+      );
+      // Each viewer back within one wait of the schedule after the restart: the wait in effect
+      // then is at most the first base wait as long as the outage (10.1 s at the defaults);
+      // PML's own client would wait 10 to 310 s from the kill.
+      let wait = minDelayMs;
+      while (wait < OUTAGE_MS && wait < maxDelayMs) wait *= factor;
+      const bound = Math.min(wait, maxDelayMs) + 1000;
+      assert.ok(
+        reannouncedAfter.every((t) => t <= bound),
+        `re-announced ${reannouncedAfter.join(", ")} ms after the restart (bound ${bound})`,
+      );
+      assert.ok(joined, "the viewer that joined after the restart got no bytes from peers");
+      assert.ok(
+        announcesInWindow <= (n / 5) * (rateWindowMs / 1000),
+        `${announcesInWindow} announces in ${rateWindowMs} ms from ${n} viewers`,
+      );
+      assert.ok(
+        lastP2p.reduce((a, b) => a + b, 0) > 0,
+        `no P2P bytes once the tracker was gone for good: ${lastP2p.join(", ")}`,
+      );
+    },
+  );
 });

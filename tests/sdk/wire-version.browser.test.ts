@@ -40,7 +40,10 @@ const transpile: Plugin = {
   name: "transpile",
   transform(code, id) {
     if (!id.endsWith(".ts")) return null;
-    const out = ts.transpileModule(code, { fileName: id, compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } });
+    const out = ts.transpileModule(code, {
+      fileName: id,
+      compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
+    });
     return { code: out.outputText, map: null };
   },
 };
@@ -51,8 +54,18 @@ async function buildOtherWireVersion(): Promise<void> {
     input: join(ROOT, "sdk/src/iife.ts"),
     plugins: [
       wireVersion(OTHER_WIRE),
-      replace({ preventAssignment: true, values: { "process.env.NODE_ENV": JSON.stringify("production"), __SWARMCAST_VERSION__: JSON.stringify(sdkVersion) } }),
-      nodeResolve({ browser: true, exportConditions: ["p2pml:core-as-bundle", "browser", "import", "default"], extensions: [".ts", ".mjs", ".js", ".json"] }),
+      replace({
+        preventAssignment: true,
+        values: {
+          "process.env.NODE_ENV": JSON.stringify("production"),
+          __SWARMCAST_VERSION__: JSON.stringify(sdkVersion),
+        },
+      }),
+      nodeResolve({
+        browser: true,
+        exportConditions: ["p2pml:core-as-bundle", "browser", "import", "default"],
+        extensions: [".ts", ".mjs", ".js", ".json"],
+      }),
       commonjs(),
       transpile,
     ],
@@ -77,9 +90,19 @@ describe("wire versions", () => {
     const viewers: Viewer[] = [];
     try {
       for (const id of ["same1", "same2"]) {
-        viewers.push(await openViewer(stage.browser, stage.pages.url, id, { src: stage.origin.liveUrl(id), tracker: stage.tracker.url, swarm }));
+        viewers.push(
+          await openViewer(stage.browser, stage.pages.url, id, {
+            src: stage.origin.liveUrl(id),
+            tracker: stage.tracker.url,
+            swarm,
+          }),
+        );
       }
-      const other = await openViewer(stage.browser, `${stage.pages.url}/other-wire`, "other", { src: stage.origin.liveUrl("other"), tracker: stage.tracker.url, swarm });
+      const other = await openViewer(stage.browser, `${stage.pages.url}/other-wire`, "other", {
+        src: stage.origin.liveUrl("other"),
+        tracker: stage.tracker.url,
+        swarm,
+      });
       viewers.push(other);
 
       // Long enough for the other viewer to have met them, were it in their swarm: the two of
@@ -89,7 +112,11 @@ describe("wire versions", () => {
           const [a, b, c] = await Promise.all(viewers.map((v) => v.read()));
           return a.segments.p2p + b.segments.p2p >= 2 && c.segments.http >= 4 && c.currentTime > 0;
         },
-        { what: "the same-version viewers to share and the other to play from the CDN", timeout: 120_000, interval: 1000 },
+        {
+          what: "the same-version viewers to share and the other to play from the CDN",
+          timeout: 120_000,
+          interval: 1000,
+        },
       );
       const [a, b, c] = await Promise.all(viewers.map((v) => v.read()));
       const summary = `same1 p2p ${a.segments.p2p} / http ${a.segments.http}, same2 p2p ${b.segments.p2p} / http ${b.segments.http}, other p2p ${c.segments.p2p} / http ${c.segments.http}, ${c.peerConnects} peer(s)`;
@@ -102,9 +129,15 @@ describe("wire versions", () => {
 
       // Both builds report the SDK version, in stats and in the peer ids peers see.
       for (const state of [a, b, c]) assert.equal(state.stats?.version, sdkVersion);
-      const prefix = `-SC${sdkVersion.split(".").map((n) => n.padStart(2, "0")).join("")}-`;
+      const prefix = `-SC${sdkVersion
+        .split(".")
+        .map((n) => n.padStart(2, "0"))
+        .join("")}-`;
       const peerIds = [...a.stats!.peers, ...b.stats!.peers].map((p) => p.id);
-      assert.ok(peerIds.length > 0 && peerIds.every((id) => id.startsWith(prefix) && id.length === 20), `peer ids ${peerIds.join(" ")}`);
+      assert.ok(
+        peerIds.length > 0 && peerIds.every((id) => id.startsWith(prefix) && id.length === 20),
+        `peer ids ${peerIds.join(" ")}`,
+      );
     } finally {
       await Promise.all(viewers.map((v) => v.close()));
     }

@@ -48,7 +48,6 @@ export interface SwarmcastEngine {
   destroy(): void;
 }
 
-
 /**
  * A browser cannot read why a WebSocket upgrade was refused (the HTTP 401/403 body is hidden),
  * so "Error connecting to <url>" is all PML reports. Says what it likely means, without
@@ -148,7 +147,12 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
               ? `tracker ${redactToken(lost)} connection lost (${retry}); playing on from HTTP and connected peers`
               : `${describeTrackerWarning(`Error connecting to ${lost}`, resolved.trackers)} (${retry})`;
             acc.trackerProblem("error", message);
-            emitter.emit("error", { kind: "tracker", message, fatal: false, cause: { url: redactToken(lost), wasConnected, retryInMs } });
+            emitter.emit("error", {
+              kind: "tracker",
+              message,
+              fatal: false,
+              cause: { url: redactToken(lost), wasConnected, retryInMs },
+            });
           },
           onReconnect: () => acc.trackerReconnected(),
         }),
@@ -231,7 +235,9 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
     p2pEnabled && resolved.liveEdge.enabled && !resolved.coreConfig.customSegmentStorageFactory
       ? new LiveEdgeFetcher(
           resolved.liveEdge,
-          resolved.coreConfig.mainStream?.highDemandTimeWindow ?? resolved.coreConfig.highDemandTimeWindow ?? Core.DEFAULT_STREAM_CONFIG.highDemandTimeWindow,
+          resolved.coreConfig.mainStream?.highDemandTimeWindow ??
+            resolved.coreConfig.highDemandTimeWindow ??
+            Core.DEFAULT_STREAM_CONFIG.highDemandTimeWindow,
           {
             onHttpSegment: (url, bytes) => {
               segmentSizes.note(bytes);
@@ -271,7 +277,9 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
     hlsConfig = {
       ...resolved.hlsConfig,
       loader,
-      fLoader: (edge ? edge.wrapFragmentLoader(fLoader as NonNullable<HlsConfig["fLoader"]>) : fLoader) as HlsConfig["fLoader"],
+      fLoader: (edge
+        ? edge.wrapFragmentLoader(fLoader as NonNullable<HlsConfig["fLoader"]>)
+        : fLoader) as HlsConfig["fLoader"],
       pLoader: pLoader as HlsConfig["pLoader"],
     };
   } else {
@@ -314,7 +322,9 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
     bindHls(hls: Hls) {
       if (destroyed) throw new Error("Swarmcast: bindHls() on a destroyed engine");
       if (boundHls && boundHls !== hls) {
-        throw new Error("Swarmcast: this engine is already bound to another hls.js instance; create one engine per instance");
+        throw new Error(
+          "Swarmcast: this engine is already bound to another hls.js instance; create one engine per instance",
+        );
       }
       boundHls = hls;
       p2pEngine?.bindHls(hls);

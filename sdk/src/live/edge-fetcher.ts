@@ -1,4 +1,11 @@
-import Hls, { type Fragment, type HlsConfig, type LevelUpdatedData, type LoaderCallbacks, type LoaderConfiguration, type FragmentLoaderContext } from "hls.js";
+import Hls, {
+  type Fragment,
+  type HlsConfig,
+  type LevelUpdatedData,
+  type LoaderCallbacks,
+  type LoaderConfiguration,
+  type FragmentLoaderContext,
+} from "hls.js";
 import type { CoreEventMap, PeerDetails, SegmentStartDetails } from "p2p-media-loader-core";
 import { LiveSegmentStore, type LiveSegmentStoreOptions } from "./segment-store";
 import { edgeFetchDelaySec, secondsUntilUrgent, type EdgeTimingConfig } from "./edge-timing";
@@ -130,7 +137,11 @@ export class LiveEdgeFetcher {
       get context() {
         return this.inner.context ?? this.ownContext ?? null;
       }
-      load(context: FragmentLoaderContext, config: LoaderConfiguration, callbacks: LoaderCallbacks<FragmentLoaderContext>) {
+      load(
+        context: FragmentLoaderContext,
+        config: LoaderConfiguration,
+        callbacks: LoaderCallbacks<FragmentLoaderContext>,
+      ) {
         const start = () => {
           edge.markPassed(context.frag.url);
           this.inner.load(context, config, callbacks);
@@ -201,7 +212,7 @@ export class LiveEdgeFetcher {
     const { details, level } = data;
     if (!details.live || this.destroyed) return;
     const fragments = details.fragments;
-    const newest = fragments.length > 0 ? (fragments[fragments.length - 1].sn) : -1;
+    const newest = fragments.length > 0 ? fragments[fragments.length - 1].sn : -1;
     const first = this.lastSn < 0;
     if (first || level !== this.streamLevel || !this.config.enabled || !this.hooks.p2pActive()) {
       this.lastSn = Math.max(this.lastSn, newest);

@@ -53,7 +53,13 @@ export class PeerConnectionGuard {
   }
 
   stats(): PeerConnectionStats {
-    return { open: this.live, peak: this.peak, refused: this.refused, oversizeRefused: this.oversize, max: this.options.maxConnections };
+    return {
+      open: this.live,
+      peak: this.peak,
+      refused: this.refused,
+      oversizeRefused: this.oversize,
+      max: this.options.maxConnections,
+    };
   }
 
   destroy(): void {
@@ -133,7 +139,9 @@ export function announcedSegmentSize(bytes: Uint8Array): number | undefined {
  * ends: long enough for PML's module, evaluated in the same task, to take it, and no longer, so
  * the page's own WebRTC code keeps the browser's class. Does nothing without WebRTC.
  */
-export function installGuardedPeerConnection(scope: { RTCPeerConnection?: typeof RTCPeerConnection } = globalThis): void {
+export function installGuardedPeerConnection(
+  scope: { RTCPeerConnection?: typeof RTCPeerConnection } = globalThis,
+): void {
   const Native = scope.RTCPeerConnection;
   if (typeof Native !== "function") return;
 

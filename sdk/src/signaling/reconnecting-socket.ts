@@ -145,7 +145,8 @@ export function reconnectingSocketClass(Native: typeof WebSocket) {
         for (const watch of watches.get(keyOf(this.url)) ?? []) watch.onReconnect?.(this.url, downMs);
       };
       native.onmessage = (event) => {
-        if (this.native === native) this.emit("onmessage", new MessageEvent("message", { data: event.data as unknown }));
+        if (this.native === native)
+          this.emit("onmessage", new MessageEvent("message", { data: event.data as unknown }));
       };
       // The close event that follows an error is what schedules the retry.
       native.onerror = () => undefined;
