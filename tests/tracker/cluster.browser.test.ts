@@ -87,12 +87,23 @@ describe("tracker cluster with Chromium viewers", () => {
         await waitFor(
           async () => {
             states = await Promise.all(viewers.map((v) => v.read()));
+            const consumedNow = states.reduce(
+              (sum, s) => sum + (s.stats?.httpBytes ?? 0) + (s.stats?.p2pBytes ?? 0),
+              0,
+            );
+            // The edge fetcher may hold a segment nobody has played yet: wait until the CDN's
+            // count shows what peers saved.
             return (
               states.reduce((sum, s) => sum + (s.stats?.p2pBytes ?? 0), 0) > 0 &&
-              states.every((s) => s.currentTime >= 8)
+              states.every((s) => s.currentTime >= 8) &&
+              stage.origin.egress().segmentBytes < consumedNow
             );
           },
-          { what: "peer bytes between the viewers on different nodes", timeout: 45_000, interval: 1000 },
+          {
+            what: "peer bytes between the viewers on different nodes, seen in the CDN's count",
+            timeout: 60_000,
+            interval: 1000,
+          },
         );
         const consumed = states.reduce((sum, s) => sum + (s.stats?.httpBytes ?? 0) + (s.stats?.p2pBytes ?? 0), 0);
         const p2p = states.reduce((sum, s) => sum + (s.stats?.p2pBytes ?? 0), 0);
