@@ -2,8 +2,13 @@
 //   dist/swarmcast.js   script-tag IIFE, global `Swarmcast`, hls.js and PML inside, minified
 //   dist/swarmcast.mjs  ES module for bundlers: hls.js stays an import (peer dependency), PML inside
 //   dist/swarmcast.d.ts types of the module build
+//   dist/swarmcast-engine.mjs  `swarmcast/engine`: the live P2P path for any player, no hls.js,
+//                              PML's Node build inside
+//   dist/swarmcast-engine.d.ts types of the engine build
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import commonjs from "@rollup/plugin-commonjs";
+import json from "@rollup/plugin-json";
 import { nodeResolve } from "@rollup/plugin-node-resolve";
 import replace from "@rollup/plugin-replace";
 import terser from "@rollup/plugin-terser";
@@ -59,6 +64,12 @@ export const onwarn = (warning, warn) => {
   warn(warning);
 };
 
+/** PML's WebRTC client imports `webrtc-polyfill`; in the engine build it gets the runtime's globals. */
+const webRtcFromGlobals = () => ({
+  name: "webrtc-from-globals",
+  resolveId: (id) => (id === "webrtc-polyfill" ? fileURLToPath(new URL("./sdk/src/engine/webrtc-globals.ts", import.meta.url)) : null),
+});
+
 export default [
   {
     input: "sdk/src/iife.ts",
@@ -89,6 +100,42 @@ export default [
     input: "sdk/src/index.ts",
     external: (id) => /^(hls\.js|p2p-media-loader-)/.test(id),
     output: { file: "dist/swarmcast.d.ts", format: "es" },
+    plugins: [dts({ tsconfig: "./tsconfig.json", compilerOptions: { types: [] } })],
+  },
+  {
+    input: "sdk/src/engine-entry.ts",
+    // PML's ES build re-exports names of a CommonJS module (debug) that Node cannot import by
+    // name, so PML and its dependencies are bundled, Node's own modules and ws's optional
+    // native helpers stay imports.
+    external: (id) => /^(hls\.js|node:|bufferutil|utf-8-validate)/.test(id),
+    output: { file: "dist/swarmcast-engine.mjs", format: "es", sourcemap: true, inlineDynamicImports: true },
+    plugins: [
+      replace({ preventAssignment: true, values: { __SWARMCAST_VERSION__: JSON.stringify(pkg.version) } }),
+      webRtcFromGlobals(),
+      // bittorrent-tracker's client asks Node callers for a TCP port it only uses with HTTP/UDP
+      // trackers; PML announces to WebSocket trackers only, as in the browser.
+      replace({ preventAssignment: true, include: /bittorrent-tracker[\\/]client\.js$/, values: { "process.browser": "true" } }),
+      // PML calls the browser's timers and fetch through `window`; Node has them on globalThis.
+      replace({
+        preventAssignment: true,
+        include: /p2p-media-loader-core/,
+        values: { "window.setTimeout": "globalThis.setTimeout", "window.fetch": "globalThis.fetch" },
+      }),
+      nodeResolve({ preferBuiltins: true, exportConditions: ["node", "import", "default"], extensions: [".ts", ".mjs", ".js", ".json"] }),
+      commonjs({ ignoreTryCatch: true }),
+      json(),
+      typescript({
+        tsconfig: "./tsconfig.json",
+        include: ["sdk/src/**/*.ts", "shared/**/*.ts"],
+        compilerOptions: { noEmit: false, declaration: false, sourceMap: true, outDir: undefined, types: [] },
+      }),
+    ],
+    onwarn,
+  },
+  {
+    input: "sdk/src/engine-entry.ts",
+    external: (id) => /^(hls\.js|p2p-media-loader-)/.test(id),
+    output: { file: "dist/swarmcast-engine.d.ts", format: "es" },
     plugins: [dts({ tsconfig: "./tsconfig.json", compilerOptions: { types: [] } })],
   },
 ];

@@ -1,8 +1,8 @@
-import { Events, type default as Hls, type LevelDetails } from "hls.js";
 import type { SegmentErrorDetails, StreamType } from "p2p-media-loader-core";
+import type { LivePlayer, PlaylistDetails, PlaylistEvent } from "../live/live-player";
 import { SegmentHashIndex, type SegmentByteRange } from "./hash-index";
 import { loadIntegrityMap } from "./integrity-map";
-import { hashesFromFragments, type FragmentLike } from "./playlist-hashes";
+import { hashesFromFragments } from "./playlist-hashes";
 import { integrityOffStats, SegmentVerifier, type IntegrityMode, type IntegrityStats } from "./verifier";
 
 export interface IntegrityGuardOptions {
@@ -36,10 +36,10 @@ export class IntegrityGuard {
   private readonly map = new SegmentHashIndex(Number.MAX_SAFE_INTEGER);
   private readonly verifier: SegmentVerifier | undefined;
   private readonly mapReady: Promise<void> | undefined;
-  private hls: Hls | null = null;
+  private unsubscribePlayer: (() => void) | undefined;
   private setStreamP2P: ((streamType: StreamType, enabled: boolean) => void) | undefined;
   private readonly p2pAllowed = new Map<StreamType, boolean>();
-  private readonly lastDetails = new Map<StreamType, LevelDetails>();
+  private readonly lastDetails = new Map<StreamType, PlaylistDetails>();
   private mapSettled = false;
   private destroyed = false;
 
@@ -86,16 +86,18 @@ export class IntegrityGuard {
   }
 
   /**
-   * Reads hashes from every media playlist hls.js loads. `setStreamP2P` switches P2P off for
+   * Reads hashes from every media playlist the player loads. `setStreamP2P` switches P2P off for
    * a stream whose segments lack hashes when the mode is `required`.
    */
-  bindHls(hls: Hls, setStreamP2P?: (streamType: StreamType, enabled: boolean) => void): void {
+  bindPlayer(player: LivePlayer, setStreamP2P?: (streamType: StreamType, enabled: boolean) => void): void {
     if (this.options.mode === "off") return;
-    this.hls = hls;
     this.setStreamP2P = setStreamP2P;
-    hls.on(Events.LEVEL_LOADED, this.onLevelDetails);
-    hls.on(Events.LEVEL_UPDATED, this.onLevelDetails);
-    hls.on(Events.AUDIO_TRACK_LOADED, this.onAudioDetails);
+    const offLoaded = player.on("playlist-loaded", this.onPlaylist);
+    const offUpdated = player.on("playlist-updated", this.onPlaylist);
+    this.unsubscribePlayer = () => {
+      offLoaded();
+      offUpdated();
+    };
   }
 
   /** Feed of PML's `onSegmentError`. */
@@ -133,27 +135,19 @@ export class IntegrityGuard {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    if (this.hls) {
-      this.hls.off(Events.LEVEL_LOADED, this.onLevelDetails);
-      this.hls.off(Events.LEVEL_UPDATED, this.onLevelDetails);
-      this.hls.off(Events.AUDIO_TRACK_LOADED, this.onAudioDetails);
-      this.hls = null;
-    }
+    this.unsubscribePlayer?.();
+    this.unsubscribePlayer = undefined;
     this.tags.clear();
     this.map.clear();
   }
 
-  private readonly onLevelDetails = (_event: unknown, data: { details: LevelDetails }) => {
-    this.ingest("main", data.details);
+  private readonly onPlaylist = ({ streamType, details }: PlaylistEvent) => {
+    this.ingest(streamType, details);
   };
 
-  private readonly onAudioDetails = (_event: unknown, data: { details: LevelDetails }) => {
-    this.ingest("secondary", data.details);
-  };
-
-  private ingest(streamType: StreamType, details: LevelDetails): void {
+  private ingest(streamType: StreamType, details: PlaylistDetails): void {
     if (this.destroyed) return;
-    for (const { url, byteRange, hash } of hashesFromFragments(details.fragments as unknown as FragmentLike[])) {
+    for (const { url, byteRange, hash } of hashesFromFragments(details.segments)) {
       if (hash !== undefined) this.tags.set(url, byteRange, hash);
     }
     this.lastDetails.set(streamType, details);
@@ -166,11 +160,11 @@ export class IntegrityGuard {
   }
 
   /** `required`: P2P for a stream only while every segment in its playlist has a hash. */
-  private checkCoverage(streamType: StreamType, details: LevelDetails): void {
+  private checkCoverage(streamType: StreamType, details: PlaylistDetails): void {
     if (this.options.mode !== "required" || !this.setStreamP2P) return;
     // Until the map is read, coverage is unknown: the verifier waits for it anyway.
     if (this.mapReady && !this.mapSettled) return;
-    const covered = hashesFromFragments(details.fragments as unknown as FragmentLike[]).every(
+    const covered = hashesFromFragments(details.segments).every(
       ({ url, byteRange, hash }) => hash !== undefined || this.map.get(url, byteRange) !== undefined,
     );
     if (this.p2pAllowed.get(streamType) === covered) return;
