@@ -82,3 +82,16 @@ describe("virtual viewer", () => {
     assert.ok(connected >= 2, `peer connections counted: ${connected}`);
   });
 });
+
+describe("offload bound", () => {
+  it("is the copy bound with plenty of uplink and the uplink bound without, byte-weighted in total", async () => {
+    const { renditionBound, totalBound } = await import("../../bench/audience/bound");
+    const plenty = renditionBound([20e6, 20e6, 20e6, 20e6], 1.6e6);
+    assert.equal(plenty.bound, 0.75);
+    assert.equal(plenty.binding, "copies");
+    const starved = renditionBound([1e6, 1e6, 1e6, 1e6], 3.2e6);
+    assert.equal(starved.bound, 1 / 3.2);
+    assert.equal(starved.binding, "uplink");
+    assert.equal(totalBound([plenty, starved], [1, 3]), (0.75 + 3 / 3.2) / 4);
+  });
+});
