@@ -2,13 +2,16 @@ import { createRequire } from "node:module";
 
 /** What the probe saw of this process's peer connections. */
 export interface ConnectionCounts {
-  /** RTCPeerConnections created (attempts, both directions). */
+  /**
+   * Connections that got the remote peer's answer or offer (both directions). The tracker
+   * client pre-creates offers that nobody may answer; those are not attempts.
+   */
   attempts: number;
   /** Those that reached `connected`. */
   connected: number;
   /** Connected through a TURN relay (the selected candidate pair has a relay candidate). */
   relayed: number;
-  /** Ended as `failed`, or closed before connecting. */
+  /** Attempts that ended as `failed`, or closed before connecting. */
   failed: number;
 }
 
@@ -25,10 +28,15 @@ export function installWebRtc(): ConnectionCounts {
   class CountedPeerConnection extends Base {
     constructor(config?: RTCConfiguration) {
       super(config);
-      counts.attempts++;
+      let attempted = false;
+      this.addEventListener("signalingstatechange", () => {
+        if (attempted || !this.remoteDescription) return;
+        attempted = true;
+        counts.attempts++;
+      });
       let settled = false;
       const settle = (ok: boolean) => {
-        if (settled) return;
+        if (settled || !attempted) return;
         settled = true;
         if (!ok) {
           counts.failed++;

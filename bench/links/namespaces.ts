@@ -20,8 +20,16 @@ export interface LinkLab {
   readonly prefix: string;
   readonly hubAddress: string;
   readonly viewers: ViewerNetwork[];
+  /** Bytes each viewer's link has carried so far, read from the token buckets' counters. */
+  linkBytes(index: number): { sentBytes: number; receivedBytes: number };
   /** Removes every namespace and interface the lab created. Idempotent. */
   close(): void;
+}
+
+/** The "Sent N bytes" counter of the root qdisc of `dev` in `ns`. */
+function qdiscSentBytes(ns: string, dev: string): number {
+  const out = execFileSync("tc", ["-n", ns, "-s", "qdisc", "show", "dev", dev], { encoding: "utf8" });
+  return Number(/Sent (\d+) bytes/.exec(out)?.[1] ?? NaN);
 }
 
 const SUBNET_PREFIX = "10.77";
@@ -92,6 +100,10 @@ export function createLinkLab(links: ViewerLink[], prefix = `sc${process.pid % 1
       prefix,
       hubAddress: `${SUBNET_PREFIX}.0.1`,
       viewers,
+      linkBytes: (index) => ({
+        sentBytes: qdiscSentBytes(viewers[index].namespace, "eth0"),
+        receivedBytes: qdiscSentBytes(hub, `${prefix}h${index}`),
+      }),
       close() {
         process.off("exit", onExit);
         close();
