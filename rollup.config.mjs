@@ -73,7 +73,8 @@ export const onwarn = (warning, warn) => {
 /** PML's WebRTC client imports `webrtc-polyfill`; in the engine build it gets the runtime's globals. */
 const webRtcFromGlobals = () => ({
   name: "webrtc-from-globals",
-  resolveId: (id) => (id === "webrtc-polyfill" ? fileURLToPath(new URL("./sdk/src/engine/webrtc-globals.ts", import.meta.url)) : null),
+  resolveId: (id) =>
+    id === "webrtc-polyfill" ? fileURLToPath(new URL("./sdk/src/engine/webrtc-globals.ts", import.meta.url)) : null,
 });
 
 /** Node code: every bare import (a dependency or node:*) stays an import. */
@@ -151,14 +152,22 @@ const builds = [
       webRtcFromGlobals(),
       // bittorrent-tracker's client asks Node callers for a TCP port it only uses with HTTP/UDP
       // trackers; PML announces to WebSocket trackers only, as in the browser.
-      replace({ preventAssignment: true, include: /bittorrent-tracker[\\/]client\.js$/, values: { "process.browser": "true" } }),
+      replace({
+        preventAssignment: true,
+        include: /bittorrent-tracker[\\/]client\.js$/,
+        values: { "process.browser": "true" },
+      }),
       // PML calls the browser's timers and fetch through `window`; Node has them on globalThis.
       replace({
         preventAssignment: true,
         include: /p2p-media-loader-core/,
         values: { "window.setTimeout": "globalThis.setTimeout", "window.fetch": "globalThis.fetch" },
       }),
-      nodeResolve({ preferBuiltins: true, exportConditions: ["node", "import", "default"], extensions: [".ts", ".mjs", ".js", ".json"] }),
+      nodeResolve({
+        preferBuiltins: true,
+        exportConditions: ["node", "import", "default"],
+        extensions: [".ts", ".mjs", ".js", ".json"],
+      }),
       commonjs({ ignoreTryCatch: true }),
       json(),
       typescript({

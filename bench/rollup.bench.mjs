@@ -10,7 +10,11 @@ import { browserPlugins, onwarn } from "../rollup.config.mjs";
 const root = fileURLToPath(new URL("..", import.meta.url));
 
 const plugins = () =>
-  browserPlugins({ tsconfig: `${root}tsconfig.json`, include: [`${root}bench/pages/**/*.ts`, `${root}sdk/src/**/*.ts`], sourceMap: false });
+  browserPlugins({
+    tsconfig: `${root}tsconfig.json`,
+    include: [`${root}bench/pages/**/*.ts`, `${root}sdk/src/**/*.ts`],
+    sourceMap: false,
+  });
 
 export default [
   {

@@ -51,7 +51,11 @@ const SOURCES: Record<string, AssetSource> = {
   "/index.html": { file: join(PAGE_DIR, "index.html"), contentType: "text/html; charset=utf-8" },
   "/style.css": { file: join(PAGE_DIR, "style.css"), contentType: "text/css; charset=utf-8" },
   "/embed.html": { file: join(ROOT, "demo", "embed.html"), contentType: "text/html; charset=utf-8" },
-  "/swarmcast.js": { file: join(ROOT, "sdk", "dist", "swarmcast.js"), contentType: JS, hint: "run `npm run build` first (npm start does it for you)" },
+  "/swarmcast.js": {
+    file: join(ROOT, "sdk", "dist", "swarmcast.js"),
+    contentType: JS,
+    hint: "run `npm run build` first (npm start does it for you)",
+  },
   "/swarmcast.js.map": { file: join(ROOT, "sdk", "dist", "swarmcast.js.map"), contentType: "application/json" },
   "/vendor/echarts.min.js": { file: echartsFile(), contentType: JS, hint: "run `npm ci` first" },
   ...pageScripts(),
@@ -108,5 +112,9 @@ export function loadAsset(path: string): Asset | undefined {
 
 /** Paths of the files a working page needs, for a check at start-up. */
 export function requiredAssetFiles(): Array<{ path: string; file: string; hint?: string }> {
-  return ["/", "/swarmcast.js", "/vendor/echarts.min.js"].map((path) => ({ path, file: SOURCES[path].file, hint: SOURCES[path].hint }));
+  return ["/", "/swarmcast.js", "/vendor/echarts.min.js"].map((path) => ({
+    path,
+    file: SOURCES[path].file,
+    hint: SOURCES[path].hint,
+  }));
 }

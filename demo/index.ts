@@ -14,7 +14,14 @@ import type { DemoConfig } from "./page/settings.js";
 import { proxyHttp, proxyUpgrade } from "./proxy.js";
 import { startLocalTracker, type LocalTracker } from "./tracker.js";
 
-export { DEFAULT_DEMO_OPTIONS, DemoOptionError, HELP, parseDemoArgs, resolveDemoOptions, type DemoOptions } from "./options.js";
+export {
+  DEFAULT_DEMO_OPTIONS,
+  DemoOptionError,
+  HELP,
+  parseDemoArgs,
+  resolveDemoOptions,
+  type DemoOptions,
+} from "./options.js";
 export type { DemoConfig } from "./page/settings.js";
 
 const LOOPBACK = "127.0.0.1";
@@ -49,7 +56,13 @@ function bounded(work: Promise<unknown>, ms: number): Promise<void> {
   const timeout = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, ms);
   });
-  return Promise.race([work.then(() => undefined, () => undefined), timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    work.then(
+      () => undefined,
+      () => undefined,
+    ),
+    timeout,
+  ]).finally(() => clearTimeout(timer));
 }
 
 function escapeAttribute(value: string): string {
@@ -57,24 +70,42 @@ function escapeAttribute(value: string): string {
 }
 
 function sendText(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", ...headers });
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    "content-type": "text/plain; charset=utf-8",
+    "cache-control": "no-store",
+    ...headers,
+  });
   res.end(text.endsWith("\n") ? text : `${text}\n`);
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  res.writeHead(status, { ...SECURITY_HEADERS, "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    "content-type": "application/json; charset=utf-8",
+    "cache-control": "no-store",
+  });
   res.end(JSON.stringify(value));
 }
 
 function listenError(err: NodeJS.ErrnoException, options: DemoOptions): Error {
   if (err.code === "EADDRINUSE") {
-    return new DemoOptionError("--port", `port ${options.port} on ${options.host} is already in use; pick another one (e.g. --port ${options.port + 1}, or --port 0 for any free port)`);
+    return new DemoOptionError(
+      "--port",
+      `port ${options.port} on ${options.host} is already in use; pick another one (e.g. --port ${options.port + 1}, or --port 0 for any free port)`,
+    );
   }
   if (err.code === "EACCES") {
-    return new DemoOptionError("--port", `not allowed to listen on port ${options.port}; ports below 1024 need privileges, try --port 8080`);
+    return new DemoOptionError(
+      "--port",
+      `not allowed to listen on port ${options.port}; ports below 1024 need privileges, try --port 8080`,
+    );
   }
   if (err.code === "EADDRNOTAVAIL" || err.code === "ENOTFOUND" || err.code === "EAI_AGAIN") {
-    return new DemoOptionError("--host", `cannot listen on "${options.host}": no such local address (${err.code}); try --host 127.0.0.1 or --host 0.0.0.0`);
+    return new DemoOptionError(
+      "--host",
+      `cannot listen on "${options.host}": no such local address (${err.code}); try --host 127.0.0.1 or --host 0.0.0.0`,
+    );
   }
   return err;
 }
@@ -126,11 +157,15 @@ export async function startDemo(input: Partial<DemoOptions> = {}): Promise<Demo>
     const swarm = url.searchParams.get("swarm") || (url.searchParams.get("src") ? null : config.swarm);
     if (swarm) extra += `\n       data-swarmcast-swarm="${escapeAttribute(swarm)}"`;
     // No STUN is reachable from a loopback-only setup; host candidates are all peers need.
-    if (tracker && !url.searchParams.get("tracker")) extra += `\n       data-swarmcast-ice=""\n       data-swarmcast-stats-beacon="on"`;
+    if (tracker && !url.searchParams.get("tracker"))
+      extra += `\n       data-swarmcast-ice=""\n       data-swarmcast-stats-beacon="on"`;
     return asset.body
       .toString("utf8")
       .replace(/data-swarmcast-src="[^"]*"/, `data-swarmcast-src="${escapeAttribute(src)}"`)
-      .replace(/data-swarmcast-tracker="[^"]*"/, (m) => `data-swarmcast-tracker="${escapeAttribute(trackerUrl)}"${extra}`);
+      .replace(
+        /data-swarmcast-tracker="[^"]*"/,
+        (m) => `data-swarmcast-tracker="${escapeAttribute(trackerUrl)}"${extra}`,
+      );
   };
 
   const serveAsset = (req: IncomingMessage, res: ServerResponse, path: string) => {
@@ -166,7 +201,8 @@ export async function startDemo(input: Partial<DemoOptions> = {}): Promise<Demo>
       return proxyHttp(req, res, origin.url, path.slice(ORIGIN_PREFIX.length) + url.search);
     }
     // Viewers' stats beacons (the SDK derives /beacon from the tracker URL) go to the tracker.
-    if (tracker && path === "/beacon" && req.method === "POST") return proxyHttp(req, res, tracker.httpUrl, path + url.search);
+    if (tracker && path === "/beacon" && req.method === "POST")
+      return proxyHttp(req, res, tracker.httpUrl, path + url.search);
     if (req.method !== "GET" && req.method !== "HEAD") {
       return sendText(res, 405, `${req.method} is not allowed here`, { allow: "GET, HEAD" });
     }
@@ -174,14 +210,21 @@ export async function startDemo(input: Partial<DemoOptions> = {}): Promise<Demo>
       case "/config.json":
         return sendJson(res, 200, config);
       case "/swarm.json":
-        if (!tracker) return sendJson(res, 404, { error: "the demo uses an external tracker (--tracker); its swarm is not visible here" });
+        if (!tracker)
+          return sendJson(res, 404, {
+            error: "the demo uses an external tracker (--tracker); its swarm is not visible here",
+          });
         return sendJson(res, 200, tracker.swarm());
       case "/health":
         return sendJson(res, 200, { status: "ok" });
       case "/embed.html":
         try {
           const html = embedPage(req, url);
-          res.writeHead(200, { ...SECURITY_HEADERS, "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+          res.writeHead(200, {
+            ...SECURITY_HEADERS,
+            "content-type": "text/html; charset=utf-8",
+            "cache-control": "no-store",
+          });
           return void res.end(req.method === "HEAD" ? undefined : html);
         } catch (err) {
           return sendText(res, 503, (err as Error).message);
@@ -229,7 +272,12 @@ export async function startDemo(input: Partial<DemoOptions> = {}): Promise<Demo>
   }
   server.on("error", () => undefined);
   const { port } = server.address() as AddressInfo;
-  const shownHost = options.host === "0.0.0.0" || options.host === "::" ? "localhost" : options.host.includes(":") ? `[${options.host}]` : options.host;
+  const shownHost =
+    options.host === "0.0.0.0" || options.host === "::"
+      ? "localhost"
+      : options.host.includes(":")
+        ? `[${options.host}]`
+        : options.host;
 
   let closing: Promise<void> | undefined;
   return {

@@ -80,8 +80,12 @@ export function resolveDemoOptions(input: Partial<DemoOptions> = {}): DemoOption
   if (typeof o.host !== "string" || o.host.trim() === "" || /[\s/]/.test(o.host.trim())) {
     throw new DemoOptionError("--host", `expected an interface address or host name, got ${JSON.stringify(o.host)}`);
   }
-  const stream = o.stream === "" ? "" : checkUrl("--stream", String(o.stream), ["http:", "https:"], "an http(s):// HLS playlist URL");
-  const tracker = o.tracker === "" ? "" : checkUrl("--tracker", String(o.tracker), ["ws:", "wss:"], "a ws:// or wss:// tracker URL");
+  const stream =
+    o.stream === ""
+      ? ""
+      : checkUrl("--stream", String(o.stream), ["http:", "https:"], "an http(s):// HLS playlist URL");
+  const tracker =
+    o.tracker === "" ? "" : checkUrl("--tracker", String(o.tracker), ["ws:", "wss:"], "a ws:// or wss:// tracker URL");
   return { host: o.host.trim(), port: o.port, stream, tracker };
 }
 
@@ -117,11 +121,13 @@ export function parseDemoArgs(argv: string[]): CliResult {
   }
   if (values.host !== undefined) input.host = String(values.host);
   if (values.stream !== undefined) {
-    if (String(values.stream).trim() === "") throw new DemoOptionError("--stream", "expected an http(s):// HLS playlist URL, got an empty value");
+    if (String(values.stream).trim() === "")
+      throw new DemoOptionError("--stream", "expected an http(s):// HLS playlist URL, got an empty value");
     input.stream = String(values.stream);
   }
   if (values.tracker !== undefined) {
-    if (String(values.tracker).trim() === "") throw new DemoOptionError("--tracker", "expected a ws:// or wss:// tracker URL, got an empty value");
+    if (String(values.tracker).trim() === "")
+      throw new DemoOptionError("--tracker", "expected a ws:// or wss:// tracker URL, got an empty value");
     input.tracker = String(values.tracker);
   }
   return { help: false, options: resolveDemoOptions(input) };

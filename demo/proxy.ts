@@ -7,7 +7,15 @@ import { request, type IncomingMessage, type ServerResponse } from "node:http";
 import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+]);
 
 /** Forwards an HTTP request to `target` (http://host:port) under `path`. */
 export function proxyHttp(req: IncomingMessage, res: ServerResponse, target: string, path: string): void {
@@ -17,17 +25,14 @@ export function proxyHttp(req: IncomingMessage, res: ServerResponse, target: str
     if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
   }
   headers.host = base.host;
-  const upstream = request(
-    { hostname: base.hostname, port: base.port, method: req.method, path, headers },
-    (up) => {
-      const out: Record<string, string | string[]> = {};
-      for (const [name, value] of Object.entries(up.headers)) {
-        if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
-      }
-      res.writeHead(up.statusCode ?? 502, out);
-      up.pipe(res);
-    },
-  );
+  const upstream = request({ hostname: base.hostname, port: base.port, method: req.method, path, headers }, (up) => {
+    const out: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(up.headers)) {
+      if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+    }
+    res.writeHead(up.statusCode ?? 502, out);
+    up.pipe(res);
+  });
   upstream.on("error", (err) => {
     if (!res.headersSent) {
       res.writeHead(502, { "content-type": "text/plain; charset=utf-8", "access-control-allow-origin": "*" });
@@ -46,7 +51,14 @@ export function proxyHttp(req: IncomingMessage, res: ServerResponse, target: str
  * handshake is replayed with the upstream Host header, then bytes flow both ways untouched.
  * Both sockets are added to `open` until they close.
  */
-export function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: string, search: string, open: Set<Duplex>): void {
+export function proxyUpgrade(
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  target: string,
+  search: string,
+  open: Set<Duplex>,
+): void {
   const base = new URL(target);
   const upstream: Socket = connect(Number(base.port), base.hostname.replace(/^\[|\]$/g, ""));
   open.add(socket);

@@ -44,7 +44,9 @@ async function main(): Promise<void> {
     const others = networkUrls(demo.options.port);
     if (others.length > 0) console.log(`  from other devices on your network: ${others.join("  ")}\n`);
   }
-  console.log(`  stream:  ${source}\n  tracker: ${tracker}\n  Press "Add a viewer" on the page to watch peers share the stream. Ctrl-C stops.\n`);
+  console.log(
+    `  stream:  ${source}\n  tracker: ${tracker}\n  Press "Add a viewer" on the page to watch peers share the stream. Ctrl-C stops.\n`,
+  );
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

@@ -1,1 +1,4 @@
-export function pinnedLockfile(names: string[], lockfile?: unknown): { lockfileVersion: number; packages: Record<string, unknown> };
+export function pinnedLockfile(
+  names: string[],
+  lockfile?: unknown,
+): { lockfileVersion: number; packages: Record<string, unknown> };

@@ -13,7 +13,7 @@ const ROOT_LOCKFILE = fileURLToPath(new URL("../package-lock.json", import.meta.
 
 /** The lockfile path ("node_modules/…") a package named `name` resolves to from `from`. */
 function resolveFrom(packages, from, name) {
-  for (let base = from; ; ) {
+  for (let base = from; ;) {
     const candidate = `${base ? `${base}/` : ""}node_modules/${name}`;
     if (packages[candidate]) return candidate;
     if (!base) return undefined;

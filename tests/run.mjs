@@ -29,7 +29,8 @@ if (files.length === 0) {
 }
 
 const nodeArgs = [
-  "--import", "tsx",
+  "--import",
+  "tsx",
   "--test",
   "--test-concurrency=1",
   // A hung browser or socket fails its test instead of stalling the suite.

@@ -56,7 +56,11 @@ function missing() {
 
 function instructions(requirements) {
   return requirements
-    .map((r) => (r.elsewhere ? `${r.program} (Debian: ${r.debian}; elsewhere ${r.elsewhere})` : `${r.program} (Debian: ${r.debian})`))
+    .map((r) =>
+      r.elsewhere
+        ? `${r.program} (Debian: ${r.debian}; elsewhere ${r.elsewhere})`
+        : `${r.program} (Debian: ${r.debian})`,
+    )
     .join(", ");
 }
 

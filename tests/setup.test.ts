@@ -24,5 +24,8 @@ it("names what to install, in one line, when programs are missing and apt-get is
   assert.equal(run.stdout, "", "no install attempted");
   const lines = run.stderr.trimEnd().split("\n");
   assert.equal(lines.length, 1, run.stderr);
-  assert.match(lines[0], /redis-server \(Debian: redis-server\), haproxy \(Debian: haproxy\), turnserver \(Debian: coturn\): install them and run again$/);
+  assert.match(
+    lines[0],
+    /redis-server \(Debian: redis-server\), haproxy \(Debian: haproxy\), turnserver \(Debian: coturn\): install them and run again$/,
+  );
 });

@@ -20,7 +20,14 @@ export function renditionBound(uplinksBps: number[], bitrateBps: number): Rendit
   if (n === 0) return { viewers: 0, bitrateBps, copyBound: 0, uplinkBound: 0, bound: 0, binding: "copies" };
   const copyBound = (n - 1) / n;
   const uplinkBound = uplinksBps.reduce((a, b) => a + b, 0) / (n * bitrateBps);
-  return { viewers: n, bitrateBps, copyBound, uplinkBound, bound: Math.min(copyBound, uplinkBound), binding: uplinkBound < copyBound ? "uplink" : "copies" };
+  return {
+    viewers: n,
+    bitrateBps,
+    copyBound,
+    uplinkBound,
+    bound: Math.min(copyBound, uplinkBound),
+    binding: uplinkBound < copyBound ? "uplink" : "copies",
+  };
 }
 
 /** The total bound: the renditions' bounds weighted by the bytes consumed of each. */

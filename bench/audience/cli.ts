@@ -18,7 +18,9 @@ export function parseAudienceArgs(argv: string[]): AudienceOptions {
     const flag = argv[i];
     const value = argv[++i];
     switch (flag) {
-      case "--viewers": options.viewers = Math.round(number(flag, value, 2)); break;
+      case "--viewers":
+        options.viewers = Math.round(number(flag, value, 2));
+        break;
       case "--modes": {
         const list = (value ?? "").split(",") as AudienceMode[];
         const bad = list.filter((m) => !MODES.includes(m));
@@ -26,18 +28,32 @@ export function parseAudienceArgs(argv: string[]): AudienceOptions {
         options.modes = list;
         break;
       }
-      case "--links": options.links = value ?? ""; break;
+      case "--links":
+        options.links = value ?? "";
+        break;
       case "--ladder": {
-        if (value !== "1" && value !== "3") throw new Error(`--ladder must be 1 (the 1.6 Mbit/s rendition alone) or 3, got ${value}`);
+        if (value !== "1" && value !== "3")
+          throw new Error(`--ladder must be 1 (the 1.6 Mbit/s rendition alone) or 3, got ${value}`);
         options.ladder = Number(value) as 1 | 3;
         break;
       }
-      case "--duration": options.durationSec = number(flag, value, 5); break;
-      case "--warmup": options.warmupSec = number(flag, value, 0); break;
-      case "--join-interval": options.joinIntervalSec = number(flag, value, 0); break;
-      case "--name": options.name = value ?? ""; break;
-      case "--out": options.outDir = value ?? ""; break;
-      default: throw new Error(`unknown option ${flag}`);
+      case "--duration":
+        options.durationSec = number(flag, value, 5);
+        break;
+      case "--warmup":
+        options.warmupSec = number(flag, value, 0);
+        break;
+      case "--join-interval":
+        options.joinIntervalSec = number(flag, value, 0);
+        break;
+      case "--name":
+        options.name = value ?? "";
+        break;
+      case "--out":
+        options.outDir = value ?? "";
+        break;
+      default:
+        throw new Error(`unknown option ${flag}`);
     }
   }
   return options;

@@ -40,7 +40,10 @@ export function parseMultivariant(text: string, baseUrl: string): Rendition[] {
     if (line.startsWith("#EXT-X-STREAM-INF:")) pending = parseAttributes(line.slice("#EXT-X-STREAM-INF:".length));
     else if (line !== "" && !line.startsWith("#") && pending) {
       const [width, height] = (pending.RESOLUTION ?? "").split("x").map(Number);
-      const videoCodec = (pending.CODECS ?? "").split(",").map((c) => c.trim()).find((c) => /^(avc|hvc|hev|av01|vp0)/.test(c));
+      const videoCodec = (pending.CODECS ?? "")
+        .split(",")
+        .map((c) => c.trim())
+        .find((c) => /^(avc|hvc|hev|av01|vp0)/.test(c));
       renditions.push({
         url: new URL(line, baseUrl).href,
         bitrate: Number(pending.BANDWIDTH ?? 0),
@@ -87,7 +90,11 @@ export function parseMediaPlaylist(text: string, url: string): MediaPlaylist {
     }
     const sn = mediaSequence + segments.length;
     const previous = segments[segments.length - 1];
-    const date = Number.isFinite(programDateMs) ? programDateMs : previous ? previous.programDateMs + previous.duration * 1000 : NaN;
+    const date = Number.isFinite(programDateMs)
+      ? programDateMs
+      : previous
+        ? previous.programDateMs + previous.duration * 1000
+        : NaN;
     segments.push({ sn, url: new URL(line, url).href, duration, byteRange: [], tagList: tags, programDateMs: date });
     tags = [];
     duration = NaN;

@@ -55,7 +55,10 @@ export function withPmlAdjustments(
     adjusted.liveSyncDurationCount = Math.min(playlist.segments - 1, Math.floor(120 / playlist.targetDuration));
   }
   if (!userSet.maxBufferLength) {
-    adjusted.maxBufferLength = Math.min(config.maxBufferLength, Math.max(2 * playlist.targetDuration, highDemandTimeWindow));
+    adjusted.maxBufferLength = Math.min(
+      config.maxBufferLength,
+      Math.max(2 * playlist.targetDuration, highDemandTimeWindow),
+    );
   }
   return adjusted;
 }

@@ -70,15 +70,23 @@ function readCpu(): CpuTimes {
 }
 
 async function startServers(options: AudienceOptions): Promise<Servers> {
-  const links = options.links === "off" ? [] : assignLinks(loadProfiles()[options.links] ?? failProfile(options.links), options.viewers);
+  const links =
+    options.links === "off"
+      ? []
+      : assignLinks(loadProfiles()[options.links] ?? failProfile(options.links), options.viewers);
   const lab = options.links === "off" ? undefined : createLinkLab(links);
   const host = lab ? lab.hubAddress : "127.0.0.1";
-  const [origin, tracker] = await Promise.all([startOrigin({ host }), startTracker({ host, port: 0, logLevel: "warn" })]);
+  const [origin, tracker] = await Promise.all([
+    startOrigin({ host }),
+    startTracker({ host, port: 0, logLevel: "warn" }),
+  ]);
   return { origin, tracker, host, trackerUrl: `ws://${host}:${new URL(tracker.url).port}`, lab, links };
 }
 
 function failProfile(name: string): never {
-  throw new Error(`--links: no profile "${name}" in bench/links/profiles.json (known: ${Object.keys(loadProfiles()).join(", ")}, off)`);
+  throw new Error(
+    `--links: no profile "${name}" in bench/links/profiles.json (known: ${Object.keys(loadProfiles()).join(", ")}, off)`,
+  );
 }
 
 function clientId(mode: AudienceMode, index: number): string {
@@ -106,13 +114,26 @@ function quantile(values: number[], q: number): number | null {
 }
 
 /** Joins every viewer of a mode, waits out the warm-up, measures the steady window, stops them. */
-async function runMode(servers: Servers, options: AudienceOptions, mode: AudienceMode, log: (line: string) => void): Promise<AudienceModeResult> {
+async function runMode(
+  servers: Servers,
+  options: AudienceOptions,
+  mode: AudienceMode,
+  log: (line: string) => void,
+): Promise<AudienceModeResult> {
   const swarmId = `audience-${mode}-${Date.now()}`;
   const viewers = Array.from({ length: options.viewers }, (_, i) => {
     const id = clientId(mode, i);
     const manifestUrl = options.ladder === 3 ? servers.origin.ladderUrl(id) : servers.origin.renditionUrl(1, id);
     return new VirtualViewerProcess(
-      { id, mode, manifestUrl, trackers: [servers.trackerUrl], swarmId, iceServers: [], sampleIntervalMs: options.sampleIntervalSec * 1000 },
+      {
+        id,
+        mode,
+        manifestUrl,
+        trackers: [servers.trackerUrl],
+        swarmId,
+        iceServers: [],
+        sampleIntervalMs: options.sampleIntervalSec * 1000,
+      },
       servers.lab?.viewers[i].namespace,
     );
   });
@@ -121,7 +142,9 @@ async function runMode(servers: Servers, options: AudienceOptions, mode: Audienc
   const progress = setInterval(() => {
     const playing = viewers.filter((v) => v.last?.playing).length;
     samples.push({ t: (Date.now() - started) / 1000, playing, loadavg: loadavg()[0] });
-    log(`${mode}: ${Math.round((Date.now() - started) / 1000)} s, ${playing}/${viewers.length} playing, load ${loadavg()[0].toFixed(1)}`);
+    log(
+      `${mode}: ${Math.round((Date.now() - started) / 1000)} s, ${playing}/${viewers.length} playing, load ${loadavg()[0].toFixed(1)}`,
+    );
   }, 5000);
   try {
     for (const v of viewers) {
@@ -154,7 +177,8 @@ function summarizeMode(
     const a = first.viewers.get(v.config.id);
     const b = last.viewers.get(v.config.id) ?? v.last;
     const d = (f: (s: VirtualSnapshot) => number) => (b ? f(b) - (a ? f(a) : 0) : 0);
-    const byLevel = (source: "http" | "p2p") => Array.from({ length: levels }, (_, l) => d((s) => s.bytesByLevel[source][l] ?? 0));
+    const byLevel = (source: "http" | "p2p") =>
+      Array.from({ length: levels }, (_, l) => d((s) => s.bytesByLevel[source][l] ?? 0));
     const link = servers.links[i];
     return {
       id: v.config.id,
@@ -181,7 +205,9 @@ function summarizeMode(
       connections: b?.connections ?? { attempts: 0, connected: 0, relayed: 0, failed: 0 },
       cpuSec: d((s) => s.cpuMicros) / 1e6,
       rssMB: b ? b.rssBytes / 2 ** 20 : null,
-      latencies: v.samples.filter((s) => s.at >= first.at && s.at <= last.at && s.latency !== null).map((s) => s.latency as number),
+      latencies: v.samples
+        .filter((s) => s.at >= first.at && s.at <= last.at && s.latency !== null)
+        .map((s) => s.latency as number),
       problems: v.problems.slice(-3),
     };
   });
@@ -190,13 +216,25 @@ function summarizeMode(
   const cdn = sum((v) => v.cdnBytes);
   const renditions = bitrates.map((bitrate, l) => {
     const watchers = perViewer.filter((v) => v.level === l);
-    const bound: RenditionBound = renditionBound(watchers.map((v) => (v.uplinkMbps ?? 1000) * 1e6), bitrate);
+    const bound: RenditionBound = renditionBound(
+      watchers.map((v) => (v.uplinkMbps ?? 1000) * 1e6),
+      bitrate,
+    );
     const http = sum((v) => v.httpByLevel[l]);
     const p2p = sum((v) => v.p2pByLevel[l]);
     const offload = http + p2p > 0 ? p2p / (http + p2p) : 0;
-    return { level: l, consumedBytes: http + p2p, offload, ...bound, ratioToBound: bound.bound > 0 ? offload / bound.bound : null };
+    return {
+      level: l,
+      consumedBytes: http + p2p,
+      offload,
+      ...bound,
+      ratioToBound: bound.bound > 0 ? offload / bound.bound : null,
+    };
   });
-  const bound = totalBound(renditions, renditions.map((r) => r.consumedBytes));
+  const bound = totalBound(
+    renditions,
+    renditions.map((r) => r.consumedBytes),
+  );
   const offload = consumed > 0 ? 1 - cdn / consumed : 0;
   const latencies = perViewer.flatMap((v) => v.latencies);
   const watchMs = sum((v) => v.watchMs);
@@ -225,20 +263,37 @@ function summarizeMode(
       stalls: sum((v) => v.stalls),
       latencyMedianSec: quantile(latencies, 0.5),
       latencyP95Sec: quantile(latencies, 0.95),
-      startupMedianMs: quantile(perViewer.flatMap((v) => (v.startupMs === null ? [] : [v.startupMs])), 0.5),
-      peersMedian: quantile(perViewer.map((v) => v.peers), 0.5),
+      startupMedianMs: quantile(
+        perViewer.flatMap((v) => (v.startupMs === null ? [] : [v.startupMs])),
+        0.5,
+      ),
+      peersMedian: quantile(
+        perViewer.map((v) => v.peers),
+        0.5,
+      ),
       connectionSuccess: attempts > 0 ? connected / attempts : null,
       turnShare: connected > 0 ? sum((v) => v.connections.relayed) / connected : null,
       /** Per uplink class: what the SDK reports sending, and what the link carried (median, max). */
       uploadMbpsByUplink: Object.fromEntries(
         [...byUplink].map(([mbps, e]) => [
           `${mbps} Mbit/s`,
-          { sdkMedian: quantile(e.sdk, 0.5), sdkMax: Math.max(...e.sdk), linkMedian: quantile(e.link, 0.5), linkMax: e.link.length ? Math.max(...e.link) : null },
+          {
+            sdkMedian: quantile(e.sdk, 0.5),
+            sdkMax: Math.max(...e.sdk),
+            linkMedian: quantile(e.link, 0.5),
+            linkMax: e.link.length ? Math.max(...e.link) : null,
+          },
         ]),
       ),
       machineCpuShare: cpuShare,
-      viewerCpuSecMedian: quantile(perViewer.map((v) => v.cpuSec), 0.5),
-      viewerRssMBMedian: quantile(perViewer.flatMap((v) => (v.rssMB === null ? [] : [v.rssMB])), 0.5),
+      viewerCpuSecMedian: quantile(
+        perViewer.map((v) => v.cpuSec),
+        0.5,
+      ),
+      viewerRssMBMedian: quantile(
+        perViewer.flatMap((v) => (v.rssMB === null ? [] : [v.rssMB])),
+        0.5,
+      ),
     },
     counts: cpuShare < 0.85,
     viewers: perViewer.map(({ latencies: _l, ...rest }) => rest),
@@ -263,7 +318,10 @@ export interface AudienceResult {
   modes: AudienceModeResult[];
 }
 
-export async function runAudienceBench(options: AudienceOptions, log: (line: string) => void = console.log): Promise<{ result: AudienceResult; files: string[] }> {
+export async function runAudienceBench(
+  options: AudienceOptions,
+  log: (line: string) => void = console.log,
+): Promise<{ result: AudienceResult; files: string[] }> {
   const servers = await startServers(options);
   const stop = () => servers.lab?.close();
   process.once("SIGINT", stop);
@@ -276,7 +334,13 @@ export async function runAudienceBench(options: AudienceOptions, log: (line: str
     const httpOnly = modes.find((m) => m.mode === "http-only");
     const result: AudienceResult = {
       options,
-      machine: { cpus: cpus().length, memoryGB: Math.round(totalmem() / 2 ** 30), loadavgStart: loadStart, loadavgEnd: loadavg(), startedAt },
+      machine: {
+        cpus: cpus().length,
+        memoryGB: Math.round(totalmem() / 2 ** 30),
+        loadavgStart: loadStart,
+        loadavgEnd: loadavg(),
+        startedAt,
+      },
       links: servers.links,
       valid: {
         httpOnlyStalls: httpOnly ? httpOnly.steady.stalls : null,
@@ -308,12 +372,18 @@ function writeReport(result: AudienceResult, options: AudienceOptions): string[]
     `# Audience bench: ${options.viewers} virtual viewers, links ${options.links}, ${options.ladder === 3 ? "3-rendition ladder" : "1.6 Mbit/s rendition alone"}`,
     "",
     `${options.durationSec} s steady state after ${options.warmupSec} s warm-up; machine ${result.machine.cpus} CPUs, load ${result.machine.loadavgStart.map((x) => x.toFixed(1)).join("/")} at start, ${result.machine.loadavgEnd.map((x) => x.toFixed(1)).join("/")} at end.`,
-    result.valid.machineCpuUnder85 && result.valid.httpOnlyStalls === 0 ? "" : `**Does not count as a valid run**: http-only stalls ${result.valid.httpOnlyStalls}, machine CPU under 85 %: ${result.valid.machineCpuUnder85}.`,
+    result.valid.machineCpuUnder85 && result.valid.httpOnlyStalls === 0
+      ? ""
+      : `**Does not count as a valid run**: http-only stalls ${result.valid.httpOnlyStalls}, machine CPU under 85 %: ${result.valid.machineCpuUnder85}.`,
     "",
     `| | ${modes.map((m) => m.mode).join(" | ")} |`,
     `|---|${modes.map(() => "---").join("|")}|`,
     row("offload (CDN egress)", (m) => pct(m.steady.offload)),
-    row("bound / ratio", (m) => `${pct(m.steady.bound)} / ${m.steady.ratioToBound === null ? "–" : (m.steady.ratioToBound * 100).toFixed(1) + " %"}`),
+    row(
+      "bound / ratio",
+      (m) =>
+        `${pct(m.steady.bound)} / ${m.steady.ratioToBound === null ? "–" : (m.steady.ratioToBound * 100).toFixed(1) + " %"}`,
+    ),
     ...(modes[0]?.steady.renditions ?? []).map((r, l) =>
       row(`rendition ${l} (${(r.bitrateBps / 1e6).toFixed(2)} Mbit/s): offload / bound (binds)`, (m) => {
         const x = m.steady.renditions[l];
@@ -324,12 +394,22 @@ function writeReport(result: AudienceResult, options: AudienceOptions): string[]
     row("latency median / p95 (s)", (m) => `${num(m.steady.latencyMedianSec)} / ${num(m.steady.latencyP95Sec)}`),
     row("startup median (s)", (m) => num(m.steady.startupMedianMs === null ? null : m.steady.startupMedianMs / 1000)),
     row("peers per viewer (median)", (m) => num(m.steady.peersMedian, 0)),
-    row("P2P connection success / TURN share", (m) => `${pct(m.steady.connectionSuccess)} / ${pct(m.steady.turnShare)}`),
-    row("upload per viewer by uplink, median Mbit/s: SDK-reported / on the link", (m) =>
-      Object.entries(m.steady.uploadMbpsByUplink).map(([k, v]) => `${k}: ${num(v.sdkMedian, 2)} / ${num(v.linkMedian, 2)}`).join(", ") || "–",
+    row(
+      "P2P connection success / TURN share",
+      (m) => `${pct(m.steady.connectionSuccess)} / ${pct(m.steady.turnShare)}`,
+    ),
+    row(
+      "upload per viewer by uplink, median Mbit/s: SDK-reported / on the link",
+      (m) =>
+        Object.entries(m.steady.uploadMbpsByUplink)
+          .map(([k, v]) => `${k}: ${num(v.sdkMedian, 2)} / ${num(v.linkMedian, 2)}`)
+          .join(", ") || "–",
     ),
     row("machine CPU in steady window", (m) => pct(m.steady.machineCpuShare)),
-    row("viewer process CPU s / RSS MB (median)", (m) => `${num(m.steady.viewerCpuSecMedian)} / ${num(m.steady.viewerRssMBMedian, 0)}`),
+    row(
+      "viewer process CPU s / RSS MB (median)",
+      (m) => `${num(m.steady.viewerCpuSecMedian)} / ${num(m.steady.viewerRssMBMedian, 0)}`,
+    ),
     "",
   ];
   writeFileSync(md, lines.join("\n"));

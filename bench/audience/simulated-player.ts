@@ -1,6 +1,19 @@
-import type { LivePlayer, LivePlayerEventMap, LoadedSegment, PlaylistEvent, PlaylistSegment, Rendition } from "../../sdk/src/engine-entry";
+import type {
+  LivePlayer,
+  LivePlayerEventMap,
+  LoadedSegment,
+  PlaylistEvent,
+  PlaylistSegment,
+  Rendition,
+} from "../../sdk/src/engine-entry";
 import { EwmaBandwidthEstimator } from "./ewma";
-import { isMultivariant, parseMediaPlaylist, parseMultivariant, type MediaPlaylist, type TimedSegment } from "./hls-playlist";
+import {
+  isMultivariant,
+  parseMediaPlaylist,
+  parseMultivariant,
+  type MediaPlaylist,
+  type TimedSegment,
+} from "./hls-playlist";
 import type { SimulatedPlayerConfig } from "./player-config";
 
 /** Loads one media segment (through the SDK, or plain HTTP in the http-only mode). */
@@ -56,7 +69,11 @@ export class SimulatedPlayer implements LivePlayer {
     private config: SimulatedPlayerConfig,
     private readonly loadSegment: SegmentLoader,
   ) {
-    this.bandwidth = new EwmaBandwidthEstimator(config.abrEwmaFastLive, config.abrEwmaSlowLive, config.abrEwmaDefaultEstimate);
+    this.bandwidth = new EwmaBandwidthEstimator(
+      config.abrEwmaFastLive,
+      config.abrEwmaSlowLive,
+      config.abrEwmaDefaultEstimate,
+    );
     this.counters = {
       startedAt: Date.now(),
       firstFrameAt: null,
@@ -90,14 +107,18 @@ export class SimulatedPlayer implements LivePlayer {
   /** Reads the manifest: the renditions (a media playlist alone is one rendition of bitrate 0). */
   async loadManifest(): Promise<Rendition[]> {
     const text = await fetchText(this.manifestUrl);
-    this.renditions = isMultivariant(text) ? parseMultivariant(text, this.manifestUrl) : [{ url: this.manifestUrl, bitrate: 0 }];
+    this.renditions = isMultivariant(text)
+      ? parseMultivariant(text, this.manifestUrl)
+      : [{ url: this.manifestUrl, bitrate: 0 }];
     if (this.renditions.length === 0) throw new Error(`${this.manifestUrl}: no renditions`);
     this.level = this.config.fixedLevel ?? this.chooseLevel(0);
     return this.renditions;
   }
 
   /** Loads the first playlist, lets `adjust` see it (PML rewrites settings then), and starts playing. */
-  async start(adjust?: (playlist: MediaPlaylist, config: SimulatedPlayerConfig) => SimulatedPlayerConfig): Promise<void> {
+  async start(
+    adjust?: (playlist: MediaPlaylist, config: SimulatedPlayerConfig) => SimulatedPlayerConfig,
+  ): Promise<void> {
     const playlist = await this.reloadPlaylist();
     if (adjust) this.config = adjust(playlist, this.config);
     const startAt = playlist.edge - this.config.liveSyncDurationCount * playlist.targetDuration;
@@ -141,7 +162,14 @@ export class SimulatedPlayer implements LivePlayer {
   }
 
   private toTimeline(s: TimedSegment): PlaylistSegment & { sn: number } {
-    return { sn: s.sn, url: s.url, start: (s.programDateMs - this.timelineZeroMs) / 1000, duration: s.duration, byteRange: s.byteRange, tagList: s.tagList };
+    return {
+      sn: s.sn,
+      url: s.url,
+      start: (s.programDateMs - this.timelineZeroMs) / 1000,
+      duration: s.duration,
+      byteRange: s.byteRange,
+      tagList: s.tagList,
+    };
   }
 
   /** Loads the current rendition's playlist, tells listeners, and schedules the next reload like hls.js. */
@@ -156,7 +184,9 @@ export class SimulatedPlayer implements LivePlayer {
     const segments = this.timed(parsed);
     const last = segments[segments.length - 1];
     const playlist = { ...parsed, loadedAt: Date.now(), edge: last.start + last.duration };
-    const updated = !previous || previous.segments[previous.segments.length - 1]?.sn !== parsed.segments[parsed.segments.length - 1].sn;
+    const updated =
+      !previous ||
+      previous.segments[previous.segments.length - 1]?.sn !== parsed.segments[parsed.segments.length - 1].sn;
     this.playlists.set(level, playlist);
     const event: PlaylistEvent = { streamType: "main", level, details: { url, live: parsed.live, segments } };
     this.emit("playlist-loaded", event);
@@ -213,7 +243,8 @@ export class SimulatedPlayer implements LivePlayer {
       if (this.stopped) return;
       const bytes = loaded.data.byteLength;
       // hls.js's ABR sees PML's reported throughput for PML loads, the measured one for its own.
-      const durationMs = loaded.bandwidthBps > 0 ? (bytes * 8 * 1000) / loaded.bandwidthBps : performance.now() - started;
+      const durationMs =
+        loaded.bandwidthBps > 0 ? (bytes * 8 * 1000) / loaded.bandwidthBps : performance.now() - started;
       this.bandwidth.sample(durationMs, bytes);
       this.counters.bytesByLevel[level] = (this.counters.bytesByLevel[level] ?? 0) + bytes;
       this.counters.segmentsLoaded++;

@@ -26,16 +26,26 @@ const PML_HIGH_DEMAND_SEC = 15;
 function engineOptions(config: VirtualViewerConfig): SwarmcastEngineOptions {
   const base = { trackers: config.trackers, swarmId: config.swarmId, iceServers: config.iceServers };
   if (config.mode === "pml-defaults") {
-    return { ...base, liveEdge: { enabled: false }, integrity: "off", core: { highDemandTimeWindow: PML_HIGH_DEMAND_SEC } };
+    return {
+      ...base,
+      liveEdge: { enabled: false },
+      integrity: "off",
+      core: { highDemandTimeWindow: PML_HIGH_DEMAND_SEC },
+    };
   }
   return { ...base, ...(config.sdkOptions as Partial<SwarmcastEngineOptions>) };
 }
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? "{}") as VirtualViewerConfig;
-  const connections: ConnectionCounts = config.mode === "http-only" ? { attempts: 0, connected: 0, relayed: 0, failed: 0 } : installWebRtc();
-  const playerConfig: SimulatedPlayerConfig = { ...hlsDefaults(), ...(config.fixedLevel !== undefined ? { fixedLevel: config.fixedLevel } : {}) };
-  if (config.mode === "swarmcast") playerConfig.liveSyncDurationCount = (await loadEngine()).DEFAULT_SWARMCAST_CONFIG.hls.liveSyncDurationCount;
+  const connections: ConnectionCounts =
+    config.mode === "http-only" ? { attempts: 0, connected: 0, relayed: 0, failed: 0 } : installWebRtc();
+  const playerConfig: SimulatedPlayerConfig = {
+    ...hlsDefaults(),
+    ...(config.fixedLevel !== undefined ? { fixedLevel: config.fixedLevel } : {}),
+  };
+  if (config.mode === "swarmcast")
+    playerConfig.liveSyncDurationCount = (await loadEngine()).DEFAULT_SWARMCAST_CONFIG.hls.liveSyncDurationCount;
 
   const http = { bytes: 0 };
   const bySource = { http: [] as number[], p2p: [] as number[] };
@@ -74,11 +84,16 @@ async function main(): Promise<void> {
   };
   const add = (list: number[], level: number, bytes: number) => (list[level] = (list[level] ?? 0) + bytes);
   if (engine) {
-    engine.on("segment", ({ url, bytes, source }) => add(source === "http" ? bySource.http : bySource.p2p, levelOf(url), bytes));
+    engine.on("segment", ({ url, bytes, source }) =>
+      add(source === "http" ? bySource.http : bySource.p2p, levelOf(url), bytes),
+    );
     engine.setManifest(config.manifestUrl, renditions);
     engine.bindPlayer(player);
   }
-  const highDemand = config.mode === "pml-defaults" ? PML_HIGH_DEMAND_SEC : (engine?.core?.getConfig().mainStream.highDemandTimeWindow ?? 0);
+  const highDemand =
+    config.mode === "pml-defaults"
+      ? PML_HIGH_DEMAND_SEC
+      : (engine?.core?.getConfig().mainStream.highDemandTimeWindow ?? 0);
   await player.start((playlist, current) =>
     config.mode === "http-only"
       ? current
@@ -146,6 +161,11 @@ async function loadEngine(): Promise<EngineModule> {
 }
 
 main().catch((error: unknown) => {
-  process.stdout.write(JSON.stringify({ type: "error", message: error instanceof Error ? error.stack ?? error.message : String(error) }) + "\n");
+  process.stdout.write(
+    JSON.stringify({
+      type: "error",
+      message: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    }) + "\n",
+  );
   process.exit(1);
 });

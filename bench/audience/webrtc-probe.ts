@@ -64,7 +64,8 @@ export function installWebRtc(): ConnectionCounts {
         const byId = new Map<string, { type: string; [key: string]: unknown }>();
         report.forEach((stat: { id: string; type: string }) => byId.set(stat.id, stat));
         for (const stat of byId.values()) {
-          if (stat.type !== "candidate-pair" || !(stat.nominated || stat.selected) || stat.state !== "succeeded") continue;
+          if (stat.type !== "candidate-pair" || !(stat.nominated || stat.selected) || stat.state !== "succeeded")
+            continue;
           const local = byId.get(String(stat.localCandidateId));
           const remote = byId.get(String(stat.remoteCandidateId));
           if (local?.candidateType === "relay" || remote?.candidateType === "relay") return true;

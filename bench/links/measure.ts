@@ -48,7 +48,8 @@ export async function measureLink(namespace: string, hubAddress: string): Promis
         if (mode === "down") {
           const chunk = Buffer.alloc(64 * 1024);
           const pump = () => {
-            while (Date.now() - start < TRANSFER_SEC * 1000) if (!socket.write(chunk)) return void socket.once("drain", pump);
+            while (Date.now() - start < TRANSFER_SEC * 1000)
+              if (!socket.write(chunk)) return void socket.once("drain", pump);
             socket.end();
           };
           pump();
@@ -72,11 +73,25 @@ export async function measureLink(namespace: string, hubAddress: string): Promis
   try {
     const runClient = (mode: "up" | "down") =>
       new Promise<string>((resolve, reject) => {
-        const child = spawn("ip", ["netns", "exec", namespace, process.execPath, "-e", CLIENT, hubAddress, String(port), mode, String(TRANSFER_SEC), String(SKIP_SEC)]);
+        const child = spawn("ip", [
+          "netns",
+          "exec",
+          namespace,
+          process.execPath,
+          "-e",
+          CLIENT,
+          hubAddress,
+          String(port),
+          mode,
+          String(TRANSFER_SEC),
+          String(SKIP_SEC),
+        ]);
         let out = "";
         child.stdout.on("data", (d: Buffer) => (out += d.toString()));
         child.on("error", reject);
-        child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`measuring client in ${namespace} exited ${code}`))));
+        child.on("exit", (code) =>
+          code === 0 ? resolve(out) : reject(new Error(`measuring client in ${namespace} exited ${code}`)),
+        );
       });
     await runClient("up");
     const down = Number(await runClient("down"));

@@ -75,7 +75,13 @@ export function createLinkLab(links: ViewerLink[], prefix = `sc${process.pid % 1
       `addr add ${SUBNET_PREFIX}.0.1/16 dev ${rootSide}`,
       `link set ${rootSide} up`,
     ];
-    const hubBatch = ["link set lo up", "link add br0 type bridge", "link set br0 up", `link set ${prefix}rh master br0`, `link set ${prefix}rh up`];
+    const hubBatch = [
+      "link set lo up",
+      "link add br0 type bridge",
+      "link set br0 up",
+      `link set ${prefix}rh master br0`,
+      `link set ${prefix}rh up`,
+    ];
     const viewerBatches = new Map<string, string[]>();
     const viewers: ViewerNetwork[] = links.map((link, i) => {
       const ns = `${prefix}v${i}`;
@@ -84,11 +90,19 @@ export function createLinkLab(links: ViewerLink[], prefix = `sc${process.pid % 1
       const address = addressOf(i);
       rootBatch.push(`link add ${prefix}e${i} netns ${ns} type veth peer name ${prefix}h${i} netns ${hub}`);
       hubBatch.push(`link set ${prefix}h${i} master br0`, `link set ${prefix}h${i} up`);
-      viewerBatches.set(ns, ["link set lo up", `link set ${prefix}e${i} name eth0`, `addr add ${address}/16 dev eth0`, "link set eth0 up"]);
+      viewerBatches.set(ns, [
+        "link set lo up",
+        `link set ${prefix}e${i} name eth0`,
+        `addr add ${address}/16 dev eth0`,
+        "link set eth0 up",
+      ]);
       return { namespace: ns, address, link };
     });
     const batch = (lines: string[], ns?: string) =>
-      execFileSync("ip", [...(ns ? ["-n", ns] : []), "-batch", "-"], { input: lines.join("\n") + "\n", stdio: ["pipe", "ignore", "pipe"] });
+      execFileSync("ip", [...(ns ? ["-n", ns] : []), "-batch", "-"], {
+        input: lines.join("\n") + "\n",
+        stdio: ["pipe", "ignore", "pipe"],
+      });
     batch(rootBatch);
     batch(hubBatch, hub);
     for (const [ns, lines] of viewerBatches) batch(lines, ns);

@@ -39,12 +39,15 @@ export function loadProfiles(file: URL | string = PROFILES_FILE): Record<string,
 export function validateProfile(name: string, p: LinkProfile): void {
   for (const key of ["uplink", "downlink"] as const) {
     const list = p[key];
-    if (!Array.isArray(list) || list.length === 0) throw new Error(`link profile "${name}": ${key} must list { mbps, share }`);
+    if (!Array.isArray(list) || list.length === 0)
+      throw new Error(`link profile "${name}": ${key} must list { mbps, share }`);
     const total = list.reduce((sum, c) => sum + c.share, 0);
     if (Math.abs(total - 1) > 1e-6) throw new Error(`link profile "${name}": ${key} shares add up to ${total}, not 1`);
-    for (const c of list) if (!(c.mbps > 0)) throw new Error(`link profile "${name}": ${key} rate ${c.mbps} must be > 0 Mbit/s`);
+    for (const c of list)
+      if (!(c.mbps > 0)) throw new Error(`link profile "${name}": ${key} rate ${c.mbps} must be > 0 Mbit/s`);
   }
-  if (!(p.rttMs.min >= 0 && p.rttMs.max >= p.rttMs.min)) throw new Error(`link profile "${name}": rttMs needs 0 ≤ min ≤ max`);
+  if (!(p.rttMs.min >= 0 && p.rttMs.max >= p.rttMs.min))
+    throw new Error(`link profile "${name}": rttMs needs 0 ≤ min ≤ max`);
   if (!(p.natShare >= 0 && p.natShare <= 1)) throw new Error(`link profile "${name}": natShare must be in [0, 1]`);
 }
 
@@ -56,12 +59,20 @@ export function validateProfile(name: string, p: LinkProfile): void {
 export function assignLinks(profile: LinkProfile, count: number): ViewerLink[] {
   const ups = spread(profile.uplink, count, 0);
   const downs = spread(profile.downlink, count, Math.floor(count / 3));
-  const nat = spread([{ mbps: 1, share: profile.natShare }, { mbps: 0, share: 1 - profile.natShare }], count, Math.floor(count / 2));
+  const nat = spread(
+    [
+      { mbps: 1, share: profile.natShare },
+      { mbps: 0, share: 1 - profile.natShare },
+    ],
+    count,
+    Math.floor(count / 2),
+  );
   return Array.from({ length: count }, (_, i) => ({
     uplinkMbps: ups[i],
     downlinkMbps: downs[i],
     // Even spacing over the range instead of random draws: runs stay comparable.
-    oneWayDelayMs: (profile.rttMs.min + ((profile.rttMs.max - profile.rttMs.min) * ((i * 7) % count)) / Math.max(1, count - 1)) / 2,
+    oneWayDelayMs:
+      (profile.rttMs.min + ((profile.rttMs.max - profile.rttMs.min) * ((i * 7) % count)) / Math.max(1, count - 1)) / 2,
     behindNat: nat[i] === 1,
   }));
 }

@@ -50,7 +50,11 @@ async function main(): Promise<number> {
       const offload = m.steady.offload === null ? "–" : `${(m.steady.offload * 100).toFixed(1)} %`;
       console.log(`${m.mode.padEnd(13)} steady offload ${offload.padStart(8)}   bound ${(m.bound * 100).toFixed(1)} %`);
     }
-    console.log(`\nwrote ${Object.values(files).map((f) => relative(ROOT, f)).join(", ")} in ${Math.round((Date.now() - started) / 1000)} s`);
+    console.log(
+      `\nwrote ${Object.values(files)
+        .map((f) => relative(ROOT, f))
+        .join(", ")} in ${Math.round((Date.now() - started) / 1000)} s`,
+    );
     return 0;
   } catch (error) {
     if (controller.signal.aborted) {

@@ -81,7 +81,12 @@ const ZERO: ViewerSnapshot = {
 export function distribution(values: number[]): Distribution {
   if (values.length === 0) return { n: 0, median: null, p95: null, max: null };
   const sorted = [...values].sort((a, b) => a - b);
-  return { n: sorted.length, median: quantile(sorted, 0.5), p95: quantile(sorted, 0.95), max: sorted[sorted.length - 1] };
+  return {
+    n: sorted.length,
+    median: quantile(sorted, 0.5),
+    p95: quantile(sorted, 0.95),
+    max: sorted[sorted.length - 1],
+  };
 }
 
 /** Linear interpolation between closest ranks, on sorted input. */
@@ -117,7 +122,12 @@ const ratio = (a: number, b: number): number | null => (b > 0 ? a / b : null);
  * Figures over [from, to]: deltas of the cumulative counters between the snapshots in force at
  * the two instants. The bench samples every viewer and the origin at both instants.
  */
-export function windowFigures(viewers: ViewerRecord[], egress: EgressSample[], from: number, to: number): WindowFigures {
+export function windowFigures(
+  viewers: ViewerRecord[],
+  egress: EgressSample[],
+  from: number,
+  to: number,
+): WindowFigures {
   const inWindow = viewers.filter((v) => v.joinedAt <= to && (v.leftAt === null || v.leftAt >= from));
   let egressSegmentBytes = 0;
   let egressPlaylistBytes = 0;

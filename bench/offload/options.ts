@@ -87,7 +87,13 @@ interface OptionSpec {
 function number(min: number, max: number, integer: boolean) {
   return (raw: string, flag: string): number => {
     const value = Number(raw);
-    if (raw.trim() === "" || !Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
+    if (
+      raw.trim() === "" ||
+      !Number.isFinite(value) ||
+      (integer && !Number.isInteger(value)) ||
+      value < min ||
+      value > max
+    ) {
       const kind = integer ? "an integer" : "a number";
       throw new BenchOptionError(flag, `${flag} must be ${kind} from ${min} to ${max}, got "${raw}"`);
     }
@@ -105,7 +111,10 @@ function oneOf<T extends string>(choices: readonly T[]) {
 }
 
 function modeList(raw: string, flag: string): Mode[] {
-  const list = raw.split(",").map((m) => m.trim()).filter((m) => m !== "");
+  const list = raw
+    .split(",")
+    .map((m) => m.trim())
+    .filter((m) => m !== "");
   if (list.length === 0) throw new BenchOptionError(flag, `${flag} needs at least one of ${MODES.join(", ")}`);
   for (const mode of list) oneOf(MODES)(mode, flag);
   if (new Set(list).size !== list.length) throw new BenchOptionError(flag, `${flag} lists a mode twice: "${raw}"`);
@@ -115,8 +124,16 @@ function modeList(raw: string, flag: string): Mode[] {
 function window(raw: string, flag: string): [number, number] {
   const parts = raw.split(",").map((p) => p.trim());
   const values = parts.map(Number);
-  if (parts.length !== 2 || parts.some((p) => p === "") || values.some((v) => !Number.isFinite(v) || v < 0) || values[0] >= values[1]) {
-    throw new BenchOptionError(flag, `${flag} must be "start,end" seconds after steady-state start with 0 <= start < end, got "${raw}"`);
+  if (
+    parts.length !== 2 ||
+    parts.some((p) => p === "") ||
+    values.some((v) => !Number.isFinite(v) || v < 0) ||
+    values[0] >= values[1]
+  ) {
+    throw new BenchOptionError(
+      flag,
+      `${flag} must be "start,end" seconds after steady-state start with 0 <= start < end, got "${raw}"`,
+    );
   }
   return [values[0], values[1]];
 }
@@ -136,7 +153,10 @@ function jsonObject(raw: string, flag: string): Record<string, unknown> {
 
 function safeName(raw: string, flag: string): string {
   if (!/^[A-Za-z0-9._-]{1,80}$/.test(raw) || raw.startsWith(".")) {
-    throw new BenchOptionError(flag, `${flag} must be 1-80 characters of A-Z a-z 0-9 . _ - (a file name), got "${raw}"`);
+    throw new BenchOptionError(
+      flag,
+      `${flag} must be 1-80 characters of A-Z a-z 0-9 . _ - (a file name), got "${raw}"`,
+    );
   }
   return raw;
 }
@@ -147,21 +167,111 @@ function path(raw: string, flag: string): string {
 }
 
 export const OPTION_SPECS: OptionSpec[] = [
-  { key: "viewers", flag: "--viewers", arg: "<n>", help: "viewers playing at once in each mode", parse: number(1, 64, true) },
-  { key: "modes", flag: "--modes", arg: "<list>", help: `comma-separated modes, run in this order (${MODES.join(", ")})`, parse: modeList },
-  { key: "joinInterval", flag: "--join-interval", arg: "<s>", help: "seconds between two viewer joins", parse: number(0, 600, false) },
-  { key: "warmup", flag: "--warmup", arg: "<s>", help: "seconds after the last join left out of the steady-state figures", parse: number(0, 3600, false) },
-  { key: "duration", flag: "--duration", arg: "<s>", help: "steady-state seconds measured per mode", parse: number(1, 7200, false) },
-  { key: "churn", flag: "--churn", arg: "<s>", help: "every <s> seconds after the last join one viewer leaves and a new one joins (0 = off)", parse: number(0, 3600, false) },
-  { key: "liveSyncCount", flag: "--live-sync-count", arg: "<n>", help: "swarmcast mode: hls.js liveSyncDurationCount, segments behind the live edge (0 = SDK default)", parse: number(0, 60, true) },
-  { key: "liveSync", flag: "--live-sync", arg: "<s>", help: "swarmcast mode: hls.js liveSyncDuration, seconds behind the live edge (0 = SDK default)", parse: number(0, 600, false) },
-  { key: "faultShare", flag: "--fault-share", arg: "<0..1>", help: "share of viewers whose origin segment requests get 503 during --fault-window", parse: number(0, 1, false) },
-  { key: "faultWindow", flag: "--fault-window", arg: "<start,end>", help: "seconds after steady-state start in which the fault is active", parse: window },
-  { key: "uploadCap", flag: "--upload-cap", arg: "<kbps>", help: "swarmcast mode: upload cap per viewer, SDK option maxUploadKbps (0 = none)", parse: number(0, 10_000_000, false) },
-  { key: "sdkConfig", flag: "--sdk-config", arg: "<json>", help: "swarmcast mode: extra SDK options as a JSON object (hls and core merge key by key)", parse: jsonObject },
-  { key: "tracker", flag: "--tracker", arg: "<kind>", help: `tracker the viewers announce to (${TRACKER_KINDS.join(", ")})`, parse: oneOf(TRACKER_KINDS) },
-  { key: "sampleInterval", flag: "--sample-interval", arg: "<s>", help: "seconds between two samples of the viewers and the origin", parse: number(0.5, 60, false) },
-  { key: "window", flag: "--window", arg: "<n>", help: "segments in the origin's live playlist", parse: number(3, 1000, true) },
+  {
+    key: "viewers",
+    flag: "--viewers",
+    arg: "<n>",
+    help: "viewers playing at once in each mode",
+    parse: number(1, 64, true),
+  },
+  {
+    key: "modes",
+    flag: "--modes",
+    arg: "<list>",
+    help: `comma-separated modes, run in this order (${MODES.join(", ")})`,
+    parse: modeList,
+  },
+  {
+    key: "joinInterval",
+    flag: "--join-interval",
+    arg: "<s>",
+    help: "seconds between two viewer joins",
+    parse: number(0, 600, false),
+  },
+  {
+    key: "warmup",
+    flag: "--warmup",
+    arg: "<s>",
+    help: "seconds after the last join left out of the steady-state figures",
+    parse: number(0, 3600, false),
+  },
+  {
+    key: "duration",
+    flag: "--duration",
+    arg: "<s>",
+    help: "steady-state seconds measured per mode",
+    parse: number(1, 7200, false),
+  },
+  {
+    key: "churn",
+    flag: "--churn",
+    arg: "<s>",
+    help: "every <s> seconds after the last join one viewer leaves and a new one joins (0 = off)",
+    parse: number(0, 3600, false),
+  },
+  {
+    key: "liveSyncCount",
+    flag: "--live-sync-count",
+    arg: "<n>",
+    help: "swarmcast mode: hls.js liveSyncDurationCount, segments behind the live edge (0 = SDK default)",
+    parse: number(0, 60, true),
+  },
+  {
+    key: "liveSync",
+    flag: "--live-sync",
+    arg: "<s>",
+    help: "swarmcast mode: hls.js liveSyncDuration, seconds behind the live edge (0 = SDK default)",
+    parse: number(0, 600, false),
+  },
+  {
+    key: "faultShare",
+    flag: "--fault-share",
+    arg: "<0..1>",
+    help: "share of viewers whose origin segment requests get 503 during --fault-window",
+    parse: number(0, 1, false),
+  },
+  {
+    key: "faultWindow",
+    flag: "--fault-window",
+    arg: "<start,end>",
+    help: "seconds after steady-state start in which the fault is active",
+    parse: window,
+  },
+  {
+    key: "uploadCap",
+    flag: "--upload-cap",
+    arg: "<kbps>",
+    help: "swarmcast mode: upload cap per viewer, SDK option maxUploadKbps (0 = none)",
+    parse: number(0, 10_000_000, false),
+  },
+  {
+    key: "sdkConfig",
+    flag: "--sdk-config",
+    arg: "<json>",
+    help: "swarmcast mode: extra SDK options as a JSON object (hls and core merge key by key)",
+    parse: jsonObject,
+  },
+  {
+    key: "tracker",
+    flag: "--tracker",
+    arg: "<kind>",
+    help: `tracker the viewers announce to (${TRACKER_KINDS.join(", ")})`,
+    parse: oneOf(TRACKER_KINDS),
+  },
+  {
+    key: "sampleInterval",
+    flag: "--sample-interval",
+    arg: "<s>",
+    help: "seconds between two samples of the viewers and the origin",
+    parse: number(0.5, 60, false),
+  },
+  {
+    key: "window",
+    flag: "--window",
+    arg: "<n>",
+    help: "segments in the origin's live playlist",
+    parse: number(3, 1000, true),
+  },
   { key: "name", flag: "--name", arg: "<name>", help: "base name of the result files", parse: safeName },
   { key: "out", flag: "--out", arg: "<dir>", help: "folder the result files are written to", parse: path },
 ];
@@ -225,18 +335,33 @@ export function resolveBenchOptions(input: Partial<BenchOptions> = {}): BenchOpt
     const value = options[spec.key];
     if (spec.key === "name" && value === "") continue;
     if (spec.key === "faultWindow" && options.faultShare === 0) continue;
-    const raw = Array.isArray(value) ? value.join(",") : typeof value === "object" ? JSON.stringify(value) : String(value);
+    const raw = Array.isArray(value)
+      ? value.join(",")
+      : typeof value === "object"
+        ? JSON.stringify(value)
+        : String(value);
     spec.parse(raw, spec.flag);
   }
   if (options.faultShare > 0 && options.faultWindow[1] <= options.faultWindow[0]) {
     throw new BenchOptionError("--fault-window", "--fault-share needs a --fault-window start,end");
   }
   if (options.faultShare > 0 && options.faultWindow[0] >= options.duration) {
-    throw new BenchOptionError("--fault-window", `--fault-window starts at ${options.faultWindow[0]} s, after the ${options.duration} s steady state ends`);
+    throw new BenchOptionError(
+      "--fault-window",
+      `--fault-window starts at ${options.faultWindow[0]} s, after the ${options.duration} s steady state ends`,
+    );
   }
   if (options.liveSync > 0 && options.liveSyncCount > 0) {
-    throw new BenchOptionError("--live-sync", "--live-sync and --live-sync-count both set the latency target; give one");
+    throw new BenchOptionError(
+      "--live-sync",
+      "--live-sync and --live-sync-count both set the latency target; give one",
+    );
   }
   if (options.name === "") options.name = `${options.viewers}-viewers`;
-  return { ...options, modes: [...options.modes], faultWindow: [...options.faultWindow] as [number, number], sdkConfig: { ...options.sdkConfig } };
+  return {
+    ...options,
+    modes: [...options.modes],
+    faultWindow: [...options.faultWindow] as [number, number],
+    sdkConfig: { ...options.sdkConfig },
+  };
 }

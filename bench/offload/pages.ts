@@ -27,11 +27,15 @@ export async function buildBenchPages(modes: readonly Mode[]): Promise<void> {
   const sources = [
     CONFIG,
     join(ROOT, "package-lock.json"),
-    ...readdirSync(PAGES_DIR).filter((f) => f.endsWith(".ts")).map((f) => join(PAGES_DIR, f)),
+    ...readdirSync(PAGES_DIR)
+      .filter((f) => f.endsWith(".ts"))
+      .map((f) => join(PAGES_DIR, f)),
   ];
   const newestSource = Math.max(...sources.map(mtime));
   // Only the pml-defaults mode loads the PML bundle, by far the slowest to build.
-  const needed = configs.filter((c) => modes.includes("pml-defaults") || !String(c.output.file).endsWith("pml-page.js"));
+  const needed = configs.filter(
+    (c) => modes.includes("pml-defaults") || !String(c.output.file).endsWith("pml-page.js"),
+  );
   const stale = needed.filter((c) => mtime(c.output.file as string) <= newestSource);
   if (stale.length === 0) return;
   mkdirSync(BENCH_DIST, { recursive: true });

@@ -7,9 +7,11 @@ const CHART_WIDTH = 900;
 const CHART_HEIGHT = 580;
 const MODE_COLORS: Record<string, string> = { "http-only": "#8c8c8c", "pml-defaults": "#d9822b", swarmcast: "#2b6cd9" };
 
-const pct = (v: number | null | undefined, digits = 1) => (v === null || v === undefined ? "–" : `${(v * 100).toFixed(digits)} %`);
+const pct = (v: number | null | undefined, digits = 1) =>
+  v === null || v === undefined ? "–" : `${(v * 100).toFixed(digits)} %`;
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
-const ms = (v: number | null) => (v === null ? "–" : v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`);
+const ms = (v: number | null) =>
+  v === null ? "–" : v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`;
 const sec = (v: number | null) => (v === null ? "–" : `${v.toFixed(1)} s`);
 const dist = (d: Distribution, f: (v: number | null) => string) => (d.n === 0 ? "–" : `${f(d.median)} / ${f(d.p95)}`);
 
@@ -38,7 +40,10 @@ export function renderMarkdown(result: BenchResult): string {
     ["CDN egress vs http-only", (m) => ratioToBaseline(m, baseline)],
     ["CDN playlist egress", (m) => mb(m.steady.egressPlaylistBytes)],
     ["Segment bytes consumed (HTTP + P2P)", (m) => mb(m.steady.consumedBytes)],
-    ["Consumed / egress (≈ 1 without P2P)", (m) => (m.steady.consumedToEgress === null ? "–" : m.steady.consumedToEgress.toFixed(2))],
+    [
+      "Consumed / egress (≈ 1 without P2P)",
+      (m) => (m.steady.consumedToEgress === null ? "–" : m.steady.consumedToEgress.toFixed(2)),
+    ],
     ["P2P share as viewers count it", (m) => pct(m.steady.viewerReportedOffload)],
     ["P2P share per viewer, min / median / max", p2pShareCell],
     ["Uploaded to peers", (m) => mb(m.steady.uploadedBytes)],
@@ -51,19 +56,34 @@ export function renderMarkdown(result: BenchResult): string {
     ["Page exceptions", (m) => String(m.pageErrors)],
     ["Viewers that never played", (m) => String(m.notStarted)],
     ["Offload incl. joins and warm-up", (m) => pct(m.whole.offload)],
-    ["Player", (m) => [`hls.js ${m.versions.hls}`, m.versions.pml && `PML ${m.versions.pml}`, m.mode === "swarmcast" && m.versions.swarmcast && `swarmcast ${m.versions.swarmcast}`].filter(Boolean).join(", ")],
+    [
+      "Player",
+      (m) =>
+        [
+          `hls.js ${m.versions.hls}`,
+          m.versions.pml && `PML ${m.versions.pml}`,
+          m.mode === "swarmcast" && m.versions.swarmcast && `swarmcast ${m.versions.swarmcast}`,
+        ]
+          .filter(Boolean)
+          .join(", "),
+    ],
   ];
   const lines: string[] = [];
   lines.push(`# Offload bench: ${result.name}`, "");
   lines.push(
     `${o.viewers} viewers per mode joining every ${o.joinInterval} s, ${o.warmup} s warm-up, ${o.duration} s steady state` +
       (o.churn > 0 ? `, churn every ${o.churn} s` : "") +
-      (o.faultShare > 0 ? `, 503s for ${pct(o.faultShare, 0)} of viewers ${o.faultWindow[0]}–${o.faultWindow[1]} s into the steady state` : "") +
+      (o.faultShare > 0
+        ? `, 503s for ${pct(o.faultShare, 0)} of viewers ${o.faultWindow[0]}–${o.faultWindow[1]} s into the steady state`
+        : "") +
       (o.uploadCap > 0 ? `, upload cap ${o.uploadCap} kbit/s` : "") +
       `. ${result.segmentDuration} s segments, ${o.window}-segment live window, tracker: ${result.tracker}.`,
   );
   if (o.liveSyncCount > 0 || o.liveSync > 0 || Object.keys(o.sdkConfig).length > 0) {
-    lines.push("", `swarmcast options: \`${JSON.stringify(modes.find((m) => m.mode === "swarmcast")?.playerConfig ?? {})}\``);
+    lines.push(
+      "",
+      `swarmcast options: \`${JSON.stringify(modes.find((m) => m.mode === "swarmcast")?.playerConfig ?? {})}\``,
+    );
   }
   lines.push("");
   lines.push(`| | ${modes.map((m) => m.mode).join(" | ")} |`);
@@ -81,7 +101,9 @@ export function renderMarkdown(result: BenchResult): string {
       "Egress counts origin body bytes per viewer; consumed bytes are what the viewers received from HTTP and peers. See bench/README.md.",
   );
   const problems = modes.flatMap((mode) =>
-    mode.viewerResults.filter((v) => v.recentProblems.length > 0).map((v) => `- ${mode.mode} ${v.id}: ${v.recentProblems.slice(-3).join(" · ")}`),
+    mode.viewerResults
+      .filter((v) => v.recentProblems.length > 0)
+      .map((v) => `- ${mode.mode} ${v.id}: ${v.recentProblems.slice(-3).join(" · ")}`),
   );
   if (problems.length > 0) lines.push("", "Last problems reported by viewers:", "", ...problems.slice(0, 30));
   return lines.join("\n") + "\n";
@@ -97,7 +119,10 @@ function egressRate(m: ModeResult): Array<[number, number]> {
     while (j > 0 && now.t - timeline[j].t < 10) j--;
     const seconds = now.t - timeline[j].t;
     if (seconds <= 0) continue;
-    points.push([now.t, Math.round(((now.egressSegmentBytes - timeline[j].egressSegmentBytes) * 8) / seconds / 1e4) / 100]);
+    points.push([
+      now.t,
+      Math.round(((now.egressSegmentBytes - timeline[j].egressSegmentBytes) * 8) / seconds / 1e4) / 100,
+    ]);
   }
   return points;
 }
@@ -109,18 +134,30 @@ export function renderChart(result: BenchResult): string {
   const markAreas: Array<[Record<string, unknown>, Record<string, unknown>]> = [];
   if (first) {
     markAreas.push([
-      { name: "steady state", xAxis: (first.steadyFrom - first.startedAt) / 1000, itemStyle: { color: "rgba(43,108,217,0.06)" }, label: { position: "insideTopLeft" } },
+      {
+        name: "steady state",
+        xAxis: (first.steadyFrom - first.startedAt) / 1000,
+        itemStyle: { color: "rgba(43,108,217,0.06)" },
+        label: { position: "insideTopLeft" },
+      },
       { xAxis: (first.steadyTo - first.startedAt) / 1000 },
     ]);
     if (first.fault) {
       markAreas.push([
-        { name: "503 window", xAxis: (first.fault.from - first.startedAt) / 1000, itemStyle: { color: "rgba(217,43,43,0.10)" }, label: { position: "insideBottom" } },
+        {
+          name: "503 window",
+          xAxis: (first.fault.from - first.startedAt) / 1000,
+          itemStyle: { color: "rgba(217,43,43,0.10)" },
+          label: { position: "insideBottom" },
+        },
         { xAxis: (first.fault.until - first.startedAt) / 1000 },
       ]);
     }
   }
   const o = result.options;
-  const xMax = Math.ceil(Math.max(0, ...result.modes.map((m) => m.timeline[m.timeline.length - 1]?.t ?? 0)) / 10) * 10 || undefined;
+  const xMax =
+    Math.ceil(Math.max(0, ...result.modes.map((m) => m.timeline[m.timeline.length - 1]?.t ?? 0)) / 10) * 10 ||
+    undefined;
   const xAxis = (gridIndex: number, name: string) => ({
     type: "value",
     gridIndex,
@@ -135,7 +172,8 @@ export function renderChart(result: BenchResult): string {
     backgroundColor: "#ffffff",
     title: {
       text: `Offload over time — ${o.viewers} viewers, ${o.joinInterval} s between joins`,
-      subtext: "top: 1 − CDN segment egress / bytes consumed, over the last 10 s (dashed: bound (N−1)/N); bottom: CDN segment egress",
+      subtext:
+        "top: 1 − CDN segment egress / bytes consumed, over the last 10 s (dashed: bound (N−1)/N); bottom: CDN segment egress",
       left: "center",
     },
     legend: { top: 64, data: result.modes.map((m) => m.mode) },
@@ -157,7 +195,9 @@ export function renderChart(result: BenchResult): string {
         showSymbol: false,
         lineStyle: { width: 2 },
         color: MODE_COLORS[m.mode],
-        data: m.timeline.filter((p) => p.offload !== null).map((p) => [p.t, Math.round(Math.max(0, p.offload!) * 1000) / 10]),
+        data: m.timeline
+          .filter((p) => p.offload !== null)
+          .map((p) => [p.t, Math.round(Math.max(0, p.offload!) * 1000) / 10]),
         ...(i === 0
           ? {
               markLine: {

@@ -32,7 +32,9 @@ const TIMELINE_WINDOW_MS = 10_000;
 /** Period of the progress line. */
 const PROGRESS_INTERVAL_MS = 5_000;
 
-const PML_VERSION = (JSON.parse(readFileSync(join(ROOT, "node_modules/p2p-media-loader-core/package.json"), "utf8")) as { version: string }).version;
+const PML_VERSION = (
+  JSON.parse(readFileSync(join(ROOT, "node_modules/p2p-media-loader-core/package.json"), "utf8")) as { version: string }
+).version;
 
 const MODE_TAG: Record<Mode, string> = { "http-only": "http", "pml-defaults": "pml", swarmcast: "sc" };
 
@@ -141,10 +143,13 @@ class AbortedError extends Error {
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new AbortedError("bench aborted"));
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
     const onAbort = () => {
       clearTimeout(timer);
       reject(new AbortedError("bench aborted"));
@@ -160,7 +165,9 @@ const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 export function swarmcastOptions(options: BenchOptions): Record<string, unknown> {
   const reserved = ["src", "trackers", "swarmId", "iceServers"].filter((k) => k in options.sdkConfig);
   if (reserved.length > 0) {
-    throw new Error(`--sdk-config: "${reserved[0]}" is set by the bench (loopback tracker, per-viewer origin URL, swarm per mode, no ICE servers)`);
+    throw new Error(
+      `--sdk-config: "${reserved[0]}" is set by the bench (loopback tracker, per-viewer origin URL, swarm per mode, no ICE servers)`,
+    );
   }
   const { hls, core, ...rest } = options.sdkConfig as { hls?: Record<string, unknown>; core?: Record<string, unknown> };
   const result: Record<string, unknown> = { ...rest };
@@ -207,7 +214,9 @@ export async function runBench(input: Partial<BenchOptions> = {}, hooks: RunHook
     pages = await startPageServer({ "/pages/": "bench/pages", "/dist/bench/": "dist/bench", "/dist/": "sdk/dist" });
     // The bench stops the browser itself, on signals too.
     browser = await launchChromium({ handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false });
-    log(`origin ${origin.url}  tracker ${tracker.kind} ${tracker.url}  chromium ${browser.version()}  load ${loadavgStart.map((l) => l.toFixed(2)).join(" ")}`);
+    log(
+      `origin ${origin.url}  tracker ${tracker.kind} ${tracker.url}  chromium ${browser.version()}  load ${loadavgStart.map((l) => l.toFixed(2)).join(" ")}`,
+    );
 
     const ctx: RunContext = {
       options,
@@ -269,7 +278,12 @@ function writeResults(result: BenchResult, options: BenchOptions): BenchOutput["
   return files;
 }
 
-async function runMode(ctx: RunContext, mode: Mode, sdkOptions: Record<string, unknown>, cleanups: Array<() => Promise<void>>): Promise<ModeResult> {
+async function runMode(
+  ctx: RunContext,
+  mode: Mode,
+  sdkOptions: Record<string, unknown>,
+  cleanups: Array<() => Promise<void>>,
+): Promise<ModeResult> {
   const { options, origin, signal, log } = ctx;
   const tag = MODE_TAG[mode];
   const swarmId = `bench-${ctx.runId}-${tag}`;
@@ -278,9 +292,14 @@ async function runMode(ctx: RunContext, mode: Mode, sdkOptions: Record<string, u
   const timeline: TimelinePoint[] = [];
   const tickTimes: number[] = [];
   let nextId = 0;
-  const libUrl = mode === "pml-defaults" ? `${ctx.pagesUrl}/dist/bench/pml-page.js` : `${ctx.pagesUrl}/dist/swarmcast.js`;
+  const libUrl =
+    mode === "pml-defaults" ? `${ctx.pagesUrl}/dist/bench/pml-page.js` : `${ctx.pagesUrl}/dist/swarmcast.js`;
   const playerConfig: Record<string, unknown> =
-    mode === "swarmcast" ? sdkOptions : mode === "pml-defaults" ? { core: { announceTrackers: "<tracker>", swarmId, rtcConfig: { iceServers: [] } } } : {};
+    mode === "swarmcast"
+      ? sdkOptions
+      : mode === "pml-defaults"
+        ? { core: { announceTrackers: "<tracker>", swarmId, rtcConfig: { iceServers: [] } } }
+        : {};
 
   let versions: ModeResult["versions"] = { hls: "unknown", swarmcast: null, pml: null };
   const present = () => viewers.filter((v) => v.present);
@@ -294,8 +313,17 @@ async function runMode(ctx: RunContext, mode: Mode, sdkOptions: Record<string, u
   let fault: ModeResult["fault"] = null;
   const applyFaults = () => {
     if (!fault) return;
-    fault.clients = [...new Set([...fault.clients, ...present().filter((v) => faultSlots.has(v.slot)).map((v) => v.id)])];
-    origin.setFaults([{ clients: fault.clients, status: 503, from: fault.from, until: fault.until, target: "segments" }]);
+    fault.clients = [
+      ...new Set([
+        ...fault.clients,
+        ...present()
+          .filter((v) => faultSlots.has(v.slot))
+          .map((v) => v.id),
+      ]),
+    ];
+    origin.setFaults([
+      { clients: fault.clients, status: 503, from: fault.from, until: fault.until, target: "segments" },
+    ]);
   };
 
   const join = async (slot: number) => {
@@ -324,7 +352,14 @@ async function runMode(ctx: RunContext, mode: Mode, sdkOptions: Record<string, u
   };
 
   const records = (): ViewerRecord[] =>
-    viewers.map((v) => ({ id: v.id, slot: v.slot, joinedAt: v.joinedAt, leftAt: v.leftAt, pageErrors: v.pageErrors, samples: v.samples }));
+    viewers.map((v) => ({
+      id: v.id,
+      slot: v.slot,
+      joinedAt: v.joinedAt,
+      leftAt: v.leftAt,
+      pageErrors: v.pageErrors,
+      samples: v.samples,
+    }));
 
   const startAt = Date.now();
   log(`[${mode}] ${options.viewers} viewers joining every ${options.joinInterval} s, swarm ${swarmId}`);
@@ -463,7 +498,10 @@ function viewerResult(v: BenchViewer, steady: WindowFigures): ViewerResult {
   };
 }
 
-function totals(viewers: ViewerRecord[], egress: EgressSample[]): { egressSegmentBytes: number; consumedBytes: number } {
+function totals(
+  viewers: ViewerRecord[],
+  egress: EgressSample[],
+): { egressSegmentBytes: number; consumedBytes: number } {
   const byClient: EgressReport["byClient"] = egress[egress.length - 1]?.byClient ?? {};
   let egressSegmentBytes = 0;
   let consumedBytes = 0;
@@ -475,7 +513,13 @@ function totals(viewers: ViewerRecord[], egress: EgressSample[]): { egressSegmen
   return { egressSegmentBytes, consumedBytes };
 }
 
-function timelinePoint(viewers: ViewerRecord[], egress: EgressSample[], tickTimes: number[], at: number, startAt: number): TimelinePoint {
+function timelinePoint(
+  viewers: ViewerRecord[],
+  egress: EgressSample[],
+  tickTimes: number[],
+  at: number,
+  startAt: number,
+): TimelinePoint {
   const from = [...tickTimes].reverse().find((t) => t <= at - TIMELINE_WINDOW_MS) ?? startAt;
   const window = windowFigures(viewers, egress, from, at);
   const present = viewers.filter((v) => v.leftAt === null);
@@ -490,7 +534,16 @@ function timelinePoint(viewers: ViewerRecord[], egress: EgressSample[], tickTime
   };
 }
 
-function progressLine(mode: Mode, n: number, viewers: ViewerRecord[], egress: EgressSample[], timeline: TimelinePoint[], startAt: number, steadyFrom: number | null, now: number): string {
+function progressLine(
+  mode: Mode,
+  n: number,
+  viewers: ViewerRecord[],
+  egress: EgressSample[],
+  timeline: TimelinePoint[],
+  startAt: number,
+  steadyFrom: number | null,
+  now: number,
+): string {
   const point = timeline[timeline.length - 1];
   const elapsed = Math.round((now - startAt) / 1000);
   const lastSampleAt = egress[egress.length - 1]?.at ?? now;

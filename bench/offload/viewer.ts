@@ -58,10 +58,16 @@ export class BenchViewer {
     await page.goto(pageUrl, { timeout: CALL_TIMEOUT_MS });
     let versions: ViewerVersions;
     try {
-      versions = await withTimeout(page.evaluate((c) => window.benchViewer.start(c), config), CALL_TIMEOUT_MS, `${this.id}: start`);
+      versions = await withTimeout(
+        page.evaluate((c) => window.benchViewer.start(c), config),
+        CALL_TIMEOUT_MS,
+        `${this.id}: start`,
+      );
     } catch (error) {
       const message = cleanMessage(error);
-      const hint = message.includes("SwarmcastOptionError") ? " (the SDK refused an option given by --sdk-config, --upload-cap, --live-sync or --live-sync-count)" : "";
+      const hint = message.includes("SwarmcastOptionError")
+        ? " (the SDK refused an option given by --sdk-config, --upload-cap, --live-sync or --live-sync-count)"
+        : "";
       throw new Error(`viewer ${this.id} (${config.mode}) did not start: ${message}${hint}`);
     }
     this.page = page;
@@ -72,7 +78,11 @@ export class BenchViewer {
   async sample(): Promise<ViewerSnapshot | undefined> {
     if (!this.present || !this.page) return undefined;
     try {
-      const snapshot = await withTimeout(this.page.evaluate(() => window.benchViewer.snapshot()), CALL_TIMEOUT_MS, `${this.id}: snapshot`);
+      const snapshot = await withTimeout(
+        this.page.evaluate(() => window.benchViewer.snapshot()),
+        CALL_TIMEOUT_MS,
+        `${this.id}: snapshot`,
+      );
       this.samples.push(snapshot);
       return snapshot;
     } catch (error) {

@@ -129,7 +129,10 @@ class Viewer {
     else this.startHttpOnly(config);
     this.video.play().catch(() => undefined);
     const Hls = config.mode === "pml-defaults" ? window.BenchPml?.Hls : window.Swarmcast?.Hls;
-    return { hls: Hls?.version ?? "unknown", swarmcast: config.mode === "pml-defaults" ? null : window.Swarmcast?.version ?? null };
+    return {
+      hls: Hls?.version ?? "unknown",
+      swarmcast: config.mode === "pml-defaults" ? null : (window.Swarmcast?.version ?? null),
+    };
   }
 
   stop(): void {
@@ -216,7 +219,13 @@ class Viewer {
 
   private startSwarmcast(config: ViewerConfig): void {
     const sdk = required(window.Swarmcast, "Swarmcast");
-    const options = { src: config.src, trackers: config.trackers, swarmId: config.swarmId, iceServers: [], ...config.sdkOptions };
+    const options = {
+      src: config.src,
+      trackers: config.trackers,
+      swarmId: config.swarmId,
+      iceServers: [],
+      ...config.sdkOptions,
+    };
     // attach() throws a SwarmcastOptionError naming a bad option; the bench reports it as is.
     this.player = sdk.attach(this.video, options);
     this.player.on("error", (event: { message: string }) => {
@@ -269,7 +278,6 @@ function required<T>(value: T | undefined, name: string): T {
   if (!value) throw new Error(`bench viewer: global ${name} is missing; the player script did not load`);
   return value;
 }
-
 
 function loadScript(url: string): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -20,7 +20,6 @@ function frameOfKeys(keyCount: number, size: number): string {
   return pad > 0 ? `${body},"p":"${"x".repeat(pad)}"}` : `${body}}`;
 }
 
-
 const FRAMES: Record<string, Buffer> = {
   "many-keys": Buffer.from(frameOfKeys(1e9, 60_000)),
   "256-keys": Buffer.from(frameOfKeys(250, 60_000)),

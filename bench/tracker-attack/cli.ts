@@ -68,9 +68,22 @@ async function probe(port: number, ms: number): Promise<number[]> {
 
 /** The attack runs in its own process, so the probe's latency is the tracker's, not the attacker's. */
 function attack(port: number, kind: string): { stop(): Promise<{ sent: number; closes: number }> } {
-  const child = spawn(process.execPath, ["--import", "tsx", `${root}bench/tracker-attack/attacker.ts`, String(port), kind, String(SOCKETS), String(RATE), String(BURST)], {
-    stdio: ["ignore", "pipe", "inherit", "ipc"],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      `${root}bench/tracker-attack/attacker.ts`,
+      String(port),
+      kind,
+      String(SOCKETS),
+      String(RATE),
+      String(BURST),
+    ],
+    {
+      stdio: ["ignore", "pipe", "inherit", "ipc"],
+    },
+  );
   return {
     stop: () =>
       new Promise((resolve) => {
@@ -114,7 +127,13 @@ async function main(): Promise<void> {
   }
   const result = {
     tracker: label,
-    attack: { sockets: SOCKETS, messageRate: RATE, messageBurst: BURST, phaseMs: PHASE_MS, probeIntervalMs: PROBE_INTERVAL_MS },
+    attack: {
+      sockets: SOCKETS,
+      messageRate: RATE,
+      messageBurst: BURST,
+      phaseMs: PHASE_MS,
+      probeIntervalMs: PROBE_INTERVAL_MS,
+    },
     machine: { cpus: os.cpus().length, load: os.loadavg().map(round) },
     date: new Date().toISOString(),
     phases,

@@ -7,7 +7,15 @@ import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_CLUSTER_BENCH, renderClusterMarkdown, runClusterBench } from "./cluster";
 import { renderMarkdown } from "./report";
-import { DEFAULT_BENCH_CONFIG, FLOOR_KINDS, type FloorKind, runTrackerBench, SMOKE_CONFIG, type TrackerBenchConfig, type TrackerKind } from "./run";
+import {
+  DEFAULT_BENCH_CONFIG,
+  FLOOR_KINDS,
+  type FloorKind,
+  runTrackerBench,
+  SMOKE_CONFIG,
+  type TrackerBenchConfig,
+  type TrackerKind,
+} from "./run";
 
 const d = DEFAULT_BENCH_CONFIG;
 const HELP = `Usage: npm run bench:tracker -- [options]
@@ -51,16 +59,28 @@ function num(name: string, raw: string | undefined, fallback: number, min = 0): 
   return n;
 }
 
-
 async function main(): Promise<void> {
   let values;
   try {
     ({ values } = parseArgs({
       options: {
-        connections: { type: "string" }, swarms: { type: "string" }, zipf: { type: "string" }, offers: { type: "string" },
-        rate: { type: "string" }, "rate-seconds": { type: "string" }, "warmup-seconds": { type: "string" }, rounds: { type: "string" }, window: { type: "string" },
-        "saturation-seconds": { type: "string" }, idle: { type: "string" }, trackers: { type: "string" }, floors: { type: "string" },
-        seed: { type: "string" }, note: { type: "string" }, out: { type: "string" }, smoke: { type: "boolean" },
+        connections: { type: "string" },
+        swarms: { type: "string" },
+        zipf: { type: "string" },
+        offers: { type: "string" },
+        rate: { type: "string" },
+        "rate-seconds": { type: "string" },
+        "warmup-seconds": { type: "string" },
+        rounds: { type: "string" },
+        window: { type: "string" },
+        "saturation-seconds": { type: "string" },
+        idle: { type: "string" },
+        trackers: { type: "string" },
+        floors: { type: "string" },
+        seed: { type: "string" },
+        note: { type: "string" },
+        out: { type: "string" },
+        smoke: { type: "boolean" },
         nodes: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -110,8 +130,15 @@ async function main(): Promise<void> {
       process.exit(2);
     }
   }
-  const idle = values.idle === undefined ? base.idleConnections : values.idle.split(",").filter(Boolean).map((x) => num("idle", x, 0, 1));
-  if (idle.some((n) => n > 19_900)) process.stderr.write("bench:tracker: note: the tracker process has an open-files limit of 20,000 here\n");
+  const idle =
+    values.idle === undefined
+      ? base.idleConnections
+      : values.idle
+          .split(",")
+          .filter(Boolean)
+          .map((x) => num("idle", x, 0, 1));
+  if (idle.some((n) => n > 19_900))
+    process.stderr.write("bench:tracker: note: the tracker process has an open-files limit of 20,000 here\n");
   const cfg: Partial<TrackerBenchConfig> = {
     ...base,
     trackers,

@@ -43,7 +43,8 @@ export const DEFAULT_CLUSTER_BENCH: ClusterBenchConfig = {
   probePairs: 4,
 };
 
-const SDP = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n" +
+const SDP =
+  "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n" +
   "a=candidate:1467250027 1 udp 2122260223 192.168.1.23 46243 typ host generation 0\r\na=ice-ufrag:Zx9Q\r\na=ice-pwd:8Yq3v1bS0m5kR2cT7nW4pL6d\r\n" +
   "a=fingerprint:sha-256 6B:8B:F0:65:5F:78:E2:51:3B:AC:6F:F3:3F:46:1B:35:DC:B8:5F:64:1A:24:C2:43:F0:A1:58:D0:A1:2C:19:08\r\na=setup:actpass\r\na=sctp-port:5000\r\n";
 
@@ -56,9 +57,14 @@ interface Node {
 }
 
 function startNode(redisUrl: string): Promise<Node> {
-  const proc = fork(`${here}tracker-process.ts`, ["swarmcast", redisUrl], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const proc = fork(`${here}tracker-process.ts`, ["swarmcast", redisUrl], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   return new Promise((resolve, reject) => {
-    proc.once("message", (m: TrackerReply) => (m.type === "ready" ? resolve({ proc, url: `ws://127.0.0.1:${m.port}` }) : reject(new Error(JSON.stringify(m)))));
+    proc.once("message", (m: TrackerReply) =>
+      m.type === "ready" ? resolve({ proc, url: `ws://127.0.0.1:${m.port}` }) : reject(new Error(JSON.stringify(m))),
+    );
     proc.once("exit", (code) => reject(new Error(`tracker exited ${code}`)));
   });
 }
@@ -89,12 +95,25 @@ class Client {
       const f = JSON.parse(data.toString());
       if (f.offer !== undefined) {
         onOffer?.(f, at);
-        ws.send(JSON.stringify({ action: "announce", info_hash: infoHash, peer_id: peerId, to_peer_id: f.peer_id, offer_id: f.offer_id, answer: { type: "answer", sdp: SDP } }));
+        ws.send(
+          JSON.stringify({
+            action: "announce",
+            info_hash: infoHash,
+            peer_id: peerId,
+            to_peer_id: f.peer_id,
+            offer_id: f.offer_id,
+            answer: { type: "answer", sdp: SDP },
+          }),
+        );
       } else if (f.interval !== undefined) this.replies++;
     });
   }
 
-  static async open(url: string, infoHash: string, onOffer?: (f: Record<string, string>, at: number) => void): Promise<Client> {
+  static async open(
+    url: string,
+    infoHash: string,
+    onOffer?: (f: Record<string, string>, at: number) => void,
+  ): Promise<Client> {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     await new Promise((resolve, reject) => {
       ws.once("open", resolve);
@@ -107,7 +126,19 @@ class Client {
 
   announce(offers: number, event = "update"): string[] {
     const list = Array.from({ length: offers }, () => ({ offer_id: id20("o"), offer: { type: "offer", sdp: SDP } }));
-    this.ws.send(JSON.stringify({ action: "announce", event, info_hash: this.infoHash, peer_id: this.peerId, numwant: offers, uploaded: 0, downloaded: 0, left: 1, offers: list }));
+    this.ws.send(
+      JSON.stringify({
+        action: "announce",
+        event,
+        info_hash: this.infoHash,
+        peer_id: this.peerId,
+        numwant: offers,
+        uploaded: 0,
+        downloaded: 0,
+        left: 1,
+        offers: list,
+      }),
+    );
     return list.map((o) => o.offer_id);
   }
 }
@@ -133,14 +164,21 @@ export interface ClusterPhase {
   relayP99Ms: number;
 }
 
-async function runPhase(label: string, nodeCount: number, redis: RedisProcess | null, redisPid: number | null, cfg: ClusterBenchConfig): Promise<ClusterPhase> {
+async function runPhase(
+  label: string,
+  nodeCount: number,
+  redis: RedisProcess | null,
+  redisPid: number | null,
+  cfg: ClusterBenchConfig,
+): Promise<ClusterPhase> {
   const nodes: Node[] = [];
   for (let i = 0; i < nodeCount; i++) nodes.push(await startNode(redis?.url ?? ""));
   const clients: Client[] = [];
   const swarms = Array.from({ length: cfg.swarms }, (_, i) => id20(`s${i}-`));
   for (let i = 0; i < cfg.connections; i += 50) {
     const batch = [];
-    for (let k = i; k < Math.min(cfg.connections, i + 50); k++) batch.push(Client.open(nodes[k % nodeCount].url, swarms[k % cfg.swarms]));
+    for (let k = i; k < Math.min(cfg.connections, i + 50); k++)
+      batch.push(Client.open(nodes[k % nodeCount].url, swarms[k % cfg.swarms]));
     clients.push(...(await Promise.all(batch)));
   }
   // Probe pairs: the offerer on the first node, the receiver on the last, alone in their swarm.
@@ -204,7 +242,9 @@ async function runPhase(label: string, nodeCount: number, redis: RedisProcess | 
   for (const n of nodes) {
     n.proc.send({ type: "exit" });
   }
-  await Promise.all(nodes.map((n) => new Promise((r) => (n.proc.exitCode !== null ? r(null) : n.proc.once("exit", r)))));
+  await Promise.all(
+    nodes.map((n) => new Promise((r) => (n.proc.exitCode !== null ? r(null) : n.proc.once("exit", r)))),
+  );
 
   const announces = replies1 - replies0;
   latencies.sort((a, b) => a - b);
@@ -234,7 +274,10 @@ export interface ClusterBenchResult {
   note: string;
 }
 
-export async function runClusterBench(config: Partial<ClusterBenchConfig> = {}, note = ""): Promise<ClusterBenchResult> {
+export async function runClusterBench(
+  config: Partial<ClusterBenchConfig> = {},
+  note = "",
+): Promise<ClusterBenchResult> {
   const cfg = { ...DEFAULT_CLUSTER_BENCH, ...config };
   const os = await import("node:os");
   const loadBefore = os.loadavg();
@@ -261,8 +304,10 @@ export async function runClusterBench(config: Partial<ClusterBenchConfig> = {}, 
 
 export function renderClusterMarkdown(r: ClusterBenchResult): string {
   const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : "–");
-  const rows = r.phases.map((p) =>
-    `| ${p.label} | ${p.announces} | ${f(p.cpuMsPer1000, 0)} | ${f(p.redisCpuMsPer1000, 0)} | ${p.probeOffers} | ${p.probeLost} | ${f(p.relayP50Ms, 2)} | ${f(p.relayP99Ms, 2)} |`);
+  const rows = r.phases.map(
+    (p) =>
+      `| ${p.label} | ${p.announces} | ${f(p.cpuMsPer1000, 0)} | ${f(p.redisCpuMsPer1000, 0)} | ${p.probeOffers} | ${p.probeLost} | ${f(p.relayP50Ms, 2)} | ${f(p.relayP99Ms, 2)} |`,
+  );
   const c = r.config;
   return [
     "# Tracker cluster cost",

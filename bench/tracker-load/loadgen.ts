@@ -74,7 +74,9 @@ function onMessage(this: WebSocket, data: Buffer): void {
     // the whole SDP is needed to answer.
     const pi = data.indexOf(BYTES_PEER_ID) + BYTES_PEER_ID.length;
     const oi = data.indexOf(BYTES_OFFER_ID) + BYTES_OFFER_ID.length;
-    p.ws.send(`${p.answerPrefix}"to_peer_id":"${data.toString("latin1", pi, pi + 20)}","offer_id":"${data.toString("latin1", oi, oi + 20)}"}`);
+    p.ws.send(
+      `${p.answerPrefix}"to_peer_id":"${data.toString("latin1", pi, pi + 20)}","offer_id":"${data.toString("latin1", oi, oi + 20)}"}`,
+    );
     stats.answersOut++;
   } else if (data.indexOf(BYTES_ANSWER) >= 0) {
     stats.answersIn++;
@@ -114,7 +116,7 @@ async function open(req: OpenRequest): Promise<LoadgenReply> {
         sizes.set(swarm, (sizes.get(swarm) ?? 0) + 1);
         const ws = new WebSocket(req.url, {
           perMessageDeflate: false,
-          localAddress: `127.0.${1 + ((req.offset + i) >> 8) % 200}.${1 + ((req.offset + i) % 250)}`,
+          localAddress: `127.0.${1 + (((req.offset + i) >> 8) % 200)}.${1 + ((req.offset + i) % 250)}`,
         });
         const peer = new Peer(ws, swarm, id20("swarm", swarm), id20(`${req.tag}p`, req.offset + i));
         (ws as unknown as { peer: Peer }).peer = peer;
@@ -224,7 +226,12 @@ async function run(req: RunRequest): Promise<LoadgenReply> {
     answersSent: stats.answersOut,
     answersReceived: stats.answersIn,
     failures: stats.failures,
-    latencyMs: { p50: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), p99: quantile(sorted, 0.99), max: sorted.at(-1) ?? NaN },
+    latencyMs: {
+      p50: quantile(sorted, 0.5),
+      p90: quantile(sorted, 0.9),
+      p99: quantile(sorted, 0.99),
+      max: sorted.at(-1) ?? NaN,
+    },
     samples: sorted.map((x) => Math.round(x * 100) / 100),
   };
   return { type: "ran", result };

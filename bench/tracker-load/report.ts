@@ -1,7 +1,8 @@
 /** Markdown table of a tracker load run. */
 import type { IdlePhase, LoadPhase, TrackerBenchResult } from "./run";
 
-const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }) : "–");
+const fmt = (x: number, d = 0) =>
+  Number.isFinite(x) ? x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }) : "–";
 const kb = (b: number) => fmt(b / 1024, 1);
 
 export function renderMarkdown(r: TrackerBenchResult, note = ""): string {
@@ -27,17 +28,32 @@ export function renderMarkdown(r: TrackerBenchResult, note = ""): string {
   lines.push("| | " + r.trackers.map((t) => t.kind).join(" | ") + (r.ratios ? " | ratio (ours / ref) |" : " |"));
   lines.push("|---|" + r.trackers.map(() => "---:").join("|") + (r.ratios ? "|---:|" : "|"));
   const row = (label: string, get: (p: LoadPhase) => string, ratio?: number) =>
-    lines.push(`| ${label} | ${r.trackers.map((t) => get(t.fixedLoad)).join(" | ")}${r.ratios ? ` | ${ratio === undefined ? "" : fmt(ratio, 2) + "×"}` : ""} |`);
+    lines.push(
+      `| ${label} | ${r.trackers.map((t) => get(t.fixedLoad)).join(" | ")}${r.ratios ? ` | ${ratio === undefined ? "" : fmt(ratio, 2) + "×"}` : ""} |`,
+    );
   const srow = (label: string, get: (p: LoadPhase) => string, ratio?: number) =>
-    lines.push(`| ${label} | ${r.trackers.map((t) => get(t.saturation)).join(" | ")}${r.ratios ? ` | ${ratio === undefined ? "" : fmt(ratio, 2) + "×"}` : ""} |`);
+    lines.push(
+      `| ${label} | ${r.trackers.map((t) => get(t.saturation)).join(" | ")}${r.ratios ? ` | ${ratio === undefined ? "" : fmt(ratio, 2) + "×"}` : ""} |`,
+    );
   const q = r.ratios;
   row("**fixed load:** announce replies per tracker CPU-second", (p) => fmt(p.repliesPerCpuSecond), q?.efficiency);
-  row("tracker CPU ms per 1,000 announces (each with its offers and answers)", (p) => fmt(p.cpuMsPer1000Replies, 1), q?.cpuPer1000Replies);
+  row(
+    "tracker CPU ms per 1,000 announces (each with its offers and answers)",
+    (p) => fmt(p.cpuMsPer1000Replies, 1),
+    q?.cpuPer1000Replies,
+  );
   row("announce replies/s (offered)", (p) => fmt(p.repliesPerSecond));
   row("frames sent by the tracker /s", (p) => fmt(p.framesOutPerSecond));
-  row("announce-reply latency p50 / p99 (ms)", (p) => `${fmt(p.latencyMs.p50, 2)} / ${fmt(p.latencyMs.p99, 2)}`, q?.fixedLoadP99);
+  row(
+    "announce-reply latency p50 / p99 (ms)",
+    (p) => `${fmt(p.latencyMs.p50, 2)} / ${fmt(p.latencyMs.p99, 2)}`,
+    q?.fixedLoadP99,
+  );
   row("frames per socket write", (p) => (p.framesPerWrite === null ? "1 (no coalescing)" : fmt(p.framesPerWrite, 2)));
-  row("tracker CPU share (1 = one core); of which kernel", (p) => `${fmt(p.trackerCpuShare, 2)}; ${fmt((p.trackerSystemCpuMs / p.trackerCpuMs) * 100)} %`);
+  row(
+    "tracker CPU share (1 = one core); of which kernel",
+    (p) => `${fmt(p.trackerCpuShare, 2)}; ${fmt((p.trackerSystemCpuMs / p.trackerCpuMs) * 100)} %`,
+  );
   srow("**saturation:** announce replies/s", (p) => fmt(p.repliesPerSecond), q?.saturationRepliesPerSecond);
   srow("frames sent by the tracker /s", (p) => fmt(p.framesOutPerSecond));
   srow("announce-reply latency p50 / p99 (ms)", (p) => `${fmt(p.latencyMs.p50, 1)} / ${fmt(p.latencyMs.p99, 1)}`);
@@ -50,23 +66,32 @@ export function renderMarkdown(r: TrackerBenchResult, note = ""): string {
       return p ? `${kb(p.rssPerConnection)} KB (${kb(p.heapPerConnection)} KB heap), ${fmt(p.opened)} held` : "–";
     });
     const ratio = q && q.memoryPerConnectionAt === n ? ` | ${fmt(q.memoryPerConnection, 2)}×` : q ? " | " : "";
-    lines.push(`| **${fmt(n)} idle connections** (announced once): RSS per connection from the empty baseline | ${cells.join(" | ")}${ratio} |`);
+    lines.push(
+      `| **${fmt(n)} idle connections** (announced once): RSS per connection from the empty baseline | ${cells.join(" | ")}${ratio} |`,
+    );
   }
   if (sizes.length > 1) {
     const n = sizes[sizes.length - 1];
     const cells = r.trackers.map((t) => {
       const p = t.idle.find((x) => x.target === n);
-      return p?.marginalRssPerConnection != null ? `${kb(p.marginalRssPerConnection)} KB (${kb(p.marginalHeapPerConnection ?? NaN)} KB heap)` : "–";
+      return p?.marginalRssPerConnection != null
+        ? `${kb(p.marginalRssPerConnection)} KB (${kb(p.marginalHeapPerConnection ?? NaN)} KB heap)`
+        : "–";
     });
-    const ratio = q?.marginalMemoryPerConnection != null ? ` | ${fmt(q.marginalMemoryPerConnection, 2)}×` : q ? " | " : "";
-    lines.push(`| marginal RSS per connection, ${fmt(sizes[sizes.length - 2])} → ${fmt(n)} | ${cells.join(" | ")}${ratio} |`);
+    const ratio =
+      q?.marginalMemoryPerConnection != null ? ` | ${fmt(q.marginalMemoryPerConnection, 2)}×` : q ? " | " : "";
+    lines.push(
+      `| marginal RSS per connection, ${fmt(sizes[sizes.length - 2])} → ${fmt(n)} | ${cells.join(" | ")}${ratio} |`,
+    );
   }
   lines.push("");
   lines.push(...floorTable(r));
   const notes = [...r.trackers, ...r.floors].flatMap((t) => t.notes.map((n) => `${t.kind}: ${n}`));
   const top = r.trackers.flatMap((t) => t.idle.map((p) => p.topSwarm));
   if (top.some((n) => n > 1000)) {
-    notes.push(`the largest idle swarm held ${fmt(Math.max(...top))} peers; bittorrent-tracker keeps at most 1,000 per swarm (LRU), so it stored fewer peers than we did`);
+    notes.push(
+      `the largest idle swarm held ${fmt(Math.max(...top))} peers; bittorrent-tracker keeps at most 1,000 per swarm (LRU), so it stored fewer peers than we did`,
+    );
   }
   if (notes.length) lines.push("Notes:", "", ...notes.map((n) => `- ${n}`), "");
   return lines.join("\n");
@@ -101,7 +126,9 @@ function floorTable(r: TrackerBenchResult): string[] {
   for (const t of rows) {
     const p = at(t);
     const marginal = p.marginalRssPerConnection == null ? "–" : `${kb(p.marginalRssPerConnection)} KB`;
-    lines.push(`| ${FLOOR_LABEL[t.kind] ?? t.kind} | ${kb(p.rssPerConnection)} KB | ${kb(p.heapPerConnection)} KB | ${marginal} |`);
+    lines.push(
+      `| ${FLOOR_LABEL[t.kind] ?? t.kind} | ${kb(p.rssPerConnection)} KB | ${kb(p.heapPerConnection)} KB | ${marginal} |`,
+    );
   }
   const ref = r.trackers.find((t) => t.kind === "reference");
   const wsFloor = floors.find((t) => t.kind === "ws-floor");

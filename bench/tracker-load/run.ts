@@ -148,9 +148,11 @@ export interface TrackerBenchResult {
 const here = fileURLToPath(new URL(".", import.meta.url));
 const EXEC_ARGV = ["--import", "tsx", "--expose-gc"];
 /** SWARMCAST_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each tracker process there. */
-if (process.env.SWARMCAST_BENCH_CPU_PROF) EXEC_ARGV.push("--cpu-prof", `--cpu-prof-dir=${process.env.SWARMCAST_BENCH_CPU_PROF}`);
+if (process.env.SWARMCAST_BENCH_CPU_PROF)
+  EXEC_ARGV.push("--cpu-prof", `--cpu-prof-dir=${process.env.SWARMCAST_BENCH_CPU_PROF}`);
 /** SWARMCAST_BENCH_TRACKER_FLAGS="--trace-gc …": more Node flags for the tracker processes. */
-if (process.env.SWARMCAST_BENCH_TRACKER_FLAGS) EXEC_ARGV.push(...process.env.SWARMCAST_BENCH_TRACKER_FLAGS.split(/\s+/).filter(Boolean));
+if (process.env.SWARMCAST_BENCH_TRACKER_FLAGS)
+  EXEC_ARGV.push(...process.env.SWARMCAST_BENCH_TRACKER_FLAGS.split(/\s+/).filter(Boolean));
 
 class Child<Req, Rep extends { type: string }> {
   private readonly queue: Rep[] = [];
@@ -208,7 +210,10 @@ type TrackerChild = Child<TrackerRequest, TrackerReply>;
 type LoadChild = Child<LoadgenRequest, LoadgenReply>;
 
 async function startTrackerChild(kind: TrackerKind | FloorKind): Promise<{ child: TrackerChild; url: string }> {
-  const proc = fork(`${here}tracker-process.ts`, [kind], { execArgv: EXEC_ARGV, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const proc = fork(`${here}tracker-process.ts`, [kind], {
+    execArgv: EXEC_ARGV,
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   const child: TrackerChild = new Child(proc);
   const ready = await child.next(30_000);
   if (ready.type !== "ready") throw new Error(`tracker ${kind} failed to start`);
@@ -216,7 +221,10 @@ async function startTrackerChild(kind: TrackerKind | FloorKind): Promise<{ child
 }
 
 function startLoadgen(): LoadChild {
-  const proc = fork(`${here}loadgen.ts`, [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const proc = fork(`${here}loadgen.ts`, [], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   return new Child(proc);
 }
 
@@ -270,7 +278,12 @@ function combine(parts: PhasePart[]): LoadPhase {
     answersSent: sum((p) => p.result.answersSent),
     answersReceived,
     failures: sum((p) => p.result.failures),
-    latencyMs: { p50: quantile(samples, 0.5), p90: quantile(samples, 0.9), p99: quantile(samples, 0.99), max: samples.at(-1) ?? NaN },
+    latencyMs: {
+      p50: quantile(samples, 0.5),
+      p90: quantile(samples, 0.9),
+      p99: quantile(samples, 0.99),
+      max: samples.at(-1) ?? NaN,
+    },
     trackerCpuMs: round(cpuMs, 1),
     trackerSystemCpuMs: round(sum((p) => p.systemUs) / 1000, 1),
     trackerCpuShare: round(cpuMs / 1000 / seconds, 3),
@@ -278,7 +291,16 @@ function combine(parts: PhasePart[]): LoadPhase {
     framesOutPerSecond: round((replies + offersReceived + answersReceived) / seconds, 1),
     cpuMsPer1000Replies: round((cpuMs / replies) * 1000, 2),
     repliesPerCpuSecond: round(replies / (cpuMs / 1000), 1),
-    framesPerWrite: parts.every((p) => p.writes !== undefined) ? round(sum((p) => p.framesOut ?? 0) / Math.max(1, sum((p) => p.writes ?? 0)), 2) : null,
+    framesPerWrite: parts.every((p) => p.writes !== undefined)
+      ? round(
+          sum((p) => p.framesOut ?? 0) /
+            Math.max(
+              1,
+              sum((p) => p.writes ?? 0),
+            ),
+          2,
+        )
+      : null,
   };
 }
 
@@ -287,7 +309,13 @@ function combine(parts: PhasePart[]): LoadPhase {
  * process's RSS and heap are read after a full GC at each step, so both the cost per connection
  * from the empty baseline and the marginal cost between steps come out of the same run.
  */
-async function idlePhases(kind: TrackerKind | FloorKind, sizes: number[], cfg: TrackerBenchConfig, salt: number, log: (l: string) => void): Promise<{ phases: IdlePhase[]; notes: string[] }> {
+async function idlePhases(
+  kind: TrackerKind | FloorKind,
+  sizes: number[],
+  cfg: TrackerBenchConfig,
+  salt: number,
+  log: (l: string) => void,
+): Promise<{ phases: IdlePhase[]; notes: string[] }> {
   const { child, url } = await startTrackerChild(kind);
   const generators: LoadChild[] = [];
   const phases: IdlePhase[] = [];
@@ -357,12 +385,16 @@ async function idlePhases(kind: TrackerKind | FloorKind, sizes: number[], cfg: T
         rssPerConnection: Math.round((now.rss - base.rss) / Math.max(1, held)),
         heapPerConnection: Math.round((now.heapUsed - base.heapUsed) / Math.max(1, held)),
         marginalRssPerConnection: prev ? Math.round((now.rss - prev.rss) / Math.max(1, held - prevHeld)) : null,
-        marginalHeapPerConnection: prev ? Math.round((now.heapUsed - prev.heapUsed) / Math.max(1, held - prevHeld)) : null,
+        marginalHeapPerConnection: prev
+          ? Math.round((now.heapUsed - prev.heapUsed) / Math.max(1, held - prevHeld))
+          : null,
       };
       phases.push(phase);
       log(
         `${kind}: ${held}/${target} idle connections held: ${phase.rssPerConnection} B RSS, ${phase.heapPerConnection} B heap per connection` +
-          (phase.marginalRssPerConnection === null ? "" : `; marginal ${phase.marginalRssPerConnection} B RSS, ${phase.marginalHeapPerConnection} B heap`),
+          (phase.marginalRssPerConnection === null
+            ? ""
+            : `; marginal ${phase.marginalRssPerConnection} B RSS, ${phase.marginalHeapPerConnection} B heap`),
       );
       if (failed > 0) notes.push(`${failed} of ${add} idle connections failed to open at step ${target}`);
       prev = now;
@@ -394,11 +426,23 @@ async function loadPhases(cfg: TrackerBenchConfig, log: (l: string) => void): Pr
       const session: Session = { kind, child, g, fixed: [], saturated: [], notes: [] };
       sessions.push(session);
       const opened = await g.ask(
-        { type: "open", url, connections: cfg.connections, swarms: cfg.swarms, zipfS: cfg.zipfS, seed: cfg.seed, offset: 0, tag: "L", concurrency: 250 },
+        {
+          type: "open",
+          url,
+          connections: cfg.connections,
+          swarms: cfg.swarms,
+          zipfS: cfg.zipfS,
+          seed: cfg.seed,
+          offset: 0,
+          tag: "L",
+          concurrency: 250,
+        },
         120_000,
       );
       if (opened.type !== "opened") throw new Error("open failed");
-      log(`${kind}: ${opened.opened} connections in ${cfg.swarms} swarms (largest ${opened.topSwarm} peers) in ${opened.ms} ms`);
+      log(
+        `${kind}: ${opened.opened} connections in ${cfg.swarms} swarms (largest ${opened.topSwarm} peers) in ${opened.ms} ms`,
+      );
       if (opened.failed > 0) session.notes.push(`${opened.failed} load connections failed to open`);
     }
     const rate = (durationMs: number, seed: number) =>
@@ -416,16 +460,22 @@ async function loadPhases(cfg: TrackerBenchConfig, log: (l: string) => void): Pr
     }
     for (const s of sessions) {
       const f = combine(s.fixed);
-      log(`${s.kind}: fixed load ${cfg.rate}/s: ${f.cpuMsPer1000Replies} CPU ms per 1000 replies, p99 ${round(f.latencyMs.p99, 2)} ms`);
+      log(
+        `${s.kind}: fixed load ${cfg.rate}/s: ${f.cpuMsPer1000Replies} CPU ms per 1000 replies, p99 ${round(f.latencyMs.p99, 2)} ms`,
+      );
     }
     for (let r = 0; r < rounds; r++) {
       for (const s of r % 2 === 0 ? sessions : [...sessions].reverse()) {
-        s.saturated.push(await measure(s.child, s.g, closed((cfg.saturationSeconds * 1000) / rounds, cfg.seed + 100 + r)));
+        s.saturated.push(
+          await measure(s.child, s.g, closed((cfg.saturationSeconds * 1000) / rounds, cfg.seed + 100 + r)),
+        );
       }
     }
     for (const s of sessions) {
       const f = combine(s.saturated);
-      log(`${s.kind}: saturation: ${f.repliesPerSecond} replies/s, tracker CPU ${Math.round(f.trackerCpuShare * 100)} %`);
+      log(
+        `${s.kind}: saturation: ${f.repliesPerSecond} replies/s, tracker CPU ${Math.round(f.trackerCpuShare * 100)} %`,
+      );
     }
     return sessions;
   } finally {
@@ -459,8 +509,20 @@ export async function runTrackerBench(config: Partial<TrackerBenchConfig> = {}):
   const sessions = await loadPhases(cfg, log);
   const trackers: TrackerRunResult[] = [];
   for (const s of sessions) {
-    const { phases: idle, notes } = await idlePhases(s.kind, cfg.idleConnections, cfg, s.kind === "reference" ? 2 : 1, log);
-    trackers.push({ kind: s.kind, fixedLoad: combine(s.fixed), saturation: combine(s.saturated), idle, notes: [...s.notes, ...notes] });
+    const { phases: idle, notes } = await idlePhases(
+      s.kind,
+      cfg.idleConnections,
+      cfg,
+      s.kind === "reference" ? 2 : 1,
+      log,
+    );
+    trackers.push({
+      kind: s.kind,
+      fixedLoad: combine(s.fixed),
+      saturation: combine(s.saturated),
+      idle,
+      notes: [...s.notes, ...notes],
+    });
   }
   const floors: FloorResult[] = [];
   for (const [i, kind] of cfg.floors.entries()) {
@@ -483,7 +545,9 @@ export async function runTrackerBench(config: Partial<TrackerBenchConfig> = {}):
       memoryPerConnection: o && r ? round(o.rssPerConnection / r.rssPerConnection, 3) : NaN,
       memoryPerConnectionAt: at,
       marginalMemoryPerConnection:
-        o?.marginalRssPerConnection && r?.marginalRssPerConnection ? round(o.marginalRssPerConnection / r.marginalRssPerConnection, 3) : null,
+        o?.marginalRssPerConnection && r?.marginalRssPerConnection
+          ? round(o.marginalRssPerConnection / r.marginalRssPerConnection, 3)
+          : null,
     };
   }
   const { log: _log, ...plain } = cfg;
@@ -491,7 +555,13 @@ export async function runTrackerBench(config: Partial<TrackerBenchConfig> = {}):
     startedAt,
     finishedAt: new Date().toISOString(),
     config: plain,
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? "", node: process.version, loadAverage, openFilesLimit: openFilesLimit() },
+    machine: {
+      cpus: os.cpus().length,
+      model: os.cpus()[0]?.model ?? "",
+      node: process.version,
+      loadAverage,
+      openFilesLimit: openFilesLimit(),
+    },
     trackers,
     floors,
     ratios,

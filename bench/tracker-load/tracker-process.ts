@@ -30,8 +30,16 @@ async function start(): Promise<number> {
       redis: process.argv[3] ?? "",
       // Every connection of the bench comes from loopback and is deliberately busy.
       limits: {
-        maxConnectionsPerIp: 0, messageRate: 1e6, messageBurst: 1e6, byteRate: 1e9, byteBurst: 1e9,
-        ipByteRate: 1e9, ipByteBurst: 1e9, offerRate: 1e6, offerBurst: 1e6, maxPendingOffersPerConnection: 1e6,
+        maxConnectionsPerIp: 0,
+        messageRate: 1e6,
+        messageBurst: 1e6,
+        byteRate: 1e9,
+        byteBurst: 1e9,
+        ipByteRate: 1e9,
+        ipByteBurst: 1e9,
+        offerRate: 1e6,
+        offerBurst: 1e6,
+        maxPendingOffersPerConnection: 1e6,
       },
     }));
     return t.port;
@@ -57,7 +65,9 @@ async function startFloor(kind: "ws-floor" | "socket-floor"): Promise<number> {
     const reply = function (this: WebSocket) {
       this.send(FLOOR_REPLY);
     };
-    server.on("upgrade", (req, socket: Duplex, head: Buffer) => wss.handleUpgrade(req, socket, head, (ws) => ws.on("message", reply)));
+    server.on("upgrade", (req, socket: Duplex, head: Buffer) =>
+      wss.handleUpgrade(req, socket, head, (ws) => ws.on("message", reply)),
+    );
   } else {
     // One unmasked text frame (payload < 126 bytes: a two-byte header), sent for any input.
     const frame = Buffer.concat([Buffer.from([0x81, FLOOR_REPLY.length]), Buffer.from(FLOOR_REPLY)]);
@@ -66,7 +76,9 @@ async function startFloor(kind: "ws-floor" | "socket-floor"): Promise<number> {
     };
     server.on("upgrade", (req, socket: Duplex) => {
       const accept = createHash("sha1").update(`${req.headers["sec-websocket-key"]}${WS_GUID}`).digest("base64");
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+      socket.write(
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+      );
       socket.on("data", reply);
       socket.on("error", () => socket.destroy());
     });

@@ -175,7 +175,12 @@ async function main(): Promise<void> {
 
     setText("offload", formatPercent(t.offloadRatio));
     const rate = t.httpRate + t.p2pRate;
-    setText("offload-note", rate > 0 ? `of the bytes came from peers; ${formatPercent(t.p2pRate / rate)} right now` : "of the bytes came from peers");
+    setText(
+      "offload-note",
+      rate > 0
+        ? `of the bytes came from peers; ${formatPercent(t.p2pRate / rate)} right now`
+        : "of the bytes came from peers",
+    );
     setText("cdn-bytes", formatBytes(t.httpBytes));
     setText("cdn-rate", `${formatRate(t.httpRate)} now`);
     setText("p2p-bytes", formatBytes(t.p2pBytes));
@@ -210,7 +215,8 @@ async function main(): Promise<void> {
     setText("tracker-note", view.detail || (settings.localTracker ? "run by this demo" : settings.tracker));
 
     let hint: string;
-    if (t.viewers <= 1 && s.peers.length === 0) hint = "One viewer so far: everything comes from the CDN. Add a viewer.";
+    if (t.viewers <= 1 && s.peers.length === 0)
+      hint = "One viewer so far: everything comes from the CDN. Add a viewer.";
     else if (t.p2pBytes === 0) hint = "Peers are connecting; the first segments over WebRTC follow within seconds.";
     else hint = "Green: bytes viewers took from each other instead of the CDN.";
     setText("hint", hint);

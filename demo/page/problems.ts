@@ -20,12 +20,19 @@ interface Context {
 }
 
 /** Turns an SDK error event into a sentence and a key that groups its repeats. */
-export function describeError(event: Pick<SwarmcastErrorEvent, "kind" | "message" | "fatal">, context: Context): Omit<Problem, "count" | "firstAt" | "lastAt"> {
+export function describeError(
+  event: Pick<SwarmcastErrorEvent, "kind" | "message" | "fatal">,
+  context: Context,
+): Omit<Problem, "count" | "firstAt" | "lastAt"> {
   const detail = event.message.replace(/^Swarmcast:\s*/, "");
   switch (event.kind) {
     case "tracker":
       if (/warning/i.test(detail)) {
-        return { key: `tracker-warning:${detail}`, severity: "warning", text: `The tracker sent a warning (${detail.replace(/^tracker warning:\s*/, "")}).` };
+        return {
+          key: `tracker-warning:${detail}`,
+          severity: "warning",
+          text: `The tracker sent a warning (${detail.replace(/^tracker warning:\s*/, "")}).`,
+        };
       }
       return {
         key: "tracker-error",
@@ -34,9 +41,17 @@ export function describeError(event: Pick<SwarmcastErrorEvent, "kind" | "message
       };
     case "peer":
       if (/WebRTC is not available/i.test(detail)) {
-        return { key: "no-webrtc", severity: "warning", text: "This browser has no WebRTC, so it cannot share with peers; it plays from the CDN only." };
+        return {
+          key: "no-webrtc",
+          severity: "warning",
+          text: "This browser has no WebRTC, so it cannot share with peers; it plays from the CDN only.",
+        };
       }
-      return { key: "peer", severity: "info", text: "A connection to a peer failed; its segments come from other peers or the CDN." };
+      return {
+        key: "peer",
+        severity: "info",
+        text: "A connection to a peer failed; its segments come from other peers or the CDN.",
+      };
     case "network":
       if (/manifest|playlist|levelLoad/i.test(detail)) {
         return {
@@ -64,7 +79,9 @@ export function describeError(event: Pick<SwarmcastErrorEvent, "kind" | "message
       return {
         key: `media:${event.fatal}`,
         severity: event.fatal ? "error" : "warning",
-        text: event.fatal ? `The browser could not decode the video and playback stopped. (${detail})` : `A decoding hiccup; the player recovered. (${detail})`,
+        text: event.fatal
+          ? `The browser could not decode the video and playback stopped. (${detail})`
+          : `A decoding hiccup; the player recovered. (${detail})`,
       };
     default:
       return { key: `other:${detail}`, severity: event.fatal ? "error" : "warning", text: `Player problem: ${detail}` };

@@ -62,7 +62,10 @@ export function resolvePageSettings(config: DemoConfig, query: URLSearchParams, 
   if (srcParam) {
     const url = parseUrl(srcParam, location.href);
     if (url && (url.protocol === "http:" || url.protocol === "https:")) src = url.toString();
-    else warnings.push(`The "src" parameter must be an http(s) link to an .m3u8 playlist; "${srcParam}" is not. Playing the default stream instead.`);
+    else
+      warnings.push(
+        `The "src" parameter must be an http(s) link to an .m3u8 playlist; "${srcParam}" is not. Playing the default stream instead.`,
+      );
   }
   const customSrc = src !== defaultSrc;
 
@@ -73,7 +76,10 @@ export function resolvePageSettings(config: DemoConfig, query: URLSearchParams, 
   if (trackerParam) {
     const url = parseUrl(trackerParam, wsBase);
     if (url && (url.protocol === "ws:" || url.protocol === "wss:")) tracker = trackerParam;
-    else warnings.push(`The "tracker" parameter must be a ws:// or wss:// link; "${trackerParam}" is not. Using the demo's tracker instead.`);
+    else
+      warnings.push(
+        `The "tracker" parameter must be a ws:// or wss:// link; "${trackerParam}" is not. Using the demo's tracker instead.`,
+      );
   }
   const localTracker = config.localTracker && tracker === defaultTracker;
 

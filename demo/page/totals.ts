@@ -33,7 +33,10 @@ interface Figures {
   integrityFailures: number;
 }
 
-type Input = Pick<SwarmcastStats, "httpBytes" | "p2pBytes" | "uploadedBytes" | "httpDownloadRate" | "p2pDownloadRate" | "uploadRate"> &
+type Input = Pick<
+  SwarmcastStats,
+  "httpBytes" | "p2pBytes" | "uploadedBytes" | "httpDownloadRate" | "p2pDownloadRate" | "uploadRate"
+> &
   Partial<Pick<SwarmcastStats, "integrity" | "integrityFailures">>;
 
 const CUMULATIVE = ["httpBytes", "p2pBytes", "uploadedBytes", "verifiedSegments", "integrityFailures"] as const;
@@ -68,7 +71,14 @@ export class ViewerTotals {
   }
 
   sum(): Totals {
-    const t: Totals = { viewers: this.live.size, ...this.retired, httpRate: 0, p2pRate: 0, uploadRate: 0, offloadRatio: 0 };
+    const t: Totals = {
+      viewers: this.live.size,
+      ...this.retired,
+      httpRate: 0,
+      p2pRate: 0,
+      uploadRate: 0,
+      offloadRatio: 0,
+    };
     for (const s of this.live.values()) {
       for (const key of CUMULATIVE) t[key] += s[key];
       t.httpRate += s.httpDownloadRate;

@@ -25,7 +25,8 @@ export const TRACKER_ERROR_MEMORY_MS = 20_000;
 
 export function trackerView(input: TrackerInput): TrackerView {
   if (!input.p2pEnabled) return { text: "not used", detail: "P2P is off: HTTP only", tone: "bad" };
-  if (input.peers > 0) return { text: "connected", detail: `introduced ${input.peers} peer${input.peers === 1 ? "" : "s"}`, tone: "ok" };
+  if (input.peers > 0)
+    return { text: "connected", detail: `introduced ${input.peers} peer${input.peers === 1 ? "" : "s"}`, tone: "ok" };
   const recentError = input.msSinceError !== null && input.msSinceError < TRACKER_ERROR_MEMORY_MS;
   if (input.probe === "unreachable" || (recentError && input.probe !== "reachable")) {
     return { text: "unreachable", detail: "retrying; playing from the CDN", tone: "bad" };

@@ -8,8 +8,7 @@ const STATS = "swarmcast-demo:stats";
 const SIZE = "swarmcast-demo:size";
 
 type ViewerMessage =
-  | { type: typeof STATS; viewer: string; stats: SwarmcastStats }
-  | { type: typeof SIZE; viewer: string; height: number };
+  { type: typeof STATS; viewer: string; stats: SwarmcastStats } | { type: typeof SIZE; viewer: string; height: number };
 
 function isViewerMessage(data: unknown): data is ViewerMessage {
   if (typeof data !== "object" || data === null) return false;

@@ -44,7 +44,12 @@ function targets(rule: FaultRule, kind: ResponseKind): boolean {
 }
 
 /** Combines every active rule that matches: the largest delay, the first error status. */
-export function decideFault(rules: readonly FaultRule[], clientId: string, kind: ResponseKind, nowMs: number): FaultDecision {
+export function decideFault(
+  rules: readonly FaultRule[],
+  clientId: string,
+  kind: ResponseKind,
+  nowMs: number,
+): FaultDecision {
   const decision: FaultDecision = { delayMs: 0 };
   for (const rule of rules) {
     if (rule.from !== undefined && nowMs < rule.from) continue;

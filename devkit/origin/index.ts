@@ -63,7 +63,11 @@ interface Rendition {
 }
 
 /** Reads a multivariant playlist and the media playlists it lists, as live timelines from `epochMs`. */
-function loadLadder(path: string, epochMs: number, windowSegments: number): { renditions: Rendition[]; segmentDuration: number } {
+function loadLadder(
+  path: string,
+  epochMs: number,
+  windowSegments: number,
+): { renditions: Rendition[]; segmentDuration: number } {
   const renditions: Rendition[] = [];
   let streamInf: string | undefined;
   let segmentDuration = 0;
@@ -127,14 +131,26 @@ export async function startOrigin(options: Partial<OriginOptions> = {}): Promise
   // Start the clock a full window in the past so the first playlist is already full.
   const epochMs = Date.now() - config.windowSegments * media.averageSegmentDuration * 1000 - 100;
   const timeline = new LiveTimeline(media, epochMs, config.windowSegments);
-  const ladder = config.ladderPlaylist !== "" && existsSync(config.ladderPlaylist) ? loadLadder(config.ladderPlaylist, epochMs, config.windowSegments).renditions : [];
-  const multivariant = ["#EXTM3U", "#EXT-X-VERSION:3", ...ladder.flatMap((r, i) => [r.streamInf, `r${i}/index.m3u8`])].join("\n") + "\n";
+  const ladder =
+    config.ladderPlaylist !== "" && existsSync(config.ladderPlaylist)
+      ? loadLadder(config.ladderPlaylist, epochMs, config.windowSegments).renditions
+      : [];
+  const multivariant =
+    ["#EXTM3U", "#EXT-X-VERSION:3", ...ladder.flatMap((r, i) => [r.streamInf, `r${i}/index.m3u8`])].join("\n") + "\n";
   const vodPlaylist = renderVodPlaylist(media, config.hashTags);
   const vodSegments = new Map(media.segments.map((s) => [s.uri, s.data]));
   const egress = new EgressCounter();
   let faults: FaultRule[] = [];
 
-  const send = (res: ServerResponse, client: string, kind: ResponseKind, status: number, headers: Record<string, string | number>, body: Buffer, head: boolean) => {
+  const send = (
+    res: ServerResponse,
+    client: string,
+    kind: ResponseKind,
+    status: number,
+    headers: Record<string, string | number>,
+    body: Buffer,
+    head: boolean,
+  ) => {
     res.writeHead(status, { ...CORS_HEADERS, ...headers, "content-length": body.length });
     if (head) return void res.end();
     let offset = 0;
@@ -157,31 +173,64 @@ export async function startOrigin(options: Partial<OriginOptions> = {}): Promise
     res.end(message + "\n");
   };
 
-  const resolve = (path: string, now: number): { kind: ResponseKind; body: Buffer; contentType: string; cache: string } | undefined => {
+  const resolve = (
+    path: string,
+    now: number,
+  ): { kind: ResponseKind; body: Buffer; contentType: string; cache: string } | undefined => {
     if (path === "/live/index.m3u8") {
-      return { kind: "playlist", body: Buffer.from(timeline.renderPlaylist(now, config.hashTags)), contentType: "application/vnd.apple.mpegurl", cache: "no-cache" };
+      return {
+        kind: "playlist",
+        body: Buffer.from(timeline.renderPlaylist(now, config.hashTags)),
+        contentType: "application/vnd.apple.mpegurl",
+        cache: "no-cache",
+      };
     }
     const live = LIVE_SEGMENT_PATH.exec(path);
     if (live) {
       const sequence = Number(live[1]);
       if (!timeline.isPublished(sequence, now)) return undefined;
-      return { kind: "segment", body: timeline.segment(sequence).source.data, contentType: "video/mp2t", cache: "public, max-age=60" };
+      return {
+        kind: "segment",
+        body: timeline.segment(sequence).source.data,
+        contentType: "video/mp2t",
+        cache: "public, max-age=60",
+      };
     }
     if (path === "/ladder/master.m3u8" && ladder.length > 0) {
-      return { kind: "playlist", body: Buffer.from(multivariant), contentType: "application/vnd.apple.mpegurl", cache: "no-cache" };
+      return {
+        kind: "playlist",
+        body: Buffer.from(multivariant),
+        contentType: "application/vnd.apple.mpegurl",
+        cache: "no-cache",
+      };
     }
     const rung = LADDER_PATH.exec(path);
     if (rung && ladder[Number(rung[1])]) {
       const rendition = ladder[Number(rung[1])];
       if (rung[3] === undefined) {
-        return { kind: "playlist", body: Buffer.from(rendition.timeline.renderPlaylist(now, config.hashTags)), contentType: "application/vnd.apple.mpegurl", cache: "no-cache" };
+        return {
+          kind: "playlist",
+          body: Buffer.from(rendition.timeline.renderPlaylist(now, config.hashTags)),
+          contentType: "application/vnd.apple.mpegurl",
+          cache: "no-cache",
+        };
       }
       const sequence = Number(rung[3]);
       if (!rendition.timeline.isPublished(sequence, now)) return undefined;
-      return { kind: "segment", body: rendition.timeline.segment(sequence).source.data, contentType: "video/mp2t", cache: "public, max-age=60" };
+      return {
+        kind: "segment",
+        body: rendition.timeline.segment(sequence).source.data,
+        contentType: "video/mp2t",
+        cache: "public, max-age=60",
+      };
     }
     if (path === "/vod/index.m3u8") {
-      return { kind: "playlist", body: Buffer.from(vodPlaylist), contentType: "application/vnd.apple.mpegurl", cache: "public, max-age=60" };
+      return {
+        kind: "playlist",
+        body: Buffer.from(vodPlaylist),
+        contentType: "application/vnd.apple.mpegurl",
+        cache: "public, max-age=60",
+      };
     }
     if (path.startsWith("/vod/")) {
       const body = vodSegments.get(path.slice("/vod/".length));
@@ -202,7 +251,13 @@ export async function startOrigin(options: Partial<OriginOptions> = {}): Promise
     }
     if (url.pathname === "/health") {
       res.writeHead(200, { ...CORS_HEADERS, "content-type": "application/json", "cache-control": "no-store" });
-      return void res.end(JSON.stringify({ status: "ok", segmentDuration: media.averageSegmentDuration, head: timeline.headSequence(Date.now()) }));
+      return void res.end(
+        JSON.stringify({
+          status: "ok",
+          segmentDuration: media.averageSegmentDuration,
+          head: timeline.headSequence(Date.now()),
+        }),
+      );
     }
     let client = ANONYMOUS_CLIENT;
     let path = url.pathname;
@@ -259,7 +314,8 @@ export async function startOrigin(options: Partial<OriginOptions> = {}): Promise
   const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
   const prefix = (clientId?: string) => {
     if (clientId === undefined) return url;
-    if (!/^[A-Za-z0-9._-]{1,64}$/.test(clientId)) throw new Error(`origin: client id must match [A-Za-z0-9._-]{1,64}, got "${clientId}"`);
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(clientId))
+      throw new Error(`origin: client id must match [A-Za-z0-9._-]{1,64}, got "${clientId}"`);
     return `${url}/c/${clientId}`;
   };
 

@@ -56,8 +56,10 @@ function parse(argv: string[]): Options {
   }
   if (positionals.length === 0) throw new UsageError("give at least one playlist or folder");
   if (values.strip && values.check) throw new UsageError("--strip and --check cannot be combined");
-  if (values.map !== undefined && (values.strip || values.check)) throw new UsageError("--map writes hashes; it cannot be combined with --strip or --check");
-  if (values.map !== undefined && !values.map.endsWith(".json")) throw new UsageError(`--map: expected a .json file name, got "${values.map}"`);
+  if (values.map !== undefined && (values.strip || values.check))
+    throw new UsageError("--map writes hashes; it cannot be combined with --strip or --check");
+  if (values.map !== undefined && !values.map.endsWith(".json"))
+    throw new UsageError(`--map: expected a .json file name, got "${values.map}"`);
   return { map: values.map, strip: values.strip, check: values.check, quiet: values.quiet, targets: positionals };
 }
 
@@ -72,7 +74,8 @@ function findPlaylists(dir: string): string[] {
 }
 
 function localPath(playlist: string, uri: string): string {
-  if (/^[a-z][a-z0-9+.-]*:/i.test(uri)) throw new Error(`not a local file (only URIs relative to the playlist can be hashed)`);
+  if (/^[a-z][a-z0-9+.-]*:/i.test(uri))
+    throw new Error(`not a local file (only URIs relative to the playlist can be hashed)`);
   return resolve(dirname(playlist), decodeURIComponent(uri.split(/[?#]/)[0]));
 }
 
@@ -171,7 +174,9 @@ export function main(argv = process.argv.slice(2)): void {
   } catch (error) {
     const usage = error instanceof UsageError;
     const known = usage || error instanceof PlaylistError || (error as NodeJS.ErrnoException).code !== undefined;
-    process.stderr.write(`swarmcast-hash: ${known ? (error as Error).message : String((error as Error).stack ?? error)}\n`);
+    process.stderr.write(
+      `swarmcast-hash: ${known ? (error as Error).message : String((error as Error).stack ?? error)}\n`,
+    );
     if (usage) process.stderr.write("Try swarmcast-hash --help\n");
     process.exitCode = 2;
   }

@@ -98,14 +98,18 @@ export function tagPlaylist(text: string, readSegment: SegmentReader, name = "pl
     try {
       data = read(uri);
     } catch (error) {
-      throw new PlaylistError(`${name}, line ${i + 1}: cannot read segment "${uri}": ${error instanceof Error ? error.message : String(error)}`);
+      throw new PlaylistError(
+        `${name}, line ${i + 1}: cannot read segment "${uri}": ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
     let byteRange: HashedSegment["byteRange"];
     if (range) {
       const start = range.offset ?? nextOffset.get(uri) ?? 0;
       const end = start + range.length - 1;
       if (end >= data.length) {
-        throw new PlaylistError(`${name}, line ${i + 1}: byte range ${start}-${end} of "${uri}" is past its end (${data.length} bytes)`);
+        throw new PlaylistError(
+          `${name}, line ${i + 1}: byte range ${start}-${end} of "${uri}" is past its end (${data.length} bytes)`,
+        );
       }
       byteRange = { start, end };
       nextOffset.set(uri, end + 1);
@@ -122,7 +126,9 @@ export function tagPlaylist(text: string, readSegment: SegmentReader, name = "pl
 
 /** Tags that belong to the next segment (RFC 8216 §4.3.2 media segment tags). */
 function isSegmentTag(line: string): boolean {
-  return /^#EXT(INF|-X-(BYTERANGE|DISCONTINUITY|KEY|MAP|PROGRAM-DATE-TIME|DATERANGE|GAP|BITRATE|CUE-OUT|CUE-IN))\b/.test(line);
+  return /^#EXT(INF|-X-(BYTERANGE|DISCONTINUITY|KEY|MAP|PROGRAM-DATE-TIME|DATERANGE|GAP|BITRATE|CUE-OUT|CUE-IN))\b/.test(
+    line,
+  );
 }
 
 /** Removes every hash tag (with its line ending). */
@@ -132,7 +138,9 @@ export function stripPlaylist(text: string): string {
 }
 
 /** The JSON integrity map of some segments: keys as given, byte-ranged segments grouped per file. */
-export function integrityMap(entries: Array<{ key: string; byteRange?: { start: number; end: number }; hash: string }>): Record<string, string | Record<string, string>> {
+export function integrityMap(
+  entries: Array<{ key: string; byteRange?: { start: number; end: number }; hash: string }>,
+): Record<string, string | Record<string, string>> {
   const map: Record<string, string | Record<string, string>> = {};
   for (const { key, byteRange, hash } of entries) {
     if (!byteRange) {

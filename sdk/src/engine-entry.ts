@@ -17,7 +17,13 @@ import { resolveOptions, type SwarmcastEngineOptions } from "./options";
 import { createLiveEngineFromResolved, type LiveEngine } from "./engine/core-engine";
 
 export type { LiveEngine, LoadedSegment, Rendition } from "./engine/core-engine";
-export type { LivePlayer, LivePlayerEventMap, PlaylistDetails, PlaylistEvent, PlaylistSegment } from "./live/live-player";
+export type {
+  LivePlayer,
+  LivePlayerEventMap,
+  PlaylistDetails,
+  PlaylistEvent,
+  PlaylistSegment,
+} from "./live/live-player";
 export { isP2PSupported } from "./engine/session";
 export { DEFAULT_SWARMCAST_CONFIG } from "./config";
 export { SwarmcastOptionError, type SwarmcastEngineOptions } from "./options";

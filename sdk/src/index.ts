@@ -7,11 +7,7 @@ export { attachAll } from "./embed/embed";
 export { readEmbedOptions } from "./embed/attributes";
 export { createP2PEngine, isP2PSupported, type SwarmcastEngine } from "./engine/engine";
 export { DEFAULT_SWARMCAST_CONFIG } from "./config";
-export {
-  SwarmcastOptionError,
-  type SwarmcastOptions,
-  type SwarmcastEngineOptions,
-} from "./options";
+export { SwarmcastOptionError, type SwarmcastOptions, type SwarmcastEngineOptions } from "./options";
 export type {
   SwarmcastEventMap,
   SwarmcastEventName,

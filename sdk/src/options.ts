@@ -161,10 +161,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 function checkTrackerUrl(url: unknown, index: number): string {
   const where = `trackers[${index}]`;
   if (typeof url !== "string" || url.trim() === "") {
-    throw new SwarmcastOptionError(
-      "trackers",
-      `option "${where}" must be a ws:// or wss:// URL, got ${describe(url)}`,
-    );
+    throw new SwarmcastOptionError("trackers", `option "${where}" must be a ws:// or wss:// URL, got ${describe(url)}`);
   }
   let parsed: URL;
   try {
@@ -196,10 +193,7 @@ export function withToken(trackerUrl: string, token: string | undefined): string
  * Merges two PML core configs: top-level keys of `over` win, and the per-stream objects
  * (`mainStream`, `secondaryStream`) merge key by key instead of replacing each other.
  */
-export function mergeCoreConfig(
-  base: Partial<CoreConfig>,
-  over: Partial<CoreConfig>,
-): Partial<CoreConfig> {
+export function mergeCoreConfig(base: Partial<CoreConfig>, over: Partial<CoreConfig>): Partial<CoreConfig> {
   const merged: Partial<CoreConfig> = { ...base, ...over };
   for (const key of ["mainStream", "secondaryStream"] as const) {
     if (base[key] || over[key]) merged[key] = { ...base[key], ...over[key] };
@@ -225,7 +219,6 @@ export function mergeHlsConfig(base: Partial<HlsConfig>, over: Partial<HlsConfig
   return { ...merged, ...over };
 }
 
-
 const fail = (option: string, message: string): never => {
   throw new SwarmcastOptionError(option, message);
 };
@@ -238,7 +231,8 @@ type OptionCheck = (value: unknown, options: Partial<SwarmcastOptions>) => void;
 
 function nonEmptyString(name: string): OptionCheck {
   return (value) => {
-    if (typeof value !== "string" || value === "") fail(name, `option "${name}" must be a non-empty string, got ${describe(value)}`);
+    if (typeof value !== "string" || value === "")
+      fail(name, `option "${name}" must be a non-empty string, got ${describe(value)}`);
   };
 }
 
@@ -256,7 +250,12 @@ function milliseconds(name: string, min: number): OptionCheck {
   };
 }
 
-function configObject(name: "hls" | "core", what: string, reserved: Record<string, string>, why: (key: string) => string): OptionCheck {
+function configObject(
+  name: "hls" | "core",
+  what: string,
+  reserved: Record<string, string>,
+  why: (key: string) => string,
+): OptionCheck {
   return (value) => {
     if (!isPlainObject(value)) fail(name, `option "${name}" must be ${what}, got ${describe(value)}`);
     for (const key of Object.keys(value as object)) {
@@ -268,19 +267,30 @@ function configObject(name: "hls" | "core", what: string, reserved: Record<strin
 function oneOf<T>(name: string, values: readonly T[]): OptionCheck {
   return (value) => {
     if (!values.includes(value as T)) {
-      fail(name, `option "${name}" must be one of ${values.map((v) => JSON.stringify(v)).join(", ")}, got ${describe(value)}`);
+      fail(
+        name,
+        `option "${name}" must be one of ${values.map((v) => JSON.stringify(v)).join(", ")}, got ${describe(value)}`,
+      );
     }
   };
 }
 
 function checkIceServers(value: unknown): void {
   if (!Array.isArray(value)) {
-    fail("iceServers", `option "iceServers" must be an array of RTCIceServer objects ({ urls }), got ${describe(value)}`);
+    fail(
+      "iceServers",
+      `option "iceServers" must be an array of RTCIceServer objects ({ urls }), got ${describe(value)}`,
+    );
   }
   (value as unknown[]).forEach((server, i) => {
     const urls = isPlainObject(server) ? server.urls : undefined;
-    const ok = typeof urls === "string" || (Array.isArray(urls) && urls.length > 0 && urls.every((u) => typeof u === "string"));
-    if (!ok) fail("iceServers", `option "iceServers[${i}]" must be an object with "urls" (a string or strings), got ${describe(server)}`);
+    const ok =
+      typeof urls === "string" || (Array.isArray(urls) && urls.length > 0 && urls.every((u) => typeof u === "string"));
+    if (!ok)
+      fail(
+        "iceServers",
+        `option "iceServers[${i}]" must be an object with "urls" (a string or strings), got ${describe(server)}`,
+      );
   });
 }
 
@@ -294,7 +304,10 @@ const OPTION_CHECKS: Record<EngineOptionName, OptionCheck> = {
   trackers: (value) => {
     const list = typeof value === "string" ? [value] : value;
     if (!Array.isArray(list) || list.length === 0) {
-      fail("trackers", `option "trackers" must be a ws:// or wss:// URL or a non-empty array of them, got ${describe(value)}`);
+      fail(
+        "trackers",
+        `option "trackers" must be a ws:// or wss:// URL or a non-empty array of them, got ${describe(value)}`,
+      );
     }
     (list as unknown[]).forEach(checkTrackerUrl);
   },
@@ -303,7 +316,12 @@ const OPTION_CHECKS: Record<EngineOptionName, OptionCheck> = {
   statsIntervalMs: milliseconds("statsIntervalMs", 0),
   rateWindowMs: milliseconds("rateWindowMs", 1),
   hls: configObject("hls", "an hls.js config object", RESERVED_HLS_KEYS, (key) => RESERVED_HLS_KEYS[key]),
-  core: configObject("core", "a PML core config object", RESERVED_CORE_KEYS, (key) => `use the "${RESERVED_CORE_KEYS[key]}" option`),
+  core: configObject(
+    "core",
+    "a PML core config object",
+    RESERVED_CORE_KEYS,
+    (key) => `use the "${RESERVED_CORE_KEYS[key]}" option`,
+  ),
   integrity: oneOf("integrity", INTEGRITY_MODES),
   integrityMap: (value) => {
     if (typeof value !== "string" || value.trim() === "") {
@@ -313,7 +331,10 @@ const OPTION_CHECKS: Record<EngineOptionName, OptionCheck> = {
   upload: oneOf("upload", UPLOAD_MODES),
   maxUploadKbps: (value) => {
     if (!isPositiveNumber(value)) {
-      fail("maxUploadKbps", `option "maxUploadKbps" must be a positive number of kbit/s (use upload: false for none), got ${describe(value)}`);
+      fail(
+        "maxUploadKbps",
+        `option "maxUploadKbps" must be a positive number of kbit/s (use upload: false for none), got ${describe(value)}`,
+      );
     }
   },
   maxPeerConnections: (value) => {
@@ -357,7 +378,8 @@ function resolveSrc(src: unknown): string {
 /** Tracker URLs with the token; none when P2P is off and none were given. */
 function resolveTrackers(o: Partial<SwarmcastOptions>, p2p: boolean): string[] {
   if (o.trackers === undefined) {
-    if (p2p) fail("trackers", `option "trackers" is required: one or more ws:// or wss:// tracker URLs (or set p2p: false)`);
+    if (p2p)
+      fail("trackers", `option "trackers" is required: one or more ws:// or wss:// tracker URLs (or set p2p: false)`);
     return [];
   }
   const list = typeof o.trackers === "string" ? [o.trackers] : o.trackers;
@@ -371,7 +393,10 @@ function resolveIntegrityMap(o: Partial<SwarmcastOptions>, integrity: IntegrityM
   try {
     url = new URL(o.integrityMap.trim(), globalThis.location?.href).href;
   } catch {
-    fail("integrityMap", `option "integrityMap" must be the URL of a JSON integrity map, got "${o.integrityMap}" (not a URL)`);
+    fail(
+      "integrityMap",
+      `option "integrityMap" must be the URL of a JSON integrity map, got "${o.integrityMap}" (not a URL)`,
+    );
   }
   if (integrity === "off") fail("integrityMap", `option "integrityMap" is set but "integrity" is "off"`);
   return url;

@@ -1,7 +1,20 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { distribution, offloadBound, windowFigures, type EgressSample, type ViewerRecord } from "../../bench/offload/metrics.js";
-import { BenchOptionError, DEFAULT_BENCH_OPTIONS, helpText, OPTION_SPECS, parseArgs, resolveBenchOptions } from "../../bench/offload/options.js";
+import {
+  distribution,
+  offloadBound,
+  windowFigures,
+  type EgressSample,
+  type ViewerRecord,
+} from "../../bench/offload/metrics.js";
+import {
+  BenchOptionError,
+  DEFAULT_BENCH_OPTIONS,
+  helpText,
+  OPTION_SPECS,
+  parseArgs,
+  resolveBenchOptions,
+} from "../../bench/offload/options.js";
 import { swarmcastOptions } from "../../bench/offload/run.js";
 import type { ViewerSnapshot } from "../../bench/pages/viewer.js";
 
@@ -16,7 +29,19 @@ function optionError(fn: () => unknown, option: string): void {
 
 describe("bench options", () => {
   it("parses every flag form and fills the defaults", () => {
-    const parsed = parseArgs(["--viewers", "8", "--duration=120", "--modes", "swarmcast,http-only", "--fault-share", "0.25", "--fault-window", "10,40", "--sdk-config", '{"core":{"highDemandTimeWindow":6}}']);
+    const parsed = parseArgs([
+      "--viewers",
+      "8",
+      "--duration=120",
+      "--modes",
+      "swarmcast,http-only",
+      "--fault-share",
+      "0.25",
+      "--fault-window",
+      "10,40",
+      "--sdk-config",
+      '{"core":{"highDemandTimeWindow":6}}',
+    ]);
     assert.ok(parsed);
     const options = resolveBenchOptions(parsed);
     assert.equal(options.viewers, 8);
@@ -48,14 +73,21 @@ describe("bench options", () => {
     optionError(() => parseArgs(["--warmup"]), "--warmup");
     optionError(() => parseArgs(["--viewer", "3"]), "--viewer");
     optionError(() => resolveBenchOptions({ faultShare: 0.5 }), "--fault-window");
-    optionError(() => resolveBenchOptions({ faultShare: 0.5, faultWindow: [200, 300], duration: 100 }), "--fault-window");
+    optionError(
+      () => resolveBenchOptions({ faultShare: 0.5, faultWindow: [200, 300], duration: 100 }),
+      "--fault-window",
+    );
     optionError(() => resolveBenchOptions({ viewers: -1 }), "--viewers");
     optionError(() => resolveBenchOptions({ liveSync: 6, liveSyncCount: 3 }), "--live-sync");
     optionError(() => resolveBenchOptions({ bogus: 1 } as never), "bogus");
   });
 
   it("passes the latency target, the upload cap and --sdk-config to the swarmcast mode", () => {
-    const options = resolveBenchOptions({ liveSyncCount: 4, uploadCap: 2000, sdkConfig: { hls: { maxBufferLength: 20 }, core: { highDemandTimeWindow: 6 } } });
+    const options = resolveBenchOptions({
+      liveSyncCount: 4,
+      uploadCap: 2000,
+      sdkConfig: { hls: { maxBufferLength: 20 }, core: { highDemandTimeWindow: 6 } },
+    });
     assert.deepEqual(swarmcastOptions(options), {
       hls: { liveSyncDurationCount: 4, maxBufferLength: 20 },
       core: { highDemandTimeWindow: 6 },
@@ -63,27 +95,64 @@ describe("bench options", () => {
     });
     assert.deepEqual(swarmcastOptions(resolveBenchOptions({})), {});
     assert.deepEqual(swarmcastOptions(resolveBenchOptions({ liveSync: 6.5 })), { hls: { liveSyncDuration: 6.5 } });
-    assert.throws(() => swarmcastOptions(resolveBenchOptions({ sdkConfig: { swarmId: "x" } })), /--sdk-config: "swarmId"/);
+    assert.throws(
+      () => swarmcastOptions(resolveBenchOptions({ sdkConfig: { swarmId: "x" } })),
+      /--sdk-config: "swarmId"/,
+    );
   });
 });
 
 function snap(at: number, fields: Partial<ViewerSnapshot>): ViewerSnapshot {
   return {
-    at, startedAt: 0, firstFrameAt: 1, playing: true, stalls: 0, stalledMs: 0, watchMs: 0, httpBytes: 0, p2pBytes: 0,
-    uploadedBytes: 0, peers: 0, latency: null, hlsFatal: 0, hlsNonFatal: 0, playerErrors: 0, recentErrors: [], ...fields,
+    at,
+    startedAt: 0,
+    firstFrameAt: 1,
+    playing: true,
+    stalls: 0,
+    stalledMs: 0,
+    watchMs: 0,
+    httpBytes: 0,
+    p2pBytes: 0,
+    uploadedBytes: 0,
+    peers: 0,
+    latency: null,
+    hlsFatal: 0,
+    hlsNonFatal: 0,
+    playerErrors: 0,
+    recentErrors: [],
+    ...fields,
   };
 }
 
 const egress = (at: number, bytes: Record<string, number>): EgressSample => ({
   at,
-  byClient: Object.fromEntries(Object.entries(bytes).map(([id, b]) => [id, { segmentBytes: b, playlistBytes: 10, requests: 1, errors: 0 }])),
+  byClient: Object.fromEntries(
+    Object.entries(bytes).map(([id, b]) => [id, { segmentBytes: b, playlistBytes: 10, requests: 1, errors: 0 }]),
+  ),
 });
 
 describe("bench figures", () => {
   it("computes offload from egress and consumed deltas over the window, late joiners from zero", () => {
     const viewers: ViewerRecord[] = [
-      { id: "a", slot: 0, joinedAt: 0, leftAt: null, pageErrors: 0, samples: [snap(100, { httpBytes: 500, watchMs: 1000 }), snap(200, { httpBytes: 1500, watchMs: 2000, stalls: 1, stalledMs: 50, latency: 6 })] },
-      { id: "b", slot: 1, joinedAt: 150, leftAt: null, pageErrors: 0, samples: [snap(200, { httpBytes: 0, p2pBytes: 1000, watchMs: 1000, latency: 8 })] },
+      {
+        id: "a",
+        slot: 0,
+        joinedAt: 0,
+        leftAt: null,
+        pageErrors: 0,
+        samples: [
+          snap(100, { httpBytes: 500, watchMs: 1000 }),
+          snap(200, { httpBytes: 1500, watchMs: 2000, stalls: 1, stalledMs: 50, latency: 6 }),
+        ],
+      },
+      {
+        id: "b",
+        slot: 1,
+        joinedAt: 150,
+        leftAt: null,
+        pageErrors: 0,
+        samples: [snap(200, { httpBytes: 0, p2pBytes: 1000, watchMs: 1000, latency: 8 })],
+      },
       { id: "gone", slot: 2, joinedAt: 0, leftAt: 50, pageErrors: 0, samples: [snap(50, { httpBytes: 999 })] },
     ];
     const samples = [egress(100, { a: 500, gone: 999 }), egress(200, { a: 1500, b: 0, gone: 999 })];

@@ -24,7 +24,9 @@ describe("emulated links", { skip: !canCreateNamespaces() && "needs root and net
     const count = (mbps: number) => links.filter((l) => l.uplinkMbps === mbps).length;
     assert.deepEqual([count(1), count(5), count(20)], [30, 50, 20]);
     assert.equal(links.filter((l) => l.behindNat).length, 20);
-    const ladder = assignLinks(profiles.ladder, 10).map((l) => l.downlinkMbps).sort((a, b) => a - b);
+    const ladder = assignLinks(profiles.ladder, 10)
+      .map((l) => l.downlinkMbps)
+      .sort((a, b) => a - b);
     assert.deepEqual(ladder, [2, 2, 2, 4, 4, 4, 4, 10, 10, 10]);
   });
 

@@ -12,7 +12,10 @@ describe("virtual viewer", () => {
   let origin: Origin;
   let tracker: RunningTracker;
   before(async () => {
-    [origin, tracker] = await Promise.all([startOrigin(), startTracker({ host: "127.0.0.1", port: 0, logLevel: "silent" })]);
+    [origin, tracker] = await Promise.all([
+      startOrigin(),
+      startTracker({ host: "127.0.0.1", port: 0, logLevel: "silent" }),
+    ]);
   });
   after(async () => {
     await Promise.all([origin?.close(), tracker?.close()]);
@@ -35,16 +38,28 @@ describe("virtual viewer", () => {
       '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=900000,RESOLUTION=640x360,CODECS="avc1.4d401e,mp4a.40.2",FRAME-RATE=30\nlow/index.m3u8\n',
       "http://o/live/index.m3u8",
     );
-    assert.deepEqual(renditions, [{ url: "http://o/live/low/index.m3u8", bitrate: 900000, videoCodec: "avc1.4d401e", width: 640, height: 360, frameRate: "30" }]);
+    assert.deepEqual(renditions, [
+      {
+        url: "http://o/live/low/index.m3u8",
+        bitrate: 900000,
+        videoCodec: "avc1.4d401e",
+        width: 640,
+        height: 360,
+        frameRate: "30",
+      },
+    ]);
     const playlist = parseMediaPlaylist(
       "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:7\n#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:00.000Z\n#EXTINF:2.000,\nseg-7.ts\n#EXTINF:2.000,\nseg-8.ts\n",
       "http://o/live/index.m3u8",
     );
     assert.equal(playlist.live, true);
-    assert.deepEqual(playlist.segments.map((s) => [s.sn, s.url, s.programDateMs - Date.parse("2026-01-01T00:00:00Z")]), [
-      [7, "http://o/live/seg-7.ts", 0],
-      [8, "http://o/live/seg-8.ts", 2000],
-    ]);
+    assert.deepEqual(
+      playlist.segments.map((s) => [s.sn, s.url, s.programDateMs - Date.parse("2026-01-01T00:00:00Z")]),
+      [
+        [7, "http://o/live/seg-7.ts", 0],
+        [8, "http://o/live/seg-8.ts", 2000],
+      ],
+    );
   });
 
   it("three viewers play at the SDK's latency and share segments over WebRTC", { timeout: 180_000 }, async () => {
@@ -64,7 +79,8 @@ describe("virtual viewer", () => {
     try {
       for (const viewer of viewers) viewer.start();
       const deadline = Date.now() + 150_000;
-      const enough = () => viewers.every((v) => (v.last?.watchMs ?? 0) >= 20_000) && viewers.some((v) => (v.last?.p2pBytes ?? 0) > 0);
+      const enough = () =>
+        viewers.every((v) => (v.last?.watchMs ?? 0) >= 20_000) && viewers.some((v) => (v.last?.p2pBytes ?? 0) > 0);
       while (!enough() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1000));
     } finally {
       await Promise.all(viewers.map((v) => v.stop()));

@@ -12,7 +12,8 @@ import { launchChromium } from "../../devkit/chromium.js";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const OUTPUT = join(ROOT, "tests", "output", "demo.png");
 /** Set to refresh the screenshot the top README shows. */
-const DOCS_SCREENSHOT = process.env.SWARMCAST_DOCS_SCREENSHOT === "1" ? join(ROOT, "docs", "screenshot-demo.png") : null;
+const DOCS_SCREENSHOT =
+  process.env.SWARMCAST_DOCS_SCREENSHOT === "1" ? join(ROOT, "docs", "screenshot-demo.png") : null;
 
 /** page.evaluate has no timeout of its own; a stuck renderer must fail the test, not hang it. */
 function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
@@ -45,27 +46,42 @@ test("demo page: two viewers share the stream, chart and peer table fill", { tim
   page.on("pageerror", (err) => consoleErrors.push(err.message));
 
   await page.goto(demo.url);
-  await page.waitForFunction(() => (window as unknown as { swarmcastDemo?: { player?: unknown } }).swarmcastDemo?.player, null, { timeout: 15_000 });
+  await page.waitForFunction(
+    () => (window as unknown as { swarmcastDemo?: { player?: unknown } }).swarmcastDemo?.player,
+    null,
+    { timeout: 15_000 },
+  );
   await page.click("#add-viewer");
   await page.waitForSelector("#viewers iframe");
 
   const read = () =>
-    withTimeout(page.evaluate((): PageState => {
-      const demoState = (window as unknown as { swarmcastDemo: { chart: { data(): { cdn: [number, number][]; peers: [number, number][] } }; player: { stats(): { peers: Array<{ bytesDown: number; bytesUp: number }> } } } }).swarmcastDemo;
-      const data = demoState.chart.data();
-      const rows = [...document.querySelectorAll("#peer-rows tr")].map((tr) => {
-        const td = [...tr.querySelectorAll("td")].map((c) => c.textContent ?? "");
-        return { state: td[1], received: td[4], sent: td[5], segments: td[6] };
-      });
-      return {
-        chartPeers: Math.max(0, ...data.peers.map((p) => p[1])),
-        chartCdn: Math.max(0, ...data.cdn.map((p) => p[1])),
-        rows,
-        peerBytes: demoState.player.stats().peers.reduce((sum, p) => sum + p.bytesDown + p.bytesUp, 0),
-        offload: document.getElementById("offload")?.textContent ?? "",
-        problems: [...document.querySelectorAll("#problems li")].map((li) => li.textContent ?? ""),
-      };
-    }), 10_000, "reading the page");
+    withTimeout(
+      page.evaluate((): PageState => {
+        const demoState = (
+          window as unknown as {
+            swarmcastDemo: {
+              chart: { data(): { cdn: [number, number][]; peers: [number, number][] } };
+              player: { stats(): { peers: Array<{ bytesDown: number; bytesUp: number }> } };
+            };
+          }
+        ).swarmcastDemo;
+        const data = demoState.chart.data();
+        const rows = [...document.querySelectorAll("#peer-rows tr")].map((tr) => {
+          const td = [...tr.querySelectorAll("td")].map((c) => c.textContent ?? "");
+          return { state: td[1], received: td[4], sent: td[5], segments: td[6] };
+        });
+        return {
+          chartPeers: Math.max(0, ...data.peers.map((p) => p[1])),
+          chartCdn: Math.max(0, ...data.cdn.map((p) => p[1])),
+          rows,
+          peerBytes: demoState.player.stats().peers.reduce((sum, p) => sum + p.bytesDown + p.bytesUp, 0),
+          offload: document.getElementById("offload")?.textContent ?? "",
+          problems: [...document.querySelectorAll("#problems li")].map((li) => li.textContent ?? ""),
+        };
+      }),
+      10_000,
+      "reading the page",
+    );
 
   let state = await read();
   const deadline = Date.now() + 60_000;
@@ -84,7 +100,16 @@ test("demo page: two viewers share the stream, chart and peer table fill", { tim
     await page.screenshot({ path: raw, fullPage: true });
     mkdirSync(dirname(DOCS_SCREENSHOT), { recursive: true });
     // A 256-colour palette keeps the README image small; the page is flat colours anyway.
-    const ffmpeg = spawnSync("ffmpeg", ["-loglevel", "error", "-y", "-i", raw, "-vf", "split[a][b];[a]palettegen=max_colors=256:stats_mode=full[p];[b][p]paletteuse=dither=none", DOCS_SCREENSHOT]);
+    const ffmpeg = spawnSync("ffmpeg", [
+      "-loglevel",
+      "error",
+      "-y",
+      "-i",
+      raw,
+      "-vf",
+      "split[a][b];[a]palettegen=max_colors=256:stats_mode=full[p];[b][p]paletteuse=dither=none",
+      DOCS_SCREENSHOT,
+    ]);
     if (ffmpeg.status !== 0) copyFileSync(raw, DOCS_SCREENSHOT);
   }
 
@@ -101,7 +126,9 @@ test("demo page: two viewers share the stream, chart and peer table fill", { tim
   assert.ok(swarm && swarm.peers >= 2, `the tracker sees both viewers: ${JSON.stringify(swarm)}`);
   // The page polls the tracker's counts every few seconds: give it one poll to catch up.
   await page
-    .waitForFunction(() => document.getElementById("swarm-size")?.textContent === "2 viewers", null, { timeout: 15_000 })
+    .waitForFunction(() => document.getElementById("swarm-size")?.textContent === "2 viewers", null, {
+      timeout: 15_000,
+    })
     .catch(() => undefined);
   assert.equal(await page.textContent("#tracker-state"), "connected");
   assert.equal(await page.textContent("#swarm-size"), "2 viewers");

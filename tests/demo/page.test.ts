@@ -2,7 +2,14 @@
 // over viewers, problems in plain words and the tracker state line.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { formatAge, formatBytes, formatPercent, formatRate, kilobytesPerSecond, shortPeerId } from "../../demo/page/format.js";
+import {
+  formatAge,
+  formatBytes,
+  formatPercent,
+  formatRate,
+  kilobytesPerSecond,
+  shortPeerId,
+} from "../../demo/page/format.js";
 import { describeError, ProblemLog } from "../../demo/page/problems.js";
 import { resolvePageSettings, viewerUrl, type DemoConfig } from "../../demo/page/settings.js";
 import { ViewerTotals } from "../../demo/page/totals.js";
@@ -34,12 +41,20 @@ describe("resolvePageSettings", () => {
   });
 
   test("https page → wss tracker", () => {
-    const s = resolvePageSettings(LOCAL, new URLSearchParams(""), { href: "https://demo.example/", protocol: "https:", host: "demo.example" });
+    const s = resolvePageSettings(LOCAL, new URLSearchParams(""), {
+      href: "https://demo.example/",
+      protocol: "https:",
+      host: "demo.example",
+    });
     assert.equal(s.tracker, "wss://demo.example/tracker");
   });
 
   test("query src/tracker/swarm/ice override; a custom src drops the demo swarm id", () => {
-    const q = new URLSearchParams({ src: "https://cdn.example/live.m3u8", tracker: "wss://t.example/announce", ice: "stun:stun.example:3478, turn:turn.example" });
+    const q = new URLSearchParams({
+      src: "https://cdn.example/live.m3u8",
+      tracker: "wss://t.example/announce",
+      ice: "stun:stun.example:3478, turn:turn.example",
+    });
     const s = resolvePageSettings(LOCAL, q, AT);
     assert.equal(s.src, "https://cdn.example/live.m3u8");
     assert.equal(s.tracker, "wss://t.example/announce");
@@ -47,7 +62,11 @@ describe("resolvePageSettings", () => {
     assert.deepEqual(s.iceServers, [{ urls: "stun:stun.example:3478" }, { urls: "turn:turn.example" }]);
     assert.equal(s.localTracker, false);
     assert.equal(s.swarmStats, null);
-    const withSwarm = resolvePageSettings(LOCAL, new URLSearchParams({ src: "https://cdn.example/a.m3u8", swarm: "room-1" }), AT);
+    const withSwarm = resolvePageSettings(
+      LOCAL,
+      new URLSearchParams({ src: "https://cdn.example/a.m3u8", swarm: "room-1" }),
+      AT,
+    );
     assert.equal(withSwarm.swarmId, "room-1");
   });
 
@@ -59,7 +78,11 @@ describe("resolvePageSettings", () => {
   });
 
   test("bad query values are ignored with a sentence naming the parameter", () => {
-    const q = new URLSearchParams({ src: "javascript:alert(1)", tracker: "http://t.example", ice: "stun:ok.example,bogus" });
+    const q = new URLSearchParams({
+      src: "javascript:alert(1)",
+      tracker: "http://t.example",
+      ice: "stun:ok.example,bogus",
+    });
     const s = resolvePageSettings(LOCAL, q, AT);
     assert.equal(s.src, "http://127.0.0.1:8080/origin/live/index.m3u8");
     assert.equal(s.tracker, "ws://127.0.0.1:8080/tracker");
@@ -71,7 +94,15 @@ describe("resolvePageSettings", () => {
   });
 
   test("config with absolute URLs (--stream, --tracker)", () => {
-    const config: DemoConfig = { ...LOCAL, src: "https://cdn.example/x.m3u8", tracker: "wss://t.example", swarm: null, localStream: false, localTracker: false, swarmStats: null };
+    const config: DemoConfig = {
+      ...LOCAL,
+      src: "https://cdn.example/x.m3u8",
+      tracker: "wss://t.example",
+      swarm: null,
+      localStream: false,
+      localTracker: false,
+      swarmStats: null,
+    };
     const s = resolvePageSettings(config, new URLSearchParams(""), AT);
     assert.equal(s.src, "https://cdn.example/x.m3u8");
     assert.equal(s.tracker, "wss://t.example");
@@ -86,10 +117,21 @@ describe("resolvePageSettings", () => {
   });
 
   test("viewerUrl forwards stream parameters only", () => {
-    const q = new URLSearchParams({ src: "https://cdn.example/a.m3u8", swarm: "s", compact: "1", viewer: "9", other: "x" });
+    const q = new URLSearchParams({
+      src: "https://cdn.example/a.m3u8",
+      swarm: "s",
+      compact: "1",
+      viewer: "9",
+      other: "x",
+    });
     const url = new URL(viewerUrl(AT, q, { compact: "1", viewer: "2" }));
     assert.equal(url.origin + url.pathname, "http://127.0.0.1:8080/");
-    assert.deepEqual(Object.fromEntries(url.searchParams), { src: "https://cdn.example/a.m3u8", swarm: "s", compact: "1", viewer: "2" });
+    assert.deepEqual(Object.fromEntries(url.searchParams), {
+      src: "https://cdn.example/a.m3u8",
+      swarm: "s",
+      compact: "1",
+      viewer: "2",
+    });
   });
 });
 
@@ -172,14 +214,33 @@ describe("problems", () => {
   const ctx = { src: "https://cdn.example/a.m3u8", tracker: "wss://t.example" };
 
   test("each error kind reads as a sentence with what happens next", () => {
-    assert.match(describeError({ kind: "tracker", message: "tracker error: closed; playing on from HTTP", fatal: false }, ctx).text, /Cannot reach the tracker at wss:\/\/t\.example.*CDN/);
-    assert.match(describeError({ kind: "tracker", message: "tracker warning: busy", fatal: false }, ctx).text, /warning \(busy\)/);
-    assert.match(describeError({ kind: "network", message: "hls.js networkError: manifestLoadError", fatal: true }, ctx).text, /could not be loaded.*CORS/);
-    assert.match(describeError({ kind: "network", message: "hls.js networkError: fragLoadError", fatal: false }, ctx).text, /failed; retrying/);
+    assert.match(
+      describeError({ kind: "tracker", message: "tracker error: closed; playing on from HTTP", fatal: false }, ctx)
+        .text,
+      /Cannot reach the tracker at wss:\/\/t\.example.*CDN/,
+    );
+    assert.match(
+      describeError({ kind: "tracker", message: "tracker warning: busy", fatal: false }, ctx).text,
+      /warning \(busy\)/,
+    );
+    assert.match(
+      describeError({ kind: "network", message: "hls.js networkError: manifestLoadError", fatal: true }, ctx).text,
+      /could not be loaded.*CORS/,
+    );
+    assert.match(
+      describeError({ kind: "network", message: "hls.js networkError: fragLoadError", fatal: false }, ctx).text,
+      /failed; retrying/,
+    );
     assert.match(describeError({ kind: "media", message: "bufferStalledError", fatal: false }, ctx).text, /recovered/);
     assert.match(describeError({ kind: "integrity", message: "bad hash", fatal: false }, ctx).text, /SHA-256/);
-    assert.match(describeError({ kind: "peer", message: "WebRTC is not available in this browser", fatal: false }, ctx).text, /no WebRTC/);
-    assert.match(describeError({ kind: "other", message: "Swarmcast: odd", fatal: true }, ctx).text, /Player problem: odd/);
+    assert.match(
+      describeError({ kind: "peer", message: "WebRTC is not available in this browser", fatal: false }, ctx).text,
+      /no WebRTC/,
+    );
+    assert.match(
+      describeError({ kind: "other", message: "Swarmcast: odd", fatal: true }, ctx).text,
+      /Player problem: odd/,
+    );
     assert.equal(describeError({ kind: "other", message: "x", fatal: true }, ctx).severity, "error");
   });
 
@@ -188,10 +249,19 @@ describe("problems", () => {
     log.add({ key: "a", text: "A", severity: "warning" }, 1);
     log.add({ key: "b", text: "B", severity: "warning" }, 2);
     log.add({ key: "a", text: "A again", severity: "warning" }, 3);
-    assert.deepEqual(log.list().map((p) => [p.key, p.count, p.text]), [["a", 2, "A again"], ["b", 1, "B"]]);
+    assert.deepEqual(
+      log.list().map((p) => [p.key, p.count, p.text]),
+      [
+        ["a", 2, "A again"],
+        ["b", 1, "B"],
+      ],
+    );
     log.add({ key: "c", text: "C", severity: "info" }, 4);
     log.add({ key: "d", text: "D", severity: "info" }, 5);
-    assert.deepEqual(log.list().map((p) => p.key), ["d", "c", "a"]);
+    assert.deepEqual(
+      log.list().map((p) => p.key),
+      ["d", "c", "a"],
+    );
     assert.equal(log.list()[2].firstAt, 1);
   });
 });
@@ -200,12 +270,19 @@ describe("trackerView", () => {
   const base = { p2pEnabled: true, probe: "pending" as const, peers: 0, msSinceError: null };
   test("states", () => {
     assert.equal(trackerView(base).text, "connecting…");
-    assert.deepEqual(trackerView({ ...base, probe: "reachable" }), { text: "connected", detail: "waiting for other viewers", tone: "ok" });
+    assert.deepEqual(trackerView({ ...base, probe: "reachable" }), {
+      text: "connected",
+      detail: "waiting for other viewers",
+      tone: "ok",
+    });
     assert.equal(trackerView({ ...base, peers: 2 }).detail, "introduced 2 peers");
     assert.equal(trackerView({ ...base, probe: "unreachable" }).tone, "bad");
     assert.equal(trackerView({ ...base, msSinceError: 1000 }).text, "unreachable");
     assert.equal(trackerView({ ...base, probe: "reachable", msSinceError: 1000 }).text, "reconnecting…");
-    assert.equal(trackerView({ ...base, probe: "reachable", msSinceError: TRACKER_ERROR_MEMORY_MS + 1 }).text, "connected");
+    assert.equal(
+      trackerView({ ...base, probe: "reachable", msSinceError: TRACKER_ERROR_MEMORY_MS + 1 }).text,
+      "connected",
+    );
     assert.equal(trackerView({ ...base, p2pEnabled: false, peers: 3 }).text, "not used");
   });
 });

@@ -35,103 +35,149 @@ function announce(ws: WebSocket, infoHash: string, peerId: string): Promise<Reco
   return new Promise((resolve, reject) => {
     ws.once("message", (data) => resolve(JSON.parse(String(data))));
     ws.once("error", reject);
-    ws.send(JSON.stringify({ action: "announce", info_hash: infoHash, peer_id: peerId, numwant: 5, event: "started", offers: [] }));
+    ws.send(
+      JSON.stringify({
+        action: "announce",
+        info_hash: infoHash,
+        peer_id: peerId,
+        numwant: 5,
+        event: "started",
+        offers: [],
+      }),
+    );
   });
 }
 
 describe("startDemo with the bundled stream and local tracker", () => {
-  test("serves the page, its scripts, config, origin and tracker through one address", { timeout: 20_000 }, async (t) => {
-    const demo = await startDemo({ port: 0 });
-    t.after(() => demo.close());
-    const base = demo.url.replace(/\/$/, "");
-    assert.match(demo.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  test(
+    "serves the page, its scripts, config, origin and tracker through one address",
+    { timeout: 20_000 },
+    async (t) => {
+      const demo = await startDemo({ port: 0 });
+      t.after(() => demo.close());
+      const base = demo.url.replace(/\/$/, "");
+      assert.match(demo.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
 
-    const config = JSON.parse((await get(`${base}/config.json`)).body.toString());
-    assert.deepEqual(config, {
-      src: "/origin/live/index.m3u8",
-      tracker: "/tracker",
-      swarm: "swarmcast-demo",
-      localStream: true,
-      localTracker: true,
-      swarmStats: "/swarm.json",
-      version: config.version,
-    });
+      const config = JSON.parse((await get(`${base}/config.json`)).body.toString());
+      assert.deepEqual(config, {
+        src: "/origin/live/index.m3u8",
+        tracker: "/tracker",
+        swarm: "swarmcast-demo",
+        localStream: true,
+        localTracker: true,
+        swarmStats: "/swarm.json",
+        version: config.version,
+      });
 
-    const page = await get(`${base}/`);
-    assert.equal(page.status, 200);
-    assert.match(String(page.headers["content-type"]), /text\/html/);
-    assert.match(page.body.toString(), /<script src="\/swarmcast\.js"><\/script>/);
-    assert.match(page.body.toString(), /<script src="\/vendor\/echarts\.min\.js"><\/script>/);
+      const page = await get(`${base}/`);
+      assert.equal(page.status, 200);
+      assert.match(String(page.headers["content-type"]), /text\/html/);
+      assert.match(page.body.toString(), /<script src="\/swarmcast\.js"><\/script>/);
+      assert.match(page.body.toString(), /<script src="\/vendor\/echarts\.min\.js"><\/script>/);
 
-    const main = await get(`${base}/app/main.js`);
-    assert.equal(main.status, 200);
-    assert.match(String(main.headers["content-type"]), /javascript/);
-    assert.match(main.body.toString(), /from "\.\/settings\.js"/);
-    assert.doesNotMatch(main.body.toString(), /import type|: SwarmcastStats\)/, "served as JavaScript, types stripped");
+      const main = await get(`${base}/app/main.js`);
+      assert.equal(main.status, 200);
+      assert.match(String(main.headers["content-type"]), /javascript/);
+      assert.match(main.body.toString(), /from "\.\/settings\.js"/);
+      assert.doesNotMatch(
+        main.body.toString(),
+        /import type|: SwarmcastStats\)/,
+        "served as JavaScript, types stripped",
+      );
 
-    const sdk = await get(`${base}/swarmcast.js`, { headers: { "accept-encoding": "gzip" } });
-    assert.equal(sdk.status, 200);
-    assert.equal(sdk.headers["content-encoding"], "gzip");
-    assert.match(gunzipSync(sdk.body).toString(), /Swarmcast/);
-    const again = await get(`${base}/swarmcast.js`, { headers: { "if-none-match": String(sdk.headers.etag) } });
-    assert.equal(again.status, 304);
+      const sdk = await get(`${base}/swarmcast.js`, { headers: { "accept-encoding": "gzip" } });
+      assert.equal(sdk.status, 200);
+      assert.equal(sdk.headers["content-encoding"], "gzip");
+      assert.match(gunzipSync(sdk.body).toString(), /Swarmcast/);
+      const again = await get(`${base}/swarmcast.js`, { headers: { "if-none-match": String(sdk.headers.etag) } });
+      assert.equal(again.status, 304);
 
-    const echarts = await get(`${base}/vendor/echarts.min.js`, { method: "HEAD" });
-    assert.equal(echarts.status, 200);
-    assert.ok(Number(echarts.headers["content-length"]) > 100_000);
+      const echarts = await get(`${base}/vendor/echarts.min.js`, { method: "HEAD" });
+      assert.equal(echarts.status, 200);
+      assert.ok(Number(echarts.headers["content-length"]) > 100_000);
 
-    assert.equal((await get(`${base}/nope`)).status, 404);
-    assert.equal((await get(`${base}/app/../../package.json`)).status, 404);
-    assert.equal((await get(`${base}/app/settings.ts`)).status, 404);
-    assert.equal((await get(`${base}/`, { method: "POST" })).status, 405);
+      assert.equal((await get(`${base}/nope`)).status, 404);
+      assert.equal((await get(`${base}/app/../../package.json`)).status, 404);
+      assert.equal((await get(`${base}/app/settings.ts`)).status, 404);
+      assert.equal((await get(`${base}/`, { method: "POST" })).status, 405);
 
-    const playlist = await get(`${base}/origin/live/index.m3u8`);
-    assert.equal(playlist.status, 200);
-    assert.equal(playlist.headers["access-control-allow-origin"], "*");
-    const text = playlist.body.toString();
-    assert.match(text, /^#EXTM3U/);
-    const segment = text.split("\n").find((line) => line.endsWith(".ts"));
-    assert.ok(segment, text);
-    const part = await get(`${base}/origin/live/${segment}`, { headers: { range: "bytes=0-187" } });
-    assert.equal(part.status, 206);
-    assert.equal(part.body.length, 188);
-    assert.equal(part.body[0], 0x47, "an MPEG-TS sync byte");
-    assert.ok((demo.origin?.egress().segmentBytes ?? 0) >= 188, "the origin counted the proxied bytes");
+      const playlist = await get(`${base}/origin/live/index.m3u8`);
+      assert.equal(playlist.status, 200);
+      assert.equal(playlist.headers["access-control-allow-origin"], "*");
+      const text = playlist.body.toString();
+      assert.match(text, /^#EXTM3U/);
+      const segment = text.split("\n").find((line) => line.endsWith(".ts"));
+      assert.ok(segment, text);
+      const part = await get(`${base}/origin/live/${segment}`, { headers: { range: "bytes=0-187" } });
+      assert.equal(part.status, 206);
+      assert.equal(part.body.length, 188);
+      assert.equal(part.body[0], 0x47, "an MPEG-TS sync byte");
+      assert.ok((demo.origin?.egress().segmentBytes ?? 0) >= 188, "the origin counted the proxied bytes");
 
-    const embed = (await get(`${base}/embed.html?swarm=${encodeURIComponent('"><script>')}`, { headers: { host: "demo.test:8080" } })).body.toString();
-    assert.match(embed, /data-swarmcast-src="http:\/\/demo\.test:8080\/origin\/live\/index\.m3u8"/);
-    assert.match(embed, /data-swarmcast-tracker="ws:\/\/demo\.test:8080\/tracker"/);
-    assert.match(embed, /data-swarmcast-ice=""/);
-    assert.match(embed, /data-swarmcast-swarm="&quot;&gt;&lt;script&gt;"/);
-    assert.doesNotMatch(embed, /"><script>/);
+      const embed = (
+        await get(`${base}/embed.html?swarm=${encodeURIComponent('"><script>')}`, {
+          headers: { host: "demo.test:8080" },
+        })
+      ).body.toString();
+      assert.match(embed, /data-swarmcast-src="http:\/\/demo\.test:8080\/origin\/live\/index\.m3u8"/);
+      assert.match(embed, /data-swarmcast-tracker="ws:\/\/demo\.test:8080\/tracker"/);
+      assert.match(embed, /data-swarmcast-ice=""/);
+      assert.match(embed, /data-swarmcast-swarm="&quot;&gt;&lt;script&gt;"/);
+      assert.doesNotMatch(embed, /"><script>/);
 
-    const noAudience = { cdn: 0, peers: 0, offloadRatio: 0, beacons: 0 };
-    assert.deepEqual(JSON.parse((await get(`${base}/swarm.json`)).body.toString()), { swarms: 0, peers: 0, audience: noAudience });
-    assert.match(embed, /data-swarmcast-stats-beacon="on"/);
-    const ws = new WebSocket(`${base.replace("http", "ws")}/tracker`);
-    await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
-    const reply = await announce(ws, "h".repeat(20), "p".repeat(20));
-    assert.equal(reply.action, "announce");
-    assert.equal(typeof reply.interval, "number");
-    assert.deepEqual(JSON.parse((await get(`${base}/swarm.json`)).body.toString()), { swarms: 1, peers: 1, audience: noAudience });
-    // A viewer's stats beacon reaches the tracker through the demo's address.
-    const beacon = await fetch(`${base}/beacon`, { method: "POST", headers: { "content-type": "text/plain" }, body: JSON.stringify({ swarm: "swarmcast-demo", cdn: 1000, peers: 3000, uploaded: 0 }) });
-    assert.equal(beacon.status, 204);
-    assert.deepEqual(JSON.parse((await get(`${base}/swarm.json`)).body.toString()).audience, { cdn: 1000, peers: 3000, offloadRatio: 0.75, beacons: 1 });
+      const noAudience = { cdn: 0, peers: 0, offloadRatio: 0, beacons: 0 };
+      assert.deepEqual(JSON.parse((await get(`${base}/swarm.json`)).body.toString()), {
+        swarms: 0,
+        peers: 0,
+        audience: noAudience,
+      });
+      assert.match(embed, /data-swarmcast-stats-beacon="on"/);
+      const ws = new WebSocket(`${base.replace("http", "ws")}/tracker`);
+      await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+      const reply = await announce(ws, "h".repeat(20), "p".repeat(20));
+      assert.equal(reply.action, "announce");
+      assert.equal(typeof reply.interval, "number");
+      assert.deepEqual(JSON.parse((await get(`${base}/swarm.json`)).body.toString()), {
+        swarms: 1,
+        peers: 1,
+        audience: noAudience,
+      });
+      // A viewer's stats beacon reaches the tracker through the demo's address.
+      const beacon = await fetch(`${base}/beacon`, {
+        method: "POST",
+        headers: { "content-type": "text/plain" },
+        body: JSON.stringify({ swarm: "swarmcast-demo", cdn: 1000, peers: 3000, uploaded: 0 }),
+      });
+      assert.equal(beacon.status, 204);
+      assert.deepEqual(JSON.parse((await get(`${base}/swarm.json`)).body.toString()).audience, {
+        cdn: 1000,
+        peers: 3000,
+        offloadRatio: 0.75,
+        beacons: 1,
+      });
 
-    const stray = new WebSocket(`${base.replace("http", "ws")}/elsewhere`);
-    const refused = await new Promise<string>((resolve) => stray.once("unexpected-response", (_req, res) => resolve(String(res.statusCode))).once("error", (e) => resolve(e.message)));
-    assert.match(refused, /404/);
+      const stray = new WebSocket(`${base.replace("http", "ws")}/elsewhere`);
+      const refused = await new Promise<string>((resolve) =>
+        stray
+          .once("unexpected-response", (_req, res) => resolve(String(res.statusCode)))
+          .once("error", (e) => resolve(e.message)),
+      );
+      assert.match(refused, /404/);
 
-    const closed = new Promise<void>((resolve) => ws.once("close", () => resolve()));
-    await demo.tracker?.close();
-    await closed;
-    const late = new WebSocket(`${base.replace("http", "ws")}/tracker`);
-    const gone = await new Promise<string>((resolve) => late.once("unexpected-response", (_req, res) => resolve(String(res.statusCode))).once("error", (e) => resolve(e.message)));
-    assert.match(gone, /502/, "a tracker that is down reads as a bad gateway, not a hang");
-    await demo.close();
-    await assert.rejects(get(`${base}/config.json`), /ECONNREFUSED/);
-  });
+      const closed = new Promise<void>((resolve) => ws.once("close", () => resolve()));
+      await demo.tracker?.close();
+      await closed;
+      const late = new WebSocket(`${base.replace("http", "ws")}/tracker`);
+      const gone = await new Promise<string>((resolve) =>
+        late
+          .once("unexpected-response", (_req, res) => resolve(String(res.statusCode)))
+          .once("error", (e) => resolve(e.message)),
+      );
+      assert.match(gone, /502/, "a tracker that is down reads as a bad gateway, not a hang");
+      await demo.close();
+      await assert.rejects(get(`${base}/config.json`), /ECONNREFUSED/);
+    },
+  );
 
   test("a port in use is reported against --port", { timeout: 20_000 }, async (t) => {
     const first = await startDemo({ port: 0 });
@@ -170,12 +216,15 @@ test("startDemo with --stream and --tracker: nothing local is started or proxied
 
 describe("options", () => {
   const fails = (argv: string[], option: string, pattern: RegExp) => {
-    assert.throws(() => parseDemoArgs(argv), (err: unknown) => {
-      assert.ok(err instanceof DemoOptionError, String(err));
-      assert.equal(err.option, option);
-      assert.match(err.message, pattern);
-      return true;
-    });
+    assert.throws(
+      () => parseDemoArgs(argv),
+      (err: unknown) => {
+        assert.ok(err instanceof DemoOptionError, String(err));
+        assert.equal(err.option, option);
+        assert.match(err.message, pattern);
+        return true;
+      },
+    );
   };
 
   test("each bad value names its option", () => {
@@ -195,19 +244,38 @@ describe("options", () => {
 
   test("good values", () => {
     assert.deepEqual(parseDemoArgs(["--help"]), { help: true });
-    assert.deepEqual(parseDemoArgs(["--port", "9000", "--host", "0.0.0.0", "--stream", "https://cdn.example/a.m3u8", "--tracker", "wss://t.example"]), {
+    assert.deepEqual(
+      parseDemoArgs([
+        "--port",
+        "9000",
+        "--host",
+        "0.0.0.0",
+        "--stream",
+        "https://cdn.example/a.m3u8",
+        "--tracker",
+        "wss://t.example",
+      ]),
+      {
+        help: false,
+        options: { port: 9000, host: "0.0.0.0", stream: "https://cdn.example/a.m3u8", tracker: "wss://t.example" },
+      },
+    );
+    assert.deepEqual(parseDemoArgs([]), {
       help: false,
-      options: { port: 9000, host: "0.0.0.0", stream: "https://cdn.example/a.m3u8", tracker: "wss://t.example" },
+      options: { port: 8080, host: "127.0.0.1", stream: "", tracker: "" },
     });
-    assert.deepEqual(parseDemoArgs([]), { help: false, options: { port: 8080, host: "127.0.0.1", stream: "", tracker: "" } });
   });
 });
 
 describe("CLI", () => {
-  const tsx = [ "--import", "tsx", "demo/server.ts"];
+  const tsx = ["--import", "tsx", "demo/server.ts"];
 
   test("a bad option exits 2 with a message naming it", { timeout: 20_000 }, () => {
-    const run = spawnSync(process.execPath, [...tsx, "--port", "eighty"], { cwd: ROOT, encoding: "utf8", timeout: 15_000 });
+    const run = spawnSync(process.execPath, [...tsx, "--port", "eighty"], {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 15_000,
+    });
     assert.equal(run.status, 2, run.stderr);
     assert.match(run.stderr, /--port: expected an integer 0-65535, got "eighty"/);
     const help = spawnSync(process.execPath, [...tsx, "--help"], { cwd: ROOT, encoding: "utf8", timeout: 15_000 });

@@ -7,9 +7,19 @@ import type { MediaSource } from "../../devkit/origin/media-source.js";
 import { SEGMENT_HASH_TAG } from "../../shared/protocol.js";
 
 function fakeSource(durations: number[]): MediaSource {
-  const segments = durations.map((duration, i) => ({ uri: `s${i}.ts`, duration, data: Buffer.from([i]), sha256: `h${i}` }));
+  const segments = durations.map((duration, i) => ({
+    uri: `s${i}.ts`,
+    duration,
+    data: Buffer.from([i]),
+    sha256: `h${i}`,
+  }));
   const loopDuration = durations.reduce((a, b) => a + b, 0);
-  return { segments, targetDuration: Math.ceil(Math.max(...durations)), loopDuration, averageSegmentDuration: loopDuration / durations.length };
+  return {
+    segments,
+    targetDuration: Math.ceil(Math.max(...durations)),
+    loopDuration,
+    averageSegmentDuration: loopDuration / durations.length,
+  };
 }
 
 describe("live timeline", () => {
@@ -55,7 +65,10 @@ describe("range and fault rules", () => {
   });
 
   it("applies rules by client, time window and target", () => {
-    const rules = [{ clients: ["a"], status: 503, from: 100, until: 200 }, { delayMs: 50, target: "all" as const }];
+    const rules = [
+      { clients: ["a"], status: 503, from: 100, until: 200 },
+      { delayMs: 50, target: "all" as const },
+    ];
     assert.deepEqual(decideFault(rules, "a", "segment", 150), { status: 503, delayMs: 50 });
     assert.deepEqual(decideFault(rules, "a", "segment", 200), { delayMs: 50 });
     assert.deepEqual(decideFault(rules, "b", "segment", 150), { delayMs: 50 });
@@ -92,17 +105,27 @@ describe("origin over HTTP", () => {
     assert.equal(uris.length, 3);
     assert.deepEqual(origin.ladderBitrates, [880_000, 1_760_000, 3_520_000]);
     assert.equal(new URL(uris[1], origin.ladderUrl("ladder-1")).href, origin.renditionUrl(1, "ladder-1"));
-    const playlists = await Promise.all([0, 1, 2].map(async (i) => (await fetch(origin.renditionUrl(i, "ladder-1"))).text()));
+    const playlists = await Promise.all(
+      [0, 1, 2].map(async (i) => (await fetch(origin.renditionUrl(i, "ladder-1"))).text()),
+    );
     const sequences = playlists.map((p) => /#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(p)?.[1]);
-    assert.ok(sequences.every((s) => s === sequences[0]), `renditions out of step: ${sequences.join(", ")}`);
+    assert.ok(
+      sequences.every((s) => s === sequences[0]),
+      `renditions out of step: ${sequences.join(", ")}`,
+    );
     const sizes = await Promise.all(
       playlists.map(async (p, i) => {
-        const last = p.split("\n").filter((l) => l.endsWith(".ts")).pop()!;
+        const last = p
+          .split("\n")
+          .filter((l) => l.endsWith(".ts"))
+          .pop()!;
         return (await (await fetch(new URL(last, origin.renditionUrl(i, "ladder-1")))).arrayBuffer()).byteLength;
       }),
     );
     // 2 s at 0.8 / 1.6 / 3.2 Mbit/s, within the encoder's spread.
-    sizes.forEach((bytes, i) => assert.ok(Math.abs((bytes * 8) / 2 / (0.8e6 * 2 ** i) - 1) < 0.3, `rendition ${i}: ${bytes} bytes`));
+    sizes.forEach((bytes, i) =>
+      assert.ok(Math.abs((bytes * 8) / 2 / (0.8e6 * 2 ** i) - 1) < 0.3, `rendition ${i}: ${bytes} bytes`),
+    );
   });
 
   it("answers ranges with 206 and counts only the bytes sent", async () => {

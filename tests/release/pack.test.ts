@@ -3,7 +3,17 @@
 // repository's lockfile), then use them as a user would. `npm test` builds first.
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type SpawnSyncOptions } from "node:child_process";
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -22,7 +32,13 @@ const site = join(work, "site");
 after(() => rmSync(work, { recursive: true, force: true }));
 
 // No registry: everything comes from the cache `npm ci` filled.
-const npmEnv = { ...process.env, npm_config_offline: "true", npm_config_update_notifier: "false", npm_config_fund: "false", npm_config_audit: "false" };
+const npmEnv = {
+  ...process.env,
+  npm_config_offline: "true",
+  npm_config_update_notifier: "false",
+  npm_config_fund: "false",
+  npm_config_audit: "false",
+};
 
 function run(command: string, args: string[], options: SpawnSyncOptions & { cwd: string }): string {
   const result = spawnSync(command, args, { encoding: "utf8", timeout: 120_000, env: npmEnv, ...options });
@@ -84,26 +100,43 @@ describe("the packed packages, installed", () => {
         },
       }),
     );
-    writeFileSync(join(site, "package-lock.json"), JSON.stringify(pinnedLockfile(["swarmcast", "swarmcast-tracker", "typescript", "@types/node"])));
+    writeFileSync(
+      join(site, "package-lock.json"),
+      JSON.stringify(pinnedLockfile(["swarmcast", "swarmcast-tracker", "typescript", "@types/node"])),
+    );
     run("npm", ["install", "--ignore-scripts"], { cwd: site });
   });
 
   it("installs copies, not links into the repository", () => {
-    for (const dir of [join(trackerApp, "node_modules/swarmcast-tracker"), join(site, "node_modules/swarmcast"), join(site, "node_modules/swarmcast-tracker")]) {
+    for (const dir of [
+      join(trackerApp, "node_modules/swarmcast-tracker"),
+      join(site, "node_modules/swarmcast"),
+      join(site, "node_modules/swarmcast-tracker"),
+    ]) {
       assert.ok(!lstatSync(dir).isSymbolicLink(), `${dir} is a copy`);
     }
     const sdkPackage = JSON.parse(readFileSync(join(site, "node_modules/swarmcast/package.json"), "utf8"));
     for (const name of ["ws", "pino", "prom-client"]) {
       assert.ok(!(name in (sdkPackage.dependencies ?? {})), `the SDK does not depend on ${name}`);
     }
-    assert.ok(!existsSync(join(trackerApp, "node_modules/typescript")) && !existsSync(join(trackerApp, "node_modules/tsx")), "no TypeScript at run time");
+    assert.ok(
+      !existsSync(join(trackerApp, "node_modules/typescript")) && !existsSync(join(trackerApp, "node_modules/tsx")),
+      "no TypeScript at run time",
+    );
   });
 
   it("swarmcast-tracker --help, swarmcast-token, and a tracker answering /health", async () => {
     assert.match(run("npx", ["swarmcast-tracker", "--help"], { cwd: trackerApp }), /^Usage: swarmcast-tracker/);
-    assert.match(run("npx", ["swarmcast-token", "--secret", "s3cret", "--ttl", "60"], { cwd: trackerApp }), /^[\w-]+\.[\w-]+\n$/);
+    assert.match(
+      run("npx", ["swarmcast-token", "--secret", "s3cret", "--ttl", "60"], { cwd: trackerApp }),
+      /^[\w-]+\.[\w-]+\n$/,
+    );
 
-    const child = spawn(join(trackerApp, "node_modules/.bin/swarmcast-tracker"), ["--host", "127.0.0.1", "--port", "0"], { cwd: trackerApp, env: npmEnv });
+    const child = spawn(
+      join(trackerApp, "node_modules/.bin/swarmcast-tracker"),
+      ["--host", "127.0.0.1", "--port", "0"],
+      { cwd: trackerApp, env: npmEnv },
+    );
     try {
       const httpUrl = await new Promise<string>((resolve, reject) => {
         let out = "";
@@ -128,7 +161,10 @@ describe("the packed packages, installed", () => {
     mkdirSync(stream);
     writeFileSync(join(stream, "seg-0.ts"), "segment zero");
     writeFileSync(join(stream, "seg-1.ts"), "segment one");
-    writeFileSync(join(stream, "index.m3u8"), "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nseg-0.ts\n#EXTINF:2,\nseg-1.ts\n#EXT-X-ENDLIST\n");
+    writeFileSync(
+      join(stream, "index.m3u8"),
+      "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nseg-0.ts\n#EXTINF:2,\nseg-1.ts\n#EXT-X-ENDLIST\n",
+    );
     run("npx", ["swarmcast-hash", "index.m3u8"], { cwd: stream });
     const tagged = readFileSync(join(stream, "index.m3u8"), "utf8");
     assert.equal(tagged.split(SEGMENT_HASH_TAG).length - 1, 2, tagged);
@@ -139,7 +175,15 @@ describe("the packed packages, installed", () => {
     writeFileSync(
       join(site, "tsconfig.json"),
       JSON.stringify({
-        compilerOptions: { strict: true, noEmit: true, target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", lib: ["ES2022", "DOM"], types: ["node"] },
+        compilerOptions: {
+          strict: true,
+          noEmit: true,
+          target: "ES2022",
+          module: "NodeNext",
+          moduleResolution: "NodeNext",
+          lib: ["ES2022", "DOM"],
+          types: ["node"],
+        },
         files: ["player.ts", "tracker.ts", "wrong.ts"],
       }),
     );
@@ -188,9 +232,14 @@ attach(document.createElement("video"), { src: 42, trackers: [] });
       const page = await (await stage.browser.newContext()).newPage();
       const query = new URLSearchParams({ src: stage.origin.liveUrl("site"), tracker: stage.tracker.url });
       await page.goto(`${stage.pages.url}/site/index.html?${query}`);
-      await page.waitForFunction(() => (document.getElementById("v") as HTMLVideoElement).currentTime > 1, undefined, { timeout: 60_000 });
+      await page.waitForFunction(() => (document.getElementById("v") as HTMLVideoElement).currentTime > 1, undefined, {
+        timeout: 60_000,
+      });
       const installed = JSON.parse(readFileSync(join(site, "node_modules/swarmcast/package.json"), "utf8")).version;
-      assert.equal(await page.evaluate(() => (window as unknown as { Swarmcast: { version: string } }).Swarmcast.version), installed);
+      assert.equal(
+        await page.evaluate(() => (window as unknown as { Swarmcast: { version: string } }).Swarmcast.version),
+        installed,
+      );
     } finally {
       await stage.close();
     }

@@ -14,7 +14,18 @@ const read = (path: string) => {
 };
 const pkg = JSON.parse(read("sdk/package.json"));
 const trackerPkg = JSON.parse(read("tracker/package.json"));
-const PUBLIC_API = ["attach", "attachAll", "createP2PEngine", "getPlayer", "isSupported", "isP2PSupported", "version", "DEFAULT_SWARMCAST_CONFIG", "SwarmcastOptionError", "Hls"];
+const PUBLIC_API = [
+  "attach",
+  "attachAll",
+  "createP2PEngine",
+  "getPlayer",
+  "isSupported",
+  "isP2PSupported",
+  "version",
+  "DEFAULT_SWARMCAST_CONFIG",
+  "SwarmcastOptionError",
+  "Hls",
+];
 
 describe("builds", () => {
   it("sdk/dist/swarmcast.js is a self-contained script defining the global Swarmcast", () => {
@@ -22,8 +33,16 @@ describe("builds", () => {
     assert.doesNotMatch(code, /^\s*import\s/m, "no ES import statements in the script build");
     // A bare global scope: anything the script needs at load time beyond these would break pages.
     const context: Record<string, unknown> = {
-      console, setTimeout, clearTimeout, setInterval, clearInterval, queueMicrotask,
-      URL, TextEncoder, TextDecoder, WebSocket: class {},
+      console,
+      setTimeout,
+      clearTimeout,
+      setInterval,
+      clearInterval,
+      queueMicrotask,
+      URL,
+      TextEncoder,
+      TextDecoder,
+      WebSocket: class {},
     };
     context.self = context.window = context.globalThis = context;
     vm.createContext(context);
@@ -46,7 +65,15 @@ describe("builds", () => {
 
   it("sdk/dist/swarmcast.d.ts declares the public API", () => {
     const dts = read("sdk/dist/swarmcast.d.ts");
-    for (const name of ["attach", "createP2PEngine", "SwarmcastOptions", "SwarmcastStats", "SwarmcastEventMap", "SwarmcastPlayer", "SwarmcastEngine"]) {
+    for (const name of [
+      "attach",
+      "createP2PEngine",
+      "SwarmcastOptions",
+      "SwarmcastStats",
+      "SwarmcastEventMap",
+      "SwarmcastPlayer",
+      "SwarmcastEngine",
+    ]) {
       assert.match(dts, new RegExp(`\\b${name}\\b`), name);
     }
   });
@@ -54,7 +81,9 @@ describe("builds", () => {
   it("the script build stays within hls.js.min + 60 KB gzipped", (t) => {
     const ours = gzipSync(read("sdk/dist/swarmcast.js"), { level: 9 }).length;
     const hls = gzipSync(readFileSync(new URL("node_modules/hls.js/dist/hls.min.js", root)), { level: 9 }).length;
-    t.diagnostic(`sdk/dist/swarmcast.js ${(ours / 1024).toFixed(1)} KB gz, hls.min.js ${(hls / 1024).toFixed(1)} KB gz, +${((ours - hls) / 1024).toFixed(1)} KB`);
+    t.diagnostic(
+      `sdk/dist/swarmcast.js ${(ours / 1024).toFixed(1)} KB gz, hls.min.js ${(hls / 1024).toFixed(1)} KB gz, +${((ours - hls) / 1024).toFixed(1)} KB`,
+    );
     assert.ok(ours <= hls + 60 * 1024, `${ours} B gz > ${hls} + 60 KB`);
   });
 
@@ -66,11 +95,19 @@ describe("builds", () => {
 
   it("tracker/dist imports only node builtins and the tracker package's dependencies", () => {
     const allowed = new Set(Object.keys(trackerPkg.dependencies).filter((name) => !name.startsWith("@types/")));
-    const files = readdirSync(new URL("tracker/dist/", root), { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".js"));
-    assert.ok(files.includes("index.js") && files.includes("cli.js") && files.includes("token-cli.js"), files.join(" "));
+    const files = readdirSync(new URL("tracker/dist/", root), { recursive: true, encoding: "utf8" }).filter((f) =>
+      f.endsWith(".js"),
+    );
+    assert.ok(
+      files.includes("index.js") && files.includes("cli.js") && files.includes("token-cli.js"),
+      files.join(" "),
+    );
     for (const file of files) {
       for (const id of importsOf(read(`tracker/dist/${file}`))) {
-        assert.ok(id.startsWith("./") || id.startsWith("../") || isBuiltin(id) || allowed.has(id), `tracker/dist/${file} imports ${id}`);
+        assert.ok(
+          id.startsWith("./") || id.startsWith("../") || isBuiltin(id) || allowed.has(id),
+          `tracker/dist/${file} imports ${id}`,
+        );
       }
     }
     assert.match(read("tracker/dist/index.d.ts"), /\bstartTracker\b/);

@@ -12,7 +12,10 @@ const { default: Hls, FetchLoader } = await import("hls.js");
 
 const loaderConfig = {
   loadPolicy: { maxTimeToFirstByteMs: 5000, maxLoadTimeMs: 5000, timeoutRetry: null, errorRetry: null },
-  timeout: 5000, maxRetry: 0, retryDelay: 0, maxRetryDelay: 0,
+  timeout: 5000,
+  maxRetry: 0,
+  retryDelay: 0,
+  maxRetryDelay: 0,
 };
 
 let server: Server;
@@ -32,7 +35,8 @@ function load(Loader: ReturnType<typeof createCountingLoader>, context: Record<s
   const loader = new Loader(Hls.DefaultConfig);
   return new Promise<{ ok: boolean; bytes: number }>((resolve) => {
     loader.load(context as never, loaderConfig as never, {
-      onSuccess: (response) => resolve({ ok: true, bytes: (response.data as ArrayBuffer).byteLength ?? String(response.data).length }),
+      onSuccess: (response) =>
+        resolve({ ok: true, bytes: (response.data as ArrayBuffer).byteLength ?? String(response.data).length }),
       onError: () => resolve({ ok: false, bytes: 0 }),
       onTimeout: () => resolve({ ok: false, bytes: 0 }),
     });
@@ -43,7 +47,13 @@ describe("counting loader", () => {
   it("reports each media segment's URL and bytes and still hands the data to hls.js", async () => {
     const seen: Array<[string, number]> = [];
     const Loader = createCountingLoader(FetchLoader as never, (url, bytes) => seen.push([url, bytes]));
-    const result = await load(Loader, { url: `${base}/seg-1.ts`, responseType: "arraybuffer", type: "main", frag: { sn: 1 }, part: null });
+    const result = await load(Loader, {
+      url: `${base}/seg-1.ts`,
+      responseType: "arraybuffer",
+      type: "main",
+      frag: { sn: 1 },
+      part: null,
+    });
     assert.deepEqual(result, { ok: true, bytes: 18800 });
     assert.deepEqual(seen, [[`${base}/seg-1.ts`, 18800]]);
   });
@@ -53,7 +63,13 @@ describe("counting loader", () => {
     const Loader = createCountingLoader(FetchLoader as never, (url, bytes) => seen.push([url, bytes]));
     const playlist = await load(Loader, { url: `${base}/index.m3u8`, responseType: "text", type: "level" });
     assert.equal(playlist.ok, true);
-    const missing = await load(Loader, { url: `${base}/seg-404.ts`, responseType: "arraybuffer", type: "main", frag: { sn: 2 }, part: null });
+    const missing = await load(Loader, {
+      url: `${base}/seg-404.ts`,
+      responseType: "arraybuffer",
+      type: "main",
+      frag: { sn: 2 },
+      part: null,
+    });
     assert.equal(missing.ok, false);
     assert.deepEqual(seen, []);
   });

@@ -53,7 +53,10 @@ describe("script-tag embed", () => {
       assert.deepEqual(pageErrors, []);
       assert.ok(state.attached, "no player attached to the <video>");
       assert.ok(started, "no frame decoded within 15 s");
-      assert.ok(played, `did not play: currentTime ${start.currentTime} → ${state.currentTime}, frames ${start.frames} → ${state.frames}`);
+      assert.ok(
+        played,
+        `did not play: currentTime ${start.currentTime} → ${state.currentTime}, frames ${start.frames} → ${state.frames}`,
+      );
       assert.equal(state.stats.p2pEnabled, true);
       assert.ok(state.stats.httpBytes > 0);
 
@@ -70,40 +73,52 @@ describe("script-tag embed", () => {
   });
 
   it("throws errors that name the bad argument or option", { timeout: 30_000 }, async () => {
-    writeFileSync(join(dir, "blank.html"), `<!doctype html><video id="v"></video><script src="${stage.pages.url}/dist/swarmcast.js"></script>`);
+    writeFileSync(
+      join(dir, "blank.html"),
+      `<!doctype html><video id="v"></video><script src="${stage.pages.url}/dist/swarmcast.js"></script>`,
+    );
     const context = await stage.browser.newContext();
     try {
       const page = await context.newPage();
       await page.goto(`${stage.pages.url}/gen/blank.html`);
-      const messages = await page.evaluate(({ src, trackerUrl }) => {
-        const S = (window as any).Swarmcast;
-        const video = document.getElementById("v");
-        // Anonymous callbacks only: the test runner's transpiler would name a local function
-        // with a helper that does not exist in the page.
-        const player = { current: null as any };
-        const cases: Array<[string, () => unknown]> = [
-          ["notVideo", () => S.attach(document.body, { src, trackers: [trackerUrl] })],
-          ["noSrc", () => S.attach(video, { trackers: [trackerUrl] })],
-          ["httpTracker", () => S.attach(video, { src, trackers: ["https://tracker.example"] })],
-          ["typo", () => S.attach(video, { src, trackers: [trackerUrl], swarmID: "x" })],
-          ["first", () => (player.current = S.attach(video, { src, trackers: [trackerUrl], iceServers: [] }))],
-          ["twice", () => S.attach(video, { src, trackers: [trackerUrl] })],
-        ];
-        const results: Record<string, string> = {};
-        for (const [name, fn] of cases) {
-          try {
-            fn();
-            results[name] = "no error";
-          } catch (err) {
-            results[name] = `${(err as Error).name}: ${(err as Error).message}`;
+      const messages = await page.evaluate(
+        ({ src, trackerUrl }) => {
+          const S = (window as any).Swarmcast;
+          const video = document.getElementById("v");
+          // Anonymous callbacks only: the test runner's transpiler would name a local function
+          // with a helper that does not exist in the page.
+          const player = { current: null as any };
+          const cases: Array<[string, () => unknown]> = [
+            ["notVideo", () => S.attach(document.body, { src, trackers: [trackerUrl] })],
+            ["noSrc", () => S.attach(video, { trackers: [trackerUrl] })],
+            ["httpTracker", () => S.attach(video, { src, trackers: ["https://tracker.example"] })],
+            ["typo", () => S.attach(video, { src, trackers: [trackerUrl], swarmID: "x" })],
+            ["first", () => (player.current = S.attach(video, { src, trackers: [trackerUrl], iceServers: [] }))],
+            ["twice", () => S.attach(video, { src, trackers: [trackerUrl] })],
+          ];
+          const results: Record<string, string> = {};
+          for (const [name, fn] of cases) {
+            try {
+              fn();
+              results[name] = "no error";
+            } catch (err) {
+              results[name] = `${(err as Error).name}: ${(err as Error).message}`;
+            }
           }
-        }
-        player.current?.destroy();
-        return results;
-      }, { src: stage.origin.liveUrl("errors"), trackerUrl: stage.tracker.url });
-      assert.match(messages.notVideo, /SwarmcastOptionError: .*"video" must be a <video> \(or <audio>\) element, got <body>/);
+          player.current?.destroy();
+          return results;
+        },
+        { src: stage.origin.liveUrl("errors"), trackerUrl: stage.tracker.url },
+      );
+      assert.match(
+        messages.notVideo,
+        /SwarmcastOptionError: .*"video" must be a <video> \(or <audio>\) element, got <body>/,
+      );
       assert.match(messages.noSrc, /"src" is required/);
-      assert.match(messages.httpTracker, /"trackers\[0\]" must be a ws:\/\/ or wss:\/\/ URL, got "https:\/\/tracker.example"/);
+      assert.match(
+        messages.httpTracker,
+        /"trackers\[0\]" must be a ws:\/\/ or wss:\/\/ URL, got "https:\/\/tracker.example"/,
+      );
       assert.match(messages.typo, /unknown option "swarmID"/);
       assert.equal(messages.first, "no error");
       assert.match(messages.twice, /already has a Swarmcast player/);

@@ -17,9 +17,14 @@ interface SegmentEvent {
 /** Records every `segment` event of the page's player, by segment file name (the path carries the viewer id). */
 async function recordSegments(viewer: Viewer): Promise<void> {
   await viewer.page.evaluate(() => {
-    const w = window as unknown as { swarmcastTest: { player: { on: (e: string, f: (s: { url: string; source: string }) => void) => void } }; segmentLog: unknown[] };
+    const w = window as unknown as {
+      swarmcastTest: { player: { on: (e: string, f: (s: { url: string; source: string }) => void) => void } };
+      segmentLog: unknown[];
+    };
     w.segmentLog = [];
-    w.swarmcastTest.player.on("segment", (s) => w.segmentLog.push({ name: s.url.split("/").pop(), source: s.source, at: Date.now() }));
+    w.swarmcastTest.player.on("segment", (s) =>
+      w.segmentLog.push({ name: s.url.split("/").pop(), source: s.source, at: Date.now() }),
+    );
   });
 }
 
@@ -27,47 +32,70 @@ const readSegments = (viewer: Viewer) =>
   viewer.page.evaluate(() => (window as unknown as { segmentLog: unknown[] }).segmentLog) as Promise<SegmentEvent[]>;
 
 describe("live edge fetcher", () => {
-  it("fetches each new live segment from the CDN about once and reports each segment once", { timeout: 75_000 }, async () => {
-    const swarm = `edge-${Date.now()}`;
-    const viewers: Viewer[] = [];
-    try {
-      for (let i = 0; i < 3; i++) {
-        viewers.push(await openViewer(stage.browser, stage.pages.url, `edge${i}`, { src: stage.origin.liveUrl(`edge${i}`), tracker: stage.tracker.url, swarm }));
-        await sleep(1500);
+  it(
+    "fetches each new live segment from the CDN about once and reports each segment once",
+    { timeout: 75_000 },
+    async () => {
+      const swarm = `edge-${Date.now()}`;
+      const viewers: Viewer[] = [];
+      try {
+        for (let i = 0; i < 3; i++) {
+          viewers.push(
+            await openViewer(stage.browser, stage.pages.url, `edge${i}`, {
+              src: stage.origin.liveUrl(`edge${i}`),
+              tracker: stage.tracker.url,
+              swarm,
+            }),
+          );
+          await sleep(1500);
+        }
+        for (const v of viewers) await recordSegments(v);
+        // Let everybody connect and settle, then look at the segments published from here on.
+        await sleep(8000);
+        const from = Date.now();
+        await sleep(24_000);
+        const states = await Promise.all(viewers.map((v) => v.read()));
+        const logs = await Promise.all(viewers.map(readSegments));
+
+        states.forEach((s, i) => {
+          assert.equal(s.attachError, null);
+          assert.deepEqual(
+            s.errors.filter((e) => e.fatal),
+            [],
+            `${viewers[i].id}: fatal errors`,
+          );
+          assert.equal(s.paused, false, `${viewers[i].id} paused`);
+        });
+
+        // Every segment is reported once per viewer, whichever path brought it.
+        logs.forEach((log, i) => {
+          const names = log.map((e) => e.name);
+          assert.equal(
+            new Set(names).size,
+            names.length,
+            `${viewers[i].id} reported a segment twice: ${names.join(" ")}`,
+          );
+        });
+
+        // Segments first seen after `from` (published during the window): CDN fetches per segment.
+        const firstSeen = new Map<string, number>();
+        for (const log of logs)
+          for (const e of log) firstSeen.set(e.name, Math.min(firstSeen.get(e.name) ?? Infinity, e.at));
+        const fresh = [...firstSeen].filter(([, at]) => at >= from).map(([name]) => name);
+        const httpFetches = fresh.map(
+          (name) => logs.filter((log) => log.some((e) => e.name === name && e.source === "http")).length,
+        );
+        const perSegment = httpFetches.reduce((a, b) => a + b, 0) / Math.max(1, fresh.length);
+        console.log(
+          `# ${fresh.length} fresh segments, CDN fetches per segment ${perSegment.toFixed(2)} (3 viewers): ${httpFetches.join(" ")}`,
+        );
+        assert.ok(fresh.length >= 6, `only ${fresh.length} fresh segments in 24 s`);
+        assert.ok(perSegment <= 1.8, `CDN fetches per segment ${perSegment.toFixed(2)} (3 would be no sharing)`);
+        const p2pBytes = states.reduce((sum, s) => sum + s.stats!.p2pBytes, 0);
+        assert.ok(p2pBytes > 0, "no bytes from peers");
+      } finally {
+        await Promise.all(viewers.map((v) => v.close()));
       }
-      for (const v of viewers) await recordSegments(v);
-      // Let everybody connect and settle, then look at the segments published from here on.
-      await sleep(8000);
-      const from = Date.now();
-      await sleep(24_000);
-      const states = await Promise.all(viewers.map((v) => v.read()));
-      const logs = await Promise.all(viewers.map(readSegments));
-
-      states.forEach((s, i) => {
-        assert.equal(s.attachError, null);
-        assert.deepEqual(s.errors.filter((e) => e.fatal), [], `${viewers[i].id}: fatal errors`);
-        assert.equal(s.paused, false, `${viewers[i].id} paused`);
-      });
-
-      // Every segment is reported once per viewer, whichever path brought it.
-      logs.forEach((log, i) => {
-        const names = log.map((e) => e.name);
-        assert.equal(new Set(names).size, names.length, `${viewers[i].id} reported a segment twice: ${names.join(" ")}`);
-      });
-
-      // Segments first seen after `from` (published during the window): CDN fetches per segment.
-      const firstSeen = new Map<string, number>();
-      for (const log of logs) for (const e of log) firstSeen.set(e.name, Math.min(firstSeen.get(e.name) ?? Infinity, e.at));
-      const fresh = [...firstSeen].filter(([, at]) => at >= from).map(([name]) => name);
-      const httpFetches = fresh.map((name) => logs.filter((log) => log.some((e) => e.name === name && e.source === "http")).length);
-      const perSegment = httpFetches.reduce((a, b) => a + b, 0) / Math.max(1, fresh.length);
-      console.log(`# ${fresh.length} fresh segments, CDN fetches per segment ${perSegment.toFixed(2)} (3 viewers): ${httpFetches.join(" ")}`);
-      assert.ok(fresh.length >= 6, `only ${fresh.length} fresh segments in 24 s`);
-      assert.ok(perSegment <= 1.8, `CDN fetches per segment ${perSegment.toFixed(2)} (3 would be no sharing)`);
-      const p2pBytes = states.reduce((sum, s) => sum + s.stats!.p2pBytes, 0);
-      assert.ok(p2pBytes > 0, "no bytes from peers");
-    } finally {
-      await Promise.all(viewers.map((v) => v.close()));
-    }
-  });
+    },
+  );
 });

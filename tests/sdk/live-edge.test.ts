@@ -30,7 +30,7 @@ describe("edge timing", () => {
   it("rotates the fetch: every viewer is first about equally often", () => {
     // Deterministic pseudo-random draws; 8 viewers, 4000 segments.
     let seed = 42;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const wins = new Array(8).fill(0);
     for (let s = 0; s < 4000; s++) {
       const delays = wins.map(() => edgeFetchDelaySec(4, 7, rand(), timing));
@@ -86,10 +86,15 @@ describe("LiveSegmentStore", () => {
 
   it("keeps segments a while behind the playhead, then drops them and the budget's excess", async () => {
     const { store, changes } = await makeStore();
-    for (let i = 0; i < 10; i++) await store.storeSegment("w", "s", i, new ArrayBuffer(100), i * 2, i * 2 + 2, "main", true);
+    for (let i = 0; i < 10; i++)
+      await store.storeSegment("w", "s", i, new ArrayBuffer(100), i * 2, i * 2 + 2, "main", true);
     store.onPlaybackUpdated(15, 1);
     await store.storeSegment("w", "s", 10, new ArrayBuffer(100), 20, 22, "main", true);
-    assert.deepEqual(store.getStoredSegmentIds("w", "s"), [2, 3, 4, 5, 6, 7, 8, 9, 10], "ends before 15 − 10 s dropped");
+    assert.deepEqual(
+      store.getStoredSegmentIds("w", "s"),
+      [2, 3, 4, 5, 6, 7, 8, 9, 10],
+      "ends before 15 − 10 s dropped",
+    );
     assert.ok(changes.length > 11);
     // Over budget (1 MiB): past segments go first, future ones stay.
     await store.storeSegment("w", "s", 11, new ArrayBuffer(1024 * 1024), 22, 24, "main", true);
@@ -112,7 +117,11 @@ describe("LiveSegmentStore", () => {
 });
 
 describe("liveEdge option and live sync defaults", () => {
-  const opts = (extra: Record<string, unknown>) => ({ src: "https://cdn.example/live.m3u8", trackers: ["ws://127.0.0.1:1"], ...extra });
+  const opts = (extra: Record<string, unknown>) => ({
+    src: "https://cdn.example/live.m3u8",
+    trackers: ["ws://127.0.0.1:1"],
+    ...extra,
+  });
   const resolve = (input: unknown) => resolveOptions(input, { requireSrc: true });
 
   it("merges liveEdge over the defaults", () => {

@@ -1,11 +1,21 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DEFAULT_SWARMCAST_CONFIG } from "../../sdk/src/config";
-import { mergeCoreConfig, mergeHlsConfig, resolveOptions, SwarmcastOptionError, withToken } from "../../sdk/src/options";
+import {
+  mergeCoreConfig,
+  mergeHlsConfig,
+  resolveOptions,
+  SwarmcastOptionError,
+  withToken,
+} from "../../sdk/src/options";
 import { TOKEN_QUERY_PARAM } from "../../shared/protocol";
 
 const TRACKER = "ws://127.0.0.1:8000";
-const attachOpts = (extra: Record<string, unknown> = {}) => ({ src: "https://cdn.example/live.m3u8", trackers: [TRACKER], ...extra });
+const attachOpts = (extra: Record<string, unknown> = {}) => ({
+  src: "https://cdn.example/live.m3u8",
+  trackers: [TRACKER],
+  ...extra,
+});
 const resolve = (input: unknown) => resolveOptions(input, { requireSrc: true });
 
 /** Asserts a SwarmcastOptionError naming `option` whose message matches `pattern`. */
@@ -25,35 +35,58 @@ describe("option validation", () => {
   });
 
   it("requires src and says what it expects", () => {
-    throwsOption(() => resolve({ trackers: [TRACKER] }), "src", /"src" is required: the URL of an HLS playlist.*got undefined/);
+    throwsOption(
+      () => resolve({ trackers: [TRACKER] }),
+      "src",
+      /"src" is required: the URL of an HLS playlist.*got undefined/,
+    );
     throwsOption(() => resolve(attachOpts({ src: "  " })), "src", /"src" is required/);
     throwsOption(() => resolve(attachOpts({ src: 42 })), "src", /got number 42/);
   });
 
   it("does not require src for an engine and points src users to attach()", () => {
     assert.equal(resolveOptions({ trackers: [TRACKER] }, { requireSrc: false }).src, undefined);
-    throwsOption(() => resolveOptions(attachOpts(), { requireSrc: false }), "src", /unknown option "src" \(src belongs to attach\(\)\)/);
+    throwsOption(
+      () => resolveOptions(attachOpts(), { requireSrc: false }),
+      "src",
+      /unknown option "src" \(src belongs to attach\(\)\)/,
+    );
   });
 
   it("requires trackers when P2P is on, not when it is off", () => {
-    throwsOption(() => resolve({ src: "a.m3u8" }), "trackers", /"trackers" is required: one or more ws:\/\/ or wss:\/\/ tracker URLs/);
+    throwsOption(
+      () => resolve({ src: "a.m3u8" }),
+      "trackers",
+      /"trackers" is required: one or more ws:\/\/ or wss:\/\/ tracker URLs/,
+    );
     throwsOption(() => resolve(attachOpts({ trackers: [] })), "trackers", /non-empty array/);
     assert.deepEqual(resolve({ src: "a.m3u8", p2p: false }).trackers, []);
   });
 
   it("rejects tracker URLs that are not ws:// or wss://, naming the index", () => {
-    throwsOption(() => resolve(attachOpts({ trackers: [TRACKER, "http://t.example/announce"] })), "trackers", /"trackers\[1\]" must be a ws:\/\/ or wss:\/\/ URL, got "http:\/\/t.example\/announce" \(protocol http:\)/);
+    throwsOption(
+      () => resolve(attachOpts({ trackers: [TRACKER, "http://t.example/announce"] })),
+      "trackers",
+      /"trackers\[1\]" must be a ws:\/\/ or wss:\/\/ URL, got "http:\/\/t.example\/announce" \(protocol http:\)/,
+    );
     throwsOption(() => resolve(attachOpts({ trackers: ["not a url"] })), "trackers", /"trackers\[0\]".*\(not a URL\)/);
     throwsOption(() => resolve(attachOpts({ trackers: [7] })), "trackers", /"trackers\[0\]".*got number 7/);
   });
 
   it("accepts a single tracker string and both schemes", () => {
     assert.deepEqual(resolve(attachOpts({ trackers: "wss://t.example" })).trackers, ["wss://t.example"]);
-    assert.deepEqual(resolve(attachOpts({ trackers: [TRACKER, "wss://t.example/x"] })).trackers, [TRACKER, "wss://t.example/x"]);
+    assert.deepEqual(resolve(attachOpts({ trackers: [TRACKER, "wss://t.example/x"] })).trackers, [
+      TRACKER,
+      "wss://t.example/x",
+    ]);
   });
 
   it("names every unknown option", () => {
-    throwsOption(() => resolve(attachOpts({ tracker: TRACKER, swarm: "x" })), "tracker", /unknown options "tracker", "swarm"; known options: src, trackers, swarmId/);
+    throwsOption(
+      () => resolve(attachOpts({ tracker: TRACKER, swarm: "x" })),
+      "tracker",
+      /unknown options "tracker", "swarm"; known options: src, trackers, swarmId/,
+    );
   });
 
   it("checks types of the other options", () => {
@@ -61,20 +94,43 @@ describe("option validation", () => {
     throwsOption(() => resolve(attachOpts({ token: "" })), "token", /"token" must be a non-empty string/);
     throwsOption(() => resolve(attachOpts({ swarmId: 3 })), "swarmId", /"swarmId" must be a non-empty string/);
     throwsOption(() => resolve(attachOpts({ iceServers: "stun:x" })), "iceServers", /must be an array of RTCIceServer/);
-    throwsOption(() => resolve(attachOpts({ iceServers: [{ url: "stun:x" }] })), "iceServers", /"iceServers\[0\]" must be an object with "urls"/);
+    throwsOption(
+      () => resolve(attachOpts({ iceServers: [{ url: "stun:x" }] })),
+      "iceServers",
+      /"iceServers\[0\]" must be an object with "urls"/,
+    );
     throwsOption(() => resolve(attachOpts({ statsIntervalMs: -1 })), "statsIntervalMs", /≥ 0, got number -1/);
     throwsOption(() => resolve(attachOpts({ rateWindowMs: 0 })), "rateWindowMs", /≥ 1/);
     throwsOption(() => resolve(attachOpts({ hls: [] })), "hls", /"hls" must be an hls.js config object, got an array/);
-    throwsOption(() => resolve(attachOpts({ core: null })), "core", /"core" must be a PML core config object, got null/);
+    throwsOption(
+      () => resolve(attachOpts({ core: null })),
+      "core",
+      /"core" must be a PML core config object, got null/,
+    );
   });
 
   it("checks the upload mode, the connection cap and the ICE transport policy, naming each", () => {
-    throwsOption(() => resolve(attachOpts({ upload: "yes" })), "upload", /"upload" must be one of "auto", true, false, got "yes"/);
-    throwsOption(() => resolve(attachOpts({ maxPeerConnections: 0 })), "maxPeerConnections", /integer ≥ 1, got number 0/);
+    throwsOption(
+      () => resolve(attachOpts({ upload: "yes" })),
+      "upload",
+      /"upload" must be one of "auto", true, false, got "yes"/,
+    );
+    throwsOption(
+      () => resolve(attachOpts({ maxPeerConnections: 0 })),
+      "maxPeerConnections",
+      /integer ≥ 1, got number 0/,
+    );
     throwsOption(() => resolve(attachOpts({ maxPeerConnections: 2.5 })), "maxPeerConnections", /integer ≥ 1/);
-    throwsOption(() => resolve(attachOpts({ iceTransportPolicy: "none" })), "iceTransportPolicy", /one of "all", "relay", got "none"/);
+    throwsOption(
+      () => resolve(attachOpts({ iceTransportPolicy: "none" })),
+      "iceTransportPolicy",
+      /one of "all", "relay", got "none"/,
+    );
     const r = resolve(attachOpts({ iceTransportPolicy: "relay", maxPeerConnections: 5, upload: false }));
-    assert.deepEqual(r.coreConfig.rtcConfig, { iceServers: DEFAULT_SWARMCAST_CONFIG.iceServers, iceTransportPolicy: "relay" });
+    assert.deepEqual(r.coreConfig.rtcConfig, {
+      iceServers: DEFAULT_SWARMCAST_CONFIG.iceServers,
+      iceTransportPolicy: "relay",
+    });
     assert.equal(r.maxPeerConnections, 5);
     assert.equal(r.upload, false);
     assert.equal(resolve(attachOpts()).upload, "auto");
@@ -82,7 +138,11 @@ describe("option validation", () => {
   });
 
   it("refuses passthrough keys that the SDK owns, pointing to the right option", () => {
-    throwsOption(() => resolve(attachOpts({ core: { announceTrackers: [TRACKER] } })), "core", /"core.announceTrackers" cannot be set: use the "trackers" option/);
+    throwsOption(
+      () => resolve(attachOpts({ core: { announceTrackers: [TRACKER] } })),
+      "core",
+      /"core.announceTrackers" cannot be set: use the "trackers" option/,
+    );
     throwsOption(() => resolve(attachOpts({ core: { rtcConfig: {} } })), "core", /use the "iceServers" option/);
     throwsOption(() => resolve(attachOpts({ core: { isP2PDisabled: true } })), "core", /use the "p2p" option/);
     throwsOption(() => resolve(attachOpts({ hls: { fLoader: class {} } })), "hls", /"hls.fLoader" cannot be set/);
@@ -98,15 +158,20 @@ describe("defaults merging", () => {
     assert.equal(r.hlsConfig.liveSyncDurationCount, DEFAULT_SWARMCAST_CONFIG.hls.liveSyncDurationCount);
     assert.equal(r.coreConfig.highDemandTimeWindow, DEFAULT_SWARMCAST_CONFIG.core.highDemandTimeWindow);
     assert.deepEqual(r.coreConfig.announceTrackers, [TRACKER]);
-    assert.deepEqual(r.coreConfig.rtcConfig, { iceServers: DEFAULT_SWARMCAST_CONFIG.iceServers, iceTransportPolicy: "all" });
+    assert.deepEqual(r.coreConfig.rtcConfig, {
+      iceServers: DEFAULT_SWARMCAST_CONFIG.iceServers,
+      iceTransportPolicy: "all",
+    });
     assert.equal("swarmId" in r.coreConfig, false, "no swarmId: PML derives it from the playlist URL");
   });
 
   it("lets hls and core passthrough override the defaults", () => {
-    const r = resolve(attachOpts({
-      hls: { liveSyncDurationCount: 3, maxBufferLength: 12 },
-      core: { highDemandTimeWindow: 10, simultaneousP2PDownloads: 5 },
-    }));
+    const r = resolve(
+      attachOpts({
+        hls: { liveSyncDurationCount: 3, maxBufferLength: 12 },
+        core: { highDemandTimeWindow: 10, simultaneousP2PDownloads: 5 },
+      }),
+    );
     assert.equal(r.hlsConfig.liveSyncDurationCount, 3);
     assert.equal(r.hlsConfig.maxBufferLength, 12);
     assert.equal(r.coreConfig.highDemandTimeWindow, 10);
@@ -118,7 +183,10 @@ describe("defaults merging", () => {
     const r = resolve(attachOpts({ swarmId: "match-1", iceServers: ice }));
     assert.equal(r.coreConfig.swarmId, "match-1");
     assert.deepEqual(r.coreConfig.rtcConfig, { iceServers: ice, iceTransportPolicy: "all" });
-    assert.deepEqual(resolve(attachOpts({ iceServers: [] })).coreConfig.rtcConfig, { iceServers: [], iceTransportPolicy: "all" });
+    assert.deepEqual(resolve(attachOpts({ iceServers: [] })).coreConfig.rtcConfig, {
+      iceServers: [],
+      iceTransportPolicy: "all",
+    });
   });
 
   it("never mutates the defaults or the caller's objects", () => {
@@ -136,7 +204,10 @@ describe("defaults merging", () => {
     assert.equal(seconds.liveSyncDuration, 8);
     assert.equal("liveSyncDurationCount" in seconds, false, "hls.js throws on a config with both");
     assert.deepEqual(
-      mergeHlsConfig({ liveSyncDurationCount: 5, liveMaxLatencyDurationCount: 9, maxBufferLength: 4 }, { liveMaxLatencyDuration: 30 }),
+      mergeHlsConfig(
+        { liveSyncDurationCount: 5, liveMaxLatencyDurationCount: 9, maxBufferLength: 4 },
+        { liveMaxLatencyDuration: 30 },
+      ),
       { maxBufferLength: 4, liveMaxLatencyDuration: 30 },
     );
     assert.equal(resolve(attachOpts({ hls: { liveSyncDurationCount: 2 } })).hlsConfig.liveSyncDurationCount, 2);

@@ -20,7 +20,10 @@ async function closedPort(): Promise<number> {
 
 function assertPlays(id: string, start: ViewerState, end: ViewerState, minSeconds: number) {
   assert.equal(end.attachError, null, `${id}: attach threw`);
-  assert.ok(end.currentTime - start.currentTime >= minSeconds, `${id}: currentTime went ${start.currentTime} → ${end.currentTime}`);
+  assert.ok(
+    end.currentTime - start.currentTime >= minSeconds,
+    `${id}: currentTime went ${start.currentTime} → ${end.currentTime}`,
+  );
   assert.ok(end.frames > start.frames, `${id}: decoded frames did not advance (${start.frames} → ${end.frames})`);
   const fatal = end.errors.filter((e) => e.fatal);
   assert.deepEqual(fatal, [], `${id}: fatal errors`);
@@ -34,7 +37,13 @@ describe("attach() in Chromium", () => {
     try {
       for (let i = 0; i < 3; i++) {
         const id = `viewer${i}`;
-        viewers.push(await openViewer(stage.browser, stage.pages.url, id, { src: stage.origin.liveUrl(id), tracker: stage.tracker.url, swarm }));
+        viewers.push(
+          await openViewer(stage.browser, stage.pages.url, id, {
+            src: stage.origin.liveUrl(id),
+            tracker: stage.tracker.url,
+            swarm,
+          }),
+        );
         if (i < 2) await sleep(3000);
       }
       await sleep(2000);
@@ -53,7 +62,12 @@ describe("attach() in Chromium", () => {
       console.log(
         `# P2P share ${((100 * p2p) / consumed).toFixed(1)} % of ${(consumed / 1e6).toFixed(2)} MB consumed; ` +
           `origin segment egress ${(egress.segmentBytes / 1e6).toFixed(2)} MB; per viewer: ` +
-          states.map((s, i) => `${viewers[i].id} ${(100 * s.stats!.offloadRatio).toFixed(0)} % (${s.stats!.peers.length} peers)`).join(", "),
+          states
+            .map(
+              (s, i) =>
+                `${viewers[i].id} ${(100 * s.stats!.offloadRatio).toFixed(0)} % (${s.stats!.peers.length} peers)`,
+            )
+            .join(", "),
       );
       assert.ok(done, "viewers did not all play 12 s and receive peer bytes within 35 s");
       states.forEach((s, i) => assertPlays(viewers[i].id, starts[i], s, 12));
@@ -62,22 +76,35 @@ describe("attach() in Chromium", () => {
       for (const [i, s] of states.entries()) {
         const served = egress.byClient[viewers[i].id]?.segmentBytes ?? 0;
         // What the SDK counts as HTTP is what the origin served that viewer (aborted bodies aside).
-        assert.ok(Math.abs(s.stats!.httpBytes - served) <= 0.15 * served + 200_000, `${viewers[i].id}: httpBytes ${s.stats!.httpBytes} vs origin ${served}`);
+        assert.ok(
+          Math.abs(s.stats!.httpBytes - served) <= 0.15 * served + 200_000,
+          `${viewers[i].id}: httpBytes ${s.stats!.httpBytes} vs origin ${served}`,
+        );
       }
 
       // destroy() releases the tracker connection and peers, and may be called twice.
-      assert.ok(stage.tracker.stats().connections >= 3, `tracker sees ${stage.tracker.stats().connections} connections`);
+      assert.ok(
+        stage.tracker.stats().connections >= 3,
+        `tracker sees ${stage.tracker.stats().connections} connections`,
+      );
       for (const v of viewers) {
         const after = await v.page.evaluate(() => {
           const { player } = (window as unknown as { swarmcastTest: { player: any } }).swarmcastTest;
           player.destroy();
           player.destroy();
           const video = document.querySelector("video")!;
-          return { destroyed: player.destroyed, registered: (window as any).Swarmcast.getPlayer(video) !== undefined, hls: player.hls.media === null };
+          return {
+            destroyed: player.destroyed,
+            registered: (window as any).Swarmcast.getPlayer(video) !== undefined,
+            hls: player.hls.media === null,
+          };
         });
         assert.deepEqual(after, { destroyed: true, registered: false, hls: true }, v.id);
       }
-      assert.ok(await waitFor(async () => stage.tracker.stats().connections === 0, 10_000, 250), `tracker still sees ${stage.tracker.stats().connections} connections after destroy()`);
+      assert.ok(
+        await waitFor(async () => stage.tracker.stats().connections === 0, 10_000, 250),
+        `tracker still sees ${stage.tracker.stats().connections} connections after destroy()`,
+      );
     } finally {
       await Promise.all(viewers.map((v) => v.close()));
     }
@@ -85,7 +112,11 @@ describe("attach() in Chromium", () => {
 
   it("plays from HTTP only with p2p: false and counts the bytes the origin served", { timeout: 60_000 }, async () => {
     const id = "http-only";
-    const viewer = await openViewer(stage.browser, stage.pages.url, id, { src: stage.origin.liveUrl(id), tracker: stage.tracker.url, p2p: "off" });
+    const viewer = await openViewer(stage.browser, stage.pages.url, id, {
+      src: stage.origin.liveUrl(id),
+      tracker: stage.tracker.url,
+      p2p: "off",
+    });
     try {
       await sleep(3000);
       const start = await viewer.read();
@@ -110,7 +141,11 @@ describe("attach() in Chromium", () => {
   it("keeps playing from HTTP when the tracker is unreachable and reports it", { timeout: 60_000 }, async () => {
     const id = "no-tracker";
     const deadTracker = `ws://127.0.0.1:${await closedPort()}`;
-    const viewer = await openViewer(stage.browser, stage.pages.url, id, { src: stage.origin.liveUrl(id), tracker: deadTracker, swarm: "nobody" });
+    const viewer = await openViewer(stage.browser, stage.pages.url, id, {
+      src: stage.origin.liveUrl(id),
+      tracker: deadTracker,
+      swarm: "nobody",
+    });
     try {
       await sleep(3000);
       const start = await viewer.read();

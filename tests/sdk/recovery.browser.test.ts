@@ -15,8 +15,16 @@ describe("recovery from fatal hls.js errors", () => {
       { clients: ["flaky"], status: 503, target: "all", until: outageEnds },
       { clients: ["down"], status: 503, target: "all" },
     ]);
-    const flaky = await openViewer(stage.browser, stage.pages.url, "flaky", { src: stage.origin.liveUrl("flaky"), tracker: stage.tracker.url, swarm: "flaky" });
-    const down = await openViewer(stage.browser, stage.pages.url, "down", { src: stage.origin.liveUrl("down"), tracker: stage.tracker.url, swarm: "down" });
+    const flaky = await openViewer(stage.browser, stage.pages.url, "flaky", {
+      src: stage.origin.liveUrl("flaky"),
+      tracker: stage.tracker.url,
+      swarm: "flaky",
+    });
+    const down = await openViewer(stage.browser, stage.pages.url, "down", {
+      src: stage.origin.liveUrl("down"),
+      tracker: stage.tracker.url,
+      swarm: "down",
+    });
     try {
       let f: ViewerState = await flaky.read();
       let d: ViewerState = await down.read();
@@ -29,8 +37,15 @@ describe("recovery from fatal hls.js errors", () => {
 
       const retries = f.errors.filter((e) => e.kind === "network" && !e.fatal && /retrying/.test(e.message));
       assert.ok(retries.length >= 1, `flaky: no retried network error: ${JSON.stringify(f.errors)}`);
-      assert.deepEqual(f.errors.filter((e) => e.fatal), [], "flaky: fatal error despite the CDN coming back");
-      assert.ok(firstFrameTime >= 0 && f.currentTime - firstFrameTime >= 4, `flaky did not play after the outage (frames ${f.frames})`);
+      assert.deepEqual(
+        f.errors.filter((e) => e.fatal),
+        [],
+        "flaky: fatal error despite the CDN coming back",
+      );
+      assert.ok(
+        firstFrameTime >= 0 && f.currentTime - firstFrameTime >= 4,
+        `flaky did not play after the outage (frames ${f.frames})`,
+      );
 
       const fatal = d.errors.filter((e) => e.fatal);
       assert.equal(fatal.length, 1, `down: ${JSON.stringify(d.errors)}`);

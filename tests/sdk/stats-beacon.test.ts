@@ -13,7 +13,12 @@ describe("stats beacon (SDK)", () => {
     const t = await startOurs();
     try {
       const counters = { httpBytes: 0, p2pBytes: 0, uploadedBytes: 0 };
-      const beacon = startStatsBeacon({ url: beaconUrlOf(t.url), swarm: "beacon-live", intervalMs: 100, read: () => ({ ...counters }) });
+      const beacon = startStatsBeacon({
+        url: beaconUrlOf(t.url),
+        swarm: "beacon-live",
+        intervalMs: 100,
+        read: () => ({ ...counters }),
+      });
       for (let i = 1; i <= 4; i++) {
         counters.httpBytes += 1000 * i;
         counters.p2pBytes += 3000 * i;
@@ -23,9 +28,13 @@ describe("stats beacon (SDK)", () => {
       beacon.stop();
       let row: any;
       await eventually(async () => {
-        row = (await getJson(`${t.httpUrl}/stats.json`)).body.audience.swarms.find((s: any) => s.swarm === "beacon-live");
+        row = (await getJson(`${t.httpUrl}/stats.json`)).body.audience.swarms.find(
+          (s: any) => s.swarm === "beacon-live",
+        );
         return row !== undefined && row.cdn === counters.httpBytes && row.peers === counters.p2pBytes;
-      }, 3000).catch(() => assert.fail(`tracker has ${JSON.stringify(row)}, viewer counted ${JSON.stringify(counters)}`));
+      }, 3000).catch(() =>
+        assert.fail(`tracker has ${JSON.stringify(row)}, viewer counted ${JSON.stringify(counters)}`),
+      );
       assert.equal(row.uploaded, counters.uploadedBytes);
       assert.equal(row.offloadRatio, 0.75);
     } finally {
@@ -34,11 +43,22 @@ describe("stats beacon (SDK)", () => {
   });
 
   it("statsBeacon: true goes to the first tracker's /beacon with the token; bad values name the option", () => {
-    const r = resolveOptions({ src: "https://cdn.example/live.m3u8", trackers: "wss://t.example/x", token: "abc", statsBeacon: true }, { requireSrc: true });
+    const r = resolveOptions(
+      { src: "https://cdn.example/live.m3u8", trackers: "wss://t.example/x", token: "abc", statsBeacon: true },
+      { requireSrc: true },
+    );
     assert.equal(r.statsBeaconUrl, "https://t.example/beacon?token=abc");
-    assert.equal(resolveOptions({ src: "https://cdn.example/a.m3u8", trackers: "ws://t.example" }, { requireSrc: true }).statsBeaconUrl, undefined);
+    assert.equal(
+      resolveOptions({ src: "https://cdn.example/a.m3u8", trackers: "ws://t.example" }, { requireSrc: true })
+        .statsBeaconUrl,
+      undefined,
+    );
     assert.throws(
-      () => resolveOptions({ src: "https://cdn.example/a.m3u8", trackers: "ws://t.example", statsBeacon: "ftp://x" }, { requireSrc: true }),
+      () =>
+        resolveOptions(
+          { src: "https://cdn.example/a.m3u8", trackers: "ws://t.example", statsBeacon: "ftp://x" },
+          { requireSrc: true },
+        ),
       (e: unknown) => e instanceof SwarmcastOptionError && e.option === "statsBeacon",
     );
     assert.throws(
@@ -49,8 +69,16 @@ describe("stats beacon (SDK)", () => {
 
   it("data-swarmcast-stats-beacon sets the option", () => {
     const el = (attrs: Record<string, string>) => ({ getAttribute: (n: string) => attrs[n] ?? null });
-    assert.equal(readEmbedOptions(el({ "data-swarmcast-src": "a.m3u8", "data-swarmcast-stats-beacon": "on" })).statsBeacon, true);
-    assert.equal(readEmbedOptions(el({ "data-swarmcast-src": "a.m3u8", "data-swarmcast-stats-beacon": "https://stats.example/beacon" })).statsBeacon, "https://stats.example/beacon");
+    assert.equal(
+      readEmbedOptions(el({ "data-swarmcast-src": "a.m3u8", "data-swarmcast-stats-beacon": "on" })).statsBeacon,
+      true,
+    );
+    assert.equal(
+      readEmbedOptions(
+        el({ "data-swarmcast-src": "a.m3u8", "data-swarmcast-stats-beacon": "https://stats.example/beacon" }),
+      ).statsBeacon,
+      "https://stats.example/beacon",
+    );
     assert.equal(readEmbedOptions(el({ "data-swarmcast-src": "a.m3u8" })).statsBeacon, undefined);
   });
 });

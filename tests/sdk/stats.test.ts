@@ -39,9 +39,19 @@ describe("StatsAccumulator", () => {
     assert.deepEqual(
       { ...s, tracker: undefined },
       {
-        p2pEnabled: true, httpBytes: 0, p2pBytes: 0, uploadedBytes: 0, offloadRatio: 0,
-        httpSegments: 0, p2pSegments: 0, downloadRate: 0, httpDownloadRate: 0,
-        p2pDownloadRate: 0, uploadRate: 0, peers: [], tracker: undefined,
+        p2pEnabled: true,
+        httpBytes: 0,
+        p2pBytes: 0,
+        uploadedBytes: 0,
+        offloadRatio: 0,
+        httpSegments: 0,
+        p2pSegments: 0,
+        downloadRate: 0,
+        httpDownloadRate: 0,
+        p2pDownloadRate: 0,
+        uploadRate: 0,
+        peers: [],
+        tracker: undefined,
       },
     );
     assert.deepEqual(s.tracker, { errors: 0, warnings: 0, lastError: null });
@@ -79,12 +89,31 @@ describe("StatsAccumulator", () => {
     assert.equal(s.uploadRate, 300);
     // Per-peer windows start at the connection: 1.99 s and 1.98 s old here.
     const byId = Object.fromEntries(s.peers.map((p) => [p.id, p]));
-    assert.deepEqual(byId.A, { id: "A", bytesDown: 1000, bytesUp: 200, downRate: 1000 / 1.99, upRate: 200 / 1.99, segmentsDown: 1, connectedAt: T0 + 10 });
-    assert.deepEqual(byId.B, { id: "B", bytesDown: 0, bytesUp: 400, downRate: 0, upRate: 400 / 1.98, segmentsDown: 0, connectedAt: T0 + 20 });
+    assert.deepEqual(byId.A, {
+      id: "A",
+      bytesDown: 1000,
+      bytesUp: 200,
+      downRate: 1000 / 1.99,
+      upRate: 200 / 1.99,
+      segmentsDown: 1,
+      connectedAt: T0 + 10,
+    });
+    assert.deepEqual(byId.B, {
+      id: "B",
+      bytesDown: 0,
+      bytesUp: 400,
+      downRate: 0,
+      upRate: 400 / 1.98,
+      segmentsDown: 0,
+      connectedAt: T0 + 20,
+    });
 
     a.peerClosed("A");
     s = a.snapshot(T0 + 2000);
-    assert.deepEqual(s.peers.map((p) => p.id), ["B"]);
+    assert.deepEqual(
+      s.peers.map((p) => p.id),
+      ["B"],
+    );
     assert.equal(s.p2pBytes, 1000, "totals survive the peer");
     assert.equal(s.uploadedBytes, 600);
   });

@@ -28,7 +28,12 @@ export interface ViewerParams {
   token?: string;
 }
 
-export async function openViewer(browser: Browser, pageBase: string, id: string, params: ViewerParams): Promise<Viewer> {
+export async function openViewer(
+  browser: Browser,
+  pageBase: string,
+  id: string,
+  params: ViewerParams,
+): Promise<Viewer> {
   const context: BrowserContext = await browser.newContext();
   const page = await context.newPage();
   page.on("pageerror", (err) => console.error(`[${id}] page error: ${err.message}`));

@@ -39,7 +39,10 @@ const transpile: Plugin = {
   name: "transpile",
   transform(code, id) {
     if (!id.endsWith(".ts")) return null;
-    const out = ts.transpileModule(code, { fileName: id, compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } });
+    const out = ts.transpileModule(code, {
+      fileName: id,
+      compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
+    });
     return { code: out.outputText, map: null };
   },
 };
@@ -50,8 +53,18 @@ async function buildOtherWireVersion(): Promise<void> {
     input: join(ROOT, "sdk/src/iife.ts"),
     plugins: [
       wireVersion(OTHER_WIRE),
-      replace({ preventAssignment: true, values: { "process.env.NODE_ENV": JSON.stringify("production"), __SWARMCAST_VERSION__: JSON.stringify(sdkVersion) } }),
-      nodeResolve({ browser: true, exportConditions: ["p2pml:core-as-bundle", "browser", "import", "default"], extensions: [".ts", ".mjs", ".js", ".json"] }),
+      replace({
+        preventAssignment: true,
+        values: {
+          "process.env.NODE_ENV": JSON.stringify("production"),
+          __SWARMCAST_VERSION__: JSON.stringify(sdkVersion),
+        },
+      }),
+      nodeResolve({
+        browser: true,
+        exportConditions: ["p2pml:core-as-bundle", "browser", "import", "default"],
+        extensions: [".ts", ".mjs", ".js", ".json"],
+      }),
       commonjs(),
       transpile,
     ],
@@ -76,9 +89,19 @@ describe("wire versions", () => {
     const viewers: Viewer[] = [];
     try {
       for (const id of ["same1", "same2"]) {
-        viewers.push(await openViewer(stage.browser, stage.pages.url, id, { src: stage.origin.liveUrl(id), tracker: stage.tracker.url, swarm }));
+        viewers.push(
+          await openViewer(stage.browser, stage.pages.url, id, {
+            src: stage.origin.liveUrl(id),
+            tracker: stage.tracker.url,
+            swarm,
+          }),
+        );
       }
-      const other = await openViewer(stage.browser, `${stage.pages.url}/other-wire`, "other", { src: stage.origin.liveUrl("other"), tracker: stage.tracker.url, swarm });
+      const other = await openViewer(stage.browser, `${stage.pages.url}/other-wire`, "other", {
+        src: stage.origin.liveUrl("other"),
+        tracker: stage.tracker.url,
+        swarm,
+      });
       viewers.push(other);
       const [same1, same2] = viewers;
 
@@ -100,9 +123,15 @@ describe("wire versions", () => {
 
       // Both builds report the SDK version, in stats and in the peer ids peers see.
       for (const state of [a, b, c]) assert.equal(state.stats?.version, sdkVersion);
-      const prefix = `-SC${sdkVersion.split(".").map((n) => n.padStart(2, "0")).join("")}-`;
+      const prefix = `-SC${sdkVersion
+        .split(".")
+        .map((n) => n.padStart(2, "0"))
+        .join("")}-`;
       const peerIds = [...a.stats!.peers, ...b.stats!.peers].map((p) => p.id);
-      assert.ok(peerIds.length > 0 && peerIds.every((id) => id.startsWith(prefix) && id.length === 20), `peer ids ${peerIds.join(" ")}`);
+      assert.ok(
+        peerIds.length > 0 && peerIds.every((id) => id.startsWith(prefix) && id.length === 20),
+        `peer ids ${peerIds.join(" ")}`,
+      );
     } finally {
       await Promise.all(viewers.map((v) => v.close()));
     }

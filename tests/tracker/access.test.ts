@@ -8,7 +8,15 @@ import { TOKEN_QUERY_PARAM } from "../../shared/protocol";
 import { mintToken, verifyToken } from "../../tracker/src/token";
 import { OPTION_SPECS } from "../../tracker/src/options";
 import {
-  announce, binId, getJson, isReply, metricValue, refusedUpgrade, sleep, startOurs, TestClient,
+  announce,
+  binId,
+  getJson,
+  isReply,
+  metricValue,
+  refusedUpgrade,
+  sleep,
+  startOurs,
+  TestClient,
 } from "./helpers";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -113,7 +121,11 @@ describe("CLI", () => {
       [["--max-payload", "-5"], {}, /--max-payload: must be ≥/],
       [["--log-level", "loud"], {}, /--log-level: expected one of/],
       [["--bogus"], {}, /--bogus: unknown option/],
-      [[], { SWARMCAST_TRACKER_RATE_LIMIT: "1", SWARMCAST_TRACKER_MESSAGE_RATE: "fast" }, /SWARMCAST_TRACKER_MESSAGE_RATE: expected a number/],
+      [
+        [],
+        { SWARMCAST_TRACKER_RATE_LIMIT: "1", SWARMCAST_TRACKER_MESSAGE_RATE: "fast" },
+        /SWARMCAST_TRACKER_MESSAGE_RATE: expected a number/,
+      ],
       [["--cert", "/nonexistent.pem"], {}, /--key: --cert and --key must be given together/],
     ] as const) {
       const r = spawnSync(process.execPath, [trackerBin, "--port", "0", ...args], {
@@ -154,11 +166,17 @@ describe("CLI", () => {
   });
 
   it("mints a token from the command line", () => {
-    const r = spawnSync(process.execPath, [tokenBin, "--secret", "abc", "--ttl", "60", "--sub", "me"], { encoding: "utf8", timeout: 20_000 });
+    const r = spawnSync(process.execPath, [tokenBin, "--secret", "abc", "--ttl", "60", "--sub", "me"], {
+      encoding: "utf8",
+      timeout: 20_000,
+    });
     assert.equal(r.status, 0, r.stderr);
     const check = verifyToken("abc", r.stdout.trim());
     assert.ok(check.ok && check.claims.sub === "me");
-    const bad = spawnSync(process.execPath, [tokenBin, "--secret", "abc", "--ttl", "soon"], { encoding: "utf8", timeout: 20_000 });
+    const bad = spawnSync(process.execPath, [tokenBin, "--secret", "abc", "--ttl", "soon"], {
+      encoding: "utf8",
+      timeout: 20_000,
+    });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--ttl/);
   });

@@ -59,9 +59,11 @@ describe("CPU budget", () => {
     // IP's burst is 1 MiB and it refills at 1 B/s here.
     for (const c of clients) for (let i = 0; i < 4; i++) c.send(bigAnnounce());
     let handled = 0;
-    await Promise.all(clients.map(async (c) => {
-      while (!(await c.nothing(undefined, 700))) handled++;
-    }));
+    await Promise.all(
+      clients.map(async (c) => {
+        while (!(await c.nothing(undefined, 700))) handled++;
+      }),
+    );
     assert.ok(handled < 52, `${handled} of 64 frames handled`);
     assert.ok(t.stats().readPauses >= 16);
   });

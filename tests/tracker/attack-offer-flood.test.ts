@@ -44,7 +44,10 @@ describe("offer flood", () => {
     cleanup.push(() => t.close());
     const ih = binId(`sdp-${Math.random()}`);
     const [spent, fresh] = [await TestClient.connect(t.url), await TestClient.connect(t.url)];
-    cleanup.push(() => spent.close(), () => fresh.close());
+    cleanup.push(
+      () => spent.close(),
+      () => fresh.close(),
+    );
     spent.send(announce(ih, binId(`spent-${Math.random()}`), { event: "started" }));
     await spent.next(isReply);
     // Spend the first target's budget.

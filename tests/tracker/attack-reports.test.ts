@@ -43,7 +43,9 @@ describe("reports and shared tables", () => {
   });
 
   it("keeps one client's pending offers from evicting another's", async () => {
-    const t = await startOurs({ limits: { maxPendingOffers: 10, maxPendingOffersPerConnection: 4, messageBurst: 100 } });
+    const t = await startOurs({
+      limits: { maxPendingOffers: 10, maxPendingOffersPerConnection: 4, messageBurst: 100 },
+    });
     cleanup.push(() => t.close());
     const join = async (ih: string) => {
       const c = await TestClient.connect(t.url);
@@ -67,7 +69,13 @@ describe("reports and shared tables", () => {
     for (let i = 0; i < 20; i++) await flooder.c.next(isReply);
     assert.ok(t.stats().pendingOffers <= 5, `${t.stats().pendingOffers} pending`);
 
-    answerer.c.send(announce(ih, answerer.id, { to_peer_id: honest.id, offer_id: offer.offer_id, answer: { type: "answer", sdp: "v=0 a" } }));
+    answerer.c.send(
+      announce(ih, answerer.id, {
+        to_peer_id: honest.id,
+        offer_id: offer.offer_id,
+        answer: { type: "answer", sdp: "v=0 a" },
+      }),
+    );
     await honest.c.next(isAnswer);
     void sink;
   });

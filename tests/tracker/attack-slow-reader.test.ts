@@ -6,12 +6,26 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import {
-  announce, binId, clientFrame, eventually, isReply, rawWebSocket, sleep, startOurs, TestClient,
+  announce,
+  binId,
+  clientFrame,
+  eventually,
+  isReply,
+  rawWebSocket,
+  sleep,
+  startOurs,
+  TestClient,
 } from "./helpers";
 
 const unlimited = {
-  messageRate: 1e6, messageBurst: 1e6, byteRate: 1e9, byteBurst: 1e9, ipByteRate: 1e9, ipByteBurst: 1e9,
-  offerRate: 1e6, offerBurst: 1e6,
+  messageRate: 1e6,
+  messageBurst: 1e6,
+  byteRate: 1e9,
+  byteBurst: 1e9,
+  ipByteRate: 1e9,
+  ipByteBurst: 1e9,
+  offerRate: 1e6,
+  offerBurst: 1e6,
 };
 
 describe("slow readers", () => {
@@ -21,13 +35,19 @@ describe("slow readers", () => {
   });
 
   /** A raw client joins `ih`, then stops reading; a normal client pushes big offers at it. */
-  async function floodNonReader(limits: Record<string, number>, totalBytes: number, stopWhen: (t: Awaited<ReturnType<typeof startOurs>>) => boolean) {
+  async function floodNonReader(
+    limits: Record<string, number>,
+    totalBytes: number,
+    stopWhen: (t: Awaited<ReturnType<typeof startOurs>>) => boolean,
+  ) {
     const t = await startOurs({ limits: { ...unlimited, ...limits } });
     cleanup.push(() => t.close());
     const ih = binId(`slow-${Math.random()}`);
     const reader = await rawWebSocket(t.port);
     cleanup.push(() => reader.destroy());
-    reader.write(clientFrame(JSON.stringify(announce(ih, binId(`slow-reader-${Math.random()}`), { event: "started" }))));
+    reader.write(
+      clientFrame(JSON.stringify(announce(ih, binId(`slow-reader-${Math.random()}`), { event: "started" }))),
+    );
     await eventually(() => t.stats().peers === 1);
     reader.pause();
     const pusher = await TestClient.connect(t.url);
@@ -49,14 +69,22 @@ describe("slow readers", () => {
   it("cuts a socket that stops reading once its queue passes maxQueuedBytes", async () => {
     // The kernel's socket buffers take up to ~4 MiB before anything queues in the process; 6 MiB
     // then queues ~2 MiB, far past the cap (a 4 MiB cap would not have cut it).
-    const { t, sent } = await floodNonReader({ queueDrainTimeout: 0 }, 6 * 1024 * 1024, (t) => t.stats().connections < 2);
+    const { t, sent } = await floodNonReader(
+      { queueDrainTimeout: 0 },
+      6 * 1024 * 1024,
+      (t) => t.stats().connections < 2,
+    );
     await eventually(() => t.stats().connections === 1, 5000);
     assert.equal(t.stats().connectionsClosedSlow, 1);
     console.log(`non-reader cut after ${(sent / 1048576).toFixed(1)} MiB relayed to it`);
   });
 
   it("cuts a socket whose queue does not drain within queueDrainTimeout", async () => {
-    const { t } = await floodNonReader({ queueDrainTimeout: 1, maxQueuedBytes: 64 * 1024 * 1024 }, 24 * 1024 * 1024, (t) => t.stats().queuedBytes > 0);
+    const { t } = await floodNonReader(
+      { queueDrainTimeout: 1, maxQueuedBytes: 64 * 1024 * 1024 },
+      24 * 1024 * 1024,
+      (t) => t.stats().queuedBytes > 0,
+    );
     await eventually(() => t.stats().connections === 1, 5000);
     assert.equal(t.stats().connectionsClosedSlow, 1);
   });

@@ -104,12 +104,24 @@ describe("token claims and limits", () => {
     const pml = getStreamHash(`v2-live/ch1-main-${pmlShortId}`);
     assert.equal(swarmInfoHash("live/ch1", { type: "main", ...rendition }), pml);
     const audio = { bitrate: 0, codecs: "mp4a.40.2", language: "en", channels: "2", name: "English" };
-    assert.equal(swarmInfoHash("live/ch1", { type: "secondary", ...audio }), getStreamHash(`v2-live/ch1-secondary-${generateStreamShortId(audio)}`));
+    assert.equal(
+      swarmInfoHash("live/ch1", { type: "secondary", ...audio }),
+      getStreamHash(`v2-live/ch1-secondary-${generateStreamShortId(audio)}`),
+    );
 
-    const r = spawnSync(process.execPath, [
-      tokenBin, "--secret", SECRET, "--swarm-id", "live/ch1",
-      "--stream", "main;bitrate=800000;codecs=avc1.66.30;width=640;height=360;frame-rate=30.000",
-    ], { encoding: "utf8", timeout: 20_000 });
+    const r = spawnSync(
+      process.execPath,
+      [
+        tokenBin,
+        "--secret",
+        SECRET,
+        "--swarm-id",
+        "live/ch1",
+        "--stream",
+        "main;bitrate=800000;codecs=avc1.66.30;width=640;height=360;frame-rate=30.000",
+      ],
+      { encoding: "utf8", timeout: 20_000 },
+    );
     assert.equal(r.status, 0, r.stderr);
     const check = verifyToken(SECRET, r.stdout.trim());
     assert.ok(check.ok);

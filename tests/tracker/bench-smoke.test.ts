@@ -7,7 +7,10 @@ import { runTrackerBench, SMOKE_CONFIG } from "../../bench/tracker-load/run";
 describe("tracker load bench (smoke)", () => {
   it("runs both trackers and both memory floors in child processes and produces a complete result", async () => {
     const r = await runTrackerBench(SMOKE_CONFIG);
-    assert.deepEqual(r.trackers.map((t) => t.kind), ["swarmcast", "reference"]);
+    assert.deepEqual(
+      r.trackers.map((t) => t.kind),
+      ["swarmcast", "reference"],
+    );
     for (const t of r.trackers) {
       for (const phase of [t.fixedLoad, t.saturation]) {
         assert.ok(phase.replies > 0, `${t.kind}: replies`);
@@ -16,11 +19,23 @@ describe("tracker load bench (smoke)", () => {
         assert.ok(phase.trackerCpuMs > 0 && Number.isFinite(phase.repliesPerCpuSecond), `${t.kind}: CPU measured`);
         assert.ok(Number.isFinite(phase.latencyMs.p99), `${t.kind}: latency measured`);
       }
-      assert.deepEqual(t.idle.map((p) => p.opened), [40, 80], `${t.kind}: idle connections held`);
+      assert.deepEqual(
+        t.idle.map((p) => p.opened),
+        [40, 80],
+        `${t.kind}: idle connections held`,
+      );
       assert.ok(t.idle.every((p) => p.rss > 0 && p.heap > 0));
     }
-    assert.deepEqual(r.floors.map((f) => f.kind), ["socket-floor", "ws-floor"]);
-    for (const f of r.floors) assert.deepEqual(f.idle.map((p) => p.opened), [40, 80], `${f.kind}: idle connections held`);
+    assert.deepEqual(
+      r.floors.map((f) => f.kind),
+      ["socket-floor", "ws-floor"],
+    );
+    for (const f of r.floors)
+      assert.deepEqual(
+        f.idle.map((p) => p.opened),
+        [40, 80],
+        `${f.kind}: idle connections held`,
+      );
     assert.ok(r.ratios && Number.isFinite(r.ratios.efficiency) && Number.isFinite(r.ratios.memoryPerConnection));
     const md = renderMarkdown(r);
     assert.match(md, /\| swarmcast \| reference \|/);

@@ -24,10 +24,17 @@ describe("tracker cluster with Chromium viewers", () => {
 
   before(async () => {
     redis = await startRedis();
-    proc = spawn(process.execPath, ["tracker/deploy/cluster.mjs", "--redis", redis.url, "--nodes", "2", "--port", "0", "--", "--log-level", "warn"], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    const [line] = (await Promise.race([once(createInterface({ input: proc.stdout! }), "line"), sleep(60_000).then(() => ["timeout"])])) as string[];
+    proc = spawn(
+      process.execPath,
+      ["tracker/deploy/cluster.mjs", "--redis", redis.url, "--nodes", "2", "--port", "0", "--", "--log-level", "warn"],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    const [line] = (await Promise.race([
+      once(createInterface({ input: proc.stdout! }), "line"),
+      sleep(60_000).then(() => ["timeout"]),
+    ])) as string[];
     if (!line.startsWith("{")) throw new Error(`cluster.mjs did not start: ${line}`);
     deployed = JSON.parse(line) as Deployed;
   });
@@ -40,37 +47,60 @@ describe("tracker cluster with Chromium viewers", () => {
     await redis?.stop();
   });
 
-  const localPeers = async (url: string) => (await (await fetch(`${url.replace(/^ws/, "http")}/stats.json`)).json()).peers as number;
+  const localPeers = async (url: string) =>
+    (await (await fetch(`${url.replace(/^ws/, "http")}/stats.json`)).json()).peers as number;
 
-  it("viewers on different nodes share segments (offload > 0, by the origin's egress)", { timeout: 90_000 }, async () => {
-    const swarm = `cluster-live-${Date.now()}`;
-    const viewers: Viewer[] = [];
-    try {
-      for (let i = 0; i < 2; i++) {
-        const id = `node-viewer${i}`;
-        viewers.push(await openViewer(stage.browser, stage.pages.url, id, { src: stage.origin.liveUrl(id), tracker: deployed.balancer, swarm }));
-        if (i === 0) await sleep(3000);
+  it(
+    "viewers on different nodes share segments (offload > 0, by the origin's egress)",
+    { timeout: 90_000 },
+    async () => {
+      const swarm = `cluster-live-${Date.now()}`;
+      const viewers: Viewer[] = [];
+      try {
+        for (let i = 0; i < 2; i++) {
+          const id = `node-viewer${i}`;
+          viewers.push(
+            await openViewer(stage.browser, stage.pages.url, id, {
+              src: stage.origin.liveUrl(id),
+              tracker: deployed.balancer,
+              swarm,
+            }),
+          );
+          if (i === 0) await sleep(3000);
+        }
+        // Round robin put one viewer on each node: each node holds exactly one peer.
+        assert.ok(
+          await waitFor(
+            async () => (await Promise.all(deployed.nodes.map((n) => localPeers(n.url)))).every((p) => p === 1),
+            15_000,
+            250,
+          ),
+          `peers per node: ${JSON.stringify(await Promise.all(deployed.nodes.map((n) => localPeers(n.url))))}`,
+        );
+
+        let states: ViewerState[] = [];
+        const shared = await waitFor(async () => {
+          states = await Promise.all(viewers.map((v) => v.read()));
+          return (
+            states.reduce((sum, s) => sum + (s.stats?.p2pBytes ?? 0), 0) > 0 && states.every((s) => s.currentTime >= 8)
+          );
+        }, 45_000);
+        const consumed = states.reduce((sum, s) => sum + (s.stats?.httpBytes ?? 0) + (s.stats?.p2pBytes ?? 0), 0);
+        const p2p = states.reduce((sum, s) => sum + (s.stats?.p2pBytes ?? 0), 0);
+        const egress = stage.origin.egress().segmentBytes;
+        console.log(
+          `# across nodes: P2P ${((100 * p2p) / consumed).toFixed(1)} % of ${(consumed / 1e6).toFixed(2)} MB consumed; origin segment egress ${(egress / 1e6).toFixed(2)} MB`,
+        );
+        assert.ok(shared, "no peer bytes between the viewers on different nodes within 45 s");
+        assert.ok(egress < consumed, `origin egress ${egress} ≥ consumed ${consumed}`);
+        for (const s of states)
+          assert.deepEqual(
+            s.errors.filter((e) => e.fatal),
+            [],
+          );
+      } finally {
+        await Promise.all(viewers.map((v) => v.close()));
       }
-      // Round robin put one viewer on each node: each node holds exactly one peer.
-      assert.ok(
-        await waitFor(async () => (await Promise.all(deployed.nodes.map((n) => localPeers(n.url)))).every((p) => p === 1), 15_000, 250),
-        `peers per node: ${JSON.stringify(await Promise.all(deployed.nodes.map((n) => localPeers(n.url))))}`,
-      );
-
-      let states: ViewerState[] = [];
-      const shared = await waitFor(async () => {
-        states = await Promise.all(viewers.map((v) => v.read()));
-        return states.reduce((sum, s) => sum + (s.stats?.p2pBytes ?? 0), 0) > 0 && states.every((s) => s.currentTime >= 8);
-      }, 45_000);
-      const consumed = states.reduce((sum, s) => sum + (s.stats?.httpBytes ?? 0) + (s.stats?.p2pBytes ?? 0), 0);
-      const p2p = states.reduce((sum, s) => sum + (s.stats?.p2pBytes ?? 0), 0);
-      const egress = stage.origin.egress().segmentBytes;
-      console.log(`# across nodes: P2P ${((100 * p2p) / consumed).toFixed(1)} % of ${(consumed / 1e6).toFixed(2)} MB consumed; origin segment egress ${(egress / 1e6).toFixed(2)} MB`);
-      assert.ok(shared, "no peer bytes between the viewers on different nodes within 45 s");
-      assert.ok(egress < consumed, `origin egress ${egress} ≥ consumed ${consumed}`);
-      for (const s of states) assert.deepEqual(s.errors.filter((e) => e.fatal), []);
-    } finally {
-      await Promise.all(viewers.map((v) => v.close()));
-    }
-  });
+    },
+  );
 });

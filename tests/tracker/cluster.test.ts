@@ -14,7 +14,19 @@ import { after, before, describe, it } from "node:test";
 import { createInterface } from "node:readline";
 import WebSocket from "ws";
 import { type RedisProcess, startRedis } from "../../devkit/redis";
-import { announce, binId, eventually, getJson, isAnswer, isOffer, isReply, metricValue, offers, sleep, TestClient } from "./helpers";
+import {
+  announce,
+  binId,
+  eventually,
+  getJson,
+  isAnswer,
+  isOffer,
+  isReply,
+  metricValue,
+  offers,
+  sleep,
+  TestClient,
+} from "./helpers";
 
 interface Deployed {
   balancer: string;
@@ -39,7 +51,13 @@ class Viewer {
     this.client.ws.on("message", (data) => {
       const f = JSON.parse(data.toString());
       if (isOffer(f)) {
-        this.client.send(announce(this.infoHash, this.peerId, { to_peer_id: f.peer_id, offer_id: f.offer_id, answer: { type: "answer", sdp: `v=0 answer ${this.peerId.length}` } }));
+        this.client.send(
+          announce(this.infoHash, this.peerId, {
+            to_peer_id: f.peer_id,
+            offer_id: f.offer_id,
+            answer: { type: "answer", sdp: `v=0 answer ${this.peerId.length}` },
+          }),
+        );
       } else if (isAnswer(f)) {
         this.answersReceived.add(f.peer_id);
       }
@@ -49,7 +67,13 @@ class Viewer {
       this.reconnects++;
       void this.rejoin();
     });
-    this.client.send(announce(this.infoHash, this.peerId, { event: "started", numwant: withOffers, offers: offers(withOffers, this.peerId) }));
+    this.client.send(
+      announce(this.infoHash, this.peerId, {
+        event: "started",
+        numwant: withOffers,
+        offers: offers(withOffers, this.peerId),
+      }),
+    );
     await this.client.next(isReply, 5000);
   }
 
@@ -75,9 +99,24 @@ class Viewer {
 }
 
 async function deployCluster(redisUrl: string, nodes: number): Promise<{ deployed: Deployed; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, ["tracker/deploy/cluster.mjs", "--redis", redisUrl, "--nodes", String(nodes), "--port", "0", "--", "--log-level", "warn"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const proc = spawn(
+    process.execPath,
+    [
+      "tracker/deploy/cluster.mjs",
+      "--redis",
+      redisUrl,
+      "--nodes",
+      String(nodes),
+      "--port",
+      "0",
+      "--",
+      "--log-level",
+      "warn",
+    ],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   const lines = createInterface({ input: proc.stdout! });
   const [line] = (await Promise.race([once(lines, "line"), sleep(60_000).then(() => ["timeout"])])) as string[];
   if (!line.startsWith("{")) throw new Error(`cluster.mjs did not start: ${line}`);
@@ -121,7 +160,8 @@ describe("tracker cluster behind HAProxy", () => {
       return s.peers === 9 && s.nodes.length === 3;
     }, 5000);
     const stats = await clusterStats(deployed.nodes[0].url);
-    for (const n of stats.nodes) assert.ok(n.peersSeen >= 1, `every node holds viewers: ${JSON.stringify(stats.nodes)}`);
+    for (const n of stats.nodes)
+      assert.ok(n.peersSeen >= 1, `every node holds viewers: ${JSON.stringify(stats.nodes)}`);
   });
 
   it("a node SIGKILLed: its viewers are on survivors within 10 s; a viewer joining 5 s later meets viewers of every survivor", async () => {
@@ -134,15 +174,21 @@ describe("tracker cluster behind HAProxy", () => {
     const cut = viewers.filter((v) => v.reconnects > 0);
     let registeredAfter = 0;
     let seen: unknown[] = [];
-    await eventually(async () => {
-      const stats = await Promise.all(survivors.map((n) => clusterStats(n.url)));
-      seen = stats;
-      registeredAfter = Date.now() - killedAt;
-      return stats.every((s) => s.nodes.length === 2 && s.peers === 9) && viewers.every((v) => v.open);
-    }, 10_000, 100).catch((err) => {
+    await eventually(
+      async () => {
+        const stats = await Promise.all(survivors.map((n) => clusterStats(n.url)));
+        seen = stats;
+        registeredAfter = Date.now() - killedAt;
+        return stats.every((s) => s.nodes.length === 2 && s.peers === 9) && viewers.every((v) => v.open);
+      },
+      10_000,
+      100,
+    ).catch((err) => {
       throw new Error(`${err.message}: ${JSON.stringify(seen)}`);
     });
-    console.log(`# ${cut.length} viewers of the killed node registered on survivors ${registeredAfter} ms after the kill`);
+    console.log(
+      `# ${cut.length} viewers of the killed node registered on survivors ${registeredAfter} ms after the kill`,
+    );
     for (const n of survivors) {
       const s = await clusterStats(n.url);
       assert.equal(s.peers, 9, `${n.url} sees all 9 viewers`);
@@ -157,7 +203,8 @@ describe("tracker cluster behind HAProxy", () => {
     // the newcomer met viewers on every surviving node.
     const stats = await clusterStats(survivors[0].url);
     assert.equal(stats.peers, 10);
-    for (const n of stats.nodes) assert.ok(n.peersSeen >= 1, `each survivor holds viewers: ${JSON.stringify(stats.nodes)}`);
+    for (const n of stats.nodes)
+      assert.ok(n.peersSeen >= 1, `each survivor holds viewers: ${JSON.stringify(stats.nodes)}`);
     // The newcomer's node relayed offers through Redis and counted the round trips.
     const metrics = await Promise.all(survivors.map(async (n) => (await fetch(`${httpOf(n.url)}/metrics`)).text()));
     const total = (name: string) => metrics.reduce((sum, text) => sum + metricValue(text, name), 0);
@@ -176,17 +223,23 @@ describe("tracker cluster behind HAProxy", () => {
     assert.equal(health.body.status, "degraded");
     // Local service goes on: a new viewer on node a gets its reply, offers reach node a's viewers.
     const local = await TestClient.connect(a.url);
-    local.send(announce(infoHash, binId(`local-${Math.random()}`), { event: "started", numwant: 1, offers: offers(1, "local") }));
+    local.send(
+      announce(infoHash, binId(`local-${Math.random()}`), { event: "started", numwant: 1, offers: offers(1, "local") }),
+    );
     assert.equal((await local.next(isReply)).info_hash, infoHash);
     local.close();
 
     const restartedAt = Date.now();
     await redis.start();
-    await eventually(async () => {
-      const stats = await Promise.all([a, b].map((n) => clusterStats(n.url)));
-      seen = stats;
-      return stats.every((s) => s.redis === "up" && s.nodes.length === 2 && s.peers === 10);
-    }, 10_000, 100).catch((err) => {
+    await eventually(
+      async () => {
+        const stats = await Promise.all([a, b].map((n) => clusterStats(n.url)));
+        seen = stats;
+        return stats.every((s) => s.redis === "up" && s.nodes.length === 2 && s.peers === 10);
+      },
+      10_000,
+      100,
+    ).catch((err) => {
       throw new Error(`${err.message}: ${JSON.stringify(seen)}`);
     });
     console.log(`# membership re-published ${Date.now() - restartedAt} ms after Redis came back`);

@@ -65,11 +65,25 @@ class RawClient {
     await new Promise((r) => sock.once("connect", r));
     const c = new RawClient(sock);
     const key = randomBytes(16).toString("base64");
-    const h = { Host: "127.0.0.1", Upgrade: "websocket", Connection: "Upgrade", "Sec-WebSocket-Key": key, "Sec-WebSocket-Version": "13", ...headers };
-    sock.write(`GET / HTTP/1.1\r\n${Object.entries(h).filter(([, v]) => v !== "").map(([k, v]) => `${k}: ${v}`).join("\r\n")}\r\n\r\n`);
+    const h = {
+      Host: "127.0.0.1",
+      Upgrade: "websocket",
+      Connection: "Upgrade",
+      "Sec-WebSocket-Key": key,
+      "Sec-WebSocket-Version": "13",
+      ...headers,
+    };
+    sock.write(
+      `GET / HTTP/1.1\r\n${Object.entries(h)
+        .filter(([, v]) => v !== "")
+        .map(([k, v]) => `${k}: ${v}`)
+        .join("\r\n")}\r\n\r\n`,
+    );
     await c.until(() => c.status !== "" || c.ended);
     if (c.status.startsWith("HTTP/1.1 101")) {
-      const accept = createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
+      const accept = createHash("sha1")
+        .update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
+        .digest("base64");
       assert.match(c.status, new RegExp(`Sec-WebSocket-Accept: ${accept.replace(/[+/]/g, "\\$&")}`));
     }
     return c;
@@ -101,7 +115,11 @@ class RawClient {
         hdr = 10;
       }
       if (this.buf.length < hdr + len) return;
-      this.frames.push({ fin: (this.buf[0] & 0x80) !== 0, opcode: this.buf[0] & 0x0f, payload: this.buf.subarray(hdr, hdr + len) });
+      this.frames.push({
+        fin: (this.buf[0] & 0x80) !== 0,
+        opcode: this.buf[0] & 0x0f,
+        payload: this.buf.subarray(hdr, hdr + len),
+      });
       this.buf = this.buf.subarray(hdr + len);
     }
   }
@@ -159,12 +177,14 @@ describe("WebSocket framing", () => {
     assert.equal(JSON.parse((await c.nextFrame()).payload.toString()).info_hash, ih);
 
     const third = Math.floor(msg.length / 3);
-    c.write(Buffer.concat([
-      clientFrame(1, msg.slice(0, third), false),
-      clientFrame(9, "mid-ping"),
-      clientFrame(0, msg.slice(third, 2 * third), false),
-      clientFrame(0, msg.slice(2 * third), true),
-    ]));
+    c.write(
+      Buffer.concat([
+        clientFrame(1, msg.slice(0, third), false),
+        clientFrame(9, "mid-ping"),
+        clientFrame(0, msg.slice(third, 2 * third), false),
+        clientFrame(0, msg.slice(2 * third), true),
+      ]),
+    );
     const pong = await c.nextFrame();
     assert.equal(pong.opcode, 10);
     assert.equal(pong.payload.toString(), "mid-ping");

@@ -16,13 +16,31 @@ describe("fuzz", () => {
     // Seeded, so a failure can be replayed with FUZZ_SEED.
     const rand = mulberry32(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
-    const randStr = (n: number) => Array.from({ length: n }, () => String.fromCharCode(Math.floor(rand() * (rand() < 0.9 ? 256 : 0xffff)))).join("");
+    const randStr = (n: number) =>
+      Array.from({ length: n }, () => String.fromCharCode(Math.floor(rand() * (rand() < 0.9 ? 256 : 0xffff)))).join("");
     const junk = (): unknown =>
       pick([
-        () => null, () => true, () => 0, () => -1, () => 1e308, () => NaN, () => "", () => randStr(20), () => randStr(19),
-        () => randStr(21), () => randStr(200), () => [], () => [randStr(20)], () => ({}), () => ({ sdp: 5 }),
-        () => ({ type: "offer", sdp: randStr(30) }), () => [{ offer: null, offer_id: randStr(20) }],
-        () => "announce", () => "scrape", () => "__proto__", () => ({ __proto__: { polluted: 1 } }),
+        () => null,
+        () => true,
+        () => 0,
+        () => -1,
+        () => 1e308,
+        () => NaN,
+        () => "",
+        () => randStr(20),
+        () => randStr(19),
+        () => randStr(21),
+        () => randStr(200),
+        () => [],
+        () => [randStr(20)],
+        () => ({}),
+        () => ({ sdp: 5 }),
+        () => ({ type: "offer", sdp: randStr(30) }),
+        () => [{ offer: null, offer_id: randStr(20) }],
+        () => "announce",
+        () => "scrape",
+        () => "__proto__",
+        () => ({ __proto__: { polluted: 1 } }),
       ])();
 
     const errors: string[] = [];
@@ -43,8 +61,18 @@ describe("fuzz", () => {
 
     const valid = (): Record<string, unknown> =>
       pick([
-        () => announce(pick(swarms), pick(peers), { event: pick(["started", "update", "completed", "paused", "stopped", undefined]), numwant: 3, offers: offers(3, "fz") }),
-        () => announce(pick(swarms), pick(peers), { to_peer_id: pick(peers), offer_id: binId(rand()), answer: { type: "answer", sdp: "a" } }),
+        () =>
+          announce(pick(swarms), pick(peers), {
+            event: pick(["started", "update", "completed", "paused", "stopped", undefined]),
+            numwant: 3,
+            offers: offers(3, "fz"),
+          }),
+        () =>
+          announce(pick(swarms), pick(peers), {
+            to_peer_id: pick(peers),
+            offer_id: binId(rand()),
+            answer: { type: "answer", sdp: "a" },
+          }),
         () => ({ action: "scrape", info_hash: pick([pick(swarms), swarms, undefined]) }),
         () => announce(pick(swarms), pick(peers), { left: pick([0, 10, null, "0", undefined]) }),
       ])();
@@ -65,7 +93,21 @@ describe("fuzz", () => {
         const f = valid();
         const keys = Object.keys(f);
         for (let m = Math.floor(rand() * 3); m >= 0; m--) {
-          const k = rand() < 0.8 ? pick(keys) : pick(["action", "info_hash", "peer_id", "offers", "answer", "event", "numwant", "to_peer_id", "offer_id", "constructor"]);
+          const k =
+            rand() < 0.8
+              ? pick(keys)
+              : pick([
+                  "action",
+                  "info_hash",
+                  "peer_id",
+                  "offers",
+                  "answer",
+                  "event",
+                  "numwant",
+                  "to_peer_id",
+                  "offer_id",
+                  "constructor",
+                ]);
           if (rand() < 0.2) delete f[k];
           else f[k] = junk();
         }
@@ -73,10 +115,13 @@ describe("fuzz", () => {
       } else if (kind < 0.7) {
         const s = JSON.stringify(valid());
         const chars = [...s];
-        for (let m = Math.floor(rand() * 4); m >= 0; m--) chars[Math.floor(rand() * chars.length)] = String.fromCharCode(Math.floor(rand() * 128));
+        for (let m = Math.floor(rand() * 4); m >= 0; m--)
+          chars[Math.floor(rand() * chars.length)] = String.fromCharCode(Math.floor(rand() * 128));
         c.send(rand() < 0.3 ? chars.join("").slice(0, Math.floor(rand() * s.length)) : chars.join(""));
       } else if (kind < 0.85) {
-        c.ws.send(Buffer.from(Array.from({ length: Math.floor(rand() * 64) }, () => Math.floor(rand() * 256))), { binary: rand() < 0.5 });
+        c.ws.send(Buffer.from(Array.from({ length: Math.floor(rand() * 64) }, () => Math.floor(rand() * 256))), {
+          binary: rand() < 0.5,
+        });
       } else if (kind < 0.95) {
         c.send(JSON.stringify(pick([null, 1, "x", [], [valid()], { action: junk() }, valid(), valid()])));
       } else {

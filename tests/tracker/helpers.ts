@@ -27,7 +27,10 @@ export async function startOurs(init: TrackerInit & StartOptions = {}): Promise<
 }
 
 /** `nodes` trackers sharing swarms through a real redis-server started for them. */
-export async function startCluster(nodes: number, init: TrackerInit & StartOptions = {}): Promise<TrackerUnderTest & { nodes: RunningTracker[]; redis: RedisProcess }> {
+export async function startCluster(
+  nodes: number,
+  init: TrackerInit & StartOptions = {},
+): Promise<TrackerUnderTest & { nodes: RunningTracker[]; redis: RedisProcess }> {
   const redis = await startRedis();
   const started: RunningTracker[] = [];
   for (let i = 0; i < nodes; i++) started.push(await startOurs({ redis: redis.url, ...init }));
@@ -109,7 +112,9 @@ export class TestClient {
       };
       const timer = setTimeout(() => {
         this.waiters.splice(this.waiters.indexOf(w), 1);
-        reject(new Error(`no matching frame within ${timeoutMs} ms; queued: ${JSON.stringify(this.frames).slice(0, 400)}`));
+        reject(
+          new Error(`no matching frame within ${timeoutMs} ms; queued: ${JSON.stringify(this.frames).slice(0, 400)}`),
+        );
       }, timeoutMs);
       this.waiters.push(w);
     });
@@ -155,7 +160,12 @@ export function announce(infoHash: string, peerId: string, extra: Frame = {}): F
 }
 
 /** `count` new clients, each announced into `infoHash` under the id `peerId()` gives it. */
-export async function joinPeers(connect: () => Promise<TestClient>, infoHash: string, peerId: () => string, count: number): Promise<TestClient[]> {
+export async function joinPeers(
+  connect: () => Promise<TestClient>,
+  infoHash: string,
+  peerId: () => string,
+  count: number,
+): Promise<TestClient[]> {
   const clients: TestClient[] = [];
   for (let i = 0; i < count; i++) {
     const c = await connect();
@@ -181,7 +191,10 @@ export async function getJson(url: string): Promise<{ status: number; body: any 
 }
 
 /** Attempts a WebSocket upgrade that should be refused; resolves with the HTTP status and body. */
-export function refusedUpgrade(url: string, options: WebSocket.ClientOptions = {}): Promise<{ status: number; body: string }> {
+export function refusedUpgrade(
+  url: string,
+  options: WebSocket.ClientOptions = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, options);
     ws.on("open", () => {
@@ -200,7 +213,11 @@ export function refusedUpgrade(url: string, options: WebSocket.ClientOptions = {
 }
 
 /** Polls until check() returns true or the time runs out. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000, stepMs = 50): Promise<void> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+  stepMs = 50,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > end) throw new Error("condition not met in time");
@@ -302,7 +319,9 @@ export async function rawWebSocket(port: number, path = "/"): Promise<net.Socket
 }
 
 /** `swarmcast-tracker` in its own process (the bin users run), on a free loopback port. */
-export async function spawnTracker(args: string[]): Promise<{ child: ChildProcess; port: number; httpUrl: string; stop(): Promise<void> }> {
+export async function spawnTracker(
+  args: string[],
+): Promise<{ child: ChildProcess; port: number; httpUrl: string; stop(): Promise<void> }> {
   const bin = fileURLToPath(new URL("../../tracker/bin/swarmcast-tracker.mjs", import.meta.url));
   const child = spawn(process.execPath, [bin, "--host", "127.0.0.1", "--port", "0", "--log-level", "info", ...args], {
     stdio: ["ignore", "pipe", "pipe"],

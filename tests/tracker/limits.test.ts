@@ -2,7 +2,15 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import {
-  announce, binId, eventually, isFailure, isReply, metricValue, refusedUpgrade, startOurs, TestClient,
+  announce,
+  binId,
+  eventually,
+  isFailure,
+  isReply,
+  metricValue,
+  refusedUpgrade,
+  startOurs,
+  TestClient,
 } from "./helpers";
 
 let seq = 0;
@@ -29,7 +37,9 @@ describe("abuse limits", () => {
     const a = await connect();
     a.send(announce(fresh(), fresh(), { event: "started", pad: "x".repeat(2000) }));
     assert.equal(await a.closed(), 1009);
-    await eventually(async () => metricValue(await t.metrics(), 'swarmcast_tracker_failures_total{reason="frame_too_large"}') === 1);
+    await eventually(
+      async () => metricValue(await t.metrics(), 'swarmcast_tracker_failures_total{reason="frame_too_large"}') === 1,
+    );
     const b = await connect();
     b.send(announce(fresh(), fresh(), { event: "started" }));
     await b.next(isReply);
@@ -45,7 +55,13 @@ describe("abuse limits", () => {
     a.close();
     await eventually(() => t.stats().connections === 1);
     await connect();
-    assert.equal(metricValue(await t.metrics(), 'swarmcast_tracker_rejected_connections_total{reason="too_many_connections_from_ip"}'), 1);
+    assert.equal(
+      metricValue(
+        await t.metrics(),
+        'swarmcast_tracker_rejected_connections_total{reason="too_many_connections_from_ip"}',
+      ),
+      1,
+    );
   });
 
   it("rate-limits messages per connection with a token bucket", async () => {

@@ -7,8 +7,19 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
 import {
-  announce, binId, isAnswer, isFailure, isOffer, isReply, joinPeers, offers, startCluster, startOurs, startReference,
-  TestClient, type TrackerUnderTest,
+  announce,
+  binId,
+  isAnswer,
+  isFailure,
+  isOffer,
+  isReply,
+  joinPeers,
+  offers,
+  startCluster,
+  startOurs,
+  startReference,
+  TestClient,
+  type TrackerUnderTest,
 } from "./helpers";
 
 const targets: [string, () => Promise<TrackerUnderTest>][] = [
@@ -67,7 +78,13 @@ for (const [name, start] of targets) {
       assert.equal(rb.incomplete, 2);
 
       const got = await a.next(isOffer);
-      assert.deepEqual(got, { action: "announce", info_hash: ih, peer_id: pb, offer_id: offer.offer_id, offer: offer.offer });
+      assert.deepEqual(got, {
+        action: "announce",
+        info_hash: ih,
+        peer_id: pb,
+        offer_id: offer.offer_id,
+        offer: offer.offer,
+      });
 
       const answer = { type: "answer", sdp: "v=0 answer" };
       a.send(announce(ih, pa, { to_peer_id: pb, offer_id: offer.offer_id, answer }));
@@ -152,7 +169,7 @@ for (const [name, start] of targets) {
     });
 
     it("keeps binary ids byte-exact", async () => {
-      const ih = "\u0000\u00ff\"\\\n\u0080abc\u00e9\u0001\u007f0123456".slice(0, 20).padEnd(20, "\u00fe");
+      const ih = '\u0000\u00ff"\\\n\u0080abc\u00e9\u0001\u007f0123456'.slice(0, 20).padEnd(20, "\u00fe");
       const pb = "\u00ff".repeat(19) + "\u0000";
       assert.equal(ih.length, 20);
       const [a, b] = [await connect(), await connect()];

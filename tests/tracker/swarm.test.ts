@@ -4,7 +4,18 @@ import { afterEach, describe, it } from "node:test";
 import { Swarm, Peer } from "../../tracker/src/swarm";
 import type { Connection } from "../../tracker/src/connection";
 import {
-  announce, binId, eventually, getJson, isAnswer, isFailure, isOffer, isReply, joinPeers, metricValue, offers, startOurs,
+  announce,
+  binId,
+  eventually,
+  getJson,
+  isAnswer,
+  isFailure,
+  isOffer,
+  isReply,
+  joinPeers,
+  metricValue,
+  offers,
+  startOurs,
   TestClient,
 } from "./helpers";
 
@@ -105,7 +116,12 @@ describe("tracker guarantees", () => {
     const [pa, pb] = [fresh(), fresh()];
     a.send(announce(ih, pa, { event: "started" }));
     await a.next(isReply);
-    const tricky = ['v=0\r\na="quoted" \\ back\\slash \u2028 é 🎥 \u0000\r\n', "ends with backslash \\", '"sdp":"inner"', ""];
+    const tricky = [
+      'v=0\r\na="quoted" \\ back\\slash \u2028 é 🎥 \u0000\r\n',
+      "ends with backslash \\",
+      '"sdp":"inner"',
+      "",
+    ];
     for (const sdp of tricky) {
       const offer_id = fresh();
       b.send(announce(ih, pb, { numwant: 1, offers: [{ offer: { type: "offer", sdp }, offer_id }] }));
@@ -116,7 +132,9 @@ describe("tracker guarantees", () => {
     }
     // Keys ending in "sdp" elsewhere in the frame may shift what is taken, never break the JSON.
     const offer_id = fresh();
-    b.send(`{"x\\"sdp":"decoy","action":"announce","info_hash":${JSON.stringify(ih)},"peer_id":${JSON.stringify(pb)},"numwant":1,"offers":[{"offer":{"type":"offer","sdp":"real"},"offer_id":${JSON.stringify(offer_id)}}]}`);
+    b.send(
+      `{"x\\"sdp":"decoy","action":"announce","info_hash":${JSON.stringify(ih)},"peer_id":${JSON.stringify(pb)},"numwant":1,"offers":[{"offer":{"type":"offer","sdp":"real"},"offer_id":${JSON.stringify(offer_id)}}]}`,
+    );
     const got = await a.next(isOffer);
     assert.equal(typeof got.offer.sdp, "string");
     assert.equal(got.offer_id, offer_id);

@@ -13,10 +13,27 @@ describe("built-in TLS", () => {
     const dir = mkdtempSync(join(tmpdir(), "swarmcast-tls-"));
     const cert = join(dir, "cert.pem");
     const key = join(dir, "key.pem");
-    execFileSync("openssl", [
-      "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-      "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-    ], { stdio: "ignore" });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+      ],
+      { stdio: "ignore" },
+    );
     const t = await startOurs({ cert, key });
     try {
       assert.match(t.url, /^wss:\/\//);
@@ -26,10 +43,12 @@ describe("built-in TLS", () => {
       assert.equal((await c.next(isReply)).info_hash, ih);
       c.close();
       const status = await new Promise<number>((resolve, reject) => {
-        https.get(`${t.httpUrl}/health`, { rejectUnauthorized: false }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        }).on("error", reject);
+        https
+          .get(`${t.httpUrl}/health`, { rejectUnauthorized: false }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          })
+          .on("error", reject);
       });
       assert.equal(status, 200);
     } finally {

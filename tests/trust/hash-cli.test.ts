@@ -29,12 +29,33 @@ describe("tagPlaylist", () => {
   };
 
   it("writes the tag before each segment's tags and is idempotent", () => {
-    const input = ["#EXTM3U", "#EXT-X-TARGETDURATION:2", "#EXTINF:2,", "a.ts", "#EXT-X-DISCONTINUITY", "#EXTINF:2,", "b.ts", "#EXT-X-ENDLIST", ""].join("\n");
+    const input = [
+      "#EXTM3U",
+      "#EXT-X-TARGETDURATION:2",
+      "#EXTINF:2,",
+      "a.ts",
+      "#EXT-X-DISCONTINUITY",
+      "#EXTINF:2,",
+      "b.ts",
+      "#EXT-X-ENDLIST",
+      "",
+    ].join("\n");
     const once = tagPlaylist(input, read);
     assert.equal(
       once.text,
-      ["#EXTM3U", "#EXT-X-TARGETDURATION:2", `${SEGMENT_HASH_TAG}:${sha("AAAA")}`, "#EXTINF:2,", "a.ts",
-        `${SEGMENT_HASH_TAG}:${sha("BBBB")}`, "#EXT-X-DISCONTINUITY", "#EXTINF:2,", "b.ts", "#EXT-X-ENDLIST", ""].join("\n"),
+      [
+        "#EXTM3U",
+        "#EXT-X-TARGETDURATION:2",
+        `${SEGMENT_HASH_TAG}:${sha("AAAA")}`,
+        "#EXTINF:2,",
+        "a.ts",
+        `${SEGMENT_HASH_TAG}:${sha("BBBB")}`,
+        "#EXT-X-DISCONTINUITY",
+        "#EXTINF:2,",
+        "b.ts",
+        "#EXT-X-ENDLIST",
+        "",
+      ].join("\n"),
     );
     assert.equal(tagPlaylist(once.text, read).text, once.text);
     assert.equal(stripPlaylist(once.text), input);
@@ -44,17 +65,32 @@ describe("tagPlaylist", () => {
   });
 
   it("hashes byte ranges, with and without explicit offsets", () => {
-    const input = ["#EXTM3U", "#EXT-X-BYTERANGE:4@0", "#EXTINF:2,", "all.ts", "#EXTINF:2,", "#EXT-X-BYTERANGE:6", "all.ts", ""].join("\n");
+    const input = [
+      "#EXTM3U",
+      "#EXT-X-BYTERANGE:4@0",
+      "#EXTINF:2,",
+      "all.ts",
+      "#EXTINF:2,",
+      "#EXT-X-BYTERANGE:6",
+      "all.ts",
+      "",
+    ].join("\n");
     const r = tagPlaylist(input, read);
     assert.deepEqual(r.segments, [
       { uri: "all.ts", byteRange: { start: 0, end: 3 }, hash: sha("0123") },
       { uri: "all.ts", byteRange: { start: 4, end: 9 }, hash: sha("456789") },
     ]);
-    assert.throws(() => tagPlaylist(input.replace("BYTERANGE:6", "BYTERANGE:7"), read, "x.m3u8"), /x\.m3u8, line 7: byte range 4-10 of "all.ts" is past its end/);
+    assert.throws(
+      () => tagPlaylist(input.replace("BYTERANGE:6", "BYTERANGE:7"), read, "x.m3u8"),
+      /x\.m3u8, line 7: byte range 4-10 of "all.ts" is past its end/,
+    );
   });
 
   it("names the playlist and line of a segment it cannot read, and refuses non-playlists", () => {
-    assert.throws(() => tagPlaylist("#EXTM3U\n#EXTINF:2,\nmissing.ts\n", read, "p.m3u8"), /p\.m3u8, line 3: cannot read segment "missing\.ts"/);
+    assert.throws(
+      () => tagPlaylist("#EXTM3U\n#EXTINF:2,\nmissing.ts\n", read, "p.m3u8"),
+      /p\.m3u8, line 3: cannot read segment "missing\.ts"/,
+    );
     assert.throws(() => tagPlaylist("hello\n", read, "p.m3u8"), /p\.m3u8: not an HLS playlist/);
   });
 });
@@ -64,7 +100,10 @@ describe("swarmcast-hash CLI", () => {
     mkdirSync(join(work, "show/v1"), { recursive: true });
     writeFileSync(join(work, "show/v1/s0.ts"), "zero");
     writeFileSync(join(work, "show/v1/s 1.ts"), "one");
-    writeFileSync(join(work, "show/v1/index.m3u8"), "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\ns0.ts\n#EXTINF:2,\ns%201.ts\n#EXT-X-ENDLIST\n");
+    writeFileSync(
+      join(work, "show/v1/index.m3u8"),
+      "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\ns0.ts\n#EXTINF:2,\ns%201.ts\n#EXT-X-ENDLIST\n",
+    );
     writeFileSync(join(work, "show/master.m3u8"), "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1000\nv1/index.m3u8\n");
     const first = cli("show", "--map", "show/hashes.json");
     assert.equal(first.code, 0, first.err);
@@ -77,7 +116,10 @@ describe("swarmcast-hash CLI", () => {
     const map = JSON.parse(readFileSync(join(work, "show/hashes.json"), "utf8"));
     assert.deepEqual(map, { "v1/s0.ts": sha("zero"), "v1/s%201.ts": sha("one") });
     const parsed = parseIntegrityMap(map, "https://cdn.example/show/hashes.json");
-    assert.deepEqual(parsed.entries.map((e) => e.url), ["https://cdn.example/show/v1/s0.ts", "https://cdn.example/show/v1/s%201.ts"]);
+    assert.deepEqual(
+      parsed.entries.map((e) => e.url),
+      ["https://cdn.example/show/v1/s0.ts", "https://cdn.example/show/v1/s%201.ts"],
+    );
 
     assert.equal(cli("show").code, 0);
     assert.equal(readFileSync(join(work, "show/v1/index.m3u8"), "utf8"), tagged, "a second run changes nothing");
@@ -101,6 +143,9 @@ describe("swarmcast-hash CLI", () => {
     writeFileSync(join(work, "broken.m3u8"), "#EXTM3U\n#EXTINF:2,\nhttps://cdn.example/remote.ts\n");
     const remote = cli("broken.m3u8");
     assert.equal(remote.code, 2);
-    assert.match(remote.err, /broken\.m3u8, line 3: cannot read segment "https:\/\/cdn\.example\/remote\.ts": not a local file/);
+    assert.match(
+      remote.err,
+      /broken\.m3u8, line 3: cannot read segment "https:\/\/cdn\.example\/remote\.ts": not a local file/,
+    );
   });
 });

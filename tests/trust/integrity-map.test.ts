@@ -36,7 +36,9 @@ before(async () => {
   // exercised in the unit tests.
   const map: Record<string, string> = {};
   for (const file of readdirSync(MEDIA).filter((f) => f.endsWith(".ts"))) {
-    map[`${origin.url}/c/honest/vod/${file}`] = createHash("sha256").update(readFileSync(join(MEDIA, file))).digest("hex");
+    map[`${origin.url}/c/honest/vod/${file}`] = createHash("sha256")
+      .update(readFileSync(join(MEDIA, file)))
+      .digest("hex");
   }
   mkdirSync(OUT, { recursive: true });
   mapName = `map-${process.pid}.json`;
@@ -71,61 +73,91 @@ const read = (page: Page) =>
   });
 
 describe("integrity map, required mode", () => {
-  it("verifies VOD segments against the map, refuses the liar, and keeps unhashed streams off P2P", { timeout: 90_000 }, async () => {
-    const swarm = `vod-${Date.now()}`;
-    // The honest viewer's HTTP is slow, so the segments beyond the urgent window are worth
-    // asking from peers once connected: the liar, who joined first, has them all.
-    origin.setFaults([{ clients: ["honest"], delayMs: 1500 }]);
-    const opened: Array<{ page: Page; context: BrowserContext }> = [];
-    try {
-      const liar = await open({ src: origin.vodUrl("liar"), tracker: tracker.url, swarm, role: "liar" });
-      opened.push(liar);
-      await sleep(4000);
-      const honest = await open({ src: origin.vodUrl("honest"), tracker: tracker.url, swarm, integrity: "required", integrityMap: `${pages.url}/output/${mapName}` });
-      const unhashed = await open({ src: origin.vodUrl("plain"), tracker: tracker.url, swarm, integrity: "required" });
-      opened.push(honest, unhashed);
+  it(
+    "verifies VOD segments against the map, refuses the liar, and keeps unhashed streams off P2P",
+    { timeout: 90_000 },
+    async () => {
+      const swarm = `vod-${Date.now()}`;
+      // The honest viewer's HTTP is slow, so the segments beyond the urgent window are worth
+      // asking from peers once connected: the liar, who joined first, has them all.
+      origin.setFaults([{ clients: ["honest"], delayMs: 1500 }]);
+      const opened: Array<{ page: Page; context: BrowserContext }> = [];
+      try {
+        const liar = await open({ src: origin.vodUrl("liar"), tracker: tracker.url, swarm, role: "liar" });
+        opened.push(liar);
+        await sleep(4000);
+        const honest = await open({
+          src: origin.vodUrl("honest"),
+          tracker: tracker.url,
+          swarm,
+          integrity: "required",
+          integrityMap: `${pages.url}/output/${mapName}`,
+        });
+        const unhashed = await open({
+          src: origin.vodUrl("plain"),
+          tracker: tracker.url,
+          swarm,
+          integrity: "required",
+        });
+        opened.push(honest, unhashed);
 
-      let h = await read(honest.page);
-      let u = await read(unhashed.page);
-      const deadline = Date.now() + 45_000;
-      while (Date.now() < deadline && !(h.stats.integrityFailures > 0 && h.currentTime >= 10 && u.currentTime >= 10)) {
-        await sleep(1000);
-        [h, u] = await Promise.all([read(honest.page), read(unhashed.page)]);
+        let h = await read(honest.page);
+        let u = await read(unhashed.page);
+        const deadline = Date.now() + 45_000;
+        while (
+          Date.now() < deadline &&
+          !(h.stats.integrityFailures > 0 && h.currentTime >= 10 && u.currentTime >= 10)
+        ) {
+          await sleep(1000);
+          [h, u] = await Promise.all([read(honest.page), read(unhashed.page)]);
+        }
+        const l = await read(liar.page);
+        console.log(
+          `# map+required: ${h.stats.integrityFailures} failure(s), ${h.stats.integrity.verifiedSegments} verified from peers, ` +
+            `p2p ${h.stats.p2pSegments} / http ${h.stats.httpSegments}; required without hashes: p2p ${u.stats.p2pSegments} / http ${u.stats.httpSegments}; ` +
+            `liar served ${l.corruptedServed} corrupted segment(s)`,
+        );
+
+        // Honest viewer: every fragment hls.js got hashes to the map's value; the liar was caught.
+        const map = JSON.parse(readFileSync(join(OUT, mapName), "utf8"));
+        assert.equal(h.attachError, null);
+        assert.deepEqual(
+          h.errors.filter((e) => e.fatal),
+          [],
+        );
+        assert.ok(h.currentTime >= 10, `honest played to ${h.currentTime} s`);
+        await sleep(500);
+        h = await read(honest.page);
+        assert.ok(h.frags.length >= 5);
+        for (const f of h.frags) assert.equal(f.actual, map[f.url], `fragment ${f.url} differs from the map`);
+        assert.equal(h.stats.integrity.mode, "required");
+        assert.ok(l.corruptedServed > 0, "the liar served nothing");
+        assert.ok(h.stats.integrityFailures > 0, `no failure caught; errors ${JSON.stringify(h.errors)}`);
+        assert.ok(h.errors.some((e) => e.kind === "integrity" && /failed its SHA-256 check/.test(e.message)));
+        assert.ok(
+          !h.errors.some((e) => /without a published SHA-256/.test(e.message)),
+          "the map did not cover the playlist",
+        );
+
+        // Required without any published hash: no P2P at all, said once, playback from HTTP.
+        assert.equal(u.attachError, null);
+        assert.deepEqual(
+          u.errors.filter((e) => e.fatal),
+          [],
+        );
+        assert.ok(u.currentTime >= 10, `unhashed viewer played to ${u.currentTime} s`);
+        assert.equal(u.stats.p2pBytes, 0);
+        assert.equal(u.stats.integrityFailures, 0, "honest peers were refused instead of P2P being off");
+        assert.ok(u.stats.httpSegments >= 5);
+        const notes = u.errors.filter((e) => e.kind === "integrity");
+        assert.equal(notes.length, 1, JSON.stringify(u.errors));
+        assert.match(
+          notes[0].message,
+          /integrity is "required" but the playlist has segments without a published SHA-256; P2P is off/,
+        );
+      } finally {
+        await Promise.all(opened.map((o) => o.context.close()));
       }
-      const l = await read(liar.page);
-      console.log(
-        `# map+required: ${h.stats.integrityFailures} failure(s), ${h.stats.integrity.verifiedSegments} verified from peers, ` +
-          `p2p ${h.stats.p2pSegments} / http ${h.stats.httpSegments}; required without hashes: p2p ${u.stats.p2pSegments} / http ${u.stats.httpSegments}; ` +
-          `liar served ${l.corruptedServed} corrupted segment(s)`,
-      );
-
-      // Honest viewer: every fragment hls.js got hashes to the map's value; the liar was caught.
-      const map = JSON.parse(readFileSync(join(OUT, mapName), "utf8"));
-      assert.equal(h.attachError, null);
-      assert.deepEqual(h.errors.filter((e) => e.fatal), []);
-      assert.ok(h.currentTime >= 10, `honest played to ${h.currentTime} s`);
-      await sleep(500);
-      h = await read(honest.page);
-      assert.ok(h.frags.length >= 5);
-      for (const f of h.frags) assert.equal(f.actual, map[f.url], `fragment ${f.url} differs from the map`);
-      assert.equal(h.stats.integrity.mode, "required");
-      assert.ok(l.corruptedServed > 0, "the liar served nothing");
-      assert.ok(h.stats.integrityFailures > 0, `no failure caught; errors ${JSON.stringify(h.errors)}`);
-      assert.ok(h.errors.some((e) => e.kind === "integrity" && /failed its SHA-256 check/.test(e.message)));
-      assert.ok(!h.errors.some((e) => /without a published SHA-256/.test(e.message)), "the map did not cover the playlist");
-
-      // Required without any published hash: no P2P at all, said once, playback from HTTP.
-      assert.equal(u.attachError, null);
-      assert.deepEqual(u.errors.filter((e) => e.fatal), []);
-      assert.ok(u.currentTime >= 10, `unhashed viewer played to ${u.currentTime} s`);
-      assert.equal(u.stats.p2pBytes, 0);
-      assert.equal(u.stats.integrityFailures, 0, "honest peers were refused instead of P2P being off");
-      assert.ok(u.stats.httpSegments >= 5);
-      const notes = u.errors.filter((e) => e.kind === "integrity");
-      assert.equal(notes.length, 1, JSON.stringify(u.errors));
-      assert.match(notes[0].message, /integrity is "required" but the playlist has segments without a published SHA-256; P2P is off/);
-    } finally {
-      await Promise.all(opened.map((o) => o.context.close()));
-    }
-  });
+    },
+  );
 });

@@ -41,28 +41,48 @@ describe("SegmentHashIndex", () => {
 
   it("keeps every hash of three loaded VOD renditions of 1,000 segments under a 2,000 bound, and refuses forged bytes for the first", async () => {
     const index = new SegmentHashIndex(2000);
-    const body = (r: number, n: number) => new TextEncoder().encode(`rendition ${r} segment ${n}`).buffer as ArrayBuffer;
+    const body = (r: number, n: number) =>
+      new TextEncoder().encode(`rendition ${r} segment ${n}`).buffer as ArrayBuffer;
     const sha256 = (data: ArrayBuffer) => createHash("sha256").update(Buffer.from(data)).digest("hex");
     for (let r = 0; r < 3; r++) {
-      const listed = Array.from({ length: 1000 }, (_, n) => ({ url: `http://o/v${r}/s${n}.ts`, byteRange: undefined, hash: sha256(body(r, n)) }));
+      const listed = Array.from({ length: 1000 }, (_, n) => ({
+        url: `http://o/v${r}/s${n}.ts`,
+        byteRange: undefined,
+        hash: sha256(body(r, n)),
+      }));
       index.setPlaylist(`http://o/v${r}.m3u8`, listed);
     }
     assert.equal(index.size, 3000);
     const verifier = new SegmentVerifier({ mode: "if-present", index });
     assert.equal(await verifier.verify("http://o/v0/s0.ts", undefined, body(0, 0)), true);
-    assert.equal(await verifier.verify("http://o/v0/s0.ts", undefined, body(9, 9)), false, "forged bytes for rendition 0 were accepted");
+    assert.equal(
+      await verifier.verify("http://o/v0/s0.ts", undefined, body(9, 9)),
+      false,
+      "forged bytes for rendition 0 were accepted",
+    );
     assert.equal(verifier.stats().unhashedSegments, 0);
   });
 
   it("bounds only hashes no loaded playlist lists: a sliding live window forgets the oldest", () => {
     const index = new SegmentHashIndex(3);
-    const live = (first: number) => Array.from({ length: 4 }, (_, i) => ({ url: `u${first + i}`, byteRange: undefined, hash: sha(String(first + i)) }));
+    const live = (first: number) =>
+      Array.from({ length: 4 }, (_, i) => ({
+        url: `u${first + i}`,
+        byteRange: undefined,
+        hash: sha(String(first + i)),
+      }));
     index.setPlaylist("live.m3u8", live(0));
     for (let first = 1; first <= 6; first++) index.setPlaylist("live.m3u8", live(first));
     // Listed now: u6..u9; slid out: u0..u5, of which the 3 most recent stay.
     for (let n = 6; n <= 9; n++) assert.equal(index.get(`u${n}`), sha(String(n)));
-    assert.deepEqual([0, 1, 2].map((n) => index.get(`u${n}`)), [undefined, undefined, undefined]);
-    assert.deepEqual([3, 4, 5].map((n) => index.get(`u${n}`)), [3, 4, 5].map((n) => sha(String(n))));
+    assert.deepEqual(
+      [0, 1, 2].map((n) => index.get(`u${n}`)),
+      [undefined, undefined, undefined],
+    );
+    assert.deepEqual(
+      [3, 4, 5].map((n) => index.get(`u${n}`)),
+      [3, 4, 5].map((n) => sha(String(n))),
+    );
     // A segment two playlists list stays while either does.
     index.setPlaylist("other.m3u8", [{ url: "u7", byteRange: undefined, hash: sha("7") }]);
     index.setPlaylist("live.m3u8", []);
@@ -116,7 +136,7 @@ describe("JSON integrity map", () => {
         "seg-0.ts": sha("0"),
         "https://cdn.example/other/seg-1.ts": sha("1"),
         "../up.ts": sha("2").toUpperCase(),
-        "video.mp4": { "0-99": sha("r0"), "100-199": sha("r1"), "9-1": sha("bad"), "x": sha("bad") },
+        "video.mp4": { "0-99": sha("r0"), "100-199": sha("r1"), "9-1": sha("bad"), x: sha("bad") },
         "bad.ts": "1234",
         "worse.ts": 42,
       },
@@ -136,7 +156,10 @@ describe("JSON integrity map", () => {
   });
 
   it("refuses a map that is not an object, naming the map", () => {
-    assert.throws(() => parseIntegrityMap([], "http://o/m.json"), (e: Error) => e instanceof IntegrityMapError && /m\.json.*array/.test(e.message));
+    assert.throws(
+      () => parseIntegrityMap([], "http://o/m.json"),
+      (e: Error) => e instanceof IntegrityMapError && /m\.json.*array/.test(e.message),
+    );
   });
 
   it("names the map URL on HTTP and JSON errors", async () => {
@@ -192,7 +215,11 @@ describe("SegmentVerifier", () => {
   });
 
   it("refuses rather than throws when hashing fails", async () => {
-    const v = new SegmentVerifier({ mode: "if-present", index, digest: () => Promise.reject(new Error("no WebCrypto")) });
+    const v = new SegmentVerifier({
+      mode: "if-present",
+      index,
+      digest: () => Promise.reject(new Error("no WebCrypto")),
+    });
     assert.equal(await v.verify("http://o/good.ts", undefined, bytes("good bytes")), false);
   });
 });

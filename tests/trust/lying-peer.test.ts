@@ -10,7 +10,13 @@ import { useStage } from "../../devkit/stage";
 interface PageRecord {
   attachError: string | null;
   currentTime: number;
-  errors: Array<{ t: number; kind: string; message: string; fatal: boolean; cause?: { url?: string; peerId?: string } }>;
+  errors: Array<{
+    t: number;
+    kind: string;
+    message: string;
+    fatal: boolean;
+    cause?: { url?: string; peerId?: string };
+  }>;
   peerEvents: Array<{ t: number; type: "connect" | "close"; peerId: string }>;
   segments: Array<{ t: number; url: string; source: "http" | "p2p"; peerId?: string; bytes: number }>;
   frags: Array<{ t: number; sn: number; url: string; bytes: number; expected: string | null; ok: boolean | null }>;
@@ -24,7 +30,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const stage = useStage({ tracker: { logLevel: "warn" } });
 
-async function open(id: string, params: Record<string, string>): Promise<{ id: string; page: Page; context: BrowserContext }> {
+async function open(
+  id: string,
+  params: Record<string, string>,
+): Promise<{ id: string; page: Page; context: BrowserContext }> {
   const context = await stage.browser.newContext();
   const page = await context.newPage();
   page.on("pageerror", (err) => console.error(`[${id}] page error: ${err.message}`));
@@ -114,7 +123,11 @@ describe("a lying peer", () => {
         );
         assert.equal(s.attachError, null, `${id}: attach threw`);
         assert.ok(progress(s, i) >= 12, `${id}: played only ${progress(s, i)} s`);
-        assert.deepEqual(s.errors.filter((e) => e.fatal), [], `${id}: fatal errors`);
+        assert.deepEqual(
+          s.errors.filter((e) => e.fatal),
+          [],
+          `${id}: fatal errors`,
+        );
 
         // Nothing corrupted reached hls.js: every fragment it got hashes to its playlist tag.
         assert.ok(s.frags.length >= 5, `${id}: only ${s.frags.length} fragments loaded`);
@@ -122,18 +135,29 @@ describe("a lying peer", () => {
         assert.deepEqual(bad, [], `${id}: fragments not matching their published SHA-256`);
 
         // Caught, attributed to one peer that is not an honest viewer, reported, and dropped.
-        assert.ok(s.stats.integrityFailures > 0, `${id}: no integrity failure; segments ${JSON.stringify(s.segments.map((x) => x.source))}`);
+        assert.ok(
+          s.stats.integrityFailures > 0,
+          `${id}: no integrity failure; segments ${JSON.stringify(s.segments.map((x) => x.source))}`,
+        );
         assert.equal(blamed.length, 1, `${id}: failures blamed on ${blamed.join(", ")}`);
         assert.ok(!honestIds.has(liarId), `${id}: blamed ${liarId}, a peer the liar uploaded to (an honest viewer)`);
         assert.equal(failures.length, s.stats.integrityFailures, `${id}: one integrity error event per failure`);
-        assert.ok(failures.every((f) => f.cause?.peerId === liarId && /failed its SHA-256 check; peer dropped/.test(f.message)));
+        assert.ok(
+          failures.every((f) => f.cause?.peerId === liarId && /failed its SHA-256 check; peer dropped/.test(f.message)),
+        );
         for (const f of failures) {
           const closed = s.peerEvents.find((p) => p.type === "close" && p.peerId === liarId && p.t >= f.t - 1000);
           assert.ok(closed, `${id}: liar ${liarId} not closed after the failure at ${f.t} ms`);
         }
-        assert.ok(!s.stats.peers.some((p: { id: string }) => p.id === liarId) || s.peerEvents.filter((p) => p.type === "connect" && p.peerId === liarId).length > failures.length,
-          `${id}: the liar is still connected on the connection that lied`);
-        assert.ok(!s.segments.some((seg) => seg.source === "p2p" && seg.peerId === liarId), `${id}: a segment from the liar was accepted`);
+        assert.ok(
+          !s.stats.peers.some((p: { id: string }) => p.id === liarId) ||
+            s.peerEvents.filter((p) => p.type === "connect" && p.peerId === liarId).length > failures.length,
+          `${id}: the liar is still connected on the connection that lied`,
+        );
+        assert.ok(
+          !s.segments.some((seg) => seg.source === "p2p" && seg.peerId === liarId),
+          `${id}: a segment from the liar was accepted`,
+        );
 
         // The refused segments came again, correct; from the origin when no honest peer had them.
         for (const [j, url] of replaced.entries()) {
@@ -142,12 +166,18 @@ describe("a lying peer", () => {
           const frag = s.frags.find((f) => f.url === url);
           assert.ok(frag?.ok === true, `${id}: refused segment ${url} did not reach hls.js intact`);
           if (refetch[j]!.source === "http") {
-            assert.ok(s.fetched.some((x) => x.url === url), `${id}: ${url} counted as HTTP but the browser never fetched it`);
+            assert.ok(
+              s.fetched.some((x) => x.url === url),
+              `${id}: ${url} counted as HTTP but the browser never fetched it`,
+            );
           }
         }
         const httpFromOrigin: number = egress.byClient[id]?.segmentBytes ?? 0;
         const httpRefetched = refetch.filter((r) => r?.source === "http").reduce((a, r) => a + r!.bytes, 0);
-        assert.ok(httpFromOrigin >= httpRefetched, `${id}: origin served ${httpFromOrigin} B < ${httpRefetched} B refetched over HTTP`);
+        assert.ok(
+          httpFromOrigin >= httpRefetched,
+          `${id}: origin served ${httpFromOrigin} B < ${httpRefetched} B refetched over HTTP`,
+        );
       }
       assert.ok(liarState.corruptedServed > 0, "the liar never served a segment");
     } finally {

@@ -19,7 +19,9 @@ const OFFERS_PER_SOCKET = 10;
 // The tracker's per-target offer budget (limits.offerBurst, 30 by default) is the tracker's half
 // of this defence; raised here so that the whole flood reaches the viewer and the SDK's cap is
 // what holds it.
-const stage = useStage({ tracker: { logLevel: "warn", fullScrape: true, limits: { offerBurst: FLOOD_SOCKETS * OFFERS_PER_SOCKET } } });
+const stage = useStage({
+  tracker: { logLevel: "warn", fullScrape: true, limits: { offerBurst: FLOOD_SOCKETS * OFFERS_PER_SOCKET } },
+});
 
 /** Counts RTCPeerConnections built in the page: open now and most at once. */
 const COUNT_CONNECTIONS = `(() => {
@@ -53,68 +55,83 @@ async function connect(url: string): Promise<{ ws: WebSocket; frames: any[] }> {
 }
 
 describe("an offer flood", () => {
-  it(`keeps a viewer's peer connections at or under the default maxPeerConnections (${CAP})`, { timeout: 90_000 }, async () => {
-    const context = await stage.browser.newContext();
-    const sockets: WebSocket[] = [];
-    try {
-      const page = await context.newPage();
-      await page.addInitScript({ content: COUNT_CONNECTIONS });
-      const params = { src: stage.origin.liveUrl("victim"), tracker: stage.tracker.url, swarm: `flood-${Date.now()}` };
-      await page.goto(`${stage.pages.url}/pages/trust-player.html?${new URLSearchParams(params)}`);
-      // A real offer SDP, made by the browser in a blank page.
-      const maker = await context.newPage();
-      const sdp: string = await maker.evaluate(async () => {
-        const pc = new RTCPeerConnection({ iceServers: [] });
-        pc.createDataChannel("x");
-        await pc.setLocalDescription(await pc.createOffer());
-        return pc.localDescription!.sdp;
-      });
-      await maker.close();
+  it(
+    `keeps a viewer's peer connections at or under the default maxPeerConnections (${CAP})`,
+    { timeout: 90_000 },
+    async () => {
+      const context = await stage.browser.newContext();
+      const sockets: WebSocket[] = [];
+      try {
+        const page = await context.newPage();
+        await page.addInitScript({ content: COUNT_CONNECTIONS });
+        const params = {
+          src: stage.origin.liveUrl("victim"),
+          tracker: stage.tracker.url,
+          swarm: `flood-${Date.now()}`,
+        };
+        await page.goto(`${stage.pages.url}/pages/trust-player.html?${new URLSearchParams(params)}`);
+        // A real offer SDP, made by the browser in a blank page.
+        const maker = await context.newPage();
+        const sdp: string = await maker.evaluate(async () => {
+          const pc = new RTCPeerConnection({ iceServers: [] });
+          pc.createDataChannel("x");
+          await pc.setLocalDescription(await pc.createOffer());
+          return pc.localDescription!.sdp;
+        });
+        await maker.close();
 
-      // The viewer's swarm, once it announced.
-      const spy = await connect(stage.tracker.url);
-      sockets.push(spy.ws);
-      let infoHash: string | undefined;
-      for (let i = 0; i < 60 && !infoHash; i++) {
-        spy.ws.send(JSON.stringify({ action: "scrape" }));
-        await sleep(500);
-        const files = [...spy.frames].reverse().find((f: { action?: string }) => f.action === "scrape")?.files ?? {};
-        infoHash = Object.keys(files)[0];
-      }
-      assert.ok(infoHash, "the viewer never announced");
-
-      const before = stage.tracker.stats().offersRelayed;
-      for (let s = 0; s < FLOOD_SOCKETS; s++) {
-        const { ws } = await connect(stage.tracker.url);
-        sockets.push(ws);
-        for (let k = 0; k < OFFERS_PER_SOCKET; k++) {
-          // Each flooding peer leaves at once, so the viewer is the only peer the next offer can go to.
-          const peerId = id20();
-          const base = { action: "announce", info_hash: infoHash, peer_id: peerId, uploaded: 0, downloaded: 0 };
-          ws.send(JSON.stringify({ ...base, numwant: 1, event: "started", offers: [{ offer: { type: "offer", sdp }, offer_id: id20() }] }));
-          ws.send(JSON.stringify({ ...base, numwant: 0, event: "stopped" }));
+        // The viewer's swarm, once it announced.
+        const spy = await connect(stage.tracker.url);
+        sockets.push(spy.ws);
+        let infoHash: string | undefined;
+        for (let i = 0; i < 60 && !infoHash; i++) {
+          spy.ws.send(JSON.stringify({ action: "scrape" }));
+          await sleep(500);
+          const files = [...spy.frames].reverse().find((f: { action?: string }) => f.action === "scrape")?.files ?? {};
+          infoHash = Object.keys(files)[0];
         }
+        assert.ok(infoHash, "the viewer never announced");
+
+        const before = stage.tracker.stats().offersRelayed;
+        for (let s = 0; s < FLOOD_SOCKETS; s++) {
+          const { ws } = await connect(stage.tracker.url);
+          sockets.push(ws);
+          for (let k = 0; k < OFFERS_PER_SOCKET; k++) {
+            // Each flooding peer leaves at once, so the viewer is the only peer the next offer can go to.
+            const peerId = id20();
+            const base = { action: "announce", info_hash: infoHash, peer_id: peerId, uploaded: 0, downloaded: 0 };
+            ws.send(
+              JSON.stringify({
+                ...base,
+                numwant: 1,
+                event: "started",
+                offers: [{ offer: { type: "offer", sdp }, offer_id: id20() }],
+              }),
+            );
+            ws.send(JSON.stringify({ ...base, numwant: 0, event: "stopped" }));
+          }
+        }
+        await sleep(8000);
+        const relayed = stage.tracker.stats().offersRelayed - before; // all to the viewer: it is the only peer that stays
+        const state = await page.evaluate(() => ({
+          count: (window as any).connectionCount,
+          stats: (window as any).trustTest.player.stats(),
+          time: (document.querySelector("video") as HTMLVideoElement).currentTime,
+          fatal: (window as any).trustTest.errors.filter((e: { fatal: boolean }) => e.fatal),
+        }));
+        console.log(
+          `# ${relayed} offers relayed to the viewer: ${state.count.built} RTCPeerConnections built, at most ${state.count.peak} open at once ` +
+            `(cap ${CAP}); SDK: ${JSON.stringify(state.stats.peerConnections)}`,
+        );
+        assert.ok(relayed > CAP * 2, `only ${relayed} offers reached the viewer: the flood was not a flood`);
+        assert.ok(state.count.peak <= CAP, `${state.count.peak} peer connections open at once, cap ${CAP}`);
+        assert.ok(state.stats.peerConnections?.refused > 0);
+        assert.deepEqual(state.fatal, []);
+        assert.ok(state.time > 0, "the viewer stopped playing");
+      } finally {
+        for (const ws of sockets) ws.terminate();
+        await context.close();
       }
-      await sleep(8000);
-      const relayed = stage.tracker.stats().offersRelayed - before; // all to the viewer: it is the only peer that stays
-      const state = await page.evaluate(() => ({
-        count: (window as any).connectionCount,
-        stats: (window as any).trustTest.player.stats(),
-        time: (document.querySelector("video") as HTMLVideoElement).currentTime,
-        fatal: (window as any).trustTest.errors.filter((e: { fatal: boolean }) => e.fatal),
-      }));
-      console.log(
-        `# ${relayed} offers relayed to the viewer: ${state.count.built} RTCPeerConnections built, at most ${state.count.peak} open at once ` +
-          `(cap ${CAP}); SDK: ${JSON.stringify(state.stats.peerConnections)}`,
-      );
-      assert.ok(relayed > CAP * 2, `only ${relayed} offers reached the viewer: the flood was not a flood`);
-      assert.ok(state.count.peak <= CAP, `${state.count.peak} peer connections open at once, cap ${CAP}`);
-      assert.ok(state.stats.peerConnections?.refused > 0);
-      assert.deepEqual(state.fatal, []);
-      assert.ok(state.time > 0, "the viewer stopped playing");
-    } finally {
-      for (const ws of sockets) ws.terminate();
-      await context.close();
-    }
-  });
+    },
+  );
 });

@@ -43,35 +43,52 @@ describe("a peer announcing an oversize segment", () => {
       contexts.push(liarContext);
       const liar = await liarContext.newPage();
       await liar.addInitScript({ content: INFLATE_ANNOUNCEMENTS });
-      await liar.goto(`${stage.pages.url}/pages/trust-player.html?${new URLSearchParams({ src: stage.origin.liveUrl("liar"), tracker: stage.tracker.url, swarm, upload: "on" })}`);
+      await liar.goto(
+        `${stage.pages.url}/pages/trust-player.html?${new URLSearchParams({ src: stage.origin.liveUrl("liar"), tracker: stage.tracker.url, swarm, upload: "on" })}`,
+      );
       await new Promise((r) => setTimeout(r, 4000));
       const honestContext = await stage.browser.newContext();
       contexts.push(honestContext);
       const honest = await honestContext.newPage();
       // Behind the liar, leaving new segments to peers: the liar holds what it wants next.
-      await honest.goto(`${stage.pages.url}/pages/trust-player.html?${new URLSearchParams({ src: stage.origin.liveUrl("honest"), tracker: stage.tracker.url, swarm, behind: "12" })}`);
+      await honest.goto(
+        `${stage.pages.url}/pages/trust-player.html?${new URLSearchParams({ src: stage.origin.liveUrl("honest"), tracker: stage.tracker.url, swarm, behind: "12" })}`,
+      );
 
       const read = () =>
         honest.evaluate(() => {
           const r = (window as any).trustTest;
-          return { stats: r.player.stats(), errors: r.errors, time: (document.querySelector("video") as HTMLVideoElement).currentTime };
+          return {
+            stats: r.player.stats(),
+            errors: r.errors,
+            time: (document.querySelector("video") as HTMLVideoElement).currentTime,
+          };
         });
       let state = await read();
       const deadline = Date.now() + 45_000;
       const dropped = (s: typeof state) => (s.stats.peerConnections?.oversizeRefused ?? 0) > 0;
       // Until dropped, or (without the check) until the liar's bytes arrived.
-      while (!dropped(state) && !(state.stats.p2pBytes > 0 && Date.now() > deadline - 35_000) && Date.now() < deadline) {
+      while (
+        !dropped(state) &&
+        !(state.stats.p2pBytes > 0 && Date.now() > deadline - 35_000) &&
+        Date.now() < deadline
+      ) {
         await new Promise((r) => setTimeout(r, 1000));
         state = await read();
       }
       const inflated: number = await liar.evaluate(() => (window as any).inflated);
       const drops = state.errors.filter((e: { message: string }) => /announced a \d+-byte segment/.test(e.message));
-      console.log(`# liar announced ${inflated} segment(s) as ${ANNOUNCED} B; honest viewer: ${JSON.stringify(state.stats.peerConnections)}, ${drops[0]?.message ?? "no drop"}; p2p ${state.stats.p2pBytes} B`);
+      console.log(
+        `# liar announced ${inflated} segment(s) as ${ANNOUNCED} B; honest viewer: ${JSON.stringify(state.stats.peerConnections)}, ${drops[0]?.message ?? "no drop"}; p2p ${state.stats.p2pBytes} B`,
+      );
       assert.ok(inflated > 0, "the liar never served a segment");
       assert.equal(state.stats.p2pBytes, 0, "bytes of the oversize segment were buffered");
       assert.ok(dropped(state), "the oversize announcement was taken");
       assert.ok(drops.length > 0 && drops[0].kind === "peer");
-      assert.deepEqual(state.errors.filter((e: { fatal: boolean }) => e.fatal), []);
+      assert.deepEqual(
+        state.errors.filter((e: { fatal: boolean }) => e.fatal),
+        [],
+      );
       assert.ok(state.time > 0, "the honest viewer does not play");
     } finally {
       await Promise.all(contexts.map((c) => c.close()));

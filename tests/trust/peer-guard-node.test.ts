@@ -19,7 +19,11 @@ describe("peer connection guard on @roamhq/wrtc", () => {
   it("refuses connections over the cap and drops a peer announcing an oversize segment before the channel's handler sees it", async () => {
     const Guarded = guardedPeerConnectionClass(wrtc.RTCPeerConnection);
     let oversize = 0;
-    const guard = new PeerConnectionGuard({ maxConnections: 1, maxSegmentBytes: () => 1000, onOversize: () => oversize++ });
+    const guard = new PeerConnectionGuard({
+      maxConnections: 1,
+      maxSegmentBytes: () => 1000,
+      onOversize: () => oversize++,
+    });
     const viewer = new Guarded(guard.rtcConfig({ iceServers: [] }));
     assert.throws(() => new Guarded(guard.rtcConfig({ iceServers: [] })), /peer connection limit reached/);
 

@@ -19,7 +19,9 @@ describe("spot check of a lying peer", () => {
         const context = await stage.browser.newContext();
         contexts.push(context);
         const page = await context.newPage();
-        await page.goto(`${stage.pages.url}/pages/trust-player.html?${new URLSearchParams({ tracker: stage.tracker.url, swarm, ...params })}`);
+        await page.goto(
+          `${stage.pages.url}/pages/trust-player.html?${new URLSearchParams({ tracker: stage.tracker.url, swarm, ...params })}`,
+        );
         return page;
       };
       await open({ src: stage.origin.liveUrl("liar"), role: "liar", upload: "on" });
@@ -28,7 +30,12 @@ describe("spot check of a lying peer", () => {
       const read = () =>
         honest.evaluate(() => {
           const r = (window as any).trustTest;
-          return { stats: r.player.stats(), errors: r.errors, segments: r.segments, time: (document.querySelector("video") as HTMLVideoElement).currentTime };
+          return {
+            stats: r.player.stats(),
+            errors: r.errors,
+            segments: r.segments,
+            time: (document.querySelector("video") as HTMLVideoElement).currentTime,
+          };
         });
       let state = await read();
       const deadline = Date.now() + 45_000;
@@ -49,8 +56,15 @@ describe("spot check of a lying peer", () => {
       );
       assert.ok(spot.mismatches > 0, "the liar was not caught");
       assert.equal(fromLiar.length, 0, "a segment from the liar was accepted");
-      assert.ok(state.errors.some((e: { kind: string; message: string }) => e.kind === "integrity" && /spot check/.test(e.message)));
-      assert.deepEqual(state.errors.filter((e: { fatal: boolean }) => e.fatal), []);
+      assert.ok(
+        state.errors.some(
+          (e: { kind: string; message: string }) => e.kind === "integrity" && /spot check/.test(e.message),
+        ),
+      );
+      assert.deepEqual(
+        state.errors.filter((e: { fatal: boolean }) => e.fatal),
+        [],
+      );
       assert.ok(state.time > 0);
     } finally {
       await Promise.all(contexts.map((c) => c.close()));

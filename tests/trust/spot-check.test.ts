@@ -38,7 +38,11 @@ describe("spot check", () => {
     const forged = data.slice(0);
     const bytes = new Uint8Array(forged);
     for (let i = 0; i < bytes.length; i += 1024) bytes[i] ^= 0x5a;
-    const verifier = new SegmentVerifier({ mode: "if-present", index: new SegmentHashIndex(10), spotCheck: new SpotChecker({ share: 1, rangeBytes: 4096 }) });
+    const verifier = new SegmentVerifier({
+      mode: "if-present",
+      index: new SegmentHashIndex(10),
+      spotCheck: new SpotChecker({ share: 1, rangeBytes: 4096 }),
+    });
     assert.equal(await verifier.verify(url, undefined, data), true);
     assert.equal(await verifier.verify(url, undefined, forged), false);
     assert.equal(verifier.takeVerdict(url, undefined), "spot-mismatch");

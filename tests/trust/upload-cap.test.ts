@@ -8,7 +8,7 @@ const CHUNK = 64 * 1024 - 1;
 /** Deterministic pseudo-random numbers, so a failing run can be replayed. */
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 interface Simulation {
@@ -26,7 +26,14 @@ interface Simulation {
  * reported, as PML does when several requests are handled in one task. A served segment goes
  * out in 64 KB chunks at `linkBytesPerSecond` and cannot be stopped once started.
  */
-function simulate(capKbps: number, peers: number, seconds: number, seed: number, windowMs = 10_000, segmentBytes = [140_000, 50_000]): Simulation {
+function simulate(
+  capKbps: number,
+  peers: number,
+  seconds: number,
+  seed: number,
+  windowMs = 10_000,
+  segmentBytes = [140_000, 50_000],
+): Simulation {
   const random = lcg(seed);
   const limiter = new UploadLimiter({
     capBytesPerSecond: (capKbps * 1000) / 8,
@@ -122,7 +129,10 @@ describe("UploadLimiter", () => {
       const total = sim.sent.reduce((a, s) => a + s.bytes, 0);
       const average = (total * 8) / 1000 / seconds;
       assert.ok(sim.refused > 0, "demand exceeds the cap, so some requests must be refused");
-      assert.ok(average >= capKbps * 0.4, `average ${average.toFixed(0)} kbit/s is under 40 % of the ${capKbps} kbit/s cap`);
+      assert.ok(
+        average >= capKbps * 0.4,
+        `average ${average.toFixed(0)} kbit/s is under 40 % of the ${capKbps} kbit/s cap`,
+      );
     });
   }
 
@@ -135,8 +145,13 @@ describe("UploadLimiter", () => {
       const worst = worstWindow(sim.sent, 10_000, seconds * 1000);
       const total = sim.sent.reduce((a, s) => a + s.bytes, 0);
       const average = (total * 8) / 1000 / seconds;
-      console.log(`# ${peers} peers, cap ${capKbps} kbit/s: worst 10 s window ${(worst / capBytes10s).toFixed(2)}× the cap, average ${(average / capKbps).toFixed(2)}× the cap`);
-      assert.ok(worst <= capBytes10s * 1.1, `worst 10 s window ${worst} B is ${(worst / capBytes10s).toFixed(2)}× the cap`);
+      console.log(
+        `# ${peers} peers, cap ${capKbps} kbit/s: worst 10 s window ${(worst / capBytes10s).toFixed(2)}× the cap, average ${(average / capKbps).toFixed(2)}× the cap`,
+      );
+      assert.ok(
+        worst <= capBytes10s * 1.1,
+        `worst 10 s window ${worst} B is ${(worst / capBytes10s).toFixed(2)}× the cap`,
+      );
       assert.ok(average <= capKbps * 1.05, `average ${average.toFixed(0)} kbit/s over the ${capKbps} kbit/s cap`);
       assert.ok(average >= capKbps * 0.4, `average ${average.toFixed(0)} kbit/s is under 40 % of the cap`);
     });
@@ -151,7 +166,9 @@ describe("UploadLimiter", () => {
       const total = sim.sent.reduce((a, s) => a + s.bytes, 0);
       const average = (total * 8) / 1000 / seconds;
       const worst = worstWindow(sim.sent, 10_000, seconds * 1000);
-      console.log(`# ${peers} peer(s), cap ${capKbps} kbit/s under one segment per window: average ${(average / capKbps).toFixed(2)}× the cap, worst 10 s window ${((worst * 8) / 10_000 / capKbps).toFixed(2)}× (one segment)`);
+      console.log(
+        `# ${peers} peer(s), cap ${capKbps} kbit/s under one segment per window: average ${(average / capKbps).toFixed(2)}× the cap, worst 10 s window ${((worst * 8) / 10_000 / capKbps).toFixed(2)}× (one segment)`,
+      );
       assert.ok(average <= capKbps * 1.05, `average ${average.toFixed(0)} kbit/s over the ${capKbps} kbit/s cap`);
       assert.ok(worst <= 200_000, `${worst} B in one 10 s window: more than one segment`);
       assert.ok(total > 0, "nothing uploaded");
@@ -164,7 +181,13 @@ describe("UploadLimiter", () => {
   });
 
   it("admits no more requests at once than the budget holds, however many peers ask in one task", () => {
-    const limiter = new UploadLimiter({ capBytesPerSecond: 100_000, windowMs: 10_000, maxChunkBytes: CHUNK, initialSegmentBytes: 150_000, now: 0 });
+    const limiter = new UploadLimiter({
+      capBytesPerSecond: 100_000,
+      windowMs: 10_000,
+      maxChunkBytes: CHUNK,
+      initialSegmentBytes: 150_000,
+      now: 0,
+    });
     const admitted = Array.from({ length: 40 }, () => limiter.admit(0)).filter(Boolean).length;
     assert.equal(admitted, 6); // 6 × 150 kB ≤ 1 MB budget < 7 × 150 kB
     assert.equal(limiter.allowed, false);
@@ -172,7 +195,14 @@ describe("UploadLimiter", () => {
   });
 
   it("without per-request admission, reserves one segment per connected peer: they may all start at once", () => {
-    const limiter = new UploadLimiter({ capBytesPerSecond: 100_000, windowMs: 10_000, maxChunkBytes: CHUNK, initialSegmentBytes: 150_000, perRequest: false, now: 0 });
+    const limiter = new UploadLimiter({
+      capBytesPerSecond: 100_000,
+      windowMs: 10_000,
+      maxChunkBytes: CHUNK,
+      initialSegmentBytes: 150_000,
+      perRequest: false,
+      now: 0,
+    });
     limiter.onChunk(CHUNK, "a", 0);
     limiter.onChunk(CHUNK, "a", 1);
     limiter.onChunk(20_000, "a", 2); // 151 kB sent, budget 1 MB
@@ -182,7 +212,13 @@ describe("UploadLimiter", () => {
   });
 
   it("a cap under one segment per window still lets one segment out per window", () => {
-    const limiter = new UploadLimiter({ capBytesPerSecond: 10_000, windowMs: 5000, maxChunkBytes: CHUNK, initialSegmentBytes: 150_000, now: 0 });
+    const limiter = new UploadLimiter({
+      capBytesPerSecond: 10_000,
+      windowMs: 5000,
+      maxChunkBytes: CHUNK,
+      initialSegmentBytes: 150_000,
+      now: 0,
+    });
     assert.equal(limiter.allowed, true);
     limiter.onChunk(CHUNK, "a", 0);
     assert.equal(limiter.allowed, false);
@@ -194,12 +230,25 @@ describe("UploadLimiter", () => {
   });
 
   it("forgets a segment whose peer went quiet, and refuses bad parameters", () => {
-    const limiter = new UploadLimiter({ capBytesPerSecond: 50_000, windowMs: 1000, maxChunkBytes: CHUNK, initialSegmentBytes: 30_000, now: 0 });
+    const limiter = new UploadLimiter({
+      capBytesPerSecond: 50_000,
+      windowMs: 1000,
+      maxChunkBytes: CHUNK,
+      initialSegmentBytes: 30_000,
+      now: 0,
+    });
     limiter.onChunk(CHUNK, "a", 0);
     assert.equal(limiter.tick(500), false);
     assert.equal(limiter.tick(2500), true);
     assert.throws(
-      () => new UploadLimiter({ capBytesPerSecond: 0, windowMs: 1000, maxChunkBytes: CHUNK, initialSegmentBytes: 1, now: 0 }),
+      () =>
+        new UploadLimiter({
+          capBytesPerSecond: 0,
+          windowMs: 1000,
+          maxChunkBytes: CHUNK,
+          initialSegmentBytes: 1,
+          now: 0,
+        }),
       /capBytesPerSecond must be a positive number/,
     );
   });
@@ -214,14 +263,27 @@ describe("UploadGovernor", () => {
     assert.equal(g.initiallyDisabled, true);
     g.onChunkUploaded(CHUNK, "a");
     assert.deepEqual(calls, []);
-    assert.deepEqual(g.stats(), { mode: false, enabled: false, withheldBy: null, capKbps: null, limited: false, limitedCount: 0, refusedRequests: 0, windowBytes: 0 });
+    assert.deepEqual(g.stats(), {
+      mode: false,
+      enabled: false,
+      withheldBy: null,
+      capKbps: null,
+      limited: false,
+      limitedCount: 0,
+      refusedRequests: 0,
+      windowBytes: 0,
+    });
     g.destroy();
   });
 
   it("switches PML's upload off at the cap and back on once the window has room", async () => {
     let now = 0;
     const calls: boolean[] = [];
-    const g = new UploadGovernor({ ...base, upload: true, maxUploadKbps: 400 }, (d) => calls.push(d), () => now);
+    const g = new UploadGovernor(
+      { ...base, upload: true, maxUploadKbps: 400 },
+      (d) => calls.push(d),
+      () => now,
+    );
     assert.equal(g.initiallyDisabled, false);
     g.onSegmentLoaded(100_000);
     g.onChunkUploaded(CHUNK, "a"); // 250 kB budget: 65 kB sent + 35 kB to come + 100 kB next fits

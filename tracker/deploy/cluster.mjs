@@ -36,7 +36,8 @@ function parseArgs(argv) {
     else fail(`unknown option ${a}`);
   }
   if (!Number.isInteger(args.nodes) || args.nodes < 1) fail("--nodes: expected an integer ≥ 1");
-  if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535 - args.nodes) fail("--port: expected a TCP port");
+  if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535 - args.nodes)
+    fail("--port: expected a TCP port");
   if (!/^rediss?:\/\//.test(args.redis)) fail("--redis: expected redis://host:port (or SWARMCAST_TRACKER_REDIS)");
   return args;
 }
@@ -99,9 +100,13 @@ async function main() {
   const nodes = [];
   for (let i = 0; i < args.nodes; i++) {
     const port = args.port === 0 ? await freePort(args.host) : args.port + 1 + i;
-    const child = spawn(process.execPath, [TRACKER_BIN, "--host", args.host, "--port", String(port), "--redis", args.redis, ...args.extra], {
-      stdio: ["ignore", "inherit", "inherit"],
-    });
+    const child = spawn(
+      process.execPath,
+      [TRACKER_BIN, "--host", args.host, "--port", String(port), "--redis", args.redis, ...args.extra],
+      {
+        stdio: ["ignore", "inherit", "inherit"],
+      },
+    );
     children.push(child);
     nodes.push({ port, child, url: `ws://${args.host}:${port}`, pid: child.pid });
   }
@@ -114,7 +119,13 @@ async function main() {
   children.push(haproxy);
   await waitHealthy(`http://${args.host}:${balancerPort}/health`, 10_000);
 
-  console.log(JSON.stringify({ balancer: `ws://${args.host}:${balancerPort}`, haproxyPid: haproxy.pid, nodes: nodes.map(({ url, pid, port }) => ({ url, pid, port })) }));
+  console.log(
+    JSON.stringify({
+      balancer: `ws://${args.host}:${balancerPort}`,
+      haproxyPid: haproxy.pid,
+      nodes: nodes.map(({ url, pid, port }) => ({ url, pid, port })),
+    }),
+  );
 
   let stopping = false;
   const stop = () => {
@@ -123,7 +134,11 @@ async function main() {
     for (const n of nodes) n.child.kill("SIGTERM");
     haproxy.kill("SIGTERM");
     setTimeout(() => process.exit(0), 4000).unref();
-    Promise.all([...nodes.map((n) => n.child), haproxy].map((c) => (c.exitCode !== null || c.signalCode !== null ? null : new Promise((r) => c.once("exit", r))))).then(() => process.exit(0));
+    Promise.all(
+      [...nodes.map((n) => n.child), haproxy].map((c) =>
+        c.exitCode !== null || c.signalCode !== null ? null : new Promise((r) => c.once("exit", r)),
+      ),
+    ).then(() => process.exit(0));
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);

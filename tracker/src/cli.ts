@@ -2,14 +2,22 @@
  * `swarmcast-tracker`: flags and SWARMCAST_TRACKER_* env variables (flags win), then run until
  * SIGTERM/SIGINT, which drain and exit 0.
  */
-import { DEFAULT_TRACKER_OPTIONS, OPTION_SPECS, OptionError, parseOptionValue, type OptionSpec, type TrackerInit } from "./options";
+import {
+  DEFAULT_TRACKER_OPTIONS,
+  OPTION_SPECS,
+  OptionError,
+  parseOptionValue,
+  type OptionSpec,
+  type TrackerInit,
+} from "./options";
 import { startTracker } from "./index";
 
 function defaultOf(s: OptionSpec): string {
   const [a, b] = s.key.split(".");
-  const v = b === undefined
-    ? (DEFAULT_TRACKER_OPTIONS as unknown as Record<string, unknown>)[a]
-    : (DEFAULT_TRACKER_OPTIONS.limits as unknown as Record<string, unknown>)[b];
+  const v =
+    b === undefined
+      ? (DEFAULT_TRACKER_OPTIONS as unknown as Record<string, unknown>)[a]
+      : (DEFAULT_TRACKER_OPTIONS.limits as unknown as Record<string, unknown>)[b];
   if (Array.isArray(v)) return v.length ? v.join(",") : "(any)";
   if (v === "") return "(none)";
   return String(v);
@@ -60,7 +68,12 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): { init: Tracke
     let name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
     let value: string | undefined = eq < 0 ? undefined : arg.slice(eq + 1);
     let s = byFlag.get(name);
-    if (s === undefined && name.startsWith("no-") && byFlag.get(name.slice(3))?.kind === "bool" && value === undefined) {
+    if (
+      s === undefined &&
+      name.startsWith("no-") &&
+      byFlag.get(name.slice(3))?.kind === "bool" &&
+      value === undefined
+    ) {
       s = byFlag.get(name.slice(3));
       name = name.slice(3);
       value = "false";
@@ -103,7 +116,10 @@ async function main(): Promise<void> {
   try {
     tracker = await startTracker({ ...parsed.init });
   } catch (err) {
-    const msg = err instanceof OptionError ? `${flagOf(err.option)}: ${err.message.slice(err.option.length + 2)}` : (err as Error).message;
+    const msg =
+      err instanceof OptionError
+        ? `${flagOf(err.option)}: ${err.message.slice(err.option.length + 2)}`
+        : (err as Error).message;
     process.stderr.write(`swarmcast-tracker: ${msg}\n`);
     process.exit(err instanceof OptionError ? 2 : 1);
   }

@@ -171,7 +171,7 @@ export class Connection {
 
   /** A pong arrived: it counts only if it answers the oldest ping we have not heard back about. */
   onPong(data: Buffer): void {
-    if (this.pingsOut === 0 || data.length !== 4 || data.readUInt32BE(0) !== ((this.pongs ^ PING_SALT) >>> 0)) return;
+    if (this.pingsOut === 0 || data.length !== 4 || data.readUInt32BE(0) !== (this.pongs ^ PING_SALT) >>> 0) return;
     this.pingsOut--;
     this.pongs++;
     this.alive = true;

@@ -5,7 +5,12 @@
  */
 import type { Logger } from "pino";
 import {
-  ANNOUNCE_EVENTS, BINARY_ID_LENGTH, type AnnounceEvent, type AnnounceRequest, type FailureReply, type ScrapeRequest,
+  ANNOUNCE_EVENTS,
+  BINARY_ID_LENGTH,
+  type AnnounceEvent,
+  type AnnounceRequest,
+  type FailureReply,
+  type ScrapeRequest,
   type SdpOffer,
 } from "../../shared/protocol";
 import type { Connection } from "./connection";
@@ -173,7 +178,14 @@ export class TrackerCore {
     const req = msg as { action?: unknown };
     if (req.action === "announce") this.announce(conn, req as Unchecked<AnnounceRequest>, now);
     else if (req.action === "scrape") this.scrape(conn, req as Unchecked<ScrapeRequest>);
-    else this.fail(conn, "unknown_action", undefined, undefined, `invalid action in WS request: ${String(req.action).slice(0, 32)}`);
+    else
+      this.fail(
+        conn,
+        "unknown_action",
+        undefined,
+        undefined,
+        `invalid action in WS request: ${String(req.action).slice(0, 32)}`,
+      );
   }
 
   /**
@@ -201,7 +213,8 @@ export class TrackerCore {
     const infoHash = req.info_hash;
     if (!isBinaryId(infoHash)) return this.fail(conn, "invalid_info_hash", "announce", undefined);
     const allowed = conn.grant?.infoHashes;
-    if (allowed != null && !allowed.has(infoHash)) return this.fail(conn, "info_hash_not_allowed", "announce", infoHash);
+    if (allowed != null && !allowed.has(infoHash))
+      return this.fail(conn, "info_hash_not_allowed", "announce", infoHash);
     const peerId = req.peer_id;
     if (!isBinaryId(peerId)) return this.fail(conn, "invalid_peer_id", "announce", infoHash);
     if (req.answer !== undefined) return this.answer(conn, req, infoHash, peerId, now);
@@ -313,7 +326,8 @@ export class TrackerCore {
       complete += remote.complete;
       incomplete += remote.incomplete;
     }
-    const prefix = swarm === undefined ? `{"action":"announce","info_hash":${jsonString(infoHash)},` : swarm.framePrefix;
+    const prefix =
+      swarm === undefined ? `{"action":"announce","info_hash":${jsonString(infoHash)},` : swarm.framePrefix;
     this.send(conn, `${prefix}${this.replyTail}"complete":${complete},"incomplete":${incomplete}}`);
   }
 
@@ -387,7 +401,13 @@ export class TrackerCore {
   }
 
   /** An offer relayed by another node to a peer of this one. Returns that peer if it is here. */
-  deliverOffer(infoHash: string, toPeerId: string, fromPeerId: string, offerId: string, sdpLiteral: string): Peer | undefined {
+  deliverOffer(
+    infoHash: string,
+    toPeerId: string,
+    fromPeerId: string,
+    offerId: string,
+    sdpLiteral: string,
+  ): Peer | undefined {
     const to = this.swarms.get(infoHash)?.byId.get(toPeerId);
     if (to === undefined || to.conn.closed) return undefined;
     if (!this.takeOfferToken(to.conn, Date.now() - this.epochMs)) {
@@ -419,7 +439,13 @@ export class TrackerCore {
     if (peer !== undefined) this.leave(peer, true);
   }
 
-  private answer(conn: Connection, req: Unchecked<AnnounceRequest>, infoHash: string, peerId: string, now: number): void {
+  private answer(
+    conn: Connection,
+    req: Unchecked<AnnounceRequest>,
+    infoHash: string,
+    peerId: string,
+    now: number,
+  ): void {
     this.stats.answers++;
     const answer = req.answer as { sdp?: unknown } | null;
     const offerId = req.offer_id;
@@ -447,7 +473,15 @@ export class TrackerCore {
       if (
         entry === undefined &&
         this.directory.shared &&
-        this.directory.relayAnswer(conn, peerId, infoHash, toPeerId, offerId, this.sdpLiteral(answer.sdp as string, 0), Math.floor(now * 1000))
+        this.directory.relayAnswer(
+          conn,
+          peerId,
+          infoHash,
+          toPeerId,
+          offerId,
+          this.sdpLiteral(answer.sdp as string, 0),
+          Math.floor(now * 1000),
+        )
       ) {
         return;
       }
@@ -468,7 +502,8 @@ export class TrackerCore {
     const ih = req.info_hash;
     const allowed = conn.grant?.infoHashes;
     if (ih === undefined || ih === null) {
-      if (!this.options.fullScrape || allowed != null) return this.fail(conn, "full_scrape_disabled", "scrape", undefined);
+      if (!this.options.fullScrape || allowed != null)
+        return this.fail(conn, "full_scrape_disabled", "scrape", undefined);
       hashes = [...this.swarms.keys()];
     } else if (typeof ih === "string") {
       if (!isBinaryId(ih)) return this.fail(conn, "invalid_info_hash", "scrape", undefined);
@@ -601,5 +636,4 @@ export class TrackerCore {
     this.stats.writes += list.length;
     list.length = 0;
   };
-
 }

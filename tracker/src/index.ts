@@ -42,7 +42,12 @@ export async function startTracker(options: TrackerInit & StartOptions = {}): Pr
   const cluster =
     resolved.redis === ""
       ? null
-      : new (await import("./cluster/redis-directory")).RedisDirectory(resolved.redis, log, resolved.limits.maxPendingOffers, resolved.limits.offerTtl * 1000);
+      : new (await import("./cluster/redis-directory")).RedisDirectory(
+          resolved.redis,
+          log,
+          resolved.limits.maxPendingOffers,
+          resolved.limits.offerTtl * 1000,
+        );
   const server = new TrackerServer(resolved, log, cluster);
   const address = await server.listen();
   const host = urlHost(resolved.host === "0.0.0.0" || resolved.host === "::" ? "127.0.0.1" : resolved.host);
@@ -59,7 +64,10 @@ export async function startTracker(options: TrackerInit & StartOptions = {}): Pr
     server,
   };
   if (server.cluster !== null) await server.cluster.start(server.core, tracker.url);
-  log.info({ url: tracker.url, interval: resolved.interval, private: resolved.secret !== "", node: server.cluster?.id }, "tracker listening");
+  log.info(
+    { url: tracker.url, interval: resolved.interval, private: resolved.secret !== "", node: server.cluster?.id },
+    "tracker listening",
+  );
   return tracker;
 }
 

@@ -9,7 +9,12 @@ import type { TrackerStats } from "./stats";
 
 const P = "swarmcast_tracker_";
 
-export function createMetrics(core: TrackerCore, stats: TrackerStats, output: OutputQueues, processMetrics: boolean): Registry {
+export function createMetrics(
+  core: TrackerCore,
+  stats: TrackerStats,
+  output: OutputQueues,
+  processMetrics: boolean,
+): Registry {
   const registry = new Registry();
   if (processMetrics) collectDefaultMetrics({ register: registry, prefix: P, eventLoopMonitoringPrecision: 50 });
 
@@ -37,15 +42,39 @@ export function createMetrics(core: TrackerCore, stats: TrackerStats, output: Ou
   gauge("swarms", "Swarms with at least one peer.", () => core.swarms.size);
   gauge("peers", "Peers across all swarms.", () => core.peerCount);
   gauge("pending_offers", "Relayed offers awaiting an answer.", () => core.pendingOffers);
-  gauge("queued_bytes", "Bytes queued for sockets that have not read them (at the last check).", () => output.totalQueued);
+  gauge(
+    "queued_bytes",
+    "Bytes queued for sockets that have not read them (at the last check).",
+    () => output.totalQueued,
+  );
   counter("connections_closed_slow_total", "Connections closed for not reading their output.", () => output.closed);
-  counter("connections_closed_token_expired_total", "Connections closed when their access token expired.", () => stats.connectionsClosedTokenExpired);
-  counter("read_pauses_total", "Times a socket was not read until its (or its IP's) byte budget refilled.", () => core.throttle.pauses);
-  counter("offers_dropped_total", "Offers not relayed (target's offer budget spent, or pending table full).", () => stats.offersDropped);
-  counter("peer_ids_moved_total", "Peer ids moved to a new socket after their owner missed the claim ping.", () => stats.peerIdsMoved);
+  counter(
+    "connections_closed_token_expired_total",
+    "Connections closed when their access token expired.",
+    () => stats.connectionsClosedTokenExpired,
+  );
+  counter(
+    "read_pauses_total",
+    "Times a socket was not read until its (or its IP's) byte budget refilled.",
+    () => core.throttle.pauses,
+  );
+  counter(
+    "offers_dropped_total",
+    "Offers not relayed (target's offer budget spent, or pending table full).",
+    () => stats.offersDropped,
+  );
+  counter(
+    "peer_ids_moved_total",
+    "Peer ids moved to a new socket after their owner missed the claim ping.",
+    () => stats.peerIdsMoved,
+  );
   counter("connections_accepted_total", "WebSocket connections accepted.", () => stats.connectionsAccepted);
   counter("connections_closed_idle_total", "Connections closed for inactivity.", () => stats.connectionsClosedIdle);
-  counter("connections_closed_heartbeat_total", "Connections closed after a missed pong.", () => stats.connectionsClosedHeartbeat);
+  counter(
+    "connections_closed_heartbeat_total",
+    "Connections closed after a missed pong.",
+    () => stats.connectionsClosedHeartbeat,
+  );
   counter("messages_received_total", "Frames received.", () => stats.messages);
   counter("announces_total", "Announces handled (answers excluded).", () => stats.announces);
   counter("scrapes_total", "Scrapes handled.", () => stats.scrapes);
@@ -56,7 +85,11 @@ export function createMetrics(core: TrackerCore, stats: TrackerStats, output: Ou
   counter("bytes_received_total", "WebSocket payload bytes received.", () => stats.bytesIn);
   counter("bytes_sent_total", "WebSocket frame bytes sent.", () => stats.bytesOut);
   counter("frames_sent_total", "WebSocket frames sent.", () => stats.framesOut);
-  counter("socket_writes_total", "Socket writes carrying those frames (coalesced per event-loop turn).", () => stats.writes);
+  counter(
+    "socket_writes_total",
+    "Socket writes carrying those frames (coalesced per event-loop turn).",
+    () => stats.writes,
+  );
 
   new Counter({
     name: P + "failures_total",

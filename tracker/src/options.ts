@@ -178,9 +178,17 @@ export const OPTION_SPECS: OptionSpec[] = [
   spec("secret", "string", "HMAC secret: when set, clients need a signed ?token="),
   spec("origins", "list", "comma-separated allowed Origin values (empty = any)"),
   spec("fullScrape", "bool", "answer a scrape without info_hash with all swarms"),
-  spec("trustProxy", "hops", "proxies in front: client address = N-th X-Forwarded-For hop from the end (bare flag = 1)", { min: 0, max: 16 }),
+  spec(
+    "trustProxy",
+    "hops",
+    "proxies in front: client address = N-th X-Forwarded-For hop from the end (bare flag = 1)",
+    { min: 0, max: 16 },
+  ),
   spec("metricsSecret", "string", "bearer secret required by /metrics and /stats.json (empty = open)"),
-  spec("metricsPort", "int", "serve /metrics and /stats.json only on this port (0 = main port)", { min: 0, max: 65535 }),
+  spec("metricsPort", "int", "serve /metrics and /stats.json only on this port (0 = main port)", {
+    min: 0,
+    max: 65535,
+  }),
   spec("metricsHost", "string", "interface of the --metrics-port listener"),
   spec("cert", "string", "TLS certificate file (PEM); with --key serves wss://"),
   spec("key", "string", "TLS private key file (PEM)"),
@@ -210,13 +218,19 @@ export const OPTION_SPECS: OptionSpec[] = [
   spec("limits.maxQueuedBytes", "int", "unsent bytes queued for one socket before it is closed", { min: 1024 }),
   spec("limits.maxTotalQueuedBytes", "int", "unsent bytes queued for all sockets; largest closed first", { min: 1024 }),
   spec("limits.queueDrainTimeout", "number", "seconds a socket's queue may stay unsent (0 = no limit)", { min: 0 }),
-  spec("limits.peerClaimTimeout", "number", "seconds the owner of a claimed peer_id has to answer a ping", { min: 0.05, max: 60 }),
+  spec("limits.peerClaimTimeout", "number", "seconds the owner of a claimed peer_id has to answer a ping", {
+    min: 0.05,
+    max: 60,
+  }),
   spec("limits.maxConnectionsPerToken", "int", "sockets open at once with one token (0 = unlimited)", { min: 0 }),
   spec("limits.maxTokenTtl", "number", "longest token lifetime accepted, seconds (0 = no maximum)", { min: 0 }),
 ];
 
 export class OptionError extends Error {
-  constructor(readonly option: string, message: string) {
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
     super(`${option}: ${message}`);
     this.name = "OptionError";
   }
@@ -228,11 +242,15 @@ export function parseOptionValue(s: OptionSpec, raw: string, label: string): unk
     case "string":
       return raw;
     case "list":
-      return raw.split(",").map((x) => x.trim()).filter((x) => x.length > 0);
+      return raw
+        .split(",")
+        .map((x) => x.trim())
+        .filter((x) => x.length > 0);
     case "hops":
       if (/^(true|yes|on)?$/i.test(raw)) return 1;
       if (/^(false|no|off)$/i.test(raw)) return 0;
-      if (!/^\d+$/.test(raw)) throw new OptionError(label, `expected a number of proxies (or no value for 1), got "${raw}"`);
+      if (!/^\d+$/.test(raw))
+        throw new OptionError(label, `expected a number of proxies (or no value for 1), got "${raw}"`);
       checkValue(s, Number(raw), label);
       return Number(raw);
     case "bool":
@@ -277,7 +295,10 @@ function checkValue(s: OptionSpec, value: unknown, label: string): void {
     case "int":
     case "number":
       if (typeof value !== "number" || !Number.isFinite(value) || (s.kind !== "number" && !Number.isInteger(value))) {
-        throw new OptionError(label, `expected ${s.kind !== "number" ? "an integer" : "a number"}, got ${String(value)}`);
+        throw new OptionError(
+          label,
+          `expected ${s.kind !== "number" ? "an integer" : "a number"}, got ${String(value)}`,
+        );
       }
       if (s.min !== undefined && value < s.min) throw new OptionError(label, `must be ≥ ${s.min}, got ${value}`);
       if (s.max !== undefined && value > s.max) throw new OptionError(label, `must be ≤ ${s.max}, got ${value}`);
@@ -312,7 +333,10 @@ export function resolveOptions(init: TrackerInit = {}): TrackerOptions {
   for (const s of OPTION_SPECS) checkValue(s, get(merged as unknown as Record<string, unknown>, s.key), s.key);
   for (const burst of ["byteBurst", "ipByteBurst"] as const) {
     if (merged.limits[burst] < merged.limits.maxPayload) {
-      throw new OptionError(`limits.${burst}`, `must be ≥ maxPayload (${merged.limits.maxPayload}) so one frame fits, got ${merged.limits[burst]}`);
+      throw new OptionError(
+        `limits.${burst}`,
+        `must be ≥ maxPayload (${merged.limits.maxPayload}) so one frame fits, got ${merged.limits[burst]}`,
+      );
     }
   }
   if (merged.redis !== "" && !/^rediss?:\/\/[^/\s]+(\/\d+)?$/.test(merged.redis)) {

@@ -109,7 +109,10 @@ export class TrackerServer {
     };
     const onRequest = (req: IncomingMessage, res: ServerResponse) => void this.onRequest(req, res, true);
     this.listener = options.cert
-      ? https.createServer({ ...serverOptions, cert: readFileSync(options.cert), key: readFileSync(options.key) }, onRequest)
+      ? https.createServer(
+          { ...serverOptions, cert: readFileSync(options.cert), key: readFileSync(options.key) },
+          onRequest,
+        )
       : http.createServer(serverOptions, onRequest);
     this.listener.on("tlsClientError", (_err: Error, socket: Duplex) => socket.destroy());
     this.listener.on("clientError", onClientError);
@@ -151,7 +154,8 @@ export class TrackerServer {
 
   async listen(): Promise<AddressInfo> {
     const address = await listenOn(this.listener, this.options.port, this.options.host);
-    if (this.metricsListener !== null) await listenOn(this.metricsListener, this.options.metricsPort, this.options.metricsHost);
+    if (this.metricsListener !== null)
+      await listenOn(this.metricsListener, this.options.metricsPort, this.options.metricsHost);
     return address;
   }
 
@@ -166,7 +170,9 @@ export class TrackerServer {
       } else if (!isReport && !main) {
         respond(res, 404, "text/plain; charset=utf-8", "only /metrics and /stats.json here\n");
       } else if (isReport && !this.authorized(req)) {
-        respond(res, 401, "text/plain; charset=utf-8", "bearer token required\n", { "WWW-Authenticate": 'Bearer realm="swarmcast-tracker"' });
+        respond(res, 401, "text/plain; charset=utf-8", "bearer token required\n", {
+          "WWW-Authenticate": 'Bearer realm="swarmcast-tracker"',
+        });
       } else if (req.method === "POST" && path === "/beacon") {
         this.beacon.handle(req, res, clientAddress(req, req.socket, this.options.trustProxy));
       } else if (req.method !== "GET") {
@@ -265,13 +271,26 @@ export class TrackerServer {
       return this.refuse(socket, 400, "bad_handshake", "not a valid WebSocket handshake", ip);
     }
     if (req.headers["sec-websocket-version"] !== "13") {
-      return this.refuse(socket, 426, "bad_handshake", "unsupported WebSocket version (13 needed)", ip, "Sec-WebSocket-Version: 13\r\n");
+      return this.refuse(
+        socket,
+        426,
+        "bad_handshake",
+        "unsupported WebSocket version (13 needed)",
+        ip,
+        "Sec-WebSocket-Version: 13\r\n",
+      );
     }
 
     const origin = req.headers.origin;
     if (!this.allowAnyOrigin) {
       if (origin === undefined || !this.origins.has(origin)) {
-        return this.refuse(socket, 403, "origin_not_allowed", `origin ${JSON.stringify(origin ?? "")} is not allowed`, ip);
+        return this.refuse(
+          socket,
+          403,
+          "origin_not_allowed",
+          `origin ${JSON.stringify(origin ?? "")} is not allowed`,
+          ip,
+        );
       }
     }
 
@@ -279,7 +298,13 @@ export class TrackerServer {
     // failed upgrades never hold a slot.
     const maxPerIp = this.options.limits.maxConnectionsPerIp;
     if (maxPerIp > 0 && this.ips.openCount(ip) >= maxPerIp) {
-      return this.refuse(socket, 429, "too_many_connections_from_ip", `too many connections from ${ip} (limit ${maxPerIp})`, ip);
+      return this.refuse(
+        socket,
+        429,
+        "too_many_connections_from_ip",
+        `too many connections from ${ip} (limit ${maxPerIp})`,
+        ip,
+      );
     }
 
     let grant: AccessGrant | null = null;
@@ -300,7 +325,9 @@ export class TrackerServer {
     }
     if (socket.destroyed) return;
     socket.off("error", ignoreError);
-    this.wss.handleUpgrade(req, socket, head, (ws) => guard(this.log, () => this.onOpen(ws as TrackedSocket, socket, ip, grant)));
+    this.wss.handleUpgrade(req, socket, head, (ws) =>
+      guard(this.log, () => this.onOpen(ws as TrackedSocket, socket, ip, grant)),
+    );
   }
 
   private onOpen(ws: TrackedSocket, socket: Duplex, ip: string, grant: AccessGrant | null): void {
@@ -347,7 +374,10 @@ export class TrackerServer {
       const code = typeof err?.code === "string" ? err.code : "";
       const reason = WS_ERROR_REASON[code] ?? (code.startsWith("WS_ERR_") ? "protocol_error" : "socket_error");
       self.stats.fail(reason);
-      self.log.debug({ ip: this[kConnection]?.ip, err: err.message }, reason === "socket_error" ? "socket error" : "WebSocket protocol error");
+      self.log.debug(
+        { ip: this[kConnection]?.ip, err: err.message },
+        reason === "socket_error" ? "socket error" : "WebSocket protocol error",
+      );
     };
   })();
 
@@ -457,7 +487,13 @@ export class TrackerServer {
 }
 
 /** Answers an HTTP request and closes the connection (no keep-alive is offered). */
-function respond(res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
+function respond(
+  res: ServerResponse,
+  status: number,
+  type: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, {
     "Content-Type": type,
     "Content-Length": Buffer.byteLength(body),

@@ -69,5 +69,7 @@ export function streamShortId(a: StreamAttributes): string {
 
 /** The info_hash PML announces for one rendition of the swarm `swarmId`. */
 export function swarmInfoHash(swarmId: string, stream: StreamAttributes): string {
-  return sha1(`${PEER_PROTOCOL}-${swarmId}-${stream.type}-${streamShortId(stream)}`).subarray(0, 15).toString("base64");
+  return sha1(`${PEER_PROTOCOL}-${swarmId}-${stream.type}-${streamShortId(stream)}`)
+    .subarray(0, 15)
+    .toString("base64");
 }

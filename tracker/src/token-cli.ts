@@ -48,7 +48,8 @@ function parseStream(desc: string): StreamAttributes {
   for (const pair of pairs) {
     const eq = pair.indexOf("=");
     const key = STREAM_KEYS[pair.slice(0, eq)];
-    if (eq < 0 || key === undefined) fail(`--stream: unknown attribute "${pair}" (known: ${Object.keys(STREAM_KEYS).join(", ")})`);
+    if (eq < 0 || key === undefined)
+      fail(`--stream: unknown attribute "${pair}" (known: ${Object.keys(STREAM_KEYS).join(", ")})`);
     const value = pair.slice(eq + 1);
     if (key === "bitrate" || key === "width" || key === "height") {
       if (!/^\d+$/.test(value)) fail(`--stream: ${pair.slice(0, eq)} must be an integer, got "${value}"`);

@@ -34,7 +34,8 @@ function sign(secret: string, payload: string): string {
 }
 
 export function mintToken(secret: string, { ttlSeconds, sub, infoHashes, origin, now }: MintOptions): string {
-  if (typeof secret !== "string" || secret.length === 0) throw new TypeError("mintToken: secret must be a non-empty string");
+  if (typeof secret !== "string" || secret.length === 0)
+    throw new TypeError("mintToken: secret must be a non-empty string");
   if (typeof ttlSeconds !== "number" || !Number.isFinite(ttlSeconds) || ttlSeconds <= 0) {
     throw new TypeError("mintToken: ttlSeconds must be a positive number");
   }
@@ -42,12 +43,15 @@ export function mintToken(secret: string, { ttlSeconds, sub, infoHashes, origin,
   if (sub !== undefined) claims.sub = String(sub);
   if (infoHashes !== undefined) {
     if (!Array.isArray(infoHashes) || infoHashes.length === 0 || !infoHashes.every(isInfoHash)) {
-      throw new TypeError(`mintToken: infoHashes must be a non-empty list of ${BINARY_ID_LENGTH}-character info_hashes`);
+      throw new TypeError(
+        `mintToken: infoHashes must be a non-empty list of ${BINARY_ID_LENGTH}-character info_hashes`,
+      );
     }
     claims.ih = [...infoHashes];
   }
   if (origin !== undefined) {
-    if (typeof origin !== "string" || origin === "") throw new TypeError("mintToken: origin must be a non-empty string");
+    if (typeof origin !== "string" || origin === "")
+      throw new TypeError("mintToken: origin must be a non-empty string");
     claims.origin = origin;
   }
   const payload = Buffer.from(JSON.stringify(claims)).toString("base64url");
@@ -63,8 +67,7 @@ type RefusalReason =
   | "token_origin_mismatch";
 
 export type TokenCheck =
-  | { ok: true; claims: TokenClaims; grant: AccessGrant }
-  | { ok: false; status: 401 | 403; reason: RefusalReason };
+  { ok: true; claims: TokenClaims; grant: AccessGrant } | { ok: false; status: 401 | 403; reason: RefusalReason };
 
 export interface VerifyOptions {
   /** Seconds since the epoch. */
@@ -101,7 +104,8 @@ export function verifyToken(
   const payload = token.slice(0, dot);
   const signature = token.slice(dot + 1);
   // One spelling per signature: the decoder would also take padding, '+' '/' or stray bits.
-  if (!BASE64URL.test(payload) || !SIGNATURE.test(signature)) return { ok: false, status: 403, reason: "malformed_token" };
+  if (!BASE64URL.test(payload) || !SIGNATURE.test(signature))
+    return { ok: false, status: 403, reason: "malformed_token" };
   const given = Buffer.from(signature, "latin1");
   const expected = Buffer.from(sign(secret, payload), "latin1");
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
@@ -124,7 +128,8 @@ export function verifyToken(
   }
   if (claims.exp <= now) return { ok: false, status: 401, reason: "expired_token" };
   if (maxTtl > 0 && claims.exp - now > maxTtl) return { ok: false, status: 403, reason: "token_ttl_too_long" };
-  if (claims.origin !== undefined && claims.origin !== origin) return { ok: false, status: 403, reason: "token_origin_mismatch" };
+  if (claims.origin !== undefined && claims.origin !== origin)
+    return { ok: false, status: 403, reason: "token_origin_mismatch" };
   const grant: AccessGrant = {
     key: signature,
     exp: claims.exp,

@@ -42,10 +42,7 @@ export function readEmbedOptions(el: AttributeSource): SwarmcastOptions {
     if (["off", "false", "0", "no"].includes(value)) options.p2p = false;
     else if (["", "on", "true", "1", "yes"].includes(value)) options.p2p = true;
     else {
-      throw new SwarmcastOptionError(
-        "p2p",
-        `attribute data-swarmcast-p2p must be "on" or "off", got "${p2p}"`,
-      );
+      throw new SwarmcastOptionError("p2p", `attribute data-swarmcast-p2p must be "on" or "off", got "${p2p}"`);
     }
   }
 
@@ -87,7 +84,10 @@ export function readEmbedOptions(el: AttributeSource): SwarmcastOptions {
     else if (["off", "false", "0", "no"].includes(value)) options.upload = false;
     else if (["on", "true", "1", "yes"].includes(value)) options.upload = true;
     else {
-      throw new SwarmcastOptionError("upload", `attribute data-swarmcast-upload must be "auto", "on" or "off", got "${upload}"`);
+      throw new SwarmcastOptionError(
+        "upload",
+        `attribute data-swarmcast-upload must be "auto", "on" or "off", got "${upload}"`,
+      );
     }
   }
 

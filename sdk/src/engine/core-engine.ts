@@ -179,7 +179,8 @@ class CoreStreamFeeder {
         runtimeId,
         url: segment.url,
         externalId: details.live ? Number(segment.sn) : position,
-        byteRange: typeof start === "number" && typeof end === "number" && end > start ? { start, end: end - 1 } : undefined,
+        byteRange:
+          typeof start === "number" && typeof end === "number" && end > start ? { start, end: end - 1 } : undefined,
         startTime: segment.start,
         endTime: segment.start + segment.duration,
       });
@@ -192,7 +193,11 @@ class CoreStreamFeeder {
  * A segment through PML when PML manages it (after the edge fetcher's hold), else over HTTP
  * here, counted like hls.js's own loader is in the browser.
  */
-async function loadSegment(session: LiveP2PSession, core: Core | null, segment: PlaylistSegment): Promise<LoadedSegment> {
+async function loadSegment(
+  session: LiveP2PSession,
+  core: Core | null,
+  segment: PlaylistSegment,
+): Promise<LoadedSegment> {
   const id = segmentRuntimeId(segment);
   if (!core || !core.hasSegment(id) || !core.isSegmentLoadable(id)) return fetchOverHttp(session, segment);
   const edge = session.edge;
@@ -203,7 +208,9 @@ async function loadSegment(session: LiveP2PSession, core: Core | null, segment: 
   const response = await new Promise<SegmentResponse>((resolve, reject) => {
     void core.loadSegment(id, { onSuccess: resolve, onError: reject }).catch(reject);
   }).catch((error: unknown) => {
-    throw error instanceof CoreRequestError ? new Error(`segment ${segment.url}: ${error.type} (${error.message})`) : error;
+    throw error instanceof CoreRequestError
+      ? new Error(`segment ${segment.url}: ${error.type} (${error.message})`)
+      : error;
   });
   return { data: response.data, bandwidthBps: response.bandwidth };
 }

@@ -1,10 +1,4 @@
-import type {
-  HlsConfig,
-  Loader,
-  LoaderCallbacks,
-  LoaderConfiguration,
-  LoaderContext,
-} from "hls.js";
+import type { HlsConfig, Loader, LoaderCallbacks, LoaderConfiguration, LoaderContext } from "hls.js";
 
 export type LoaderClass = HlsConfig["loader"];
 
@@ -13,10 +7,7 @@ export type LoaderClass = HlsConfig["loader"];
  * PML counts the bytes it moves itself; this catches the rest: every segment when P2P is off,
  * and the segments PML hands back to hls.js's own loader when it does not manage them.
  */
-export function createCountingLoader(
-  Base: LoaderClass,
-  onSegment: (url: string, bytes: number) => void,
-): LoaderClass {
+export function createCountingLoader(Base: LoaderClass, onSegment: (url: string, bytes: number) => void): LoaderClass {
   const BaseLoader = Base as unknown as new (config: HlsConfig) => Loader<LoaderContext>;
   class CountingLoader extends BaseLoader {
     override load(
@@ -33,11 +24,7 @@ export function createCountingLoader(
         onSuccess: (response, stats, ctx, details) => {
           const data = response.data;
           const bytes =
-            data instanceof ArrayBuffer
-              ? data.byteLength
-              : typeof data === "string"
-                ? data.length
-                : stats.loaded;
+            data instanceof ArrayBuffer ? data.byteLength : typeof data === "string" ? data.length : stats.loaded;
           onSegment(response.url || ctx.url, bytes);
           callbacks.onSuccess(response, stats, ctx, details);
         },

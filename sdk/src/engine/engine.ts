@@ -40,7 +40,6 @@ export interface SwarmcastEngine {
   destroy(): void;
 }
 
-
 /** Builds an engine from options already validated (shared by {@link createP2PEngine} and `attach`). */
 export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEngine {
   const session = new LiveP2PSession(resolved);
@@ -54,7 +53,9 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
     bindHls(hls: Hls) {
       if (session.destroyedAlready) throw new Error("Swarmcast: bindHls() on a destroyed engine");
       if (boundHls && boundHls !== hls) {
-        throw new Error("Swarmcast: this engine is already bound to another hls.js instance; create one engine per instance");
+        throw new Error(
+          "Swarmcast: this engine is already bound to another hls.js instance; create one engine per instance",
+        );
       }
       boundHls = hls;
       p2pEngine?.bindHls(hls);
@@ -92,7 +93,11 @@ function hlsJsCoreHandle(engine: HlsJsP2PEngine): P2PCoreHandle {
  * hls.js config: the user's, a loader that counts hls.js's own HTTP segment fetches, and PML's
  * loaders (the fragment loader held back while the edge fetcher fetches a segment).
  */
-function buildHlsConfig(resolved: ResolvedOptions, session: LiveP2PSession, p2pEngine: HlsJsP2PEngine | null): Partial<HlsConfig> {
+function buildHlsConfig(
+  resolved: ResolvedOptions,
+  session: LiveP2PSession,
+  p2pEngine: HlsJsP2PEngine | null,
+): Partial<HlsConfig> {
   const baseLoader = resolved.hlsConfig.loader ?? Hls.DefaultConfig.loader;
   const loader = createCountingLoader(baseLoader, (url, bytes) => session.countHttpSegment(url, bytes));
   if (!p2pEngine) return { ...resolved.hlsConfig, loader };

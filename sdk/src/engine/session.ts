@@ -1,4 +1,10 @@
-import { Core, type CoreConfig, type CoreEventMap, type DynamicCoreConfig, type StreamType } from "p2p-media-loader-core";
+import {
+  Core,
+  type CoreConfig,
+  type CoreEventMap,
+  type DynamicCoreConfig,
+  type StreamType,
+} from "p2p-media-loader-core";
 import { DEFAULT_SWARMCAST_CONFIG } from "../config";
 import { Emitter, type SwarmcastEventMap } from "../events";
 import { IntegrityGuard } from "../integrity/guard";
@@ -57,9 +63,15 @@ export class LiveP2PSession {
 
   constructor(private readonly resolved: ResolvedOptions) {
     this.p2pEnabled = resolved.p2p && isP2PSupported();
-    this.stats = new StatsAccumulator({ rateWindowMs: resolved.rateWindowMs, p2pEnabled: this.p2pEnabled, now: Date.now() });
+    this.stats = new StatsAccumulator({
+      rateWindowMs: resolved.rateWindowMs,
+      p2pEnabled: this.p2pEnabled,
+      now: Date.now(),
+    });
     this.integrity = createIntegrityGuard(resolved, this.emitter);
-    this.upload = createUploadGovernor(resolved, this.p2pEnabled, (disabled) => this.core?.applyCoreConfig({ isP2PUploadDisabled: disabled }));
+    this.upload = createUploadGovernor(resolved, this.p2pEnabled, (disabled) =>
+      this.core?.applyCoreConfig({ isP2PUploadDisabled: disabled }),
+    );
     this.segmentSizes = new SegmentSizeBound({
       maxBytes: DEFAULT_SWARMCAST_CONFIG.peerSegmentMaxBytes,
       factor: DEFAULT_SWARMCAST_CONFIG.peerSegmentSizeFactor,
@@ -115,7 +127,9 @@ export class LiveP2PSession {
     const core = this.core;
     if (core) {
       this.integrity.bindPlayer(player, (streamType: StreamType, enabled: boolean) =>
-        core.applyCoreConfig({ [streamType === "main" ? "mainStream" : "secondaryStream"]: { isP2PDisabled: !enabled } }),
+        core.applyCoreConfig({
+          [streamType === "main" ? "mainStream" : "secondaryStream"]: { isP2PDisabled: !enabled },
+        }),
       );
     }
   }
@@ -206,7 +220,11 @@ function createUploadGovernor(
   );
 }
 
-function createPeerGuard(resolved: ResolvedOptions, segmentSizes: SegmentSizeBound, emitter: Emitter<SwarmcastEventMap>): PeerConnectionGuard {
+function createPeerGuard(
+  resolved: ResolvedOptions,
+  segmentSizes: SegmentSizeBound,
+  emitter: Emitter<SwarmcastEventMap>,
+): PeerConnectionGuard {
   return new PeerConnectionGuard({
     maxConnections: resolved.maxPeerConnections,
     maxSegmentBytes: segmentSizes.limit,
@@ -286,7 +304,9 @@ function createEdgeFetcher(resolved: ResolvedOptions, session: LiveP2PSession): 
   if (!resolved.liveEdge.enabled || resolved.coreConfig.customSegmentStorageFactory) return undefined;
   return new LiveEdgeFetcher(
     resolved.liveEdge,
-    resolved.coreConfig.mainStream?.highDemandTimeWindow ?? resolved.coreConfig.highDemandTimeWindow ?? Core.DEFAULT_STREAM_CONFIG.highDemandTimeWindow,
+    resolved.coreConfig.mainStream?.highDemandTimeWindow ??
+      resolved.coreConfig.highDemandTimeWindow ??
+      Core.DEFAULT_STREAM_CONFIG.highDemandTimeWindow,
     {
       onHttpSegment: (url, bytes) => {
         session.upload.onSegmentLoaded(bytes);

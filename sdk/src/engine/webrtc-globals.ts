@@ -23,7 +23,8 @@ function fromGlobals(name: string, wrap: (impl: Constructor) => Constructor = (i
 
 export const RTCPeerConnection = fromGlobals(
   "RTCPeerConnection",
-  (impl) => guardedPeerConnectionClass(impl as unknown as typeof globalThis.RTCPeerConnection) as unknown as Constructor,
+  (impl) =>
+    guardedPeerConnectionClass(impl as unknown as typeof globalThis.RTCPeerConnection) as unknown as Constructor,
 );
 export const RTCSessionDescription = fromGlobals("RTCSessionDescription");
 export const RTCIceCandidate = fromGlobals("RTCIceCandidate");

@@ -19,7 +19,11 @@ export function holdFragmentLoader(Inner: FragmentLoaderClass, edge: LiveEdgeFet
     get context() {
       return this.inner.context ?? this.ownContext ?? null;
     }
-    load(context: FragmentLoaderContext, config: LoaderConfiguration, callbacks: LoaderCallbacks<FragmentLoaderContext>) {
+    load(
+      context: FragmentLoaderContext,
+      config: LoaderConfiguration,
+      callbacks: LoaderCallbacks<FragmentLoaderContext>,
+    ) {
       const start = () => {
         edge.markPassed(context.frag.url);
         this.inner.load(context, config, callbacks);

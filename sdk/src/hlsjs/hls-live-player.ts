@@ -1,4 +1,10 @@
-import Hls, { type AudioTrackLoadedData, type LevelDetails, type LevelLoadedData, type LevelSwitchingData, type LevelUpdatedData } from "hls.js";
+import Hls, {
+  type AudioTrackLoadedData,
+  type LevelDetails,
+  type LevelLoadedData,
+  type LevelSwitchingData,
+  type LevelUpdatedData,
+} from "hls.js";
 import type { LivePlayer, LivePlayerEventMap, PlaylistDetails } from "../live/live-player";
 
 type Unsubscribe = () => void;
@@ -23,22 +29,29 @@ export class HlsLivePlayer implements LivePlayer {
       case "playlist-loaded":
         return this.listen2(
           Hls.Events.LEVEL_LOADED,
-          (_e: string, data: LevelLoadedData) => emit({ streamType: "main", level: data.level, details: playlistOf(data.details) }),
+          (_e: string, data: LevelLoadedData) =>
+            emit({ streamType: "main", level: data.level, details: playlistOf(data.details) }),
           Hls.Events.AUDIO_TRACK_LOADED,
-          (_e: string, data: AudioTrackLoadedData) => emit({ streamType: "secondary", level: data.id, details: playlistOf(data.details) }),
+          (_e: string, data: AudioTrackLoadedData) =>
+            emit({ streamType: "secondary", level: data.id, details: playlistOf(data.details) }),
         );
       case "playlist-updated":
         return this.listen(Hls.Events.LEVEL_UPDATED, (_e: string, data: LevelUpdatedData) =>
           emit({ streamType: "main", level: data.level, details: playlistOf(data.details) }),
         );
       case "level-switching":
-        return this.listen(Hls.Events.LEVEL_SWITCHING, (_e: string, data: LevelSwitchingData) => emit({ level: data.level, bitrate: data.bitrate }));
+        return this.listen(Hls.Events.LEVEL_SWITCHING, (_e: string, data: LevelSwitchingData) =>
+          emit({ level: data.level, bitrate: data.bitrate }),
+        );
       default:
         throw new Error(`unknown player event ${String(event)}`);
     }
   }
 
-  private listen<E extends keyof import("hls.js").HlsListeners>(event: E, fn: import("hls.js").HlsListeners[E]): Unsubscribe {
+  private listen<E extends keyof import("hls.js").HlsListeners>(
+    event: E,
+    fn: import("hls.js").HlsListeners[E],
+  ): Unsubscribe {
     this.hls.on(event, fn);
     return () => this.hls.off(event, fn);
   }

@@ -14,7 +14,6 @@ export interface IntegrityGuardOptions {
   maxTagEntries: number;
   /** Share of unhashed peer segments spot-checked against the CDN (0: none), and bytes per check. */
   spotCheck?: { share: number; rangeBytes: number };
-
 }
 
 export interface IntegrityProblem {
@@ -37,7 +36,8 @@ const VALIDATION_FAILED = "p2p-segment-validation-failed";
  */
 export class IntegrityGuard {
   /** For PML's `validateP2PSegment`; undefined when the mode is `off`. */
-  readonly validateP2PSegment: ((url: string, byteRange: SegmentByteRange | undefined, data: ArrayBuffer) => Promise<boolean>) | undefined;
+  readonly validateP2PSegment:
+    ((url: string, byteRange: SegmentByteRange | undefined, data: ArrayBuffer) => Promise<boolean>) | undefined;
   private readonly tags: SegmentHashIndex;
   private readonly map = new SegmentHashIndex(Number.MAX_SAFE_INTEGER);
   private readonly verifier: SegmentVerifier | undefined;
@@ -89,7 +89,9 @@ export class IntegrityGuard {
       mode: options.mode,
       index: lookup as SegmentHashIndex,
       ready: this.mapReady,
-      ...(options.spotCheck && options.spotCheck.share > 0 ? { spotCheck: new SpotChecker({ ...options.spotCheck, fetchFn }) } : {}),
+      ...(options.spotCheck && options.spotCheck.share > 0
+        ? { spotCheck: new SpotChecker({ ...options.spotCheck, fetchFn }) }
+        : {}),
     });
     this.validateP2PSegment = this.verifier.verify;
   }
@@ -159,7 +161,10 @@ export class IntegrityGuard {
     if (this.destroyed) return;
     const listed = hashesFromFragments(details.segments);
     // Keyed by playlist URL: each rendition keeps its hashes while the player holds it.
-    this.tags.setPlaylist(details.url || streamType, listed.filter((h): h is ListedHash => h.hash !== undefined));
+    this.tags.setPlaylist(
+      details.url || streamType,
+      listed.filter((h): h is ListedHash => h.hash !== undefined),
+    );
     this.lastDetails.set(streamType, details);
     this.checkCoverage(streamType, details);
   }

@@ -89,7 +89,9 @@ export async function loadIntegrityMap(
   try {
     json = await response.json();
   } catch (error) {
-    throw new IntegrityMapError(`integrity map ${mapUrl}: not JSON (${error instanceof Error ? error.message : String(error)})`);
+    throw new IntegrityMapError(
+      `integrity map ${mapUrl}: not JSON (${error instanceof Error ? error.message : String(error)})`,
+    );
   }
   return parseIntegrityMap(json, response.url || mapUrl);
 }

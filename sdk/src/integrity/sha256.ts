@@ -25,7 +25,9 @@ function toHex(buffer: ArrayBuffer): string {
 export async function sha256Hex(data: ArrayBuffer | ArrayBufferView): Promise<string> {
   const subtle = globalThis.crypto?.subtle;
   if (!subtle) {
-    throw new Error("WebCrypto (crypto.subtle) is unavailable: segment integrity needs a secure context (https or localhost)");
+    throw new Error(
+      "WebCrypto (crypto.subtle) is unavailable: segment integrity needs a secure context (https or localhost)",
+    );
   }
   return toHex(await subtle.digest("SHA-256", data as BufferSource));
 }

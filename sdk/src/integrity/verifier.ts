@@ -164,5 +164,11 @@ function zeroCounters(): Omit<IntegrityStats, "mode" | "failuresByPeer" | "unver
 
 /** The stats of a player that verifies nothing (integrity "off"). */
 export function integrityOffStats(): IntegrityStats {
-  return { mode: "off", ...zeroCounters(), failuresByPeer: {}, unverifiedStreams: ["main", "secondary"], spotChecks: { checked: 0, mismatches: 0, bytesFetched: 0 } };
+  return {
+    mode: "off",
+    ...zeroCounters(),
+    failuresByPeer: {},
+    unverifiedStreams: ["main", "secondary"],
+    spotChecks: { checked: 0, mismatches: 0, bytesFetched: 0 },
+  };
 }

@@ -79,7 +79,8 @@ export class LiveEdgeFetcher {
     const original = store.onSegmentRequested.bind(store);
     store.onSegmentRequested = (swarmId, streamId, segmentId, s, e, streamType) => {
       original(swarmId, streamId, segmentId, s, e, streamType);
-      if (streamType === "main" && this.streamLevel === undefined && this.player) this.streamLevel = this.player.loadingLevel();
+      if (streamType === "main" && this.streamLevel === undefined && this.player)
+        this.streamLevel = this.player.loadingLevel();
     };
     this.unsubscribeStore = store.onStored(() => this.checkHolds());
     this.store = store;

@@ -1,7 +1,9 @@
 import type { LiveEdgeConfig } from "./edge-fetcher";
 
 /** The user-settable part of the live edge fetcher (the `liveEdge` option). */
-export type LiveEdgeOptions = Partial<Pick<LiveEdgeConfig, "enabled" | "reserveSec" | "maxSpreadSec" | "keepBehindSec">>;
+export type LiveEdgeOptions = Partial<
+  Pick<LiveEdgeConfig, "enabled" | "reserveSec" | "maxSpreadSec" | "keepBehindSec">
+>;
 
 const NUMBER_KEYS = ["reserveSec", "maxSpreadSec", "keepBehindSec"] as const;
 
@@ -9,7 +11,11 @@ const NUMBER_KEYS = ["reserveSec", "maxSpreadSec", "keepBehindSec"] as const;
  * Validates the `liveEdge` option and merges it over `defaults`. `fail(message)` throws the
  * caller's option error; every message names the field.
  */
-export function resolveLiveEdge(input: unknown, defaults: LiveEdgeConfig, fail: (message: string) => never): LiveEdgeConfig {
+export function resolveLiveEdge(
+  input: unknown,
+  defaults: LiveEdgeConfig,
+  fail: (message: string) => never,
+): LiveEdgeConfig {
   if (input === undefined) return { ...defaults };
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     fail(`option "liveEdge" must be an object like { enabled, reserveSec, maxSpreadSec, keepBehindSec }`);
@@ -25,7 +31,9 @@ export function resolveLiveEdge(input: unknown, defaults: LiveEdgeConfig, fail: 
   for (const key of NUMBER_KEYS) {
     const v = o[key];
     if (v !== undefined && (typeof v !== "number" || !Number.isFinite(v) || v < 0)) {
-      fail(`option "liveEdge.${key}" must be a number of seconds ≥ 0, got ${typeof v === "string" ? `"${v}"` : String(v)}`);
+      fail(
+        `option "liveEdge.${key}" must be a number of seconds ≥ 0, got ${typeof v === "string" ? `"${v}"` : String(v)}`,
+      );
     }
   }
   return { ...defaults, ...(o as LiveEdgeOptions) };

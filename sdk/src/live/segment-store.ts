@@ -50,7 +50,14 @@ export class LiveSegmentStore implements SegmentStorage {
     this.position = position;
   }
 
-  onSegmentRequested(swarmId: string, streamId: string, _segmentId: number, _s: number, _e: number, streamType: StreamType): void {
+  onSegmentRequested(
+    swarmId: string,
+    streamId: string,
+    _segmentId: number,
+    _s: number,
+    _e: number,
+    streamType: StreamType,
+  ): void {
     this.lastIds.set(streamType, { swarmId, streamId });
   }
 

@@ -53,7 +53,13 @@ export class PeerConnectionGuard {
   }
 
   stats(): PeerConnectionStats {
-    return { open: this.live, peak: this.peak, refused: this.refused, oversizeRefused: this.oversize, max: this.options.maxConnections };
+    return {
+      open: this.live,
+      peak: this.peak,
+      refused: this.refused,
+      oversizeRefused: this.oversize,
+      max: this.options.maxConnections,
+    };
   }
 
   destroy(): void {
@@ -118,7 +124,10 @@ function skipRefusedMessages(channel: RTCDataChannel, refused: WeakSet<object>):
     if (!skipper) wrapped.set(fn, (skipper = skipping(fn as Handler)));
     return skipper;
   };
-  const target = channel as unknown as Record<"addEventListener" | "removeEventListener", (type: string, fn: unknown, options?: unknown) => void>;
+  const target = channel as unknown as Record<
+    "addEventListener" | "removeEventListener",
+    (type: string, fn: unknown, options?: unknown) => void
+  >;
   const add = target.addEventListener.bind(channel);
   const remove = target.removeEventListener.bind(channel);
   target.addEventListener = (type, fn, options) => add(type, type === "message" ? wrap(fn) : fn, options);
@@ -233,7 +242,9 @@ export function guardedPeerConnectionClass(Native: typeof RTCPeerConnection): ty
  * (The Node build of `swarmcast/engine` reads the globals at each connection instead and guards
  * them there: see engine/webrtc-globals.ts.)
  */
-export function installGuardedPeerConnection(scope: { RTCPeerConnection?: typeof RTCPeerConnection } = globalThis): void {
+export function installGuardedPeerConnection(
+  scope: { RTCPeerConnection?: typeof RTCPeerConnection } = globalThis,
+): void {
   const Native = scope.RTCPeerConnection;
   if (typeof Native !== "function") return;
   const Guarded = guardedPeerConnectionClass(Native);

@@ -26,10 +26,7 @@ function describeElement(value: unknown): string {
 function isMediaElement(value: unknown): value is HTMLMediaElement {
   if (typeof value !== "object" || value === null) return false;
   const tag = (value as Element).tagName;
-  return (
-    (tag === "VIDEO" || tag === "AUDIO") &&
-    typeof (value as HTMLMediaElement).canPlayType === "function"
-  );
+  return (tag === "VIDEO" || tag === "AUDIO") && typeof (value as HTMLMediaElement).canPlayType === "function";
 }
 
 function errorKind(data: ErrorData): SwarmcastErrorKind {

@@ -87,9 +87,7 @@ export class StatsAccumulator {
   private readonly peers = new Map<string, PeerEntry>();
   private readonly tracker: TrackerStats = { errors: 0, warnings: 0, lastError: null };
 
-  constructor(
-    private readonly options: { rateWindowMs: number; p2pEnabled: boolean; now: number },
-  ) {
+  constructor(private readonly options: { rateWindowMs: number; p2pEnabled: boolean; now: number }) {
     this.httpRate = new SlidingRate(options.rateWindowMs, options.now);
     this.p2pRate = new SlidingRate(options.rateWindowMs, options.now);
     this.upRate = new SlidingRate(options.rateWindowMs, options.now);

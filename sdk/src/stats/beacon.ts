@@ -44,7 +44,9 @@ export function startStatsBeacon(options: StatsBeaconOptions): { stop(): void } 
     sent = { ...now };
     const nav = globalThis.navigator as Navigator | undefined;
     if (typeof nav?.sendBeacon === "function" && nav.sendBeacon(options.url, body)) return;
-    fetch(options.url, { method: "POST", body, keepalive: true, headers: { "content-type": "text/plain" } }).catch(() => {});
+    fetch(options.url, { method: "POST", body, keepalive: true, headers: { "content-type": "text/plain" } }).catch(
+      () => {},
+    );
   };
   const timer = setInterval(send, options.intervalMs);
   return {

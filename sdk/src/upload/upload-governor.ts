@@ -60,7 +60,12 @@ export class UploadGovernor {
     private readonly setUploadDisabled: (disabled: boolean) => void,
     private readonly clock: () => number = () => Date.now(),
   ) {
-    this.consent = new UploadConsent(options.upload, options.minBatteryLevel ?? 0.2, () => this.publish(), options.device);
+    this.consent = new UploadConsent(
+      options.upload,
+      options.minBatteryLevel ?? 0.2,
+      () => this.publish(),
+      options.device,
+    );
     this.disabled = !this.consent.allowed;
     if (options.upload !== false && options.maxUploadKbps !== undefined) {
       this.limiter = new UploadLimiter({

@@ -62,7 +62,8 @@ export class UploadLimiter {
   constructor(private readonly options: UploadLimiterOptions) {
     const { capBytesPerSecond, windowMs, maxChunkBytes, initialSegmentBytes } = options;
     for (const [name, value] of Object.entries({ capBytesPerSecond, windowMs, maxChunkBytes, initialSegmentBytes })) {
-      if (!Number.isFinite(value) || value <= 0) throw new RangeError(`UploadLimiter: ${name} must be a positive number, got ${value}`);
+      if (!Number.isFinite(value) || value <= 0)
+        throw new RangeError(`UploadLimiter: ${name} must be a positive number, got ${value}`);
     }
     this.sent = new SlidingSum(windowMs);
     this.isAllowed = this.evaluate(options.now);

@@ -48,7 +48,12 @@ export class BeaconEndpoint {
     const headers: Record<string, string> = origin ? { "Access-Control-Allow-Origin": origin, Vary: "Origin" } : {};
     const done = (status: number, result: BeaconResult, text = "") => {
       this.results.set(result, (this.results.get(result) ?? 0) + 1);
-      res.writeHead(status, { ...headers, "Content-Type": "text/plain; charset=utf-8", "Content-Length": Buffer.byteLength(text), Connection: "close" });
+      res.writeHead(status, {
+        ...headers,
+        "Content-Type": "text/plain; charset=utf-8",
+        "Content-Length": Buffer.byteLength(text),
+        Connection: "close",
+      });
       res.end(text);
     };
     if (!this.check.allowAnyOrigin && (origin === undefined || !this.check.origins.has(origin))) {
@@ -108,7 +113,8 @@ export class BeaconEndpoint {
   }
 }
 
-const isCount = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= BEACON_DEFAULTS.maxBytes;
+const isCount = (v: unknown): v is number =>
+  typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= BEACON_DEFAULTS.maxBytes;
 
 /** The beacon's swarm and counts, or the reason it is refused. */
 export function parseBeacon(text: string): { swarm: string; counts: ByteCounts } | string {
@@ -123,7 +129,11 @@ export function parseBeacon(text: string): { swarm: string; counts: ByteCounts }
   if (typeof swarm !== "string" || swarm.length < 1 || swarm.length > BEACON_DEFAULTS.maxSwarmLength) {
     return `swarm must be a string of 1–${BEACON_DEFAULTS.maxSwarmLength} characters`;
   }
-  for (const [name, v] of [["cdn", cdn], ["peers", peers], ["uploaded", uploaded]] as const) {
+  for (const [name, v] of [
+    ["cdn", cdn],
+    ["peers", peers],
+    ["uploaded", uploaded],
+  ] as const) {
     if (!isCount(v)) return `${name} must be an integer byte count in 0–${BEACON_DEFAULTS.maxBytes}`;
   }
   return { swarm, counts: { cdn: cdn as number, peers: peers as number, uploaded: uploaded as number, beacons: 1 } };

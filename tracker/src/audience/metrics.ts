@@ -9,7 +9,11 @@ import { OFFLOAD_DEFAULTS, type OffloadTotals } from "./offload";
 
 const P = "swarmcast_tracker_audience_";
 
-export function registerAudienceMetrics(registry: Registry, totals: () => OffloadTotals, results: Map<BeaconResult, number>): void {
+export function registerAudienceMetrics(
+  registry: Registry,
+  totals: () => OffloadTotals,
+  results: Map<BeaconResult, number>,
+): void {
   new Counter({
     name: P + "bytes_total",
     help: "Bytes viewers reported by beacon, by swarm (top swarms + other) and source (cdn, peers, uploaded).",

@@ -23,7 +23,15 @@ export interface SwarmDirectory {
    * An answer that matches no offer relayed within this node: if it answers an offer that came
    * from another node to this very connection and peer, it is sent there and true is returned.
    */
-  relayAnswer(conn: Connection, answererId: string, infoHash: string, toPeerId: string, offerId: string, sdpLiteral: string, nowMs: number): boolean;
+  relayAnswer(
+    conn: Connection,
+    answererId: string,
+    infoHash: string,
+    toPeerId: string,
+    offerId: string,
+    sdpLiteral: string,
+    nowMs: number,
+  ): boolean;
   /** Expires remembered state; called by the core's sweep. `nowMs`: Unix milliseconds. */
   sweep(nowMs: number): void;
 }

@@ -17,19 +17,42 @@ export function registerClusterMetrics(registry: Registry, cluster: RedisDirecto
   cluster.link.onRoundTrip = (s) => roundTrip.observe(s);
 
   const gauge = (name: string, help: string, read: () => number) =>
-    new Gauge({ name: P + name, help, registers: [registry], collect() { this.set(read()); } });
-  gauge("redis_up", "1 while both Redis connections are up, 0 while degraded (local swarms only).", () => (cluster.link.up ? 1 : 0));
-  gauge("nodes", "Live nodes of the cluster, this one included, as last seen.", () => (cluster.link.up ? cluster.nodes.size + 1 : 1));
+    new Gauge({
+      name: P + name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  gauge("redis_up", "1 while both Redis connections are up, 0 while degraded (local swarms only).", () =>
+    cluster.link.up ? 1 : 0,
+  );
+  gauge("nodes", "Live nodes of the cluster, this one included, as last seen.", () =>
+    cluster.link.up ? cluster.nodes.size + 1 : 1,
+  );
   gauge("remote_peers", "Peers held by other nodes, in this node's replica.", () => cluster.replica.size);
 
   const c = cluster.counters;
   const counter = (name: string, help: string, key: keyof ClusterCounters) =>
-    new Counter({ name: P + name, help, registers: [registry], collect() { this.reset(); this.inc(c[key]); } });
+    new Counter({
+      name: P + name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(c[key]);
+      },
+    });
   counter("offers_sent_total", "Offers relayed to a peer on another node.", "offersOut");
   counter("answers_sent_total", "Answers relayed to a peer on another node.", "answersOut");
   counter("offers_received_total", "Offers relayed from another node.", "offersIn");
   counter("answers_received_total", "Answers relayed from another node.", "answersIn");
-  counter("relay_undelivered_total", "Relayed offers or answers that reached no peer (node or peer gone, Redis down).", "undelivered");
+  counter(
+    "relay_undelivered_total",
+    "Relayed offers or answers that reached no peer (node or peer gone, Redis down).",
+    "undelivered",
+  );
   counter("membership_batches_total", "Membership change batches written to Redis.", "membershipBatches");
   counter("resyncs_total", "Full membership re-writes (start, Redis back).", "resyncs");
   counter("nodes_declared_dead_total", "Nodes whose liveness key expired.", "nodesDeclaredDead");

@@ -52,7 +52,13 @@ export interface DirectoryHost {
   readonly swarms: Map<string, Swarm>;
   readonly connections: Set<Connection>;
   readonly peerCount: number;
-  deliverOffer(infoHash: string, toPeerId: string, fromPeerId: string, offerId: string, sdpLiteral: string): Peer | undefined;
+  deliverOffer(
+    infoHash: string,
+    toPeerId: string,
+    fromPeerId: string,
+    offerId: string,
+    sdpLiteral: string,
+  ): Peer | undefined;
   deliverAnswer(infoHash: string, toPeerId: string, fromPeerId: string, offerId: string, sdpLiteral: string): boolean;
   /** The peer id was announced on another node: it lives there now. */
   evict(infoHash: string, peerId: string): void;
@@ -125,7 +131,12 @@ export class RedisDirectory implements SwarmDirectory {
     this.id = randomBytes(6).toString("hex");
     this.relayChannel = `${PREFIX}relay:${this.id}`;
     this.membersKey = `${PREFIX}members:${this.id}`;
-    this.link = new RedisLink(url, log.child({ node: this.id }), () => void this.resync(), () => this.lost());
+    this.link = new RedisLink(
+      url,
+      log.child({ node: this.id }),
+      () => void this.resync(),
+      () => this.lost(),
+    );
   }
 
   get degraded(): boolean {
@@ -135,7 +146,9 @@ export class RedisDirectory implements SwarmDirectory {
   async start(host: DirectoryHost, publicUrl: string): Promise<void> {
     this.host = host;
     this.publicUrl = publicUrl;
-    this.link.sub.on("messageBuffer", (channel: Buffer, message: Buffer) => this.onMessage(channel.toString(), message.toString()));
+    this.link.sub.on("messageBuffer", (channel: Buffer, message: Buffer) =>
+      this.onMessage(channel.toString(), message.toString()),
+    );
     this.timer = setInterval(() => void this.beat(), CLUSTER_DEFAULTS.heartbeatMs);
     this.timer.unref();
     await this.link.connect(CLUSTER_DEFAULTS.connectWaitMs);
@@ -181,7 +194,15 @@ export class RedisDirectory implements SwarmDirectory {
     this.queueRelay(`${PREFIX}relay:${to.node}`, `o${head}\n${sdpLiteral}`);
   }
 
-  relayAnswer(conn: Connection, answererId: string, infoHash: string, toPeerId: string, offerId: string, sdpLiteral: string, nowMs: number): boolean {
+  relayAnswer(
+    conn: Connection,
+    answererId: string,
+    infoHash: string,
+    toPeerId: string,
+    offerId: string,
+    sdpLiteral: string,
+    nowMs: number,
+  ): boolean {
     const entry = this.remoteOffers.get(offerId);
     if (
       entry === undefined ||
@@ -241,8 +262,16 @@ export class RedisDirectory implements SwarmDirectory {
     return {
       node: this.id,
       redis: this.link.up ? "up" : "down",
-      nodes: [{ id: this.id, url: this.publicUrl, connections: this.host.connections.size, peers: this.host.peerCount, swarms: this.host.swarms.size }, ...others]
-        .map((n) => ({ ...n, peersSeen: n.id === this.id ? this.host.peerCount : this.replica.peersOf(n.id) })),
+      nodes: [
+        {
+          id: this.id,
+          url: this.publicUrl,
+          connections: this.host.connections.size,
+          peers: this.host.peerCount,
+          swarms: this.host.swarms.size,
+        },
+        ...others,
+      ].map((n) => ({ ...n, peersSeen: n.id === this.id ? this.host.peerCount : this.replica.peersOf(n.id) })),
       connections: this.host.connections.size + others.reduce((s, n) => s + n.connections, 0),
       peers: this.host.peerCount + this.replica.size,
       swarms: swarms.size,
@@ -334,7 +363,10 @@ export class RedisDirectory implements SwarmDirectory {
       this.syncing = false;
       await this.beat();
       this.counters.resyncs++;
-      this.log.info({ node: this.id, nodes: this.nodes.size + 1, remotePeers: this.replica.size }, "cluster membership synced");
+      this.log.info(
+        { node: this.id, nodes: this.nodes.size + 1, remotePeers: this.replica.size },
+        "cluster membership synced",
+      );
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, "cluster sync failed; retrying on the next heartbeat");
       this.writable = false;
@@ -357,7 +389,12 @@ export class RedisDirectory implements SwarmDirectory {
 
   private nodeValue(): string {
     const h = this.host;
-    return JSON.stringify({ url: this.publicUrl, connections: h.connections.size, peers: h.peerCount, swarms: h.swarms.size });
+    return JSON.stringify({
+      url: this.publicUrl,
+      connections: h.connections.size,
+      peers: h.peerCount,
+      swarms: h.swarms.size,
+    });
   }
 
   /** Refreshes this node's liveness key, then checks the others'. */
@@ -367,7 +404,12 @@ export class RedisDirectory implements SwarmDirectory {
     const { cmd } = this.link;
     try {
       const res = await this.link.timed(
-        cmd.multi().set(`${PREFIX}node:${this.id}`, this.nodeValue(), "PX", CLUSTER_DEFAULTS.livenessTtlMs).sadd(NODES, this.id).smembers(NODES).exec(),
+        cmd
+          .multi()
+          .set(`${PREFIX}node:${this.id}`, this.nodeValue(), "PX", CLUSTER_DEFAULTS.livenessTtlMs)
+          .sadd(NODES, this.id)
+          .smembers(NODES)
+          .exec(),
       );
       const members = ((res?.[2]?.[1] ?? []) as string[]).filter((n) => n !== this.id);
       const values = members.length ? await cmd.mget(...members.map((n) => `${PREFIX}node:${n}`)) : [];
@@ -397,7 +439,12 @@ export class RedisDirectory implements SwarmDirectory {
     this.counters.nodesDeclaredDead++;
     this.forget(node);
     this.log.warn({ node }, "cluster node missed its liveness deadline: its peers are dropped");
-    this.link.cmd.multi().srem(NODES, node).del(`${PREFIX}members:${node}`).exec().catch(() => {});
+    this.link.cmd
+      .multi()
+      .srem(NODES, node)
+      .del(`${PREFIX}members:${node}`)
+      .exec()
+      .catch(() => {});
   }
 
   private forget(node: string): void {
