@@ -39,7 +39,10 @@ export function pinnedLockfile(names, lockfile = JSON.parse(readFileSync(ROOT_LO
     const entry = packages[path];
     if (entry.link) throw new Error(`${path} is a workspace link; pin registry packages only`);
     // Whether a package is a dev or peer dependency is the new project's business, not ours.
-    const { dev, devOptional, peer, ...pin } = entry;
+    const pin = { ...entry };
+    delete pin.dev;
+    delete pin.devOptional;
+    delete pin.peer;
     pinned[path] = pin;
     const wanted = { ...entry.dependencies, ...entry.optionalDependencies, ...entry.peerDependencies };
     for (const name of Object.keys(wanted)) {

@@ -53,8 +53,8 @@ export async function startRedis(): Promise<RedisProcess> {
     );
     child = proc;
     let out = "";
-    proc.stdout!.on("data", (d) => (out += d));
-    proc.stderr!.on("data", (d) => (out += d));
+    proc.stdout.on("data", (d) => (out += d));
+    proc.stderr.on("data", (d) => (out += d));
     const ready = await waitForPort(port, 5000, () => proc.exitCode !== null);
     if (!ready) throw new Error(`redis-server did not start on ${port}: ${out.slice(0, 500)}`);
   };
@@ -67,7 +67,7 @@ export async function startRedis(): Promise<RedisProcess> {
     await exited;
   };
   await start();
-  const pid = () => (child as ChildProcess | null)?.pid ?? 0;
+  const pid = () => child?.pid ?? 0;
   return { url: `redis://127.0.0.1:${port}`, port, pid, kill, start, stop: kill };
 }
 

@@ -49,7 +49,7 @@ export function useStage(options: StageOptions = {}): Stage {
   let close: (() => Promise<void>) | undefined;
   before(async () => {
     const started = await startStage(options);
-    close = started.close;
+    close = () => started.close();
     Object.assign(stage, started);
   });
   after(() => close?.());

@@ -100,8 +100,8 @@ export class SimulatedPlayer implements LivePlayer {
   on<K extends keyof LivePlayerEventMap>(event: K, fn: (payload: LivePlayerEventMap[K]) => void): () => void {
     let set = this.listeners.get(event);
     if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(fn as Listener);
-    return () => set.delete(fn as Listener);
+    set.add(fn);
+    return () => set.delete(fn);
   }
 
   /** Reads the manifest: the renditions (a media playlist alone is one rendition of bitrate 0). */

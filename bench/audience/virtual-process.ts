@@ -31,7 +31,7 @@ export class VirtualViewerProcess {
     const child = spawn(command, args, { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
     this.child = child;
     this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
-    createInterface({ input: child.stdout! }).on("line", (line) => {
+    createInterface({ input: child.stdout }).on("line", (line) => {
       let message: VirtualViewerMessage;
       try {
         message = JSON.parse(line) as VirtualViewerMessage;
@@ -41,7 +41,7 @@ export class VirtualViewerProcess {
       if (message.type === "sample") this.samples.push(message.snapshot);
       else this.note(message.message);
     });
-    createInterface({ input: child.stderr! }).on("line", (line) => {
+    createInterface({ input: child.stderr }).on("line", (line) => {
       if (line.trim() !== "") this.note(line);
     });
   }

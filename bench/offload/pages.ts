@@ -23,7 +23,7 @@ function mtime(path: string): number {
  * every source (the page sources, the rollup config and the installed PML/hls.js versions).
  */
 export async function buildBenchPages(modes: readonly Mode[]): Promise<void> {
-  const configs = (await import(CONFIG)).default as Array<RollupOptions & { output: OutputOptions }>;
+  const { default: configs } = (await import(CONFIG)) as { default: Array<RollupOptions & { output: OutputOptions }> };
   const sources = [
     CONFIG,
     join(ROOT, "package-lock.json"),

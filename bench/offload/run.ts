@@ -284,14 +284,35 @@ async function runMode(
   sdkOptions: Record<string, unknown>,
   cleanups: Array<() => Promise<void>>,
 ): Promise<ModeResult> {
-  const { options, origin, signal, log } = ctx;
+  const player = modePlayer(ctx, mode, sdkOptions);
+  const audience = new ModeAudience(ctx, mode, player);
+  cleanups.push(() => audience.leaveAll({ sample: false }));
+
+  const phases = await driveMode(ctx, mode, player, audience);
+
+  await audience.leaveAll();
+  if (audience.fault) ctx.origin.setFaults([]);
+  cleanups.pop();
+
+  const result = modeResult(ctx.options, mode, player, audience, phases);
+  ctx.log(doneLine(mode, result));
+  return result;
+}
+
+/** What one mode's pages load and are configured with. */
+interface ModePlayer {
+  tag: string;
+  swarmId: string;
+  libUrl: string;
+  /** Reported in the result: the SDK options, PML's stock settings, or nothing (plain hls.js). */
+  playerConfig: Record<string, unknown>;
+  /** Handed to Swarmcast.attach in the swarmcast mode only. */
+  sdkOptions: Record<string, unknown> | undefined;
+}
+
+function modePlayer(ctx: RunContext, mode: Mode, sdkOptions: Record<string, unknown>): ModePlayer {
   const tag = MODE_TAG[mode];
   const swarmId = `bench-${ctx.runId}-${tag}`;
-  const viewers: BenchViewer[] = [];
-  const egress: EgressSample[] = [];
-  const timeline: TimelinePoint[] = [];
-  const tickTimes: number[] = [];
-  let nextId = 0;
   const libUrl =
     mode === "pml-defaults" ? `${ctx.pagesUrl}/dist/bench/pml-page.js` : `${ctx.pagesUrl}/dist/swarmcast.js`;
   const playerConfig: Record<string, unknown> =
@@ -300,59 +321,69 @@ async function runMode(
       : mode === "pml-defaults"
         ? { core: { announceTrackers: "<tracker>", swarmId, rtcConfig: { iceServers: [] } } }
         : {};
+  return { tag, swarmId, libUrl, playerConfig, sdkOptions: mode === "swarmcast" ? sdkOptions : undefined };
+}
 
-  let versions: ModeResult["versions"] = { hls: "unknown", swarmcast: null, pml: null };
-  const present = () => viewers.filter((v) => v.present);
-  cleanups.push(async () => {
-    await Promise.all(viewers.map((v) => v.leave({ sample: false })));
-  });
+/**
+ * The viewers of one mode: joins them, samples them together with the origin's egress, and keeps
+ * the origin's fault rule pointed at the viewers in the faulted slots.
+ */
+class ModeAudience {
+  readonly viewers: BenchViewer[] = [];
+  readonly egress: EgressSample[] = [];
+  /** When each sampling round ended; the timeline's sliding window starts at one of these. */
+  readonly tickTimes: number[] = [];
+  versions: ModeResult["versions"] = { hls: "unknown", swarmcast: null, pml: null };
+  fault: ModeResult["fault"] = null;
+  /** The first faultShare × N slots. */
+  readonly faultSlots = new Set<number>();
+  private nextId = 0;
 
-  const faultSlots = new Set<number>();
-  const faultCount = Math.round(options.faultShare * options.viewers);
-  for (let s = 0; s < faultCount; s++) faultSlots.add(s);
-  let fault: ModeResult["fault"] = null;
-  const applyFaults = () => {
-    if (!fault) return;
-    fault.clients = [
-      ...new Set([
-        ...fault.clients,
-        ...present()
-          .filter((v) => faultSlots.has(v.slot))
-          .map((v) => v.id),
-      ]),
-    ];
-    origin.setFaults([
-      { clients: fault.clients, status: 503, from: fault.from, until: fault.until, target: "segments" },
-    ]);
-  };
+  constructor(
+    private readonly ctx: RunContext,
+    private readonly mode: Mode,
+    private readonly player: ModePlayer,
+  ) {
+    const faultCount = Math.round(ctx.options.faultShare * ctx.options.viewers);
+    for (let s = 0; s < faultCount; s++) this.faultSlots.add(s);
+  }
 
-  const join = async (slot: number) => {
-    const viewer = new BenchViewer(`${tag}-v${String(nextId++).padStart(2, "0")}`, slot);
-    viewers.push(viewer);
+  present(): BenchViewer[] {
+    return this.viewers.filter((v) => v.present);
+  }
+
+  async join(slot: number): Promise<void> {
+    const viewer = new BenchViewer(`${this.player.tag}-v${String(this.nextId++).padStart(2, "0")}`, slot);
+    this.viewers.push(viewer);
     const config: ViewerConfig = {
-      mode,
-      src: origin.liveUrl(viewer.id),
-      trackers: [ctx.tracker.url],
-      swarmId,
-      libUrl,
-      sdkOptions: mode === "swarmcast" ? sdkOptions : undefined,
+      mode: this.mode,
+      src: this.ctx.origin.liveUrl(viewer.id),
+      trackers: [this.ctx.tracker.url],
+      swarmId: this.player.swarmId,
+      libUrl: this.player.libUrl,
+      sdkOptions: this.player.sdkOptions,
     };
-    const reported = await viewer.join(ctx.browser, ctx.pageUrl, config);
-    versions = { ...reported, pml: mode === "pml-defaults" ? PML_VERSION : null };
-    applyFaults();
-  };
+    const reported = await viewer.join(this.ctx.browser, this.ctx.pageUrl, config);
+    this.versions = { ...reported, pml: this.mode === "pml-defaults" ? PML_VERSION : null };
+    this.applyFaults();
+  }
 
-  const sampleAll = async (): Promise<number> => {
-    await Promise.all(present().map((v) => v.sample()));
-    egress.push({ at: Date.now(), byClient: origin.egress().byClient });
+  async leaveAll(options?: { sample: boolean }): Promise<void> {
+    await Promise.all(this.viewers.map((v) => v.leave(options)));
+  }
+
+  /** Samples every present viewer and the origin's egress; returns an instant at or after all of them. */
+  async sampleAll(): Promise<number> {
+    await Promise.all(this.present().map((v) => v.sample()));
+    this.egress.push({ at: Date.now(), byClient: this.ctx.origin.egress().byClient });
     // Every snapshot and the egress sample are at or before this instant.
     const at = Date.now();
-    tickTimes.push(at);
+    this.tickTimes.push(at);
     return at;
-  };
+  }
 
-  const records = (): ViewerRecord[] =>
-    viewers.map((v) => ({
+  records(): ViewerRecord[] {
+    return this.viewers.map((v) => ({
       id: v.id,
       slot: v.slot,
       joinedAt: v.joinedAt,
@@ -360,9 +391,57 @@ async function runMode(
       pageErrors: v.pageErrors,
       samples: v.samples,
     }));
+  }
 
+  /** Schedules the fault window relative to the steady state's start, if any slot is faulted. */
+  scheduleFault(steadyFrom: number): void {
+    if (this.faultSlots.size === 0) return;
+    const { faultWindow } = this.ctx.options;
+    this.fault = {
+      from: steadyFrom + faultWindow[0] * 1000,
+      until: steadyFrom + faultWindow[1] * 1000,
+      slots: [...this.faultSlots],
+      clients: [],
+    };
+    this.applyFaults();
+  }
+
+  private applyFaults(): void {
+    const fault = this.fault;
+    if (!fault) return;
+    fault.clients = [
+      ...new Set([
+        ...fault.clients,
+        ...this.present()
+          .filter((v) => this.faultSlots.has(v.slot))
+          .map((v) => v.id),
+      ]),
+    ];
+    this.ctx.origin.setFaults([
+      { clients: fault.clients, status: 503, from: fault.from, until: fault.until, target: "segments" },
+    ]);
+  }
+}
+
+/** The instants that bound one mode's phases (joining, warm-up, steady state) and its timeline. */
+interface ModePhases {
+  startAt: number;
+  joinedAt: number;
+  steadyFrom: number;
+  steadyTo: number;
+  timeline: TimelinePoint[];
+}
+
+/**
+ * The mode's schedule: joins a viewer every joinInterval, then warms up, then measures the steady
+ * state, sampling every sampleInterval, churning every churn seconds and logging progress, one
+ * due step at a time, until the steady state is over.
+ */
+async function driveMode(ctx: RunContext, mode: Mode, player: ModePlayer, audience: ModeAudience): Promise<ModePhases> {
+  const { options, signal, log } = ctx;
+  const timeline: TimelinePoint[] = [];
   const startAt = Date.now();
-  log(`[${mode}] ${options.viewers} viewers joining every ${options.joinInterval} s, swarm ${swarmId}`);
+  log(`[${mode}] ${options.viewers} viewers joining every ${options.joinInterval} s, swarm ${player.swarmId}`);
   let joinedAt: number | null = null;
   let steadyFrom: number | null = null;
   let steadyTo: number | null = null;
@@ -370,89 +449,92 @@ async function runMode(
   let nextProgressAt = startAt + PROGRESS_INTERVAL_MS;
   let nextChurnAt = Infinity;
   let slotsJoined = 0;
+  const nextJoinAt = () => startAt + slotsJoined * options.joinInterval * 1000;
 
   for (;;) {
     if (signal?.aborted) throw new AbortedError("bench aborted");
     if (!ctx.browser.isConnected()) throw new Error(`Chromium exited during the ${mode} mode`);
     const now = Date.now();
     if (slotsJoined < options.viewers) {
-      if (now >= startAt + slotsJoined * options.joinInterval * 1000) {
-        await join(slotsJoined++);
+      if (now >= nextJoinAt()) {
+        await audience.join(slotsJoined++);
         continue;
       }
     } else if (joinedAt === null) {
       joinedAt = now;
       steadyFrom = joinedAt + options.warmup * 1000;
       if (options.churn > 0) nextChurnAt = joinedAt + options.churn * 1000;
-      if (faultCount > 0) {
-        fault = {
-          from: steadyFrom + options.faultWindow[0] * 1000,
-          until: steadyFrom + options.faultWindow[1] * 1000,
-          slots: [...faultSlots],
-          clients: [],
-        };
-        applyFaults();
-      }
+      audience.scheduleFault(steadyFrom);
     }
     if (steadyFrom !== null && steadyTo === null && now >= steadyFrom) {
-      steadyFrom = await sampleAll();
+      steadyFrom = await audience.sampleAll();
       steadyTo = steadyFrom + options.duration * 1000;
       log(`[${mode}] steady state for ${options.duration} s`);
       continue;
     }
     if (steadyTo !== null && now >= steadyTo) {
-      steadyTo = await sampleAll();
+      steadyTo = await audience.sampleAll();
       break;
     }
     if (now >= nextChurnAt) {
       nextChurnAt += options.churn * 1000;
-      const leaving = present().sort((a, b) => a.joinedAt - b.joinedAt)[0];
-      if (leaving) {
-        await leaving.leave();
-        await join(leaving.slot);
-        log(`[${mode}] churn: ${leaving.id} left, ${viewers[viewers.length - 1].id} joined`);
-      }
+      await churnOldest(mode, audience, log);
       continue;
     }
     if (now >= nextSampleAt) {
       nextSampleAt = Math.max(nextSampleAt + options.sampleInterval * 1000, Date.now());
-      const at = await sampleAll();
-      timeline.push(timelinePoint(records(), egress, tickTimes, at, startAt));
+      const at = await audience.sampleAll();
+      timeline.push(timelinePoint(audience.records(), audience.egress, audience.tickTimes, at, startAt));
       continue;
     }
     if (now >= nextProgressAt) {
       nextProgressAt += PROGRESS_INTERVAL_MS;
-      log(progressLine(mode, options.viewers, records(), egress, timeline, startAt, steadyFrom, now));
+      log(progressLine(mode, options.viewers, audience.records(), audience.egress, timeline, startAt, steadyFrom, now));
     }
     const wakeAt = Math.min(
       nextSampleAt,
       nextProgressAt,
       nextChurnAt,
-      slotsJoined < options.viewers ? startAt + slotsJoined * options.joinInterval * 1000 : Infinity,
+      slotsJoined < options.viewers ? nextJoinAt() : Infinity,
       steadyTo ?? steadyFrom ?? Infinity,
     );
     await sleep(Math.min(1000, wakeAt - Date.now()), signal);
   }
+  return { startAt, joinedAt: joinedAt!, steadyFrom: steadyFrom!, steadyTo, timeline };
+}
 
-  await Promise.all(viewers.map((v) => v.leave()));
-  if (fault) origin.setFaults([]);
-  cleanups.pop();
+/** The longest-present viewer leaves and a new one takes its slot. */
+async function churnOldest(mode: Mode, audience: ModeAudience, log: (line: string) => void): Promise<void> {
+  const leaving = audience.present().sort((a, b) => a.joinedAt - b.joinedAt)[0];
+  if (!leaving) return;
+  await leaving.leave();
+  await audience.join(leaving.slot);
+  log(`[${mode}] churn: ${leaving.id} left, ${audience.viewers[audience.viewers.length - 1].id} joined`);
+}
 
-  const all = records();
-  const steady = windowFigures(all, egress, steadyFrom!, steadyTo);
-  const whole = windowFigures(all, egress, startAt, steadyTo);
+function modeResult(
+  options: BenchOptions,
+  mode: Mode,
+  player: ModePlayer,
+  audience: ModeAudience,
+  phases: ModePhases,
+): ModeResult {
+  const { viewers, egress } = audience;
+  const all = audience.records();
+  const steady = windowFigures(all, egress, phases.steadyFrom, phases.steadyTo);
+  const whole = windowFigures(all, egress, phases.startAt, phases.steadyTo);
   const bound = offloadBound(options.viewers);
   const startup = startupDistribution(all);
-  const result: ModeResult = {
+  return {
     mode,
-    swarmId,
-    playerConfig,
-    versions,
-    startedAt: startAt,
-    joinedAt: joinedAt!,
-    steadyFrom: steadyFrom!,
-    steadyTo,
-    fault,
+    swarmId: player.swarmId,
+    playerConfig: player.playerConfig,
+    versions: audience.versions,
+    startedAt: phases.startAt,
+    joinedAt: phases.joinedAt,
+    steadyFrom: phases.steadyFrom,
+    steadyTo: phases.steadyTo,
+    fault: audience.fault,
     viewers: options.viewers,
     bound,
     offloadToBound: bound > 0 && steady.offload !== null ? steady.offload / bound : null,
@@ -462,16 +544,19 @@ async function runMode(
     notStarted: startup.notStarted,
     pageErrors: viewers.reduce((sum, v) => sum + v.pageErrors, 0),
     joins: viewers.length,
-    timeline,
+    timeline: phases.timeline,
     viewerResults: viewers.map((v) => viewerResult(v, steady)),
   };
-  log(
+}
+
+function doneLine(mode: Mode, result: ModeResult): string {
+  const { steady, bound, startupMs, notStarted } = result;
+  return (
     `[${mode}] done: steady offload ${pct(steady.offload)} (bound ${pct(bound)}, ${pct(result.offloadToBound)} of it), ` +
-      `egress ${mb(steady.egressSegmentBytes)}, consumed ${mb(steady.consumedBytes)}, rebuffering ${pct(steady.rebufferShare)}, ` +
-      `startup median ${startup.ms.median === null ? "–" : Math.round(startup.ms.median) + " ms"}` +
-      (startup.notStarted > 0 ? `, ${startup.notStarted} viewer(s) never played` : ""),
+    `egress ${mb(steady.egressSegmentBytes)}, consumed ${mb(steady.consumedBytes)}, rebuffering ${pct(steady.rebufferShare)}, ` +
+    `startup median ${startupMs.median === null ? "–" : Math.round(startupMs.median) + " ms"}` +
+    (notStarted > 0 ? `, ${notStarted} viewer(s) never played` : "")
   );
-  return result;
 }
 
 function viewerResult(v: BenchViewer, steady: WindowFigures): ViewerResult {

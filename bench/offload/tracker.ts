@@ -8,6 +8,18 @@ export interface BenchTracker {
   close(): Promise<void>;
 }
 
+/** The part of bittorrent-tracker's server the bench uses; the package ships no types. */
+interface ReferenceTrackerServer {
+  on(event: "error" | "warning", listener: (error: unknown) => void): void;
+  listen(port: number, host: string, onListening: () => void): void;
+  close(onClosed: () => void): void;
+  ws: { address(): AddressInfo | string | null };
+}
+
+interface ReferenceTrackerModule {
+  default: new (options: { udp: boolean; http: boolean; ws: boolean; stats: boolean }) => ReferenceTrackerServer;
+}
+
 /** Starts the tracker the viewers announce to, on loopback. */
 export async function startBenchTracker(kind: TrackerKind): Promise<BenchTracker> {
   if (kind === "swarmcast") {
@@ -18,7 +30,7 @@ export async function startBenchTracker(kind: TrackerKind): Promise<BenchTracker
   // The reference implementation of the protocol.
   // bittorrent-tracker ships no types; a computed specifier keeps the import untyped.
   const specifier = "bittorrent-tracker/server";
-  const { default: Server } = await import(specifier);
+  const { default: Server } = (await import(specifier)) as ReferenceTrackerModule;
   const server = new Server({ udp: false, http: false, ws: true, stats: false });
   // Per-client protocol errors arrive here; they must not take the bench down.
   server.on("error", () => undefined);

@@ -4,7 +4,9 @@
  * cumulative since start(), so the bench can take deltas over any window.
  */
 
-import { messageOf } from "../../sdk/src/engine/message-of";
+import type Hls from "hls.js";
+import type * as SwarmcastModule from "../../sdk/src/index";
+import type * as BenchPmlModule from "./pml-page";
 
 export type ViewerMode = "http-only" | "pml-defaults" | "swarmcast";
 
@@ -51,20 +53,6 @@ export interface ViewerSnapshot {
   recentErrors: string[];
 }
 
-interface HlsLike {
-  latency: number;
-  on(event: string, fn: (event: string, data: any) => void): void;
-  loadSource(src: string): void;
-  attachMedia(media: HTMLMediaElement): void;
-  destroy(): void;
-}
-
-interface HlsStatic {
-  new (config?: Record<string, unknown>): HlsLike;
-  Events: Record<string, string>;
-  version: string;
-}
-
 /** What the page plays with, for the record. */
 export interface ViewerVersions {
   hls: string;
@@ -74,15 +62,10 @@ export interface ViewerVersions {
 
 declare global {
   interface Window {
-    Swarmcast?: {
-      Hls: HlsStatic;
-      version: string;
-      attach(video: HTMLVideoElement, options: Record<string, unknown>): any;
-    };
-    BenchPml?: {
-      Hls: HlsStatic;
-      HlsJsP2PEngine: { injectMixin(hls: HlsStatic): HlsStatic };
-    };
+    /** The SDK's script-tag build (swarmcast and http-only modes). */
+    Swarmcast?: typeof SwarmcastModule;
+    /** The bench's PML bundle (pml-defaults mode). */
+    BenchPml?: typeof BenchPmlModule;
     benchViewer: {
       start(config: ViewerConfig): Promise<ViewerVersions>;
       snapshot(): ViewerSnapshot;
@@ -108,8 +91,8 @@ class Viewer {
   private hlsNonFatal = 0;
   private playerErrors = 0;
   private readonly recentErrors: string[] = [];
-  private hls: HlsLike | null = null;
-  private player: any = null;
+  private hls: Hls | null = null;
+  private player: SwarmcastModule.SwarmcastPlayer | null = null;
 
   constructor() {
     this.video = document.createElement("video");
@@ -195,7 +178,7 @@ class Viewer {
       p2p: {
         core: { announceTrackers: config.trackers, swarmId: config.swarmId, rtcConfig: { iceServers: [] } },
       },
-    }) as HlsLike & { p2pEngine: any };
+    });
     this.watchHls(hls, Hls);
     const engine = hls.p2pEngine;
     engine.addEventListener("onChunkDownloaded", (bytes: number, source: string) => {
@@ -207,12 +190,13 @@ class Viewer {
     });
     engine.addEventListener("onPeerConnect", () => this.peerCount++);
     engine.addEventListener("onPeerClose", () => (this.peerCount = Math.max(0, this.peerCount - 1)));
-    for (const name of ["onSegmentError", "onPeerError", "onTrackerError"]) {
-      engine.addEventListener(name, (details: any) => {
-        this.playerErrors++;
-        this.remember(`pml ${name}: ${messageOf(details?.error ?? details)}`);
-      });
-    }
+    const countError = (name: string, error: unknown) => {
+      this.playerErrors++;
+      this.remember(`pml ${name}: ${describeError(error)}`);
+    };
+    engine.addEventListener("onSegmentError", (details) => countError("onSegmentError", details.error));
+    engine.addEventListener("onPeerError", (details) => countError("onPeerError", details.error));
+    engine.addEventListener("onTrackerError", (details) => countError("onTrackerError", details.error));
     hls.loadSource(config.src);
     hls.attachMedia(this.video);
   }
@@ -228,16 +212,16 @@ class Viewer {
     };
     // attach() throws a SwarmcastOptionError naming a bad option; the bench reports it as is.
     this.player = sdk.attach(this.video, options);
-    this.player.on("error", (event: { message: string }) => {
+    this.player.on("error", (event) => {
       this.playerErrors++;
       this.remember(`sdk: ${event.message}`);
     });
     if (this.player.hls) this.watchHls(this.player.hls, sdk.Hls);
   }
 
-  private watchHls(hls: HlsLike, Hls: HlsStatic): void {
+  private watchHls(hls: Hls, HlsClass: typeof Hls): void {
     this.hls = hls;
-    hls.on(Hls.Events.ERROR, (_e, data) => {
+    hls.on(HlsClass.Events.ERROR, (_e, data) => {
       if (data.fatal) this.hlsFatal++;
       else this.hlsNonFatal++;
       this.remember(`hls.js ${data.fatal ? "fatal " : ""}${data.type}: ${data.details}`);
@@ -277,6 +261,17 @@ class Viewer {
 function required<T>(value: T | undefined, name: string): T {
   if (!value) throw new Error(`bench viewer: global ${name} is missing; the player script did not load`);
   return value;
+}
+
+/** Readable text of whatever PML passed as an error: Error, string or plain value. */
+function describeError(value: unknown): string {
+  if (value instanceof Error) return value.message;
+  if (typeof value === "string") return value;
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
 }
 
 function loadScript(url: string): Promise<void> {

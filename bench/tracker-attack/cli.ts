@@ -13,6 +13,21 @@ import { writeFileSync } from "node:fs";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 
+/** One attack phase of the result table. */
+interface PhaseRow {
+  frame: string;
+  frameBytes: number;
+  healthBeforeMedianMs: number;
+  healthDuringMedianMs: number;
+  healthDuringP95Ms: number;
+  healthDuringMaxMs: number;
+  ratioMedian: number;
+  secondsInProbesOver1s: number;
+  framesSent: number;
+  socketsClosedByTracker: number;
+  probes: { before: number; during: number };
+}
+
 const SOCKETS = 20;
 const RATE = 20;
 const BURST = 100;
@@ -97,7 +112,7 @@ function attack(port: number, kind: string): { stop(): Promise<{ sent: number; c
 }
 
 async function main(): Promise<void> {
-  const phases: Record<string, unknown>[] = [];
+  const phases: PhaseRow[] = [];
   for (const kind of ["many-keys", "256-keys"]) {
     const tracker = await startTracker();
     try {
@@ -105,7 +120,7 @@ async function main(): Promise<void> {
       const a = attack(tracker.port, kind);
       const during = await probe(tracker.port, PHASE_MS);
       const { sent, closes } = await a.stop();
-      const row = {
+      const row: PhaseRow = {
         frame: kind,
         frameBytes: 60_000,
         healthBeforeMedianMs: round(median(before)),

@@ -115,13 +115,11 @@ async function main(): Promise<void> {
     return;
   }
   const base = { ...d, ...(values.smoke ? SMOKE_CONFIG : {}) };
-  const trackers = (values.trackers ?? base.trackers.join(",")).split(",") as TrackerKind[];
-  for (const t of trackers) {
-    if (t !== "swarmcast" && t !== "reference") {
-      process.stderr.write(`bench:tracker: --trackers: unknown tracker "${t}" (swarmcast, reference)\n`);
-      process.exit(2);
-    }
-  }
+  const trackers = (values.trackers ?? base.trackers.join(",")).split(",").map((t) => {
+    if (isTrackerKind(t)) return t;
+    process.stderr.write(`bench:tracker: --trackers: unknown tracker "${t}" (swarmcast, reference)\n`);
+    process.exit(2);
+  });
   const floorList = values.floors ?? base.floors.join(",");
   const floors = (floorList === "none" ? [] : floorList.split(",").filter(Boolean)) as FloorKind[];
   for (const f of floors) {
@@ -167,7 +165,11 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${md}\nwrote ${out}.json and ${out}.md\n`);
 }
 
-main().catch((err) => {
-  process.stderr.write(`bench:tracker: ${err?.stack ?? err}\n`);
+function isTrackerKind(name: string): name is TrackerKind {
+  return name === "swarmcast" || name === "reference";
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:tracker: ${err instanceof Error ? err.stack : String(err)}\n`);
   process.exit(1);
 });

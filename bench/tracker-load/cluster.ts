@@ -92,7 +92,7 @@ class Client {
   ) {
     ws.on("message", (data: Buffer) => {
       const at = performance.now();
-      const f = JSON.parse(data.toString());
+      const f = JSON.parse(data.toString()) as Record<string, string>;
       if (f.offer !== undefined) {
         onOffer?.(f, at);
         ws.send(

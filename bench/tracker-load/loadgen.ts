@@ -237,7 +237,7 @@ async function run(req: RunRequest): Promise<LoadgenReply> {
   return { type: "ran", result };
 }
 
-process.on("message", async (req: LoadgenRequest) => {
+async function answer(req: LoadgenRequest): Promise<void> {
   let reply: LoadgenReply;
   try {
     if (req.type === "open") reply = await open(req);
@@ -250,5 +250,8 @@ process.on("message", async (req: LoadgenRequest) => {
     reply = { type: "error", message: (err as Error).stack ?? String(err) };
   }
   process.send!(reply);
-});
+}
+
+// answer() catches every error into its reply, so the promise never rejects.
+process.on("message", (req: LoadgenRequest) => void answer(req));
 process.on("disconnect", () => process.exit(0));

@@ -110,7 +110,7 @@ async function settledMemory(): Promise<{ rss: number; heapUsed: number }> {
   return { rss: rss[1], heapUsed };
 }
 
-process.on("message", async (req: TrackerRequest) => {
+async function answer(req: TrackerRequest): Promise<void> {
   if (req.type === "exit") process.exit(0);
   if (req.type === "usage") {
     const cpu = process.cpuUsage();
@@ -126,13 +126,26 @@ process.on("message", async (req: TrackerRequest) => {
     };
     process.send!(reply);
   }
+}
+
+process.on("message", (req: TrackerRequest) => {
+  answer(req).catch((err: unknown) => {
+    process.send!({
+      type: "error",
+      message: err instanceof Error ? String(err.stack) : String(err),
+    } satisfies TrackerReply);
+    process.exit(1);
+  });
 });
 process.on("disconnect", () => process.exit(0));
 
 start().then(
   (port) => process.send!({ type: "ready", port } satisfies TrackerReply),
-  (err) => {
-    process.send!({ type: "error", message: String(err?.stack ?? err) } satisfies TrackerReply);
+  (err: unknown) => {
+    process.send!({
+      type: "error",
+      message: err instanceof Error ? String(err.stack) : String(err),
+    } satisfies TrackerReply);
     process.exit(1);
   },
 );

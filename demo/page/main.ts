@@ -146,7 +146,7 @@ async function main(): Promise<void> {
   let probe: ProbeState = "pending";
   const runProbe = async () => {
     probe = await probeTracker(settings.tracker);
-    if (probe === "unreachable") setTimeout(runProbe, PROBE_RETRY_MS);
+    if (probe === "unreachable") setTimeout(() => void runProbe(), PROBE_RETRY_MS);
   };
   if (player?.p2pEnabled) void runProbe();
 
@@ -163,7 +163,8 @@ async function main(): Promise<void> {
       }
     };
     void poll();
-    setInterval(poll, SWARM_POLL_MS);
+    // poll() catches its own errors.
+    setInterval(() => void poll(), SWARM_POLL_MS);
   }
 
   const render = (s: SwarmcastStats) => {

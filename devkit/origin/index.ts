@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { dirname, join } from "node:path";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EgressCounter, type EgressReport, type ResponseKind } from "./egress.js";
 import { decideFault, validateFaultRule, type FaultRule } from "./faults.js";
@@ -37,13 +37,13 @@ export interface Origin {
   readonly segmentDuration: number;
   /** Live playlist URL; with a client id the path carries it, so egress is counted per client. */
   liveUrl(clientId?: string): string;
+  vodUrl(clientId?: string): string;
   /** The ladder's multivariant live playlist (see `ladderPlaylist`). */
   ladderUrl(clientId?: string): string;
   /** One rendition of the ladder as a live media playlist of its own. */
   renditionUrl(index: number, clientId?: string): string;
   /** `BANDWIDTH` of each ladder rendition, bit/s, in playlist order; empty without a ladder. */
   readonly ladderBitrates: number[];
-  vodUrl(clientId?: string): string;
   egress(): EgressReport;
   resetEgress(): void;
   setFaults(rules: FaultRule[]): void;
@@ -63,27 +63,21 @@ interface Rendition {
 }
 
 /** Reads a multivariant playlist and the media playlists it lists, as live timelines from `epochMs`. */
-function loadLadder(
-  path: string,
-  epochMs: number,
-  windowSegments: number,
-): { renditions: Rendition[]; segmentDuration: number } {
+function loadLadder(path: string, epochMs: number, windowSegments: number): Rendition[] {
   const renditions: Rendition[] = [];
   let streamInf: string | undefined;
-  let segmentDuration = 0;
   for (const raw of readFileSync(path, "utf8").split(/\r?\n/)) {
     const line = raw.trim();
     if (line.startsWith("#EXT-X-STREAM-INF:")) streamInf = line;
     else if (line !== "" && !line.startsWith("#") && streamInf) {
       const media = loadMediaSource(join(dirname(path), line));
-      segmentDuration = media.averageSegmentDuration;
       const bitrate = Number(/BANDWIDTH=(\d+)/.exec(streamInf)?.[1] ?? 0);
       renditions.push({ streamInf, bitrate, timeline: new LiveTimeline(media, epochMs, windowSegments) });
       streamInf = undefined;
     }
   }
   if (renditions.length === 0) throw new Error(`${path}: no renditions`);
-  return { renditions, segmentDuration };
+  return renditions;
 }
 
 const CORS_HEADERS = {
@@ -120,6 +114,59 @@ export function parseRange(header: string, size: number): ByteRange | undefined 
  * body byte per client (the egress that offload figures are computed from) and injects faults.
  */
 export async function startOrigin(options: Partial<OriginOptions> = {}): Promise<Origin> {
+  const config = resolveOriginOptions(options);
+  const media: MediaSource = loadMediaSource(config.mediaPlaylist);
+  // Start the clock a full window in the past so the first playlist is already full.
+  const epochMs = Date.now() - config.windowSegments * media.averageSegmentDuration * 1000 - 100;
+  const timeline = new LiveTimeline(media, epochMs, config.windowSegments);
+  const ladder =
+    config.ladderPlaylist !== "" && existsSync(config.ladderPlaylist)
+      ? loadLadder(config.ladderPlaylist, epochMs, config.windowSegments)
+      : [];
+  const egress = new EgressCounter();
+  const state: RequestContext = {
+    media,
+    timeline,
+    egress,
+    writer: new ResponseWriter(egress, config.writeChunkBytes),
+    lookup: withLadder(catalog(media, timeline, config.hashTags), ladder, config.hashTags),
+    faults: [],
+  };
+
+  const server = createServer((req, res) => {
+    handleRequest(state, req, res).catch((error: unknown) => {
+      if (!res.headersSent) state.writer.error(res, ANONYMOUS_CLIENT, 500, String(error));
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  const url = await listen(server, config.host, config.port);
+  const prefix = clientPrefix(url);
+
+  return {
+    url,
+    segmentDuration: media.averageSegmentDuration,
+    liveUrl: (clientId) => `${prefix(clientId)}/live/index.m3u8`,
+    vodUrl: (clientId) => `${prefix(clientId)}/vod/index.m3u8`,
+    ladderUrl: (clientId) => `${prefix(clientId)}/ladder/master.m3u8`,
+    renditionUrl: (index, clientId) => `${prefix(clientId)}/ladder/r${index}/index.m3u8`,
+    ladderBitrates: ladder.map((r) => r.bitrate),
+    egress: () => egress.report(),
+    resetEgress: () => egress.reset(),
+    setFaults(rules) {
+      rules.forEach(validateFaultRule);
+      state.faults = rules.map((r) => ({ ...r }));
+    },
+    close: () =>
+      new Promise<void>((resolveClose) => {
+        server.close(() => resolveClose());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Checks the caller's options and fills in the defaults. */
+function resolveOriginOptions(options: Partial<OriginOptions>): OriginOptions {
   for (const key of Object.keys(options)) {
     if (!(key in DEFAULT_ORIGIN_OPTIONS)) throw new Error(`startOrigin: unknown option "${key}"`);
   }
@@ -127,60 +174,29 @@ export async function startOrigin(options: Partial<OriginOptions> = {}): Promise
   if (!Number.isInteger(config.windowSegments) || config.windowSegments < 3) {
     throw new Error(`startOrigin: windowSegments must be an integer >= 3, got ${config.windowSegments}`);
   }
-  const media: MediaSource = loadMediaSource(config.mediaPlaylist);
-  // Start the clock a full window in the past so the first playlist is already full.
-  const epochMs = Date.now() - config.windowSegments * media.averageSegmentDuration * 1000 - 100;
-  const timeline = new LiveTimeline(media, epochMs, config.windowSegments);
-  const ladder =
-    config.ladderPlaylist !== "" && existsSync(config.ladderPlaylist)
-      ? loadLadder(config.ladderPlaylist, epochMs, config.windowSegments).renditions
-      : [];
-  const multivariant =
-    ["#EXTM3U", "#EXT-X-VERSION:3", ...ladder.flatMap((r, i) => [r.streamInf, `r${i}/index.m3u8`])].join("\n") + "\n";
-  const vodPlaylist = renderVodPlaylist(media, config.hashTags);
+  return config;
+}
+
+interface Resource {
+  kind: ResponseKind;
+  body: Buffer;
+  contentType: string;
+  cache: string;
+}
+
+/** What the origin serves at each path: the live window as of `now`, and the VOD copy. */
+function catalog(
+  media: MediaSource,
+  timeline: LiveTimeline,
+  hashTags: boolean,
+): (path: string, now: number) => Resource | undefined {
+  const vodPlaylist = renderVodPlaylist(media, hashTags);
   const vodSegments = new Map(media.segments.map((s) => [s.uri, s.data]));
-  const egress = new EgressCounter();
-  let faults: FaultRule[] = [];
-
-  const send = (
-    res: ServerResponse,
-    client: string,
-    kind: ResponseKind,
-    status: number,
-    headers: Record<string, string | number>,
-    body: Buffer,
-    head: boolean,
-  ) => {
-    res.writeHead(status, { ...CORS_HEADERS, ...headers, "content-length": body.length });
-    if (head) return void res.end();
-    let offset = 0;
-    const writeMore = () => {
-      while (offset < body.length) {
-        const chunk = body.subarray(offset, offset + config.writeChunkBytes);
-        offset += chunk.length;
-        egress.countBytes(client, kind, chunk.length);
-        if (!res.write(chunk)) return void res.once("drain", writeMore);
-      }
-      res.end();
-    };
-    res.on("close", () => res.removeAllListeners("drain"));
-    writeMore();
-  };
-
-  const sendError = (res: ServerResponse, client: string, status: number, message: string) => {
-    egress.countError(client);
-    res.writeHead(status, { ...CORS_HEADERS, "content-type": "text/plain", "cache-control": "no-store" });
-    res.end(message + "\n");
-  };
-
-  const resolve = (
-    path: string,
-    now: number,
-  ): { kind: ResponseKind; body: Buffer; contentType: string; cache: string } | undefined => {
+  return (path, now) => {
     if (path === "/live/index.m3u8") {
       return {
         kind: "playlist",
-        body: Buffer.from(timeline.renderPlaylist(now, config.hashTags)),
+        body: Buffer.from(timeline.renderPlaylist(now, hashTags)),
         contentType: "application/vnd.apple.mpegurl",
         cache: "no-cache",
       };
@@ -192,34 +208,6 @@ export async function startOrigin(options: Partial<OriginOptions> = {}): Promise
       return {
         kind: "segment",
         body: timeline.segment(sequence).source.data,
-        contentType: "video/mp2t",
-        cache: "public, max-age=60",
-      };
-    }
-    if (path === "/ladder/master.m3u8" && ladder.length > 0) {
-      return {
-        kind: "playlist",
-        body: Buffer.from(multivariant),
-        contentType: "application/vnd.apple.mpegurl",
-        cache: "no-cache",
-      };
-    }
-    const rung = LADDER_PATH.exec(path);
-    if (rung && ladder[Number(rung[1])]) {
-      const rendition = ladder[Number(rung[1])];
-      if (rung[3] === undefined) {
-        return {
-          kind: "playlist",
-          body: Buffer.from(rendition.timeline.renderPlaylist(now, config.hashTags)),
-          contentType: "application/vnd.apple.mpegurl",
-          cache: "no-cache",
-        };
-      }
-      const sequence = Number(rung[3]);
-      if (!rendition.timeline.isPublished(sequence, now)) return undefined;
-      return {
-        kind: "segment",
-        body: rendition.timeline.segment(sequence).source.data,
         contentType: "video/mp2t",
         cache: "public, max-age=60",
       };
@@ -238,105 +226,181 @@ export async function startOrigin(options: Partial<OriginOptions> = {}): Promise
     }
     return undefined;
   };
+}
 
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? "/", "http://origin");
-    if (req.method === "OPTIONS") {
-      res.writeHead(204, CORS_HEADERS);
-      return void res.end();
+/** Adds the ladder to a catalog: its multivariant playlist, and each rendition live. */
+function withLadder(
+  inner: (path: string, now: number) => Resource | undefined,
+  ladder: Rendition[],
+  hashTags: boolean,
+): (path: string, now: number) => Resource | undefined {
+  if (ladder.length === 0) return inner;
+  const multivariant =
+    ["#EXTM3U", "#EXT-X-VERSION:3", ...ladder.flatMap((r, i) => [r.streamInf, `r${i}/index.m3u8`])].join("\n") + "\n";
+  return (path, now) => {
+    if (path === "/ladder/master.m3u8") {
+      return {
+        kind: "playlist",
+        body: Buffer.from(multivariant),
+        contentType: "application/vnd.apple.mpegurl",
+        cache: "no-cache",
+      };
     }
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      res.writeHead(405, { ...CORS_HEADERS, allow: "GET, HEAD, OPTIONS" });
-      return void res.end();
+    const rung = LADDER_PATH.exec(path);
+    const rendition = rung ? ladder[Number(rung[1])] : undefined;
+    if (!rung || rendition === undefined) return inner(path, now);
+    if (rung[3] === undefined) {
+      return {
+        kind: "playlist",
+        body: Buffer.from(rendition.timeline.renderPlaylist(now, hashTags)),
+        contentType: "application/vnd.apple.mpegurl",
+        cache: "no-cache",
+      };
     }
-    if (url.pathname === "/health") {
-      res.writeHead(200, { ...CORS_HEADERS, "content-type": "application/json", "cache-control": "no-store" });
-      return void res.end(
-        JSON.stringify({
-          status: "ok",
-          segmentDuration: media.averageSegmentDuration,
-          head: timeline.headSequence(Date.now()),
-        }),
-      );
-    }
-    let client = ANONYMOUS_CLIENT;
-    let path = url.pathname;
-    const scoped = CLIENT_PATH.exec(path);
-    if (scoped) {
-      client = scoped[1];
-      path = scoped[2];
-    }
-    egress.countRequest(client);
-    const now = Date.now();
-    const target = resolve(path, now);
-    if (!target) return sendError(res, client, 404, `not found: ${path}`);
-
-    const fault = decideFault(faults, client, target.kind, now);
-    if (fault.delayMs > 0) {
-      await new Promise((r) => setTimeout(r, fault.delayMs));
-      if (res.destroyed) return;
-    }
-    if (fault.status !== undefined) return sendError(res, client, fault.status, `injected fault ${fault.status}`);
-
-    const headers: Record<string, string | number> = {
-      "content-type": target.contentType,
-      "cache-control": target.cache,
-      "accept-ranges": "bytes",
+    const sequence = Number(rung[3]);
+    if (!rendition.timeline.isPublished(sequence, now)) return undefined;
+    return {
+      kind: "segment",
+      body: rendition.timeline.segment(sequence).source.data,
+      contentType: "video/mp2t",
+      cache: "public, max-age=60",
     };
-    const head = req.method === "HEAD";
-    const rangeHeader = req.headers.range;
-    if (rangeHeader && target.kind === "segment") {
-      const range = parseRange(rangeHeader, target.body.length);
-      if (!range) {
-        egress.countError(client);
-        res.writeHead(416, { ...CORS_HEADERS, "content-range": `bytes */${target.body.length}` });
-        return void res.end();
-      }
-      headers["content-range"] = `bytes ${range.start}-${range.end}/${target.body.length}`;
-      return send(res, client, target.kind, 206, headers, target.body.subarray(range.start, range.end + 1), head);
-    }
-    send(res, client, target.kind, 200, headers, target.body, head);
   };
+}
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) sendError(res, ANONYMOUS_CLIENT, 500, String(error));
-      else res.destroy();
-    });
-  });
-  server.keepAliveTimeout = 30_000;
+/** Writes bodies in chunks, counting each chunk as it leaves, so egress follows the wire. */
+class ResponseWriter {
+  constructor(
+    private readonly egress: EgressCounter,
+    private readonly chunkBytes: number,
+  ) {}
+
+  send(
+    res: ServerResponse,
+    client: string,
+    kind: ResponseKind,
+    status: number,
+    headers: Record<string, string | number>,
+    body: Buffer,
+    head: boolean,
+  ): void {
+    res.writeHead(status, { ...CORS_HEADERS, ...headers, "content-length": body.length });
+    if (head) return void res.end();
+    let offset = 0;
+    const writeMore = () => {
+      while (offset < body.length) {
+        const chunk = body.subarray(offset, offset + this.chunkBytes);
+        offset += chunk.length;
+        this.egress.countBytes(client, kind, chunk.length);
+        if (!res.write(chunk)) return void res.once("drain", writeMore);
+      }
+      res.end();
+    };
+    res.on("close", () => res.removeAllListeners("drain"));
+    writeMore();
+  }
+
+  error(res: ServerResponse, client: string, status: number, message: string): void {
+    this.egress.countError(client);
+    res.writeHead(status, { ...CORS_HEADERS, "content-type": "text/plain", "cache-control": "no-store" });
+    res.end(message + "\n");
+  }
+}
+
+interface RequestContext {
+  media: MediaSource;
+  timeline: LiveTimeline;
+  egress: EgressCounter;
+  writer: ResponseWriter;
+  lookup: (path: string, now: number) => Resource | undefined;
+  faults: FaultRule[];
+}
+
+/** One request: CORS preflight, /health, then a resource with its faults and byte range. */
+async function handleRequest(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://origin");
+  if (req.method === "OPTIONS") {
+    res.writeHead(204, CORS_HEADERS);
+    return void res.end();
+  }
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    res.writeHead(405, { ...CORS_HEADERS, allow: "GET, HEAD, OPTIONS" });
+    return void res.end();
+  }
+  if (url.pathname === "/health") {
+    res.writeHead(200, { ...CORS_HEADERS, "content-type": "application/json", "cache-control": "no-store" });
+    return void res.end(
+      JSON.stringify({
+        status: "ok",
+        segmentDuration: ctx.media.averageSegmentDuration,
+        head: ctx.timeline.headSequence(Date.now()),
+      }),
+    );
+  }
+  let client = ANONYMOUS_CLIENT;
+  let path = url.pathname;
+  const scoped = CLIENT_PATH.exec(path);
+  if (scoped) {
+    client = scoped[1];
+    path = scoped[2];
+  }
+  ctx.egress.countRequest(client);
+  const now = Date.now();
+  const target = ctx.lookup(path, now);
+  if (!target) return ctx.writer.error(res, client, 404, `not found: ${path}`);
+
+  const fault = decideFault(ctx.faults, client, target.kind, now);
+  if (fault.delayMs > 0) {
+    await new Promise((r) => setTimeout(r, fault.delayMs));
+    if (res.destroyed) return;
+  }
+  if (fault.status !== undefined) return ctx.writer.error(res, client, fault.status, `injected fault ${fault.status}`);
+
+  const headers: Record<string, string | number> = {
+    "content-type": target.contentType,
+    "cache-control": target.cache,
+    "accept-ranges": "bytes",
+  };
+  const head = req.method === "HEAD";
+  const rangeHeader = req.headers.range;
+  if (rangeHeader && target.kind === "segment") {
+    const range = parseRange(rangeHeader, target.body.length);
+    if (!range) {
+      ctx.egress.countError(client);
+      res.writeHead(416, { ...CORS_HEADERS, "content-range": `bytes */${target.body.length}` });
+      return void res.end();
+    }
+    headers["content-range"] = `bytes ${range.start}-${range.end}/${target.body.length}`;
+    return ctx.writer.send(
+      res,
+      client,
+      target.kind,
+      206,
+      headers,
+      target.body.subarray(range.start, range.end + 1),
+      head,
+    );
+  }
+  ctx.writer.send(res, client, target.kind, 200, headers, target.body, head);
+}
+
+/** Listens and returns the base URL clients use (loopback for a wildcard host). */
+async function listen(server: Server, host: string, port: number): Promise<string> {
   await new Promise<void>((resolveListen, reject) => {
     server.once("error", reject);
-    server.listen(config.port, config.host, () => resolveListen());
+    server.listen(port, host, () => resolveListen());
   });
-  const { port } = server.address() as AddressInfo;
-  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
-  const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
-  const prefix = (clientId?: string) => {
+  const { port: bound } = server.address() as AddressInfo;
+  const urlHost = host.includes(":") ? `[${host}]` : host;
+  return `http://${urlHost === "0.0.0.0" ? "127.0.0.1" : urlHost}:${bound}`;
+}
+
+/** The URL prefix under which the origin counts a client's requests apart. */
+function clientPrefix(url: string): (clientId?: string) => string {
+  return (clientId) => {
     if (clientId === undefined) return url;
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(clientId))
       throw new Error(`origin: client id must match [A-Za-z0-9._-]{1,64}, got "${clientId}"`);
     return `${url}/c/${clientId}`;
-  };
-
-  return {
-    url,
-    segmentDuration: media.averageSegmentDuration,
-    liveUrl: (clientId) => `${prefix(clientId)}/live/index.m3u8`,
-    ladderUrl: (clientId) => `${prefix(clientId)}/ladder/master.m3u8`,
-    renditionUrl: (index, clientId) => `${prefix(clientId)}/ladder/r${index}/index.m3u8`,
-    ladderBitrates: ladder.map((r) => r.bitrate),
-    vodUrl: (clientId) => `${prefix(clientId)}/vod/index.m3u8`,
-    egress: () => egress.report(),
-    resetEgress: () => egress.reset(),
-    setFaults(rules) {
-      rules.forEach(validateFaultRule);
-      faults = rules.map((r) => ({ ...r }));
-    },
-    close: () =>
-      new Promise<void>((resolveClose) => {
-        server.close(() => resolveClose());
-        server.closeAllConnections();
-      }),
   };
 }

@@ -74,7 +74,7 @@ export function tagPlaylist(text: string, readSegment: SegmentReader, name = "pl
     return data;
   };
   // Lines of the segment being read, from its first tag to its URI.
-  let pending: string[] = [];
+  const pending: string[] = [];
   let range: { length: number; offset?: number } | undefined;
   const nextOffset = new Map<string, number>();
   for (let i = 0; i < lines.length; i++) {
@@ -147,7 +147,7 @@ export function integrityMap(
       map[key] = hash;
       continue;
     }
-    const ranges = typeof map[key] === "object" ? (map[key] as Record<string, string>) : (map[key] = {});
+    const ranges = typeof map[key] === "object" ? map[key] : (map[key] = {});
     ranges[`${byteRange.start}-${byteRange.end}`] = hash;
   }
   return map;

@@ -2,6 +2,7 @@ import type { HlsConfig } from "hls.js";
 import type { CoreConfig } from "p2p-media-loader-core";
 import type { LiveEdgeConfig } from "./live/edge-fetcher";
 import type { UploadMode } from "./upload/upload-consent";
+import type { ReconnectSchedule } from "./signaling/backoff";
 
 /**
  * Every default of the SDK lives here, so tuning offload means editing one object.
@@ -101,6 +102,19 @@ export const DEFAULT_SWARMCAST_CONFIG = {
 
   /** Most RTCPeerConnections one viewer holds at once (offers beyond it are refused). */
   maxPeerConnections: 20,
+
+  /**
+   * Retries of a lost tracker connection: the first within 2 s, then waits growing 1.5× (3,
+   * 4.5, 6.8, 10, 15, 23 s) to at most 30 s, each shortened by up to half at random so the
+   * viewers of a restarted tracker come back over a few seconds, not in one burst (PML's own
+   * client waits 10 s·2ⁿ plus up to 300 s). Peer connections keep delivering meanwhile.
+   */
+  trackerReconnect: {
+    minDelayMs: 2000,
+    maxDelayMs: 30_000,
+    factor: 1.5,
+    jitter: 0.5,
+  } satisfies ReconnectSchedule,
 
   /**
    * A peer announcing a segment larger than this is dropped before any of it is buffered.

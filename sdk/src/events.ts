@@ -63,12 +63,12 @@ export class Emitter<M extends object> {
     }
     let set = this.listeners.get(event);
     if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(fn as (payload: never) => void);
+    set.add(fn);
     return () => this.off(event, fn);
   }
 
   off<K extends keyof M>(event: K, fn: (payload: M[K]) => void): void {
-    this.listeners.get(event)?.delete(fn as (payload: never) => void);
+    this.listeners.get(event)?.delete(fn);
   }
 
   emit<K extends keyof M>(event: K, payload: M[K]): void {

@@ -4,6 +4,7 @@ import { TOKEN_QUERY_PARAM } from "../../shared/protocol";
 import { DEFAULT_SWARMCAST_CONFIG } from "./config";
 import { INTEGRITY_MODES, type IntegrityMode } from "./integrity/verifier";
 import type { LiveEdgeConfig } from "./live/edge-fetcher";
+import type { ReconnectSchedule } from "./signaling/backoff";
 import { resolveLiveEdge, type LiveEdgeOptions } from "./live/live-options";
 import { beaconUrlOf } from "./stats/beacon";
 import { UPLOAD_MODES, type UploadMode } from "./upload/upload-consent";
@@ -57,6 +58,11 @@ export interface SwarmcastEngineOptions {
    * see this viewer's IP address. Default `"all"`.
    */
   iceTransportPolicy?: RTCIceTransportPolicy;
+  /**
+   * Retries of a lost tracker connection: the first after at most `minDelayMs` (default 2000),
+   * doubling up to `maxDelayMs` (default 30000), each shortened by up to half at random.
+   */
+  trackerReconnect?: TrackerReconnectOptions;
 
   /** Live edge fetcher: who fetches new live segments from the CDN first (see sdk/README.md). */
   liveEdge?: LiveEdgeOptions;
@@ -66,6 +72,11 @@ export interface SwarmcastEngineOptions {
    * http(s) URL to send to. Off by default.
    */
   statsBeacon?: boolean | string;
+}
+
+export interface TrackerReconnectOptions {
+  minDelayMs?: number;
+  maxDelayMs?: number;
 }
 
 /** Options of {@link attach}. */
@@ -89,6 +100,7 @@ export interface ResolvedOptions {
   maxUploadKbps: number | undefined;
   maxPeerConnections: number;
   spotCheck: number;
+  trackerReconnect: ReconnectSchedule;
   liveEdge: LiveEdgeConfig;
   /** Where the stats beacon goes; undefined = off. */
   statsBeaconUrl: string | undefined;
@@ -122,6 +134,7 @@ const ENGINE_OPTION_NAMES = [
   "maxPeerConnections",
   "iceTransportPolicy",
   "spotCheck",
+  "trackerReconnect",
   "liveEdge",
   "statsBeacon",
 ] as const;
@@ -149,12 +162,16 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return "an array";
   if (typeof value === "string") return value === "" ? "an empty string" : `"${value}"`;
   if (typeof value === "object") return "an object";
-  return `${typeof value} ${String(value)}`;
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") {
+    return `${typeof value} ${String(value)}`;
+  }
+  // undefined, a function or a symbol: the type says it all.
+  return typeof value;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
+  const proto: unknown = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }
 
@@ -348,6 +365,7 @@ const OPTION_CHECKS: Record<EngineOptionName, OptionCheck> = {
       fail("spotCheck", `option "spotCheck" must be a share of segments between 0 and 1, got ${describe(value)}`);
     }
   },
+  trackerReconnect: () => undefined, // resolveTrackerReconnect validates field by field
   liveEdge: () => undefined, // resolveLiveEdge validates field by field
   statsBeacon: (value) => {
     if (typeof value !== "boolean" && !(typeof value === "string" && /^https?:\/\//.test(value))) {
@@ -384,6 +402,41 @@ function resolveTrackers(o: Partial<SwarmcastOptions>, p2p: boolean): string[] {
   }
   const list = typeof o.trackers === "string" ? [o.trackers] : o.trackers;
   return list.map((url, i) => withToken(checkTrackerUrl(url, i), o.token));
+}
+
+/** The reconnect schedule: the SDK's defaults under the user's fields. */
+function resolveTrackerReconnect(value: unknown): ReconnectSchedule {
+  const defaults = DEFAULT_SWARMCAST_CONFIG.trackerReconnect;
+  if (value === undefined) return { ...defaults };
+  if (!isPlainObject(value)) {
+    fail(
+      "trackerReconnect",
+      `option "trackerReconnect" must be an object like { minDelayMs, maxDelayMs }, got ${describe(value)}`,
+    );
+  }
+  const unknown = Object.keys(value as object).filter((k) => k !== "minDelayMs" && k !== "maxDelayMs");
+  if (unknown.length > 0) {
+    fail(
+      "trackerReconnect",
+      `option "trackerReconnect" has unknown field "${unknown[0]}"; known fields: minDelayMs, maxDelayMs`,
+    );
+  }
+  const schedule = { ...defaults, ...(value as TrackerReconnectOptions) };
+  for (const field of ["minDelayMs", "maxDelayMs"] as const) {
+    if (!isPositiveNumber(schedule[field])) {
+      fail(
+        "trackerReconnect",
+        `option "trackerReconnect.${field}" must be a positive number of milliseconds, got ${describe(schedule[field])}`,
+      );
+    }
+  }
+  if (schedule.maxDelayMs < schedule.minDelayMs) {
+    fail(
+      "trackerReconnect",
+      `option "trackerReconnect.maxDelayMs" (${schedule.maxDelayMs}) must not be under minDelayMs (${schedule.minDelayMs})`,
+    );
+  }
+  return schedule;
 }
 
 /** The map URL, absolute (relative to the page, like `src`). */
@@ -464,6 +517,7 @@ export function resolveOptions(input: unknown, { requireSrc }: { requireSrc: boo
     statsBeaconUrl: resolveStatsBeacon(o, trackers),
     maxPeerConnections: o.maxPeerConnections ?? defaults.maxPeerConnections,
     spotCheck: o.spotCheck ?? defaults.spotCheck,
+    trackerReconnect: resolveTrackerReconnect(o.trackerReconnect),
     liveEdge: resolveLiveEdge(o.liveEdge, defaults.liveEdge, (message) => fail("liveEdge", message)),
   };
 }

@@ -40,11 +40,11 @@ describe("audience bench smoke", { skip: !canCreateNamespaces() && "needs root a
         for (const v of mode.viewers) {
           // Measured by the links' own counters over the steady window (every packet, headers included).
           assert.ok(
-            v.linkUpMbps !== null && v.linkUpMbps <= v.uplinkMbps! * 1.1,
+            v.linkUpMbps !== null && v.linkUpMbps <= v.uplinkMbps * 1.1,
             `${v.id} sent ${v.linkUpMbps} Mbit/s on a ${v.uplinkMbps} Mbit/s uplink`,
           );
           assert.ok(
-            v.linkDownMbps !== null && v.linkDownMbps <= v.downlinkMbps! * 1.1,
+            v.linkDownMbps !== null && v.linkDownMbps <= v.downlinkMbps * 1.1,
             `${v.id} received ${v.linkDownMbps} Mbit/s on a ${v.downlinkMbps} Mbit/s downlink`,
           );
         }

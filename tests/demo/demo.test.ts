@@ -8,6 +8,7 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { startDemo } from "../../demo/index.js";
 import { launchChromium } from "../../devkit/chromium.js";
+import { waitFor } from "../../devkit/wait.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const OUTPUT = join(ROOT, "tests", "output", "demo.png");
@@ -83,14 +84,19 @@ test("demo page: two viewers share the stream, chart and peer table fill", { tim
       "reading the page",
     );
 
-  let state = await read();
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    state = await read();
-    const tableHasBytes = state.rows.some((r) => r.state === "connected" && (r.received !== "0 B" || r.sent !== "0 B"));
-    if (state.chartPeers > 0 && state.chartCdn > 0 && state.peerBytes > 0 && tableHasBytes) break;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
+  const state = await waitFor(
+    async () => {
+      const s = await read();
+      const tableHasBytes = s.rows.some((r) => r.state === "connected" && (r.received !== "0 B" || r.sent !== "0 B"));
+      return s.chartPeers > 0 && s.chartCdn > 0 && s.peerBytes > 0 && tableHasBytes && s;
+    },
+    {
+      what: "the chart, the peer table and the player's stats to show bytes between peers",
+      timeout: 60_000,
+      interval: 500,
+    },
+  );
+  // Long enough for the person taking the README screenshot to see the chart fill.
   if (DOCS_SCREENSHOT) await new Promise((r) => setTimeout(r, 20_000));
 
   mkdirSync(dirname(OUTPUT), { recursive: true });
@@ -137,7 +143,9 @@ test("demo page: two viewers share the stream, chart and peer table fill", { tim
   // peer go, and the tracker forgets it.
   await page.click("#viewers figure[data-viewer='2'] button");
   await page.waitForSelector("#peer-rows tr.closed", { timeout: 20_000 });
-  const left = Date.now() + 10_000;
-  while ((demo.tracker?.swarm().peers ?? 0) > 1 && Date.now() < left) await new Promise((r) => setTimeout(r, 200));
-  assert.equal(demo.tracker?.swarm().peers, 1, "the removed viewer left the swarm");
+  await waitFor(() => demo.tracker?.swarm().peers === 1, {
+    what: "the tracker to see the removed viewer leave the swarm",
+    timeout: 10_000,
+    interval: 200,
+  });
 });

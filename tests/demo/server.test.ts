@@ -10,6 +10,7 @@ import WebSocket from "ws";
 import { startOrigin } from "../../devkit/origin/index.js";
 import { DemoOptionError, parseDemoArgs, resolveDemoOptions, startDemo } from "../../demo/index.js";
 import { startTracker } from "../../tracker/src/index.js";
+import { textOf } from "../tracker/helpers.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -33,7 +34,7 @@ function get(url: string, init: { method?: string; headers?: Record<string, stri
 
 function announce(ws: WebSocket, infoHash: string, peerId: string): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    ws.once("message", (data) => resolve(JSON.parse(String(data))));
+    ws.once("message", (data) => resolve(JSON.parse(textOf(data))));
     ws.once("error", reject);
     ws.send(
       JSON.stringify({

@@ -42,7 +42,7 @@ const npmEnv = {
 
 function run(command: string, args: string[], options: SpawnSyncOptions & { cwd: string }): string {
   const result = spawnSync(command, args, { encoding: "utf8", timeout: 120_000, env: npmEnv, ...options });
-  const output = `${result.stdout ?? ""}${result.stderr ?? ""}`;
+  const output = `${String(result.stdout ?? "")}${String(result.stderr ?? "")}`;
   assert.equal(result.status, 0, `${command} ${args.join(" ")} in ${options.cwd} failed:\n${output}`);
   return String(result.stdout);
 }

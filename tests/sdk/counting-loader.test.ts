@@ -34,9 +34,17 @@ after(() => server.close());
 function load(Loader: ReturnType<typeof createCountingLoader>, context: Record<string, unknown>) {
   const loader = new Loader(Hls.DefaultConfig);
   return new Promise<{ ok: boolean; bytes: number }>((resolve) => {
-    loader.load(context as never, loaderConfig as never, {
+    loader.load(context as never, loaderConfig, {
       onSuccess: (response) =>
-        resolve({ ok: true, bytes: (response.data as ArrayBuffer).byteLength ?? String(response.data).length }),
+        resolve({
+          ok: true,
+          bytes:
+            response.data instanceof ArrayBuffer
+              ? response.data.byteLength
+              : typeof response.data === "string"
+                ? response.data.length
+                : 0,
+        }),
       onError: () => resolve({ ok: false, bytes: 0 }),
       onTimeout: () => resolve({ ok: false, bytes: 0 }),
     });
@@ -46,7 +54,7 @@ function load(Loader: ReturnType<typeof createCountingLoader>, context: Record<s
 describe("counting loader", () => {
   it("reports each media segment's URL and bytes and still hands the data to hls.js", async () => {
     const seen: Array<[string, number]> = [];
-    const Loader = createCountingLoader(FetchLoader as never, (url, bytes) => seen.push([url, bytes]));
+    const Loader = createCountingLoader(FetchLoader, (url, bytes) => seen.push([url, bytes]));
     const result = await load(Loader, {
       url: `${base}/seg-1.ts`,
       responseType: "arraybuffer",
@@ -60,7 +68,7 @@ describe("counting loader", () => {
 
   it("does not count playlists or failed requests", async () => {
     const seen: Array<[string, number]> = [];
-    const Loader = createCountingLoader(FetchLoader as never, (url, bytes) => seen.push([url, bytes]));
+    const Loader = createCountingLoader(FetchLoader, (url, bytes) => seen.push([url, bytes]));
     const playlist = await load(Loader, { url: `${base}/index.m3u8`, responseType: "text", type: "level" });
     assert.equal(playlist.ok, true);
     const missing = await load(Loader, {

@@ -21,7 +21,7 @@ const resolve = (input: unknown) => resolveOptions(input, { requireSrc: true });
 /** Asserts a SwarmcastOptionError naming `option` whose message matches `pattern`. */
 function throwsOption(fn: () => unknown, option: string, pattern: RegExp) {
   assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof SwarmcastOptionError, `expected SwarmcastOptionError, got ${err}`);
+    assert.ok(err instanceof SwarmcastOptionError, `expected SwarmcastOptionError, got ${String(err)}`);
     assert.equal(err.option, option);
     assert.match(err.message, pattern);
     return true;
@@ -135,6 +135,34 @@ describe("option validation", () => {
     assert.equal(r.upload, false);
     assert.equal(resolve(attachOpts()).upload, "auto");
     assert.equal(resolve(attachOpts()).maxPeerConnections, 20);
+  });
+
+  it("checks the tracker reconnect schedule field by field, merged over the defaults", () => {
+    throwsOption(
+      () => resolve(attachOpts({ trackerReconnect: 2000 })),
+      "trackerReconnect",
+      /must be an object like \{ minDelayMs, maxDelayMs \}, got number 2000/,
+    );
+    throwsOption(
+      () => resolve(attachOpts({ trackerReconnect: { minDelay: 1 } })),
+      "trackerReconnect",
+      /unknown field "minDelay"; known fields: minDelayMs, maxDelayMs/,
+    );
+    throwsOption(
+      () => resolve(attachOpts({ trackerReconnect: { minDelayMs: 0 } })),
+      "trackerReconnect",
+      /"trackerReconnect.minDelayMs" must be a positive number of milliseconds, got number 0/,
+    );
+    throwsOption(
+      () => resolve(attachOpts({ trackerReconnect: { maxDelayMs: 1000 } })),
+      "trackerReconnect",
+      /"trackerReconnect.maxDelayMs" \(1000\) must not be under minDelayMs \(2000\)/,
+    );
+    assert.deepEqual(resolve(attachOpts()).trackerReconnect, DEFAULT_SWARMCAST_CONFIG.trackerReconnect);
+    assert.deepEqual(resolve(attachOpts({ trackerReconnect: { maxDelayMs: 10_000 } })).trackerReconnect, {
+      ...DEFAULT_SWARMCAST_CONFIG.trackerReconnect,
+      maxDelayMs: 10_000,
+    });
   });
 
   it("refuses passthrough keys that the SDK owns, pointing to the right option", () => {

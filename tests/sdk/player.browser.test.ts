@@ -3,9 +3,10 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
-import { after, before, describe, it } from "node:test";
-import { openViewer, sleep, waitFor, type Viewer, type ViewerState } from "./viewer";
+import { describe, it } from "node:test";
+import { openViewer, type Viewer, type ViewerState } from "./viewer";
 import { useStage } from "../../devkit/stage";
+import { waitFor } from "../../devkit/wait";
 
 const stage = useStage();
 
@@ -16,6 +17,17 @@ async function closedPort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((r) => server.close(() => r()));
   return port;
+}
+
+/** Resolves once the viewer has decoded a frame: it plays, and has segments to share. */
+function playing(viewer: Viewer): Promise<ViewerState> {
+  return waitFor(
+    async () => {
+      const state = await viewer.read();
+      return state.frames > 0 && state;
+    },
+    { what: `${viewer.id} to decode its first frame` },
+  );
 }
 
 function assertPlays(id: string, start: ViewerState, end: ViewerState, minSeconds: number) {
@@ -37,24 +49,26 @@ describe("attach() in Chromium", () => {
     try {
       for (let i = 0; i < 3; i++) {
         const id = `viewer${i}`;
-        viewers.push(
-          await openViewer(stage.browser, stage.pages.url, id, {
-            src: stage.origin.liveUrl(id),
-            tracker: stage.tracker.url,
-            swarm,
-          }),
-        );
-        if (i < 2) await sleep(3000);
+        const viewer = await openViewer(stage.browser, stage.pages.url, id, {
+          src: stage.origin.liveUrl(id),
+          tracker: stage.tracker.url,
+          swarm,
+        });
+        viewers.push(viewer);
+        // The next viewer joins once this one plays, so it has segments to offer.
+        await playing(viewer);
       }
-      await sleep(2000);
       for (const v of viewers) starts.push(await v.read());
 
       let states: ViewerState[] = [];
-      const done = await waitFor(async () => {
-        states = await Promise.all(viewers.map((v) => v.read()));
-        const p2p = states.reduce((sum, s) => sum + (s.stats?.p2pBytes ?? 0), 0);
-        return p2p > 0 && states.every((s, i) => s.currentTime - starts[i].currentTime >= 12);
-      }, 35_000);
+      await waitFor(
+        async () => {
+          states = await Promise.all(viewers.map((v) => v.read()));
+          const p2p = states.reduce((sum, s) => sum + (s.stats?.p2pBytes ?? 0), 0);
+          return p2p > 0 && states.every((s, i) => s.currentTime - starts[i].currentTime >= 12);
+        },
+        { what: "every viewer to play 12 s and the swarm to share bytes", timeout: 35_000, interval: 1000 },
+      );
 
       const consumed = states.reduce((sum, s) => sum + s.stats!.httpBytes + s.stats!.p2pBytes, 0);
       const p2p = states.reduce((sum, s) => sum + s.stats!.p2pBytes, 0);
@@ -69,7 +83,6 @@ describe("attach() in Chromium", () => {
             )
             .join(", "),
       );
-      assert.ok(done, "viewers did not all play 12 s and receive peer bytes within 35 s");
       states.forEach((s, i) => assertPlays(viewers[i].id, starts[i], s, 12));
       assert.ok(p2p > 0, "no bytes from peers");
       assert.ok(egress.segmentBytes < consumed, `origin egress ${egress.segmentBytes} ≥ consumed ${consumed}`);
@@ -101,10 +114,11 @@ describe("attach() in Chromium", () => {
         });
         assert.deepEqual(after, { destroyed: true, registered: false, hls: true }, v.id);
       }
-      assert.ok(
-        await waitFor(async () => stage.tracker.stats().connections === 0, 10_000, 250),
-        `tracker still sees ${stage.tracker.stats().connections} connections after destroy()`,
-      );
+      await waitFor(() => stage.tracker.stats().connections === 0, {
+        what: "the tracker to see every connection closed after destroy()",
+        timeout: 10_000,
+        interval: 250,
+      });
     } finally {
       await Promise.all(viewers.map((v) => v.close()));
     }
@@ -118,10 +132,13 @@ describe("attach() in Chromium", () => {
       p2p: "off",
     });
     try {
-      await sleep(3000);
-      const start = await viewer.read();
+      const start = await playing(viewer);
       let end = start;
-      await waitFor(async () => (end = await viewer.read()).currentTime - start.currentTime >= 8, 25_000);
+      await waitFor(async () => (end = await viewer.read()).currentTime - start.currentTime >= 8, {
+        what: "the viewer to play 8 s",
+        timeout: 25_000,
+        interval: 1000,
+      });
       assertPlays(id, start, end, 8);
       const stats = end.stats!;
       const served = stage.origin.egress().byClient[id]?.segmentBytes ?? 0;
@@ -147,13 +164,15 @@ describe("attach() in Chromium", () => {
       swarm: "nobody",
     });
     try {
-      await sleep(3000);
-      const start = await viewer.read();
+      const start = await playing(viewer);
       let end = start;
-      await waitFor(async () => {
-        end = await viewer.read();
-        return end.currentTime - start.currentTime >= 8 && end.errors.some((e) => e.kind === "tracker");
-      }, 25_000);
+      await waitFor(
+        async () => {
+          end = await viewer.read();
+          return end.currentTime - start.currentTime >= 8 && end.errors.some((e) => e.kind === "tracker");
+        },
+        { what: "the viewer to play 8 s and report the tracker error", timeout: 25_000, interval: 1000 },
+      );
       assertPlays(id, start, end, 8);
       const trackerErrors = end.errors.filter((e) => e.kind === "tracker");
       assert.ok(trackerErrors.length > 0, `no tracker error event; errors: ${JSON.stringify(end.errors)}`);

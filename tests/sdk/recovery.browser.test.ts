@@ -2,8 +2,9 @@
 // whose CDN answers 503 at startup plays once the CDN is back, and one whose CDN never comes
 // back gets a fatal error after the retries.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { openViewer, waitFor, type ViewerState } from "./viewer";
+import { describe, it } from "node:test";
+import { openViewer, type ViewerState } from "./viewer";
+import { waitFor } from "../../devkit/wait";
 import { useStage } from "../../devkit/stage";
 
 const stage = useStage();
@@ -29,11 +30,18 @@ describe("recovery from fatal hls.js errors", () => {
       let f: ViewerState = await flaky.read();
       let d: ViewerState = await down.read();
       let firstFrameTime = -1;
-      await waitFor(async () => {
-        [f, d] = await Promise.all([flaky.read(), down.read()]);
-        if (firstFrameTime < 0 && f.frames > 0) firstFrameTime = f.currentTime;
-        return firstFrameTime >= 0 && f.currentTime - firstFrameTime >= 4 && d.errors.some((e) => e.fatal);
-      }, 40_000);
+      await waitFor(
+        async () => {
+          [f, d] = await Promise.all([flaky.read(), down.read()]);
+          if (firstFrameTime < 0 && f.frames > 0) firstFrameTime = f.currentTime;
+          return firstFrameTime >= 0 && f.currentTime - firstFrameTime >= 4 && d.errors.some((e) => e.fatal);
+        },
+        {
+          what: "flaky to play 4 s after the outage and down to report a fatal error",
+          timeout: 40_000,
+          interval: 1000,
+        },
+      );
 
       const retries = f.errors.filter((e) => e.kind === "network" && !e.fatal && /retrying/.test(e.message));
       assert.ok(retries.length >= 1, `flaky: no retried network error: ${JSON.stringify(f.errors)}`);

@@ -54,7 +54,7 @@ describe("StatsAccumulator", () => {
         tracker: undefined,
       },
     );
-    assert.deepEqual(s.tracker, { errors: 0, warnings: 0, lastError: null });
+    assert.deepEqual(s.tracker, { errors: 0, warnings: 0, lastError: null, reconnects: 0 });
   });
 
   it("splits HTTP and P2P bytes and computes the offload ratio", () => {
@@ -163,6 +163,6 @@ describe("StatsAccumulator", () => {
     a.trackerProblem("warning", "failure reply");
     const s = a.snapshot(T0);
     assert.equal(s.httpBytes + s.p2pBytes, 0);
-    assert.deepEqual(s.tracker, { errors: 1, warnings: 1, lastError: "failure reply" });
+    assert.deepEqual(s.tracker, { errors: 1, warnings: 1, lastError: "failure reply", reconnects: 0 });
   });
 });

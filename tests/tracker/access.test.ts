@@ -4,20 +4,11 @@ import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { waitFor } from "../../devkit/wait";
 import { TOKEN_QUERY_PARAM } from "../../shared/protocol";
 import { mintToken, verifyToken } from "../../tracker/src/token";
 import { OPTION_SPECS } from "../../tracker/src/options";
-import {
-  announce,
-  binId,
-  getJson,
-  isReply,
-  metricValue,
-  refusedUpgrade,
-  sleep,
-  startOurs,
-  TestClient,
-} from "./helpers";
+import { announce, binId, getJson, isReply, metricValue, refusedUpgrade, startOurs, TestClient } from "./helpers";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const trackerBin = `${root}tracker/bin/swarmcast-tracker.mjs`;
@@ -95,8 +86,13 @@ describe("drain", () => {
     const c = await TestClient.connect(t.url);
     assert.equal((await getJson(`${t.httpUrl}/health`)).status, 200);
     const closing = t.close();
-    await sleep(100);
-    const h = await getJson(`${t.httpUrl}/health`);
+    const h = await waitFor(
+      async () => {
+        const health = await getJson(`${t.httpUrl}/health`);
+        return health.status === 503 && health;
+      },
+      { what: "/health to report the drain", timeout: 3000, interval: 20 },
+    );
     assert.equal(h.status, 503);
     assert.equal(h.body.status, "draining");
     assert.equal((await refusedUpgrade(t.url)).status, 503);

@@ -5,17 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
-import {
-  announce,
-  binId,
-  clientFrame,
-  eventually,
-  isReply,
-  rawWebSocket,
-  sleep,
-  startOurs,
-  TestClient,
-} from "./helpers";
+import { announce, binId, clientFrame, eventually, isReply, rawWebSocket, startOurs, TestClient } from "./helpers";
 
 const unlimited = {
   messageRate: 1e6,

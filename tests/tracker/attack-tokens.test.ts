@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { afterEach, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { waitFor } from "../../devkit/wait";
 import { TOKEN_QUERY_PARAM } from "../../shared/protocol";
 import { swarmInfoHash } from "../../tracker/src/swarm-info-hash";
 import { mintToken, verifyToken } from "../../tracker/src/token";
@@ -64,7 +65,11 @@ describe("token claims and limits", () => {
     assert.equal(refused.status, 429);
     assert.match(refused.body, /too many connections with this access token/);
     open[0].close();
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => t.stats().connections === 9, {
+      what: "the tracker to see the closed socket",
+      timeout: 3000,
+      interval: 20,
+    });
     await connect(token);
     assert.equal(t.stats().connections, 10);
   });

@@ -18,6 +18,7 @@ import {
   announce,
   binId,
   eventually,
+  type Frame,
   getJson,
   isAnswer,
   isOffer,
@@ -48,8 +49,8 @@ class Viewer {
 
   async join(withOffers = 0): Promise<void> {
     this.client = await TestClient.connect(this.url);
-    this.client.ws.on("message", (data) => {
-      const f = JSON.parse(data.toString());
+    this.client.ws.on("message", (data: Buffer) => {
+      const f = JSON.parse(data.toString()) as Frame;
       if (isOffer(f)) {
         this.client.send(
           announce(this.infoHash, this.peerId, {
@@ -83,6 +84,7 @@ class Viewer {
         await this.join();
         return;
       } catch {
+        // Waits on time: a pause between reconnect attempts, as a real client backs off.
         await sleep(100);
       }
     }
@@ -117,7 +119,7 @@ async function deployCluster(redisUrl: string, nodes: number): Promise<{ deploye
       stdio: ["ignore", "pipe", "inherit"],
     },
   );
-  const lines = createInterface({ input: proc.stdout! });
+  const lines = createInterface({ input: proc.stdout });
   const [line] = (await Promise.race([once(lines, "line"), sleep(60_000).then(() => ["timeout"])])) as string[];
   if (!line.startsWith("{")) throw new Error(`cluster.mjs did not start: ${line}`);
   lines.on("line", (l) => process.stdout.write(`# cluster: ${l}\n`));
@@ -170,7 +172,7 @@ describe("tracker cluster behind HAProxy", () => {
     const killedAt = Date.now();
     process.kill(victim.pid, "SIGKILL");
 
-    await eventually(async () => viewers.filter((v) => v.reconnects > 0).length > 0, 3000);
+    await eventually(() => viewers.filter((v) => v.reconnects > 0).length > 0, 3000);
     const cut = viewers.filter((v) => v.reconnects > 0);
     let registeredAfter = 0;
     let seen: unknown[] = [];
@@ -194,6 +196,7 @@ describe("tracker cluster behind HAProxy", () => {
       assert.equal(s.peers, 9, `${n.url} sees all 9 viewers`);
     }
 
+    // Waits on time: the newcomer is meant to join 5 s after the kill, as the survivors' view settles.
     await sleep(Math.max(0, 5000 - (Date.now() - killedAt)));
     const late = new Viewer(deployed.balancer, infoHash, binId(`late-${Math.random()}`));
     viewers.push(late);

@@ -8,6 +8,7 @@ import { Writable } from "node:stream";
 import { describe, it } from "node:test";
 import pino from "pino";
 import { mulberry32 } from "../../bench/tracker-load/zipf";
+import { waitFor } from "../../devkit/wait";
 import { announce, binId, isReply, offers, sleep, startOurs, TestClient } from "./helpers";
 
 describe("fuzz", () => {
@@ -129,9 +130,25 @@ describe("fuzz", () => {
       }
       c.frames.length = 0;
       sent++;
+      // Waits on time: a moment off the event loop now and then lets the sockets drain.
       if (sent % 200 === 0) await sleep(1);
     }
-    await sleep(200);
+    // Frames on one socket are handled in order: a reply to a last scrape on every open client
+    // means the tracker has handled everything sent before it.
+    const barriers = clients.map((c, i) => {
+      const barrier = binId(`fz-barrier-${i}`);
+      if (c.ws.readyState === c.ws.OPEN) c.send({ action: "scrape", info_hash: barrier });
+      return barrier;
+    });
+    await waitFor(
+      () =>
+        clients.every(
+          (c, i) =>
+            c.ws.readyState !== c.ws.OPEN ||
+            c.frames.some((f) => f.action === "scrape" && f.files?.[barriers[i]] !== undefined),
+        ),
+      { what: "every open client's last scrape to be answered", timeout: 10_000, interval: 20 },
+    );
 
     assert.ok(sent >= 1000, `sent ${sent}`);
     assert.ok(reconnects < sent / 4, `reconnects ${reconnects}`);

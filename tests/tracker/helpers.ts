@@ -75,7 +75,7 @@ export class TestClient {
 
   private constructor(readonly ws: WebSocket) {
     ws.on("message", (data) => {
-      const f = JSON.parse(data.toString()) as Frame;
+      const f = JSON.parse(textOf(data)) as Frame;
       const i = this.waiters.findIndex((w) => w.pred(f));
       if (i >= 0) this.waiters.splice(i, 1)[0].resolve(f);
       else this.frames.push(f);
@@ -180,6 +180,12 @@ export const isReply = (f: Frame) => f.action === "announce" && typeof f.interva
 export const isOffer = (f: Frame) => f.action === "announce" && f.offer !== undefined;
 export const isAnswer = (f: Frame) => f.action === "announce" && f.answer !== undefined;
 export const isFailure = (f: Frame) => typeof f["failure reason"] === "string";
+
+/** The text of a ws message, whichever of its binary types it arrived as. */
+export function textOf(data: WebSocket.RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
+  return (data instanceof ArrayBuffer ? Buffer.from(data) : data).toString("utf8");
+}
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -327,12 +333,12 @@ export async function spawnTracker(
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
-  child.stdout!.setEncoding("utf8");
-  child.stderr!.setEncoding("utf8");
-  child.stderr!.on("data", (d: string) => (out += d));
+  child.stdout.setEncoding("utf8");
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (d: string) => (out += d));
   const port = await new Promise<number>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 20_000);
-    child.stdout!.on("data", (d: string) => {
+    child.stdout.on("data", (d: string) => {
       if (out.length < 100_000) out += d;
       const m = /"url":"ws:\/\/[^"]+:(\d+)"/.exec(out);
       if (m) {

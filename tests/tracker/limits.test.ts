@@ -80,6 +80,7 @@ describe("abuse limits", () => {
     assert.equal(replies, 3);
     assert.equal(limited, 3);
     assert.equal(metricValue(await t.metrics(), 'swarmcast_tracker_failures_total{reason="rate_limited"}'), 3);
+    // Waits on time: the bucket refills at one message a second.
     await new Promise((r) => setTimeout(r, 1100));
     a.send(announce(ih, pa));
     await a.next(isReply);

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
+import { waitFor } from "../../devkit/wait";
 import {
   announce,
   binId,
@@ -157,13 +158,14 @@ for (const [name, start] of targets) {
       a.send(announce(ih2, pa, { event: "started" }));
       await a.next(isReply);
       a.close();
-      let files: Record<string, any> = {};
-      for (let i = 0; i < 40; i++) {
-        watcher.send({ action: "scrape", info_hash: [ih1, ih2] });
-        files = (await watcher.next((f) => f.action === "scrape")).files;
-        if (files[ih1].incomplete === 0 && files[ih2].incomplete === 0) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      const files: Record<string, any> = await waitFor(
+        async () => {
+          watcher.send({ action: "scrape", info_hash: [ih1, ih2] });
+          const scraped: Record<string, any> = (await watcher.next((f) => f.action === "scrape")).files;
+          return scraped[ih1].incomplete === 0 && scraped[ih2].incomplete === 0 && scraped;
+        },
+        { what: "both swarms to drop the closed peer", timeout: 3000, interval: 50 },
+      );
       assert.equal(files[ih1].incomplete, 0);
       assert.equal(files[ih2].incomplete, 0);
     });

@@ -150,6 +150,7 @@ describe("tracker guarantees", () => {
     const [o] = offers(1, "ttl");
     b.send(announce(ih, pb, { event: "started", numwant: 1, offers: [o] }));
     await a.next(isOffer);
+    // Waits on time: the offer has to outlive its 0.2 s TTL and be swept.
     await new Promise((r) => setTimeout(r, 1200));
     a.send(announce(ih, pa, { to_peer_id: pb, offer_id: o.offer_id, answer: { type: "answer", sdp: "late" } }));
     assert.ok(await b.nothing(isAnswer, 300));

@@ -12,11 +12,11 @@ import { startOrigin, type Origin } from "../../devkit/origin/index";
 import { startTracker } from "../../tracker/src/index";
 import { launchChromium } from "../../devkit/chromium";
 import { startPageServer, type PageServer } from "../../devkit/page-server";
+import { waitFor } from "../../devkit/wait";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const MEDIA = join(ROOT, "devkit/media/test-stream");
 const OUT = join(ROOT, "tests/output/trust");
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let origin: Origin;
 let tracker: Awaited<ReturnType<typeof startTracker>>;
@@ -85,7 +85,9 @@ describe("integrity map, required mode", () => {
       try {
         const liar = await open({ src: origin.vodUrl("liar"), tracker: tracker.url, swarm, role: "liar" });
         opened.push(liar);
-        await sleep(4000);
+        await waitFor(async () => (await read(liar.page)).frags.length >= 5, {
+          what: "the liar to hold five segments",
+        });
         const honest = await open({
           src: origin.vodUrl("honest"),
           tracker: tracker.url,
@@ -103,14 +105,13 @@ describe("integrity map, required mode", () => {
 
         let h = await read(honest.page);
         let u = await read(unhashed.page);
-        const deadline = Date.now() + 45_000;
-        while (
-          Date.now() < deadline &&
-          !(h.stats.integrityFailures > 0 && h.currentTime >= 10 && u.currentTime >= 10)
-        ) {
-          await sleep(1000);
-          [h, u] = await Promise.all([read(honest.page), read(unhashed.page)]);
-        }
+        await waitFor(
+          async () => {
+            [h, u] = await Promise.all([read(honest.page), read(unhashed.page)]);
+            return h.stats.integrityFailures > 0 && h.currentTime >= 10 && u.currentTime >= 10;
+          },
+          { what: "the honest viewer to catch the liar and both viewers to play 10 s", timeout: 45_000, interval: 500 },
+        );
         const l = await read(liar.page);
         console.log(
           `# map+required: ${h.stats.integrityFailures} failure(s), ${h.stats.integrity.verifiedSegments} verified from peers, ` +
@@ -126,8 +127,14 @@ describe("integrity map, required mode", () => {
           [],
         );
         assert.ok(h.currentTime >= 10, `honest played to ${h.currentTime} s`);
-        await sleep(500);
-        h = await read(honest.page);
+        // The page's digests of the last fragments settle after hls.js gets them.
+        h = await waitFor(
+          async () => {
+            const state = await read(honest.page);
+            return state.frags.every((f) => f.actual !== undefined) && state;
+          },
+          { what: "every fragment digest of the honest viewer" },
+        );
         assert.ok(h.frags.length >= 5);
         for (const f of h.frags) assert.equal(f.actual, map[f.url], `fragment ${f.url} differs from the map`);
         assert.equal(h.stats.integrity.mode, "required");

@@ -9,7 +9,7 @@ import { isSha256Hex, sha256Hex } from "../../sdk/src/integrity/sha256";
 import { SegmentVerifier } from "../../sdk/src/integrity/verifier";
 
 const sha = (data: Uint8Array | string) => createHash("sha256").update(data).digest("hex");
-const bytes = (text: string) => new TextEncoder().encode(text).buffer as ArrayBuffer;
+const bytes = (text: string) => new TextEncoder().encode(text).buffer;
 
 describe("sha256Hex", () => {
   it("matches node's SHA-256 through WebCrypto", async () => {
@@ -41,8 +41,7 @@ describe("SegmentHashIndex", () => {
 
   it("keeps every hash of three loaded VOD renditions of 1,000 segments under a 2,000 bound, and refuses forged bytes for the first", async () => {
     const index = new SegmentHashIndex(2000);
-    const body = (r: number, n: number) =>
-      new TextEncoder().encode(`rendition ${r} segment ${n}`).buffer as ArrayBuffer;
+    const body = (r: number, n: number) => new TextEncoder().encode(`rendition ${r} segment ${n}`).buffer;
     const sha256 = (data: ArrayBuffer) => createHash("sha256").update(Buffer.from(data)).digest("hex");
     for (let r = 0; r < 3; r++) {
       const listed = Array.from({ length: 1000 }, (_, n) => ({
@@ -164,7 +163,7 @@ describe("JSON integrity map", () => {
 
   it("names the map URL on HTTP and JSON errors", async () => {
     const fake = (status: number, body: string) =>
-      (async () => new Response(body, { status })) as unknown as typeof fetch;
+      (() => Promise.resolve(new Response(body, { status }))) as unknown as typeof fetch;
     await assert.rejects(loadIntegrityMap("http://o/m.json", fake(404, "no")), /http:\/\/o\/m\.json: HTTP 404/);
     await assert.rejects(loadIntegrityMap("http://o/m.json", fake(200, "{oops")), /m\.json: not JSON/);
     const ok = await loadIntegrityMap("http://o/vod/m.json", fake(200, JSON.stringify({ "a.ts": sha("a") })));

@@ -3,9 +3,10 @@
 // never hand hls.js a corrupted segment, must drop the liar, and must get the refused segments
 // again, correct. Margins are wide: figures belong to bench/.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { BrowserContext, Page } from "playwright-core";
 import { useStage } from "../../devkit/stage";
+import { waitFor } from "../../devkit/wait";
 
 interface PageRecord {
   attachError: string | null;
@@ -25,8 +26,6 @@ interface PageRecord {
   fetched: Array<{ url: string; bytes: number }>;
   stats: any;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const stage = useStage({ tracker: { logLevel: "warn" } });
 
@@ -61,6 +60,8 @@ function read(page: Page): Promise<PageRecord> {
   });
 }
 
+const snOf = (url: string) => Number(/seg-(\d+)\.ts/.exec(url)?.[1] ?? NaN);
+
 describe("a lying peer", () => {
   it("is caught by SHA-256, dropped, and never reaches hls.js", { timeout: 95_000 }, async () => {
     const swarm = `liar-${Date.now()}`;
@@ -70,35 +71,53 @@ describe("a lying peer", () => {
       // The liar joins first so it holds segments the others will want.
       const liar = await open("liar", { ...common, src: stage.origin.liveUrl("liar"), role: "liar" });
       opened.push(liar);
-      await sleep(4000);
-      const honest = [];
+      await waitFor(async () => (await read(liar.page)).segments.length > 0, { what: "the liar to hold a segment" });
+      const honest: Array<{ id: string; page: Page; context: BrowserContext }> = [];
       for (const id of ["honestA", "honestB"]) {
         // Further from the live edge than the liar, so the liar always holds the segments
         // these viewers want next and is asked for them.
         const viewer = await open(id, { ...common, src: stage.origin.liveUrl(id), behind: "12" });
         opened.push(viewer);
         honest.push(viewer);
-        await sleep(3000);
+        await waitFor(async () => (await read(viewer.page)).currentTime > 0, { what: `${id} to start playing` });
       }
 
       let states: PageRecord[] = [];
       // Playback progress from the first moment each viewer played.
       const firstTime: Array<number | undefined> = honest.map(() => undefined);
       const progress = (s: PageRecord, i: number) => s.currentTime - (firstTime[i] ?? s.currentTime);
-      const deadline = Date.now() + 55_000;
-      for (;;) {
-        states = await Promise.all(honest.map((v) => read(v.page)));
-        states.forEach((s, i) => {
-          if (firstTime[i] === undefined && s.currentTime > 0) firstTime[i] = s.currentTime;
-        });
-        const caught = states.every((s) => s.stats.integrityFailures > 0);
-        const played = states.every((s, i) => progress(s, i) >= 12);
-        if ((caught && played) || Date.now() > deadline) break;
-        await sleep(1000);
-      }
-      // Let hls.js reach the segments refused last, and the page's own digests settle.
-      await sleep(6000);
-      states = await Promise.all(honest.map((v) => read(v.page)));
+      await waitFor(
+        async () => {
+          states = await Promise.all(honest.map((v) => read(v.page)));
+          states.forEach((s, i) => {
+            if (firstTime[i] === undefined && s.currentTime > 0) firstTime[i] = s.currentTime;
+          });
+          const caught = states.every((s) => s.stats.integrityFailures > 0);
+          const played = states.every((s, i) => progress(s, i) >= 12);
+          return caught && played;
+        },
+        { what: "both honest viewers to catch the liar and play 12 s", timeout: 55_000, interval: 1000 },
+      );
+      // hls.js has the segments refused before its newest one again, and the page's own
+      // digests of everything it got have settled.
+      await waitFor(
+        async () => {
+          states = await Promise.all(honest.map((v) => read(v.page)));
+          return states.every((s) => {
+            const lastSn = Math.max(...s.frags.map((f) => f.sn));
+            const refused = s.errors.filter((e) => e.kind === "integrity").map((f) => f.cause!.url!);
+            const replacedDone = refused
+              .filter((url) => snOf(url) < lastSn)
+              .every((url) => s.frags.some((f) => f.url === url) && s.segments.some((seg) => seg.url === url));
+            return replacedDone && s.frags.every((f) => f.ok !== null);
+          });
+        },
+        {
+          what: "refused segments to reach hls.js again and every fragment digest to settle",
+          timeout: 20_000,
+          interval: 250,
+        },
+      );
       const liarState = await read(liar.page);
       const egress = stage.origin.egress();
 
@@ -110,7 +129,6 @@ describe("a lying peer", () => {
         const liarId = blamed[0];
         // Refused segments that hls.js has played past; later ones may still be prefetches.
         const lastSn = Math.max(...s.frags.map((f) => f.sn));
-        const snOf = (url: string) => Number(/seg-(\d+)\.ts/.exec(url)?.[1] ?? NaN);
         const replaced = failures.map((f) => f.cause!.url!).filter((url) => snOf(url) < lastSn);
         const refetch = replaced.map((url) => s.segments.find((seg) => seg.url === url));
         console.log(
@@ -162,10 +180,10 @@ describe("a lying peer", () => {
         // The refused segments came again, correct; from the origin when no honest peer had them.
         for (const [j, url] of replaced.entries()) {
           assert.ok(refetch[j], `${id}: refused segment ${url} never delivered again`);
-          assert.notEqual(refetch[j]!.peerId, liarId);
+          assert.notEqual(refetch[j].peerId, liarId);
           const frag = s.frags.find((f) => f.url === url);
           assert.ok(frag?.ok === true, `${id}: refused segment ${url} did not reach hls.js intact`);
-          if (refetch[j]!.source === "http") {
+          if (refetch[j].source === "http") {
             assert.ok(
               s.fetched.some((x) => x.url === url),
               `${id}: ${url} counted as HTTP but the browser never fetched it`,

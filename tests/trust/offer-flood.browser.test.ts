@@ -48,7 +48,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function connect(url: string): Promise<{ ws: WebSocket; frames: any[] }> {
   const ws = new WebSocket(url, { perMessageDeflate: false });
   const frames: any[] = [];
-  ws.on("message", (data) => frames.push(JSON.parse(data.toString())));
+  ws.on("message", (data: Buffer) => frames.push(JSON.parse(data.toString())));
   ws.on("error", () => undefined);
   await once(ws, "open");
   return { ws, frames };

@@ -2,13 +2,13 @@
 // Viewers holding a valid token find each other; a viewer with no token, a forged one or an
 // expired one gets no peers, keeps playing from the origin, and is told why.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { BrowserContext, Page } from "playwright-core";
 import { mintToken } from "../../tracker/src/index";
 import { useStage } from "../../devkit/stage";
+import { waitFor } from "../../devkit/wait";
 
 const SECRET = "private-swarm-test-secret";
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const stage = useStage({ tracker: { secret: SECRET } });
 
@@ -60,20 +60,24 @@ describe("private swarm", () => {
         // Playback progress from the first moment each viewer played.
         const firstTime: Array<number | undefined> = viewers.map(() => undefined);
         const played = (s: State, i: number) => s.currentTime - (firstTime[i] ?? s.currentTime);
-        const deadline = Date.now() + 45_000;
-        for (;;) {
-          states = await Promise.all(opened.map((o) => read(o.page)));
-          states.forEach((s, i) => {
-            if (firstTime[i] === undefined && s.currentTime > 0) firstTime[i] = s.currentTime;
-          });
-          const ready = states.every(
-            (s, i) =>
-              played(s, i) >= 6 &&
-              (viewers[i].admitted ? s.stats.peers.length > 0 : s.errors.some((e) => e.kind === "tracker")),
-          );
-          if (ready || Date.now() > deadline) break;
-          await sleep(1000);
-        }
+        await waitFor(
+          async () => {
+            states = await Promise.all(opened.map((o) => read(o.page)));
+            states.forEach((s, i) => {
+              if (firstTime[i] === undefined && s.currentTime > 0) firstTime[i] = s.currentTime;
+            });
+            return states.every(
+              (s, i) =>
+                played(s, i) >= 6 &&
+                (viewers[i].admitted ? s.stats.peers.length > 0 : s.errors.some((e) => e.kind === "tracker")),
+            );
+          },
+          {
+            what: "every viewer to play 6 s, admitted ones with a peer, refused ones with a tracker error",
+            timeout: 45_000,
+            interval: 500,
+          },
+        );
         const rejected = stage.tracker.stats().rejectedConnections as Record<string, number>;
         console.log(
           "# " +

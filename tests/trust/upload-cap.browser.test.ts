@@ -4,14 +4,14 @@
 // within the cap (+10 % margin), and peers must still share. One more viewer with
 // upload: false never sends a byte.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { BrowserContext, Page } from "playwright-core";
 import { useStage } from "../../devkit/stage";
+import { waitFor } from "../../devkit/wait";
 
 // Uncapped, these viewers upload more than the 10 s budget (375 KB at 300 kbit/s, about two
 // 166 KB segments) in a 10 s window; with 10 viewers each has up to 10 peers asking at once.
 const CAP_KBPS = 300;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const stage = useStage({ tracker: { logLevel: "warn" } });
 
@@ -57,7 +57,10 @@ describe("upload cap in Chromium", () => {
             };
             await page.goto(`${stage.pages.url}/pages/trust-player.html?${new URLSearchParams(params)}`);
             opened.push({ id, page, context });
-            await sleep(VIEWERS > 2 ? 1000 : 2000);
+            // The next viewer joins once this one has a segment to offer.
+            await waitFor(() => page.evaluate(() => window.trustTest.segments.length > 0), {
+              what: `${id} to load a segment`,
+            });
           }
           const leecherContext = await stage.browser.newContext();
           const leecher = await leecherContext.newPage();
@@ -65,7 +68,25 @@ describe("upload cap in Chromium", () => {
             `${stage.pages.url}/pages/trust-player.html?${new URLSearchParams({ src: stage.origin.liveUrl("leecher"), tracker: stage.tracker.url, swarm, upload: "off" })}`,
           );
           opened.push({ id: "leecher", page: leecher, context: leecherContext });
-          await sleep(30_000);
+          // Long enough that the cap held somebody back and the leecher got bytes from peers.
+          await waitFor(
+            async () => {
+              const [leecherStats, ...viewerStats] = await Promise.all(
+                [leecher, ...opened.slice(0, VIEWERS).map((o) => o.page)].map((page) =>
+                  page.evaluate(() => window.trustTest.player!.stats()),
+                ),
+              );
+              return (
+                leecherStats.p2pBytes > 0 &&
+                viewerStats.some((s) => s.upload.limitedCount + s.upload.refusedRequests > 0)
+              );
+            },
+            {
+              what: "the cap to hold a viewer back and the leecher to receive bytes from peers",
+              timeout: 60_000,
+              interval: 1000,
+            },
+          );
           const leech = await leecher.evaluate(() => {
             const r = (window as any).trustTest;
             return { uploadLog: r.uploadLog as unknown[], stats: r.player.stats(), errors: r.errors };

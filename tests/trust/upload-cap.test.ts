@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { waitFor } from "../../devkit/wait";
 import { UploadGovernor } from "../../sdk/src/upload/upload-governor";
 import { UploadLimiter } from "../../sdk/src/upload/upload-limiter";
 
@@ -294,7 +295,11 @@ describe("UploadGovernor", () => {
     assert.equal(g.stats().limited, true);
     assert.equal(g.stats().limitedCount, 1);
     now = 5001;
-    await new Promise((r) => setTimeout(r, 60));
+    await waitFor(() => calls.length === 2, {
+      what: "the governor's next tick to lift the cap",
+      timeout: 3000,
+      interval: 10,
+    });
     assert.deepEqual(calls, [true, false]);
     assert.equal(g.stats().limited, false);
     assert.equal(g.stats().capKbps, 400);

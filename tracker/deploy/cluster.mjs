@@ -61,7 +61,9 @@ async function waitHealthy(url, timeoutMs) {
     try {
       const res = await fetch(url);
       if (res.status === 200) return;
-    } catch {}
+    } catch {
+      // not listening yet
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${url} not healthy within ${timeoutMs} ms`);

@@ -140,7 +140,7 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
-main().catch((err) => {
-  process.stderr.write(`swarmcast-tracker: ${err?.stack ?? err}\n`);
+main().catch((err: unknown) => {
+  process.stderr.write(`swarmcast-tracker: ${err instanceof Error ? err.stack : String(err)}\n`);
   process.exit(1);
 });

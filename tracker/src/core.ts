@@ -176,8 +176,8 @@ export class TrackerCore {
       return;
     }
     const req = msg as { action?: unknown };
-    if (req.action === "announce") this.announce(conn, req as Unchecked<AnnounceRequest>, now);
-    else if (req.action === "scrape") this.scrape(conn, req as Unchecked<ScrapeRequest>);
+    if (req.action === "announce") this.announce(conn, req, now);
+    else if (req.action === "scrape") this.scrape(conn, req);
     else
       this.fail(
         conn,
@@ -479,7 +479,7 @@ export class TrackerCore {
           infoHash,
           toPeerId,
           offerId,
-          this.sdpLiteral(answer.sdp as string, 0),
+          this.sdpLiteral(answer.sdp, 0),
           Math.floor(now * 1000),
         )
       ) {
@@ -492,7 +492,7 @@ export class TrackerCore {
     if (to!.index >= 0) to!.lastSeen = Math.floor(now);
     this.send(
       from!.conn,
-      `${from!.swarm.framePrefix}"peer_id":${jsonString(to!.peerId)},"offer_id":${jsonString(offerId)},"answer":{"type":"answer","sdp":${this.sdpLiteral(answer.sdp as string, 0)}}}`,
+      `${from!.swarm.framePrefix}"peer_id":${jsonString(to!.peerId)},"offer_id":${jsonString(offerId)},"answer":{"type":"answer","sdp":${this.sdpLiteral(answer.sdp, 0)}}}`,
     );
     this.stats.answersRelayed++;
   }

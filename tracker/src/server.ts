@@ -12,7 +12,7 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import { WebSocketServer, type WebSocket } from "ws";
+import { WebSocketServer } from "ws";
 import { TOKEN_QUERY_PARAM } from "../../shared/protocol";
 import { Connection, kConnection, type TrackedSocket } from "./connection";
 import { BeaconEndpoint } from "./audience/beacon";
@@ -325,9 +325,7 @@ export class TrackerServer {
     }
     if (socket.destroyed) return;
     socket.off("error", ignoreError);
-    this.wss.handleUpgrade(req, socket, head, (ws) =>
-      guard(this.log, () => this.onOpen(ws as TrackedSocket, socket, ip, grant)),
-    );
+    this.wss.handleUpgrade(req, socket, head, (ws) => guard(this.log, () => this.onOpen(ws, socket, ip, grant)));
   }
 
   private onOpen(ws: TrackedSocket, socket: Duplex, ip: string, grant: AccessGrant | null): void {
@@ -337,7 +335,7 @@ export class TrackerServer {
     const burst = { messages: limits.messageBurst, bytes: limits.byteBurst, offers: limits.offerBurst };
     const conn = new Connection(ws, socket, ipEntry, grant, this.output, burst, nowSeconds());
     ws.on("message", this.handleMessage);
-    ws.on("pong", this.handlePong);
+    ws.on("pong", answerPong);
     ws.on("error", this.handleError);
     ws.on("close", this.handleClose);
     this.stats.connectionsAccepted++;
@@ -362,10 +360,6 @@ export class TrackerServer {
       }
     };
   })();
-
-  private readonly handlePong = function (this: TrackedSocket, data: Buffer) {
-    this[kConnection]?.onPong(data);
-  };
 
   /** Protocol violations (ws closes with 1002, 1007 or 1009 itself) and socket errors. */
   private readonly handleError: (this: TrackedSocket, err: Error & { code?: string }) => void = (() => {
@@ -515,6 +509,11 @@ function refuseUpgrade(socket: Duplex, status: number, body: string, headers = "
 }
 
 /** Errors on a socket being refused (the client went away) are of no interest. */
+/** The pong listener, shared by every socket: only a pong answering our ping counts. */
+function answerPong(this: TrackedSocket, data: Buffer): void {
+  this[kConnection]?.onPong(data);
+}
+
 function ignoreError(): void {}
 
 /** A malformed request head: answer 400 (Node's default) without ever throwing. */

@@ -53,7 +53,7 @@ function parseStream(desc: string): StreamAttributes {
     const value = pair.slice(eq + 1);
     if (key === "bitrate" || key === "width" || key === "height") {
       if (!/^\d+$/.test(value)) fail(`--stream: ${pair.slice(0, eq)} must be an integer, got "${value}"`);
-      stream[key as "bitrate" | "width" | "height"] = Number(value);
+      stream[key] = Number(value);
     } else {
       (stream as unknown as Record<string, string>)[key] = value;
     }

@@ -111,21 +111,13 @@ export function verifyToken(
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     return { ok: false, status: 403, reason: "bad_signature" };
   }
-  let claims: TokenClaims;
+  let claims: unknown;
   try {
     claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
   } catch {
     return { ok: false, status: 403, reason: "malformed_token" };
   }
-  if (
-    claims === null ||
-    typeof claims !== "object" ||
-    typeof claims.exp !== "number" ||
-    (claims.ih !== undefined && (!Array.isArray(claims.ih) || !claims.ih.every(isInfoHash))) ||
-    (claims.origin !== undefined && typeof claims.origin !== "string")
-  ) {
-    return { ok: false, status: 403, reason: "malformed_token" };
-  }
+  if (!isTokenClaims(claims)) return { ok: false, status: 403, reason: "malformed_token" };
   if (claims.exp <= now) return { ok: false, status: 401, reason: "expired_token" };
   if (maxTtl > 0 && claims.exp - now > maxTtl) return { ok: false, status: 403, reason: "token_ttl_too_long" };
   if (claims.origin !== undefined && claims.origin !== origin)
@@ -137,6 +129,18 @@ export function verifyToken(
     ...(claims.sub !== undefined ? { sub: claims.sub } : {}),
   };
   return { ok: true, claims, grant };
+}
+
+/** Claims as JSON.parse gave them: checked field by field before any is trusted. */
+function isTokenClaims(value: unknown): value is TokenClaims {
+  if (value === null || typeof value !== "object") return false;
+  const claims = value as Record<string, unknown>;
+  return (
+    typeof claims.exp === "number" &&
+    (claims.ih === undefined || (Array.isArray(claims.ih) && claims.ih.every(isInfoHash))) &&
+    (claims.origin === undefined || typeof claims.origin === "string") &&
+    (claims.sub === undefined || typeof claims.sub === "string")
+  );
 }
 
 export const TOKEN_REASON_TEXT: Record<RefusalReason | "too_many_connections_per_token", string> = {

@@ -1,4 +1,4 @@
-import type { HlsConfig, Loader, LoaderCallbacks, LoaderConfiguration, LoaderContext } from "hls.js";
+import type { HlsConfig, LoaderCallbacks, LoaderConfiguration, LoaderContext } from "hls.js";
 
 export type LoaderClass = HlsConfig["loader"];
 
@@ -8,7 +8,7 @@ export type LoaderClass = HlsConfig["loader"];
  * and the segments PML hands back to hls.js's own loader when it does not manage them.
  */
 export function createCountingLoader(Base: LoaderClass, onSegment: (url: string, bytes: number) => void): LoaderClass {
-  const BaseLoader = Base as unknown as new (config: HlsConfig) => Loader<LoaderContext>;
+  const BaseLoader = Base;
   class CountingLoader extends BaseLoader {
     override load(
       context: LoaderContext,
@@ -31,5 +31,5 @@ export function createCountingLoader(Base: LoaderClass, onSegment: (url: string,
       });
     }
   }
-  return CountingLoader as unknown as LoaderClass;
+  return CountingLoader;
 }

@@ -12,6 +12,7 @@ import { LiveEdgeFetcher } from "../live/edge-fetcher";
 import type { LivePlayer } from "../live/live-player";
 import type { ResolvedOptions } from "../options";
 import { PeerConnectionGuard, REFUSED_MESSAGE } from "../peers/peer-connection-guard";
+import { watchTracker } from "../signaling/reconnecting-socket";
 import { SegmentSizeBound } from "../peers/segment-size-bound";
 import { StatsAccumulator, type SwarmcastStats } from "../stats/accumulator";
 import { startStatsBeacon } from "../stats/beacon";
@@ -59,6 +60,7 @@ export class LiveP2PSession {
   private readonly pmlListeners: Partial<CoreEventMap>;
   private readonly timer: ReturnType<typeof setInterval> | undefined;
   private readonly beacon: ReturnType<typeof startStatsBeacon> | undefined;
+  private readonly unwatchTrackers: Array<() => void>;
   private destroyed = false;
 
   constructor(private readonly resolved: ResolvedOptions) {
@@ -79,6 +81,7 @@ export class LiveP2PSession {
     });
     this.peerGuard = createPeerGuard(resolved, this.segmentSizes, this.emitter);
     this.pmlListeners = createPmlListeners(this, resolved.trackers);
+    this.unwatchTrackers = this.p2pEnabled ? watchTrackers(resolved, this.stats, this.emitter) : [];
     this.edge = this.p2pEnabled ? createEdgeFetcher(resolved, this) : undefined;
     this.timer = startStatsTimer(resolved.statsIntervalMs, this.emitter, () => this.snapshot(Date.now()));
     this.beacon =
@@ -168,6 +171,7 @@ export class LiveP2PSession {
     this.integrity.destroy();
     this.upload.destroy();
     this.peerGuard.destroy();
+    for (const unwatch of this.unwatchTrackers) unwatch();
     this.edge?.destroy();
     if (this.core) {
       removeListeners(this.core, this.pmlListeners);
@@ -341,9 +345,39 @@ function reportNoWebRtc(emitter: Emitter<SwarmcastEventMap>): void {
 }
 
 function addListeners(core: P2PCoreHandle, listeners: Partial<CoreEventMap>): void {
-  for (const [name, fn] of Object.entries(listeners)) core.addEventListener(name as keyof CoreEventMap, fn as never);
+  for (const [name, fn] of Object.entries(listeners)) core.addEventListener(name as keyof CoreEventMap, fn);
 }
 
 function removeListeners(core: P2PCoreHandle, listeners: Partial<CoreEventMap>): void {
-  for (const [name, fn] of Object.entries(listeners)) core.removeEventListener(name as keyof CoreEventMap, fn as never);
+  for (const [name, fn] of Object.entries(listeners)) core.removeEventListener(name as keyof CoreEventMap, fn);
+}
+
+/**
+ * The tracker connections keep themselves alive (signaling/reconnecting-socket.ts): one error per
+ * outage, however many attempts it takes.
+ */
+function watchTrackers(
+  resolved: ResolvedOptions,
+  stats: StatsAccumulator,
+  emitter: Emitter<SwarmcastEventMap>,
+): Array<() => void> {
+  return resolved.trackers.map((url) =>
+    watchTracker(url, {
+      schedule: resolved.trackerReconnect,
+      onLoss: ({ url: lost, wasConnected, retryInMs }) => {
+        const retry = `retrying in ${(retryInMs / 1000).toFixed(1)} s`;
+        const message = wasConnected
+          ? `tracker ${redactToken(lost)} connection lost (${retry}); playing on from HTTP and connected peers`
+          : `${describeTrackerWarning(`Error connecting to ${lost}`, resolved.trackers)} (${retry})`;
+        stats.trackerProblem("error", message);
+        emitter.emit("error", {
+          kind: "tracker",
+          message,
+          fatal: false,
+          cause: { url: redactToken(lost), wasConnected, retryInMs },
+        });
+      },
+      onReconnect: () => stats.trackerReconnected(),
+    }),
+  );
 }

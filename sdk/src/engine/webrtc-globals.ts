@@ -21,10 +21,8 @@ function fromGlobals(name: string, wrap: (impl: Constructor) => Constructor = (i
   } as unknown as Constructor;
 }
 
-export const RTCPeerConnection = fromGlobals(
-  "RTCPeerConnection",
-  (impl) =>
-    guardedPeerConnectionClass(impl as unknown as typeof globalThis.RTCPeerConnection) as unknown as Constructor,
+export const RTCPeerConnection = fromGlobals("RTCPeerConnection", (impl) =>
+  guardedPeerConnectionClass(impl as unknown as typeof globalThis.RTCPeerConnection),
 );
 export const RTCSessionDescription = fromGlobals("RTCSessionDescription");
 export const RTCIceCandidate = fromGlobals("RTCIceCandidate");

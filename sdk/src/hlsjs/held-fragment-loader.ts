@@ -65,5 +65,5 @@ export function holdFragmentLoader(Inner: FragmentLoaderClass, edge: LiveEdgeFet
       this.inner.destroy();
     }
   }
-  return HeldFragmentLoader as unknown as FragmentLoaderClass;
+  return HeldFragmentLoader;
 }

@@ -26,13 +26,13 @@ export function resolveLiveEdge(
     if (!known.includes(key)) fail(`unknown option "liveEdge.${key}"; known: ${known.join(", ")}`);
   }
   if (o.enabled !== undefined && typeof o.enabled !== "boolean") {
-    fail(`option "liveEdge.enabled" must be true or false, got ${String(o.enabled)}`);
+    fail(`option "liveEdge.enabled" must be true or false, got ${JSON.stringify(o.enabled)}`);
   }
   for (const key of NUMBER_KEYS) {
     const v = o[key];
     if (v !== undefined && (typeof v !== "number" || !Number.isFinite(v) || v < 0)) {
       fail(
-        `option "liveEdge.${key}" must be a number of seconds ≥ 0, got ${typeof v === "string" ? `"${v}"` : String(v)}`,
+        `option "liveEdge.${key}" must be a number of seconds ≥ 0, got ${typeof v === "number" ? String(v) : JSON.stringify(v)}`,
       );
     }
   }

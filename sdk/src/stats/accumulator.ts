@@ -27,6 +27,8 @@ export interface TrackerStats {
   warnings: number;
   /** Text of the last error or warning, or null. */
   lastError: string | null;
+  /** Times a lost tracker connection came back (the viewer announced again). */
+  reconnects: number;
 }
 
 /** What `player.stats()` returns. Byte counts are cumulative since attach. */
@@ -85,7 +87,7 @@ export class StatsAccumulator {
   private readonly p2pRate: SlidingRate;
   private readonly upRate: SlidingRate;
   private readonly peers = new Map<string, PeerEntry>();
-  private readonly tracker: TrackerStats = { errors: 0, warnings: 0, lastError: null };
+  private readonly tracker: TrackerStats = { errors: 0, warnings: 0, lastError: null, reconnects: 0 };
 
   constructor(private readonly options: { rateWindowMs: number; p2pEnabled: boolean; now: number }) {
     this.httpRate = new SlidingRate(options.rateWindowMs, options.now);
@@ -163,6 +165,10 @@ export class StatsAccumulator {
     if (kind === "error") this.tracker.errors++;
     else this.tracker.warnings++;
     this.tracker.lastError = message;
+  }
+
+  trackerReconnected(): void {
+    this.tracker.reconnects++;
   }
 
   get connectedPeers(): number {

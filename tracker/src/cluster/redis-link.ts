@@ -69,8 +69,9 @@ export class RedisLink {
     }
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.cmd.disconnect();
     this.sub.disconnect();
+    return Promise.resolve();
   }
 }
