@@ -12,8 +12,9 @@ import tseslint from "typescript-eslint";
 
 /** The public entry of each package, by its folder in this repo and by its package name. */
 const PACKAGES = {
-  sdk: { entry: "sdk/src/index", name: "swarmcast" },
-  tracker: { entry: "tracker/src/index", name: "swarmcast-tracker" },
+  // swarmcast/engine (sdk/src/engine-entry) is the SDK's second public entry, for players without hls.js.
+  sdk: { entries: ["sdk/src/index", "sdk/src/engine-entry"], name: "swarmcast", subpaths: ["engine"] },
+  tracker: { entries: ["tracker/src/index"], name: "swarmcast-tracker", subpaths: [] },
 };
 
 const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -30,12 +31,13 @@ function wholeFolder(folder, reason) {
 
 /** Imports of a package's internals: anything in its folder but its public entry. */
 function packageInternals(folder) {
-  const { entry, name } = PACKAGES[folder];
-  const message = `use the public entry (${name}, ${entry}.ts), not the package's internals`;
-  const inside = entry.slice(folder.length + 1);
+  const { entries, name, subpaths } = PACKAGES[folder];
+  const message = `use the public entries (${name}, ${entries.map((e) => `${e}.ts`).join(", ")}), not the package's internals`;
+  const inside = entries.map((entry) => escape(entry.slice(folder.length + 1))).join("|");
+  const allowed = ["package\\.json", ...subpaths.map(escape)].join("|");
   return [
-    { regex: `${climbsTo(folder)}(?!${escape(inside)}(\\.js)?$)`, message },
-    { regex: `^${escape(name)}/(?!package\\.json$)`, message },
+    { regex: `${climbsTo(folder)}(?!(${inside})(\\.js)?$)`, message },
+    { regex: `^${escape(name)}/(?!(${allowed})$)`, message },
   ];
 }
 

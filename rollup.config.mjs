@@ -1,14 +1,19 @@
 // Builds of the two packages. shared/ is compiled into each; neither needs TypeScript at run time.
 // swarmcast (sdk/):
-//   sdk/dist/swarmcast.js       script-tag IIFE, global `Swarmcast`, hls.js and PML inside, minified
-//   sdk/dist/swarmcast.mjs      ES module for bundlers: hls.js stays an import (peer dependency), PML inside
-//   sdk/dist/swarmcast.d.ts     types of the module build
-//   sdk/dist/publish/cli.js     the `swarmcast-hash` command (Node, no dependencies)
+//   sdk/dist/swarmcast.js          script-tag IIFE, global `Swarmcast`, hls.js and PML inside, minified
+//   sdk/dist/swarmcast.mjs         ES module for bundlers: hls.js stays an import (peer dependency), PML inside
+//   sdk/dist/swarmcast.d.ts        types of the module build
+//   sdk/dist/swarmcast-engine.mjs  `swarmcast/engine`: the live P2P path for any player, no hls.js,
+//                                  PML's Node build inside
+//   sdk/dist/swarmcast-engine.d.ts types of the engine build
+//   sdk/dist/publish/cli.js        the `swarmcast-hash` command (Node, no dependencies)
 // swarmcast-tracker (tracker/):
 //   tracker/dist/index.js, index.d.ts   the library entry (`startTracker`, tokens, options) and its types
 //   tracker/dist/cli.js, token-cli.js   the `swarmcast-tracker` and `swarmcast-token` commands
 import { readFileSync, rmSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import commonjs from "@rollup/plugin-commonjs";
+import json from "@rollup/plugin-json";
 import { nodeResolve } from "@rollup/plugin-node-resolve";
 import replace from "@rollup/plugin-replace";
 import terser from "@rollup/plugin-terser";
@@ -64,6 +69,13 @@ export const onwarn = (warning, warn) => {
   if (warning.code === "CIRCULAR_DEPENDENCY" && warning.ids?.every((id) => id.includes("node_modules"))) return;
   warn(warning);
 };
+
+/** PML's WebRTC client imports `webrtc-polyfill`; in the engine build it gets the runtime's globals. */
+const webRtcFromGlobals = () => ({
+  name: "webrtc-from-globals",
+  resolveId: (id) =>
+    id === "webrtc-polyfill" ? fileURLToPath(new URL("./sdk/src/engine/webrtc-globals.ts", import.meta.url)) : null,
+});
 
 /** Node code: every bare import (a dependency or node:*) stays an import. */
 const nodeExternal = (id) => !id.startsWith(".") && !id.startsWith("/") && !id.startsWith("\0");
@@ -127,6 +139,50 @@ const builds = [
     external: nodeExternal,
     output: { file: "tracker/dist/index.d.ts", format: "es" },
     plugins: [dts({ tsconfig: "./tracker/tsconfig.build.json" })],
+  },
+  {
+    input: "sdk/src/engine-entry.ts",
+    // PML's ES build re-exports names of a CommonJS module (debug) that Node cannot import by
+    // name, so PML and its dependencies are bundled, Node's own modules and ws's optional
+    // native helpers stay imports.
+    external: (id) => /^(hls\.js|node:|bufferutil|utf-8-validate)/.test(id),
+    output: { file: "sdk/dist/swarmcast-engine.mjs", format: "es", sourcemap: true, inlineDynamicImports: true },
+    plugins: [
+      replace({ preventAssignment: true, values: { __SWARMCAST_VERSION__: JSON.stringify(sdkPackage.version) } }),
+      webRtcFromGlobals(),
+      // bittorrent-tracker's client asks Node callers for a TCP port it only uses with HTTP/UDP
+      // trackers; PML announces to WebSocket trackers only, as in the browser.
+      replace({
+        preventAssignment: true,
+        include: /bittorrent-tracker[\\/]client\.js$/,
+        values: { "process.browser": "true" },
+      }),
+      // PML calls the browser's timers and fetch through `window`; Node has them on globalThis.
+      replace({
+        preventAssignment: true,
+        include: /p2p-media-loader-core/,
+        values: { "window.setTimeout": "globalThis.setTimeout", "window.fetch": "globalThis.fetch" },
+      }),
+      nodeResolve({
+        preferBuiltins: true,
+        exportConditions: ["node", "import", "default"],
+        extensions: [".ts", ".mjs", ".js", ".json"],
+      }),
+      commonjs({ ignoreTryCatch: true }),
+      json(),
+      typescript({
+        tsconfig: "./tsconfig.json",
+        include: ["sdk/src/**/*.ts", "shared/**/*.ts"],
+        compilerOptions: { noEmit: false, declaration: false, sourceMap: true, outDir: undefined, types: [] },
+      }),
+    ],
+    onwarn,
+  },
+  {
+    input: "sdk/src/engine-entry.ts",
+    external: (id) => /^(hls\.js|p2p-media-loader-)/.test(id),
+    output: { file: "sdk/dist/swarmcast-engine.d.ts", format: "es" },
+    plugins: [dts({ tsconfig: "./sdk/tsconfig.build.json" })],
   },
 ];
 

@@ -1,5 +1,7 @@
+import { existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EgressCounter, type EgressReport, type ResponseKind } from "./egress.js";
 import { decideFault, validateFaultRule, type FaultRule } from "./faults.js";
@@ -14,6 +16,11 @@ export const DEFAULT_ORIGIN_OPTIONS = {
   port: 0,
   /** The bundled test stream: 2 s H.264/AAC MPEG-TS segments, looped. */
   mediaPlaylist: fileURLToPath(new URL("../media/test-stream/index.m3u8", import.meta.url)),
+  /**
+   * The bundled ABR ladder's multivariant playlist (3 renditions, 2 s segments), served live at
+   * /ladder/master.m3u8, each rendition alone at /ladder/r<i>/index.m3u8. "" turns it off.
+   */
+  ladderPlaylist: fileURLToPath(new URL("../media/ladder/master.m3u8", import.meta.url)),
   /** Segments listed in the live playlist (a 20 s window for 2 s segments). */
   windowSegments: 10,
   /** Write each segment's SHA-256 into the playlists (see SEGMENT_HASH_TAG). */
@@ -31,6 +38,12 @@ export interface Origin {
   /** Live playlist URL; with a client id the path carries it, so egress is counted per client. */
   liveUrl(clientId?: string): string;
   vodUrl(clientId?: string): string;
+  /** The ladder's multivariant live playlist (see `ladderPlaylist`). */
+  ladderUrl(clientId?: string): string;
+  /** One rendition of the ladder as a live media playlist of its own. */
+  renditionUrl(index: number, clientId?: string): string;
+  /** `BANDWIDTH` of each ladder rendition, bit/s, in playlist order; empty without a ladder. */
+  readonly ladderBitrates: number[];
   egress(): EgressReport;
   resetEgress(): void;
   setFaults(rules: FaultRule[]): void;
@@ -40,6 +53,32 @@ export interface Origin {
 const ANONYMOUS_CLIENT = "anonymous";
 const CLIENT_PATH = /^\/c\/([A-Za-z0-9._-]{1,64})(\/.*)$/;
 const LIVE_SEGMENT_PATH = /^\/live\/seg-(\d{1,12})\.ts$/;
+const LADDER_PATH = /^\/ladder\/r(\d{1,2})\/(index\.m3u8|seg-(\d{1,12})\.ts)$/;
+
+interface Rendition {
+  /** The `#EXT-X-STREAM-INF` line as written by the encoder. */
+  streamInf: string;
+  bitrate: number;
+  timeline: LiveTimeline;
+}
+
+/** Reads a multivariant playlist and the media playlists it lists, as live timelines from `epochMs`. */
+function loadLadder(path: string, epochMs: number, windowSegments: number): Rendition[] {
+  const renditions: Rendition[] = [];
+  let streamInf: string | undefined;
+  for (const raw of readFileSync(path, "utf8").split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line.startsWith("#EXT-X-STREAM-INF:")) streamInf = line;
+    else if (line !== "" && !line.startsWith("#") && streamInf) {
+      const media = loadMediaSource(join(dirname(path), line));
+      const bitrate = Number(/BANDWIDTH=(\d+)/.exec(streamInf)?.[1] ?? 0);
+      renditions.push({ streamInf, bitrate, timeline: new LiveTimeline(media, epochMs, windowSegments) });
+      streamInf = undefined;
+    }
+  }
+  if (renditions.length === 0) throw new Error(`${path}: no renditions`);
+  return renditions;
+}
 
 const CORS_HEADERS = {
   "access-control-allow-origin": "*",
@@ -80,13 +119,17 @@ export async function startOrigin(options: Partial<OriginOptions> = {}): Promise
   // Start the clock a full window in the past so the first playlist is already full.
   const epochMs = Date.now() - config.windowSegments * media.averageSegmentDuration * 1000 - 100;
   const timeline = new LiveTimeline(media, epochMs, config.windowSegments);
+  const ladder =
+    config.ladderPlaylist !== "" && existsSync(config.ladderPlaylist)
+      ? loadLadder(config.ladderPlaylist, epochMs, config.windowSegments)
+      : [];
   const egress = new EgressCounter();
   const state: RequestContext = {
     media,
     timeline,
     egress,
     writer: new ResponseWriter(egress, config.writeChunkBytes),
-    lookup: catalog(media, timeline, config.hashTags),
+    lookup: withLadder(catalog(media, timeline, config.hashTags), ladder, config.hashTags),
     faults: [],
   };
 
@@ -105,6 +148,9 @@ export async function startOrigin(options: Partial<OriginOptions> = {}): Promise
     segmentDuration: media.averageSegmentDuration,
     liveUrl: (clientId) => `${prefix(clientId)}/live/index.m3u8`,
     vodUrl: (clientId) => `${prefix(clientId)}/vod/index.m3u8`,
+    ladderUrl: (clientId) => `${prefix(clientId)}/ladder/master.m3u8`,
+    renditionUrl: (index, clientId) => `${prefix(clientId)}/ladder/r${index}/index.m3u8`,
+    ladderBitrates: ladder.map((r) => r.bitrate),
     egress: () => egress.report(),
     resetEgress: () => egress.reset(),
     setFaults(rules) {
@@ -179,6 +225,46 @@ function catalog(
       if (body) return { kind: "segment", body, contentType: "video/mp2t", cache: "public, max-age=3600" };
     }
     return undefined;
+  };
+}
+
+/** Adds the ladder to a catalog: its multivariant playlist, and each rendition live. */
+function withLadder(
+  inner: (path: string, now: number) => Resource | undefined,
+  ladder: Rendition[],
+  hashTags: boolean,
+): (path: string, now: number) => Resource | undefined {
+  if (ladder.length === 0) return inner;
+  const multivariant =
+    ["#EXTM3U", "#EXT-X-VERSION:3", ...ladder.flatMap((r, i) => [r.streamInf, `r${i}/index.m3u8`])].join("\n") + "\n";
+  return (path, now) => {
+    if (path === "/ladder/master.m3u8") {
+      return {
+        kind: "playlist",
+        body: Buffer.from(multivariant),
+        contentType: "application/vnd.apple.mpegurl",
+        cache: "no-cache",
+      };
+    }
+    const rung = LADDER_PATH.exec(path);
+    const rendition = rung ? ladder[Number(rung[1])] : undefined;
+    if (!rung || rendition === undefined) return inner(path, now);
+    if (rung[3] === undefined) {
+      return {
+        kind: "playlist",
+        body: Buffer.from(rendition.timeline.renderPlaylist(now, hashTags)),
+        contentType: "application/vnd.apple.mpegurl",
+        cache: "no-cache",
+      };
+    }
+    const sequence = Number(rung[3]);
+    if (!rendition.timeline.isPublished(sequence, now)) return undefined;
+    return {
+      kind: "segment",
+      body: rendition.timeline.segment(sequence).source.data,
+      contentType: "video/mp2t",
+      cache: "public, max-age=60",
+    };
   };
 }
 

@@ -99,6 +99,35 @@ describe("origin over HTTP", () => {
     assert.equal(report.totalBytes, body.length + Buffer.byteLength(playlist));
   });
 
+  it("serves the ABR ladder live: a multivariant playlist and three aligned renditions, each playable alone", async () => {
+    const master = await (await fetch(origin.ladderUrl("ladder-1"))).text();
+    const uris = master.split("\n").filter((l) => l.endsWith(".m3u8"));
+    assert.equal(uris.length, 3);
+    assert.deepEqual(origin.ladderBitrates, [880_000, 1_760_000, 3_520_000]);
+    assert.equal(new URL(uris[1], origin.ladderUrl("ladder-1")).href, origin.renditionUrl(1, "ladder-1"));
+    const playlists = await Promise.all(
+      [0, 1, 2].map(async (i) => (await fetch(origin.renditionUrl(i, "ladder-1"))).text()),
+    );
+    const sequences = playlists.map((p) => /#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(p)?.[1]);
+    assert.ok(
+      sequences.every((s) => s === sequences[0]),
+      `renditions out of step: ${sequences.join(", ")}`,
+    );
+    const sizes = await Promise.all(
+      playlists.map(async (p, i) => {
+        const last = p
+          .split("\n")
+          .filter((l) => l.endsWith(".ts"))
+          .pop()!;
+        return (await (await fetch(new URL(last, origin.renditionUrl(i, "ladder-1")))).arrayBuffer()).byteLength;
+      }),
+    );
+    // 2 s at 0.8 / 1.6 / 3.2 Mbit/s, within the encoder's spread.
+    sizes.forEach((bytes, i) =>
+      assert.ok(Math.abs((bytes * 8) / 2 / (0.8e6 * 2 ** i) - 1) < 0.3, `rendition ${i}: ${bytes} bytes`),
+    );
+  });
+
   it("answers ranges with 206 and counts only the bytes sent", async () => {
     origin.resetEgress();
     const response = await fetch(`${origin.url}/c/r/live/seg-1.ts`, { headers: { range: "bytes=10-19" } });

@@ -16,7 +16,12 @@ const FLOOD_SOCKETS = 6;
 const OFFERS_PER_SOCKET = 10;
 
 // fullScrape lets the attacker learn the viewer's info_hash, as anyone could by watching a page.
-const stage = useStage({ tracker: { logLevel: "warn", fullScrape: true } });
+// The tracker's per-target offer budget (limits.offerBurst, 30 by default) is the tracker's half
+// of this defence; raised here so that the whole flood reaches the viewer and the SDK's cap is
+// what holds it.
+const stage = useStage({
+  tracker: { logLevel: "warn", fullScrape: true, limits: { offerBurst: FLOOD_SOCKETS * OFFERS_PER_SOCKET } },
+});
 
 /** Counts RTCPeerConnections built in the page: open now and most at once. */
 const COUNT_CONNECTIONS = `(() => {

@@ -2,24 +2,16 @@
 import "../peers/install";
 import Hls, { type HlsConfig } from "hls.js";
 import { HlsJsP2PEngine } from "p2p-media-loader-hlsjs";
-import { Core, type CoreEventMap } from "p2p-media-loader-core";
-import { Emitter, type SwarmcastEventMap } from "../events";
+import type { SwarmcastEventMap } from "../events";
+import { HlsLivePlayer } from "../hlsjs/hls-live-player";
+import { holdFragmentLoader } from "../hlsjs/held-fragment-loader";
+import { bindDefaultSwarmId } from "../hlsjs/default-swarm-id";
 import { resolveOptions, type ResolvedOptions, type SwarmcastEngineOptions } from "../options";
-import { StatsAccumulator, type SwarmcastStats } from "../stats/accumulator";
-import { startStatsBeacon } from "../stats/beacon";
-import { DEFAULT_SWARMCAST_CONFIG } from "../config";
-import { IntegrityGuard } from "../integrity/guard";
-import { UploadGovernor } from "../upload/upload-governor";
-import { withAdmission } from "../upload/admission-storage";
-import { PeerConnectionGuard, REFUSED_MESSAGE } from "../peers/peer-connection-guard";
-import { SegmentSizeBound } from "../peers/segment-size-bound";
-import { TOKEN_QUERY_PARAM } from "../../../shared/protocol";
+import type { SwarmcastStats } from "../stats/accumulator";
 import { createCountingLoader } from "./counting-loader";
-import { messageOf } from "./message-of";
-import { LiveEdgeFetcher } from "../live/edge-fetcher";
-import { version } from "../version";
-import { bindDefaultSwarmId, wireIdentity } from "./wire-identity";
-import { watchTracker } from "../signaling/reconnecting-socket";
+import { LiveP2PSession, type P2PCoreHandle } from "./session";
+
+export { isP2PSupported } from "./session";
 
 /**
  * P2P delivery for an hls.js instance the page owns.
@@ -48,279 +40,18 @@ export interface SwarmcastEngine {
   destroy(): void;
 }
 
-/**
- * A browser cannot read why a WebSocket upgrade was refused (the HTTP 401/403 body is hidden),
- * so "Error connecting to <url>" is all PML reports. Says what it likely means, without
- * repeating the access token into logs.
- */
-function describeTrackerWarning(message: string, trackers: string[]): string {
-  const connecting = /^Error connecting to (\S+)/.exec(message);
-  if (!connecting) return `tracker warning: ${redactToken(message)}`;
-  const url = redactToken(connecting[1]);
-  const sentToken = trackers.some((t) => new URL(t).searchParams.has(TOKEN_QUERY_PARAM));
-  return (
-    `tracker ${url} unreachable or refused the connection ` +
-    (sentToken
-      ? "(a private tracker refuses a forged or expired token: check the token option)"
-      : "(a private tracker refuses viewers without a token: set the token option)") +
-    "; playing on from HTTP"
-  );
-}
-
-function redactToken(text: string): string {
-  return text.replace(new RegExp(`([?&]${TOKEN_QUERY_PARAM}=)[^&\\s]*`, "g"), "$1…");
-}
-
-/** Whether this browser has WebRTC data channels. */
-export function isP2PSupported(): boolean {
-  return typeof RTCPeerConnection === "function";
-}
-
 /** Builds an engine from options already validated (shared by {@link createP2PEngine} and `attach`). */
 export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEngine {
-  const emitter = new Emitter<SwarmcastEventMap>();
-  const p2pWanted = resolved.p2p;
-  const p2pEnabled = p2pWanted && isP2PSupported();
-  const acc = new StatsAccumulator({
-    rateWindowMs: resolved.rateWindowMs,
-    p2pEnabled,
-    now: Date.now(),
-  });
-  let destroyed = false;
-
-  const integrity = new IntegrityGuard(
-    {
-      mode: resolved.integrity,
-      mapUrl: resolved.integrityMap,
-      maxTagEntries: DEFAULT_SWARMCAST_CONFIG.integrityMaxTagEntries,
-      spotCheck: { share: resolved.spotCheck, rangeBytes: DEFAULT_SWARMCAST_CONFIG.spotCheckBytes },
-    },
-    (problem) => {
-      if (problem.console) console.warn(`Swarmcast: ${problem.message}`);
-      emitter.emit("error", {
-        kind: "integrity",
-        message: problem.message,
-        fatal: false,
-        cause: { url: problem.url, peerId: problem.peerId },
-      });
-    },
-  );
-  const upload = new UploadGovernor(
-    {
-      upload: resolved.upload,
-      minBatteryLevel: DEFAULT_SWARMCAST_CONFIG.uploadMinBatteryLevel,
-      maxUploadKbps: resolved.maxUploadKbps,
-      windowMs: DEFAULT_SWARMCAST_CONFIG.uploadCapWindowMs,
-      tickMs: DEFAULT_SWARMCAST_CONFIG.uploadCapTickMs,
-      maxChunkBytes: resolved.coreConfig.webRtcMaxMessageSize ?? Core.DEFAULT_STREAM_CONFIG.webRtcMaxMessageSize,
-      initialSegmentBytes: DEFAULT_SWARMCAST_CONFIG.uploadCapInitialSegmentBytes,
-      // Requests are admitted one by one where the SDK wraps the segment store (see below).
-      perRequest: !!resolved.coreConfig.customSegmentStorageFactory || (p2pEnabled && resolved.liveEdge.enabled),
-    },
-    (disabled) => p2pEngine?.applyDynamicConfig({ core: { isP2PUploadDisabled: disabled } }),
-  );
-  const segmentSizes = new SegmentSizeBound({
-    maxBytes: DEFAULT_SWARMCAST_CONFIG.peerSegmentMaxBytes,
-    factor: DEFAULT_SWARMCAST_CONFIG.peerSegmentSizeFactor,
-    floorBytes: DEFAULT_SWARMCAST_CONFIG.peerSegmentFloorBytes,
-  });
-  const peerGuard = new PeerConnectionGuard({
-    maxConnections: resolved.maxPeerConnections,
-    maxSegmentBytes: segmentSizes.limit,
-    onOversize: (size, limit) =>
-      emitter.emit("error", {
-        kind: "peer",
-        message: `a peer announced a ${size}-byte segment (limit ${limit}); peer dropped before any of it was buffered`,
-        fatal: false,
-        cause: { size, limit },
-      }),
-  });
-  // The tracker connections keep themselves alive (tracker/reconnecting-socket.ts): one error
-  // per outage, however many attempts it takes.
-  const unwatchTrackers = p2pEnabled
-    ? resolved.trackers.map((url) =>
-        watchTracker(url, {
-          schedule: resolved.trackerReconnect,
-          onLoss: ({ url: lost, wasConnected, retryInMs }) => {
-            const retry = `retrying in ${(retryInMs / 1000).toFixed(1)} s`;
-            const message = wasConnected
-              ? `tracker ${redactToken(lost)} connection lost (${retry}); playing on from HTTP and connected peers`
-              : `${describeTrackerWarning(`Error connecting to ${lost}`, resolved.trackers)} (${retry})`;
-            acc.trackerProblem("error", message);
-            emitter.emit("error", {
-              kind: "tracker",
-              message,
-              fatal: false,
-              cause: { url: redactToken(lost), wasConnected, retryInMs },
-            });
-          },
-          onReconnect: () => acc.trackerReconnected(),
-        }),
-      )
-    : [];
-  const snapshot = (now: number): SwarmcastStats => {
-    const integrityStats = integrity.stats();
-    return {
-      version,
-      ...acc.snapshot(now),
-      integrityFailures: integrityStats.failures,
-      integrity: integrityStats,
-      upload: upload.stats(),
-      peerConnections: peerGuard.stats(),
-    };
-  };
-
-  const baseLoader = resolved.hlsConfig.loader ?? Hls.DefaultConfig.loader;
-  const loader = createCountingLoader(baseLoader, (url, bytes) => {
-    segmentSizes.note(bytes);
-    const now = Date.now();
-    acc.bytesDownloaded(bytes, "http", undefined, now);
-    acc.segmentLoaded("http", undefined);
-    emitter.emit("segment", { url, bytes, source: "http" });
-  });
-
-  let p2pEngine: HlsJsP2PEngine | null = null;
-  const pmlListeners: Partial<CoreEventMap> = {
-    onChunkDownloaded: (bytes, source, peerId) => acc.bytesDownloaded(bytes, source, peerId, Date.now()),
-    onChunkUploaded: (bytes, peerId) => {
-      acc.bytesUploaded(bytes, peerId, Date.now());
-      upload.onChunkUploaded(bytes, peerId);
-    },
-    onSegmentError: integrity.onSegmentError,
-    onSegmentLoaded: ({ segmentUrl, bytesLength, downloadSource, peerId }) => {
-      upload.onSegmentLoaded(bytesLength);
-      if (downloadSource === "http") segmentSizes.note(bytesLength);
-      acc.segmentLoaded(downloadSource, peerId);
-      emitter.emit("segment", {
-        url: segmentUrl,
-        bytes: bytesLength,
-        source: downloadSource,
-        ...(peerId !== undefined ? { peerId } : {}),
-      });
-    },
-    onPeerConnect: ({ peerId, streamType }) => {
-      acc.peerConnected(peerId, Date.now());
-      upload.onPeerConnect(peerId);
-      emitter.emit("peer-connect", { peerId, streamType });
-    },
-    onPeerClose: ({ peerId, streamType }) => {
-      acc.peerClosed(peerId);
-      upload.onPeerClose(peerId);
-      emitter.emit("peer-close", { peerId, streamType });
-    },
-    onPeerError: ({ peerId, error }) => {
-      emitter.emit("error", {
-        kind: "peer",
-        message: `peer ${peerId}: ${messageOf(error)}`,
-        fatal: false,
-        cause: error,
-      });
-    },
-    onTrackerError: ({ error }) => {
-      const message = `tracker error: ${redactToken(messageOf(error))}; playing on from HTTP`;
-      acc.trackerProblem("error", message);
-      emitter.emit("error", { kind: "tracker", message, fatal: false, cause: error });
-    },
-    onTrackerWarning: ({ warning }) => {
-      // An offer refused at the connection cap: counted in stats, not a tracker problem.
-      if (messageOf(warning).includes(REFUSED_MESSAGE)) return;
-      const message = describeTrackerWarning(messageOf(warning), resolved.trackers);
-      acc.trackerProblem("warning", message);
-      emitter.emit("error", { kind: "tracker", message, fatal: false, cause: warning });
-    },
-  };
-
-  // The edge fetcher announces segments through its own store: a page's own store wins, without it.
-  const edge =
-    p2pEnabled && resolved.liveEdge.enabled && !resolved.coreConfig.customSegmentStorageFactory
-      ? new LiveEdgeFetcher(
-          resolved.liveEdge,
-          resolved.coreConfig.mainStream?.highDemandTimeWindow ??
-            resolved.coreConfig.highDemandTimeWindow ??
-            Core.DEFAULT_STREAM_CONFIG.highDemandTimeWindow,
-          {
-            onHttpSegment: (url, bytes) => {
-              segmentSizes.note(bytes);
-              const now = Date.now();
-              acc.bytesDownloaded(bytes, "http", undefined, now);
-              acc.segmentLoaded("http", undefined);
-              upload.onSegmentLoaded(bytes);
-              emitter.emit("segment", { url, bytes, source: "http" });
-            },
-            p2pActive: () => {
-              const core = p2pEngine?.getConfig().core;
-              return !!core && !core.mainStream?.isP2PDisabled;
-            },
-          },
-        )
-      : undefined;
-
-  let hlsConfig: Partial<HlsConfig>;
-  if (p2pEnabled) {
-    p2pEngine = new HlsJsP2PEngine({
-      core: {
-        ...resolved.coreConfig,
-        ...wireIdentity(resolved.coreConfig),
-        rtcConfig: peerGuard.rtcConfig(resolved.coreConfig.rtcConfig),
-        validateP2PSegment: integrity.validateP2PSegment,
-        isP2PUploadDisabled: upload.initiallyDisabled,
-        ...withAdmission(edge?.createStore ?? resolved.coreConfig.customSegmentStorageFactory, upload.admit),
-      },
-    });
-    for (const [name, fn] of Object.entries(pmlListeners)) {
-      p2pEngine.addEventListener(name as keyof CoreEventMap, fn);
-    }
-    for (const [name, fn] of Object.entries(edge?.pmlListeners ?? {})) {
-      p2pEngine.addEventListener(name as keyof CoreEventMap, fn);
-    }
-    const { fLoader, pLoader } = p2pEngine.getConfigForHlsJs();
-    hlsConfig = {
-      ...resolved.hlsConfig,
-      loader,
-      fLoader: (edge
-        ? edge.wrapFragmentLoader(fLoader as NonNullable<HlsConfig["fLoader"]>)
-        : fLoader) as HlsConfig["fLoader"],
-      pLoader: pLoader as HlsConfig["pLoader"],
-    };
-  } else {
-    hlsConfig = { ...resolved.hlsConfig, loader };
-    if (p2pWanted) {
-      // Reported once listeners had a chance to subscribe.
-      queueMicrotask(() =>
-        emitter.emit("error", {
-          kind: "peer",
-          message: "WebRTC is not available in this browser; playing from HTTP only",
-          fatal: false,
-          cause: undefined,
-        }),
-      );
-    }
-  }
-
-  const timer =
-    resolved.statsIntervalMs > 0
-      ? setInterval(() => {
-          if (emitter.listenerCount("stats") > 0) emitter.emit("stats", snapshot(Date.now()));
-        }, resolved.statsIntervalMs)
-      : undefined;
-
-  const beacon =
-    resolved.statsBeaconUrl === undefined
-      ? undefined
-      : startStatsBeacon({
-          url: resolved.statsBeaconUrl,
-          swarm: beaconSwarm(resolved),
-          intervalMs: DEFAULT_SWARMCAST_CONFIG.statsBeaconIntervalMs,
-          read: () => snapshot(Date.now()),
-        });
-
+  const session = new LiveP2PSession(resolved);
+  const p2pEngine = session.p2pEnabled ? createHlsJsP2PEngine(session) : null;
+  const hlsConfig = buildHlsConfig(resolved, session, p2pEngine);
   let boundHls: Hls | null = null;
   return {
     hlsConfig,
     p2pEngine,
-    p2pEnabled,
+    p2pEnabled: session.p2pEnabled,
     bindHls(hls: Hls) {
-      if (destroyed) throw new Error("Swarmcast: bindHls() on a destroyed engine");
+      if (session.destroyedAlready) throw new Error("Swarmcast: bindHls() on a destroyed engine");
       if (boundHls && boundHls !== hls) {
         throw new Error(
           "Swarmcast: this engine is already bound to another hls.js instance; create one engine per instance",
@@ -329,41 +60,55 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
       boundHls = hls;
       p2pEngine?.bindHls(hls);
       if (p2pEngine && resolved.coreConfig.swarmId === undefined) bindDefaultSwarmId(hls, p2pEngine);
-      edge?.bindHls(hls);
-      if (p2pEngine) {
-        const engine = p2pEngine;
-        integrity.bindHls(hls, (streamType, enabled) =>
-          engine.applyDynamicConfig({
-            core: { [streamType === "main" ? "mainStream" : "secondaryStream"]: { isP2PDisabled: !enabled } },
-          }),
-        );
-      }
+      session.bindPlayer(new HlsLivePlayer(hls));
     },
-    stats: () => snapshot(Date.now()),
-    on: (event, fn) => emitter.on(event, fn),
-    off: (event, fn) => emitter.off(event, fn),
+    stats: () => session.snapshot(Date.now()),
+    on: (event, fn) => session.emitter.on(event, fn),
+    off: (event, fn) => session.emitter.off(event, fn),
     destroy() {
-      if (destroyed) return;
-      destroyed = true;
-      if (timer !== undefined) clearInterval(timer);
-      beacon?.stop();
-      integrity.destroy();
-      upload.destroy();
-      peerGuard.destroy();
-      for (const unwatch of unwatchTrackers) unwatch();
-      edge?.destroy();
-      if (p2pEngine) {
-        for (const [name, fn] of Object.entries(pmlListeners)) {
-          p2pEngine.removeEventListener(name as keyof CoreEventMap, fn);
-        }
-        for (const [name, fn] of Object.entries(edge?.pmlListeners ?? {})) {
-          p2pEngine.removeEventListener(name as keyof CoreEventMap, fn);
-        }
-        p2pEngine.destroy();
-      }
-      emitter.clear();
+      session.destroy();
       boundHls = null;
     },
+  };
+}
+
+/** PML's hls.js engine on the session's core config, with the session listening to it. */
+function createHlsJsP2PEngine(session: LiveP2PSession): HlsJsP2PEngine {
+  const engine = new HlsJsP2PEngine({ core: session.coreConfig() });
+  session.attachCore(hlsJsCoreHandle(engine));
+  return engine;
+}
+
+function hlsJsCoreHandle(engine: HlsJsP2PEngine): P2PCoreHandle {
+  return {
+    addEventListener: (name, fn) => engine.addEventListener(name, fn),
+    removeEventListener: (name, fn) => engine.removeEventListener(name, fn),
+    applyCoreConfig: (core) => engine.applyDynamicConfig({ core }),
+    coreConfig: () => engine.getConfig().core,
+    destroy: () => engine.destroy(),
+  };
+}
+
+/**
+ * hls.js config: the user's, a loader that counts hls.js's own HTTP segment fetches, and PML's
+ * loaders (the fragment loader held back while the edge fetcher fetches a segment).
+ */
+function buildHlsConfig(
+  resolved: ResolvedOptions,
+  session: LiveP2PSession,
+  p2pEngine: HlsJsP2PEngine | null,
+): Partial<HlsConfig> {
+  const baseLoader = resolved.hlsConfig.loader ?? Hls.DefaultConfig.loader;
+  const loader = createCountingLoader(baseLoader, (url, bytes) => session.countHttpSegment(url, bytes));
+  if (!p2pEngine) return { ...resolved.hlsConfig, loader };
+  const { fLoader, pLoader } = p2pEngine.getConfigForHlsJs();
+  const edge = session.edge;
+  const fragmentLoader = fLoader as NonNullable<HlsConfig["fLoader"]>;
+  return {
+    ...resolved.hlsConfig,
+    loader,
+    fLoader: edge ? holdFragmentLoader(fragmentLoader, edge) : fragmentLoader,
+    pLoader: pLoader as HlsConfig["pLoader"],
   };
 }
 
@@ -373,11 +118,4 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
  */
 export function createP2PEngine(options: SwarmcastEngineOptions): SwarmcastEngine {
   return createEngineFromResolved(resolveOptions(options, { requireSrc: false }));
-}
-
-/** The swarm a beacon reports for: the swarm id, else the playlist URL without its query. */
-function beaconSwarm(resolved: ResolvedOptions): string {
-  const id = resolved.coreConfig.swarmId;
-  if (typeof id === "string" && id !== "") return id;
-  return (resolved.src ?? globalThis.location?.href ?? "default").split("?")[0];
 }

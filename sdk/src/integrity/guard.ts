@@ -1,8 +1,8 @@
-import { Events, type default as Hls, type LevelDetails } from "hls.js";
 import type { SegmentErrorDetails, StreamType } from "p2p-media-loader-core";
+import type { LivePlayer, PlaylistDetails, PlaylistEvent } from "../live/live-player";
 import { SegmentHashIndex, type ListedHash, type SegmentByteRange } from "./hash-index";
 import { loadIntegrityMap } from "./integrity-map";
-import { hashesFromFragments, type FragmentLike } from "./playlist-hashes";
+import { hashesFromFragments } from "./playlist-hashes";
 import { SpotChecker } from "./spot-check";
 import { integrityOffStats, SegmentVerifier, type IntegrityMode, type IntegrityStats } from "./verifier";
 
@@ -42,12 +42,12 @@ export class IntegrityGuard {
   private readonly map = new SegmentHashIndex(Number.MAX_SAFE_INTEGER);
   private readonly verifier: SegmentVerifier | undefined;
   private readonly mapReady: Promise<void> | undefined;
-  private hls: Hls | null = null;
+  private unsubscribePlayer: (() => void) | undefined;
   private setStreamP2P: ((streamType: StreamType, enabled: boolean) => void) | undefined;
   private readonly p2pAllowed = new Map<StreamType, boolean>();
   /** Streams whose peer segments go unverified (`if-present` without hashes); each warned once. */
   private readonly unverified = new Set<StreamType>();
-  private readonly lastDetails = new Map<StreamType, LevelDetails>();
+  private readonly lastDetails = new Map<StreamType, PlaylistDetails>();
   private mapSettled = false;
   private destroyed = false;
 
@@ -97,16 +97,18 @@ export class IntegrityGuard {
   }
 
   /**
-   * Reads hashes from every media playlist hls.js loads. `setStreamP2P` switches P2P off for
+   * Reads hashes from every media playlist the player loads. `setStreamP2P` switches P2P off for
    * a stream whose segments lack hashes when the mode is `required`.
    */
-  bindHls(hls: Hls, setStreamP2P?: (streamType: StreamType, enabled: boolean) => void): void {
+  bindPlayer(player: LivePlayer, setStreamP2P?: (streamType: StreamType, enabled: boolean) => void): void {
     if (this.options.mode === "off") return;
-    this.hls = hls;
     this.setStreamP2P = setStreamP2P;
-    hls.on(Events.LEVEL_LOADED, this.onLevelDetails);
-    hls.on(Events.LEVEL_UPDATED, this.onLevelDetails);
-    hls.on(Events.AUDIO_TRACK_LOADED, this.onAudioDetails);
+    const offLoaded = player.on("playlist-loaded", this.onPlaylist);
+    const offUpdated = player.on("playlist-updated", this.onPlaylist);
+    this.unsubscribePlayer = () => {
+      offLoaded();
+      offUpdated();
+    };
   }
 
   /** Feed of PML's `onSegmentError`. */
@@ -145,28 +147,20 @@ export class IntegrityGuard {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    if (this.hls) {
-      this.hls.off(Events.LEVEL_LOADED, this.onLevelDetails);
-      this.hls.off(Events.LEVEL_UPDATED, this.onLevelDetails);
-      this.hls.off(Events.AUDIO_TRACK_LOADED, this.onAudioDetails);
-      this.hls = null;
-    }
+    this.unsubscribePlayer?.();
+    this.unsubscribePlayer = undefined;
     this.tags.clear();
     this.map.clear();
   }
 
-  private readonly onLevelDetails = (_event: unknown, data: { details: LevelDetails }) => {
-    this.ingest("main", data.details);
+  private readonly onPlaylist = ({ streamType, details }: PlaylistEvent) => {
+    this.ingest(streamType, details);
   };
 
-  private readonly onAudioDetails = (_event: unknown, data: { details: LevelDetails }) => {
-    this.ingest("secondary", data.details);
-  };
-
-  private ingest(streamType: StreamType, details: LevelDetails): void {
+  private ingest(streamType: StreamType, details: PlaylistDetails): void {
     if (this.destroyed) return;
-    const listed = hashesFromFragments(details.fragments);
-    // Keyed by playlist URL: each rendition keeps its hashes while hls.js holds it.
+    const listed = hashesFromFragments(details.segments);
+    // Keyed by playlist URL: each rendition keeps its hashes while the player holds it.
     this.tags.setPlaylist(
       details.url || streamType,
       listed.filter((h): h is ListedHash => h.hash !== undefined),
@@ -185,10 +179,10 @@ export class IntegrityGuard {
    * `if-present`: says once per stream, when its segments lack hashes, that bytes from peers
    * go unverified, so a site that configured nothing is not unprotected without a word.
    */
-  private checkCoverage(streamType: StreamType, details: LevelDetails): void {
+  private checkCoverage(streamType: StreamType, details: PlaylistDetails): void {
     // Until the map is read, coverage is unknown: the verifier waits for it anyway.
     if (this.mapReady && !this.mapSettled) return;
-    const covered = hashesFromFragments(details.fragments as unknown as FragmentLike[]).every(
+    const covered = hashesFromFragments(details.segments).every(
       ({ url, byteRange, hash }) => hash !== undefined || this.map.get(url, byteRange) !== undefined,
     );
     if (this.options.mode === "if-present") {

@@ -1,12 +1,5 @@
-import Hls, {
-  type Fragment,
-  type HlsConfig,
-  type LevelUpdatedData,
-  type LoaderCallbacks,
-  type LoaderConfiguration,
-  type FragmentLoaderContext,
-} from "hls.js";
 import type { CoreEventMap, PeerDetails, SegmentStartDetails } from "p2p-media-loader-core";
+import type { LivePlayer, PlaylistEvent, PlaylistSegment } from "./live-player";
 import { LiveSegmentStore, type LiveSegmentStoreOptions } from "./segment-store";
 import { edgeFetchDelaySec, secondsUntilUrgent, type EdgeTimingConfig } from "./edge-timing";
 
@@ -28,8 +21,9 @@ interface EdgeTask {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
-interface Hold {
-  frag: Fragment;
+/** A player's request for a segment, waiting for the edge fetch of it. */
+export interface Hold {
+  url: string;
   release: () => void;
 }
 
@@ -39,8 +33,6 @@ export interface LiveEdgeHooks {
   /** Whether P2P is on for the main stream now (integrity can switch it off). */
   p2pActive(): boolean;
 }
-
-type FragmentLoaderClass = NonNullable<HlsConfig["fLoader"]>;
 
 /**
  * Makes sure somebody in the swarm fetches each new live segment early, and only one viewer
@@ -52,16 +44,19 @@ type FragmentLoaderClass = NonNullable<HlsConfig["fLoader"]>;
  * urgent, see `edge-timing.ts`) and, unless PML has meanwhile started loading the segment (from a
  * peer who announced it), fetches it from the CDN and puts it into PML's store, announced as
  * held from the moment the fetch starts. The others' PML see the announcement and pull it over
- * WebRTC. hls.js's own request for that segment is held back until the store has it (or until it
- * turns urgent, when PML's usual logic takes over), so PML never races the fetch with one of its own.
+ * WebRTC. The player's own request for that segment is held back until the store has it (or until
+ * it turns urgent, when PML's usual logic takes over), so PML never races the fetch with one of its
+ * own: the player's loader asks {@link holdFor}, waits through {@link addHold}, and reports the
+ * request it passed to PML with {@link markPassed} (`src/hlsjs/held-fragment-loader.ts` for hls.js).
  */
 export class LiveEdgeFetcher {
   private store: LiveSegmentStore | undefined;
-  private hls: Hls | null = null;
+  private player: LivePlayer | null = null;
+  private readonly unsubscribePlayer: (() => void)[] = [];
   private readonly tasks = new Map<string, EdgeTask>();
   private readonly holds = new Set<Hold>();
   private readonly pmlLoading = new Set<string>();
-  /** Segments hls.js has asked PML for: PML owns them, an edge fetch would leave its request waiting. */
+  /** Segments the player has asked PML for: PML owns them, an edge fetch would leave its request waiting. */
   private readonly passedToPml = new Set<string>();
   private lastSn = -1;
   private streamLevel: number | undefined;
@@ -84,7 +79,8 @@ export class LiveEdgeFetcher {
     const original = store.onSegmentRequested.bind(store);
     store.onSegmentRequested = (swarmId, streamId, segmentId, s, e, streamType) => {
       original(swarmId, streamId, segmentId, s, e, streamType);
-      if (streamType === "main" && this.streamLevel === undefined && this.hls) this.streamLevel = this.hls.loadLevel;
+      if (streamType === "main" && this.streamLevel === undefined && this.player)
+        this.streamLevel = this.player.loadingLevel();
     };
     this.unsubscribeStore = store.onStored(() => this.checkHolds());
     this.store = store;
@@ -113,78 +109,12 @@ export class LiveEdgeFetcher {
     },
   };
 
-  bindHls(hls: Hls): void {
-    this.hls = hls;
-    hls.on(Hls.Events.LEVEL_UPDATED, this.onLevelUpdated);
-    hls.on(Hls.Events.LEVEL_SWITCHING, this.onLevelSwitching);
-  }
-
-  /** Wraps PML's fragment loader so hls.js's request for a segment being edge-fetched waits for it. */
-  wrapFragmentLoader(Inner: FragmentLoaderClass): FragmentLoaderClass {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const edge = this;
-    class HeldFragmentLoader {
-      private readonly inner: InstanceType<FragmentLoaderClass>;
-      private held: Hold | undefined;
-      private callbacks: LoaderCallbacks<FragmentLoaderContext> | undefined;
-      private ownContext: FragmentLoaderContext | undefined;
-      constructor(config: HlsConfig) {
-        this.inner = new Inner(config);
-      }
-      get stats() {
-        return this.inner.stats;
-      }
-      get context() {
-        return this.inner.context ?? this.ownContext ?? null;
-      }
-      load(
-        context: FragmentLoaderContext,
-        config: LoaderConfiguration,
-        callbacks: LoaderCallbacks<FragmentLoaderContext>,
-      ) {
-        const start = () => {
-          edge.markPassed(context.frag.url);
-          this.inner.load(context, config, callbacks);
-        };
-        const wait = edge.holdFor(context.frag);
-        if (!wait) {
-          start();
-          return;
-        }
-        this.ownContext = context;
-        this.callbacks = callbacks;
-        const hold: Hold = {
-          frag: context.frag,
-          release: () => {
-            if (this.held !== hold) return;
-            this.held = undefined;
-            start();
-          },
-        };
-        this.held = hold;
-        edge.addHold(hold);
-      }
-      abort() {
-        if (this.held) {
-          edge.removeHold(this.held);
-          this.held = undefined;
-          this.inner.stats.aborted = true;
-          if (this.ownContext) this.callbacks?.onAbort?.(this.inner.stats, this.ownContext, null);
-          return;
-        }
-        this.inner.abort();
-      }
-      destroy() {
-        if (this.held) {
-          edge.removeHold(this.held);
-          this.held = undefined;
-          this.callbacks = undefined;
-          return;
-        }
-        this.inner.destroy();
-      }
-    }
-    return HeldFragmentLoader;
+  bindPlayer(player: LivePlayer): void {
+    this.player = player;
+    this.unsubscribePlayer.push(
+      player.on("playlist-updated", this.onPlaylistUpdated),
+      player.on("level-switching", this.onLevelSwitching),
+    );
   }
 
   destroy(): void {
@@ -197,22 +127,18 @@ export class LiveEdgeFetcher {
     if (this.holdTimer !== undefined) clearInterval(this.holdTimer);
     this.holds.clear();
     this.unsubscribeStore?.();
-    if (this.hls) {
-      this.hls.off(Hls.Events.LEVEL_UPDATED, this.onLevelUpdated);
-      this.hls.off(Hls.Events.LEVEL_SWITCHING, this.onLevelSwitching);
-      this.hls = null;
-    }
+    for (const unsubscribe of this.unsubscribePlayer.splice(0)) unsubscribe();
+    this.player = null;
   }
 
   private readonly onLevelSwitching = (): void => {
     this.streamLevel = undefined;
   };
 
-  private readonly onLevelUpdated = (_event: string, data: LevelUpdatedData): void => {
-    const { details, level } = data;
+  private readonly onPlaylistUpdated = ({ details, level }: PlaylistEvent): void => {
     if (!details.live || this.destroyed) return;
-    const fragments = details.fragments;
-    const newest = fragments.length > 0 ? fragments[fragments.length - 1].sn : -1;
+    const fragments = details.segments;
+    const newest = fragments.length > 0 ? (fragments[fragments.length - 1].sn as number) : -1;
     const first = this.lastSn < 0;
     if (first || level !== this.streamLevel || !this.config.enabled || !this.hooks.p2pActive()) {
       this.lastSn = Math.max(this.lastSn, newest);
@@ -223,16 +149,14 @@ export class LiveEdgeFetcher {
       this.schedule(frag, level);
     }
     this.lastSn = Math.max(this.lastSn, newest);
-    this.prune(fragments[0]?.sn);
+    this.prune(fragments[0]?.sn as number | undefined);
   };
 
   private playhead(): { time: number; rate: number } | undefined {
-    const media = this.hls?.media;
-    if (!media || media.readyState < 2 || (media.currentTime === 0 && media.paused)) return undefined;
-    return { time: media.currentTime, rate: media.playbackRate };
+    return this.player?.playhead();
   }
 
-  private schedule(frag: Fragment, level: number): void {
+  private schedule(frag: PlaylistSegment, level: number): void {
     if (frag.byteRange.length > 0 || this.tasks.has(frag.url)) return;
     const at = this.playhead();
     if (!at) return;
@@ -284,20 +208,21 @@ export class LiveEdgeFetcher {
     }
   }
 
-  private markPassed(url: string): void {
+  /** The player's request for `url` went to PML: PML owns the segment now. */
+  markPassed(url: string): void {
     this.passedToPml.add(url);
     if (this.passedToPml.size > 64) this.passedToPml.delete(this.passedToPml.values().next().value as string);
   }
 
-  /** A promise-free check: whether hls.js's request for `frag` should wait for an edge fetch. */
-  private holdFor(frag: Fragment): boolean {
-    const task = this.tasks.get(frag.url);
+  /** A promise-free check: whether the player's request for `url` should wait for an edge fetch. */
+  holdFor(url: string): boolean {
+    const task = this.tasks.get(url);
     if (!task || this.destroyed) return false;
     if (this.ready(task)) return false;
     return true;
   }
 
-  /** Whether hls.js's request for the task's segment can go to PML now. */
+  /** Whether the player's request for the task's segment can go to PML now. */
   private ready(task: EdgeTask): boolean {
     const store = this.store;
     const ids = store?.lastIds.get("main");
@@ -307,12 +232,14 @@ export class LiveEdgeFetcher {
     return secondsUntilUrgent(task.start, at.time, this.highDemandSec, at.rate) <= 0;
   }
 
-  private addHold(hold: Hold): void {
+  /** Keeps `hold` until its segment is ready for PML, then calls its `release`. */
+  addHold(hold: Hold): void {
     this.holds.add(hold);
     this.holdTimer ??= setInterval(() => this.checkHolds(), this.config.holdTickMs);
   }
 
-  private removeHold(hold: Hold): void {
+  /** Drops a waiting request without releasing it (the player aborted it). */
+  removeHold(hold: Hold): void {
     this.holds.delete(hold);
     if (this.holds.size === 0 && this.holdTimer !== undefined) {
       clearInterval(this.holdTimer);
@@ -322,7 +249,7 @@ export class LiveEdgeFetcher {
 
   private checkHolds(): void {
     for (const hold of [...this.holds]) {
-      const task = this.tasks.get(hold.frag.url);
+      const task = this.tasks.get(hold.url);
       if (this.destroyed || !task || this.ready(task)) {
         this.removeHold(hold);
         hold.release();

@@ -84,6 +84,10 @@ export class PeerConnectionGuard {
 
   /** @internal Watches a data channel's incoming messages; closes `connection` on an oversize announcement. */
   watch(channel: RTCDataChannel, connection: RTCPeerConnection): void {
+    const refused = new WeakSet<object>();
+    // Node WebRTC packages (@roamhq/wrtc) bring their own event target, whose events cannot be
+    // stopped: there the channel's later handlers are wrapped to skip a refused message.
+    const nativeEvents = typeof EventTarget === "function" && channel instanceof EventTarget;
     channel.addEventListener("message", (event: MessageEvent) => {
       if (!(event.data instanceof ArrayBuffer)) return;
       const size = announcedSegmentSize(new Uint8Array(event.data));
@@ -91,13 +95,51 @@ export class PeerConnectionGuard {
       const limit = this.options.maxSegmentBytes();
       if (size <= limit) return;
       // Registered before PML's handler: it never sees the announcement.
-      event.stopImmediatePropagation();
+      if (nativeEvents) event.stopImmediatePropagation();
+      else refused.add(event);
       this.oversize++;
       this.options.onOversize?.(size, limit);
       channel.close();
       connection.close();
     });
+    if (!nativeEvents) skipRefusedMessages(channel, refused);
   }
+}
+
+/**
+ * Makes the `message` handlers added to `channel` after this call (through `onmessage` or
+ * `addEventListener`) skip the events in `refused`: for event targets without
+ * `stopImmediatePropagation`.
+ */
+function skipRefusedMessages(channel: RTCDataChannel, refused: WeakSet<object>): void {
+  type Handler = (this: unknown, event: MessageEvent) => void;
+  const skipping = (handler: Handler): Handler =>
+    function (this: unknown, event: MessageEvent) {
+      if (!refused.has(event)) handler.call(this, event);
+    };
+  const wrapped = new WeakMap<object, Handler>();
+  const wrap = (fn: unknown): unknown => {
+    if (typeof fn !== "function") return fn;
+    let skipper = wrapped.get(fn);
+    if (!skipper) wrapped.set(fn, (skipper = skipping(fn as Handler)));
+    return skipper;
+  };
+  const target = channel as unknown as Record<
+    "addEventListener" | "removeEventListener",
+    (type: string, fn: unknown, options?: unknown) => void
+  >;
+  const add = target.addEventListener.bind(channel);
+  const remove = target.removeEventListener.bind(channel);
+  target.addEventListener = (type, fn, options) => add(type, type === "message" ? wrap(fn) : fn, options);
+  target.removeEventListener = (type, fn, options) => remove(type, type === "message" ? wrap(fn) : fn, options);
+  let onmessage: Handler | null = null;
+  Object.defineProperty(channel, "onmessage", {
+    configurable: true,
+    get: () => onmessage,
+    set: (fn: Handler | null) => {
+      onmessage = typeof fn === "function" ? skipping(fn) : null;
+    },
+  });
 }
 
 const FRAME_START = [0x63, 0x73, 0x74, 0x72]; // "cstr"
@@ -134,16 +176,18 @@ export function announcedSegmentSize(bytes: Uint8Array): number | undefined {
   return undefined;
 }
 
+const guardedClasses = new WeakMap<typeof RTCPeerConnection, typeof RTCPeerConnection>();
+const guardedSet = new WeakSet<typeof RTCPeerConnection>();
+
 /**
- * Puts a guarded subclass of `RTCPeerConnection` on the global object until the current task
- * ends: long enough for PML's module, evaluated in the same task, to take it, and no longer, so
- * the page's own WebRTC code keeps the browser's class. Does nothing without WebRTC.
+ * The guarded subclass of `Native` (one per native class): connections whose `rtcConfig` names a
+ * guard are counted, refused over its limit and watched for oversize announcements; any other
+ * connection behaves as `Native`. A class that is already guarded is returned as it is.
  */
-export function installGuardedPeerConnection(
-  scope: { RTCPeerConnection?: typeof RTCPeerConnection } = globalThis,
-): void {
-  const Native = scope.RTCPeerConnection;
-  if (typeof Native !== "function") return;
+export function guardedPeerConnectionClass(Native: typeof RTCPeerConnection): typeof RTCPeerConnection {
+  if (guardedSet.has(Native)) return Native;
+  const known = guardedClasses.get(Native);
+  if (known) return known;
 
   class GuardedPeerConnection extends Native {
     private guardReleased = false;
@@ -186,8 +230,27 @@ export function installGuardedPeerConnection(
     }
   }
 
-  scope.RTCPeerConnection = GuardedPeerConnection;
+  guardedClasses.set(Native, GuardedPeerConnection);
+  guardedSet.add(GuardedPeerConnection);
+  return GuardedPeerConnection;
+}
+
+/**
+ * Puts the guarded subclass of `RTCPeerConnection` on the global object until the current task
+ * ends: long enough for PML's module, evaluated in the same task, to take it, and no longer, so
+ * the page's own WebRTC code keeps the browser's class. Does nothing without WebRTC.
+ * (The Node build of `swarmcast/engine` reads the globals at each connection instead and guards
+ * them there: see engine/webrtc-globals.ts.)
+ */
+export function installGuardedPeerConnection(
+  scope: { RTCPeerConnection?: typeof RTCPeerConnection } = globalThis,
+): void {
+  const Native = scope.RTCPeerConnection;
+  if (typeof Native !== "function") return;
+  const Guarded = guardedPeerConnectionClass(Native);
+  if (Guarded === Native) return;
+  scope.RTCPeerConnection = Guarded;
   queueMicrotask(() => {
-    if (scope.RTCPeerConnection === GuardedPeerConnection) scope.RTCPeerConnection = Native;
+    if (scope.RTCPeerConnection === Guarded) scope.RTCPeerConnection = Native;
   });
 }

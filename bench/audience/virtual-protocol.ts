@@ -1,0 +1,38 @@
+import type { ViewerSnapshot } from "../pages/viewer.js";
+import type { ConnectionCounts } from "./webrtc-probe";
+
+export type AudienceMode = "http-only" | "pml-defaults" | "swarmcast";
+
+/** What the bench tells a virtual viewer process (its argv[2], as JSON). */
+export interface VirtualViewerConfig {
+  id: string;
+  mode: AudienceMode;
+  /** Multivariant or media playlist URL carrying this viewer's client id. */
+  manifestUrl: string;
+  trackers: string[];
+  swarmId: string;
+  iceServers: RTCIceServer[];
+  /** swarmcast mode: extra SDK options. */
+  sdkOptions?: Record<string, unknown>;
+  /** Pin one rendition instead of adapting. */
+  fixedLevel?: number;
+  sampleIntervalMs: number;
+}
+
+/** A Chromium viewer's snapshot plus what only the virtual viewer knows. */
+export interface VirtualSnapshot extends ViewerSnapshot {
+  /** Rendition index being loaded. */
+  level: number;
+  levelSwitches: number;
+  /** Segment bytes per rendition index, by source. */
+  bytesByLevel: { http: number[]; p2p: number[] };
+  /** The player's bandwidth estimate, bit/s. */
+  bandwidthEstimate: number;
+  connections: ConnectionCounts;
+  /** CPU time of the process, µs (user + system). */
+  cpuMicros: number;
+  rssBytes: number;
+}
+
+/** One line a virtual viewer writes to stdout. */
+export type VirtualViewerMessage = { type: "sample"; snapshot: VirtualSnapshot } | { type: "error"; message: string };

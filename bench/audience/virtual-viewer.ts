@@ -1,0 +1,171 @@
+/**
+ * One virtual viewer: a Node process that plays a live stream with the simulated player
+ * through the SDK's engine entry (`sdk/dist/swarmcast-engine.mjs`) over real WebRTC.
+ *
+ *   tsx bench/audience/virtual-viewer.ts '<VirtualViewerConfig as JSON>'
+ *
+ * It writes one JSON line per sample to stdout ({ type: "sample", snapshot }) and a last one
+ * when it gets SIGTERM or its stdin closes, then exits. One process per viewer: PML keeps one
+ * peer id per module instance, and a network namespace belongs to a process.
+ */
+import { cpuUsage, memoryUsage } from "node:process";
+import { fileURLToPath } from "node:url";
+import type { LoadedSegment, PlaylistSegment, SwarmcastEngineOptions } from "../../sdk/src/engine-entry";
+import { hlsDefaults, withPmlAdjustments, type SimulatedPlayerConfig } from "./player-config";
+import { SimulatedPlayer } from "./simulated-player";
+import { installWebRtc, type ConnectionCounts } from "./webrtc-probe";
+import type { VirtualSnapshot, VirtualViewerConfig } from "./virtual-protocol";
+
+type EngineModule = typeof import("../../sdk/src/engine-entry");
+
+const ENGINE_BUILD = fileURLToPath(new URL("../../sdk/dist/swarmcast-engine.mjs", import.meta.url));
+/** PML's stock urgent window (p2p-media-loader-core's default `highDemandTimeWindow`). */
+const PML_HIGH_DEMAND_SEC = 15;
+
+/** The SDK options of a mode: the SDK's own, or stock PML's under the same player. */
+function engineOptions(config: VirtualViewerConfig): SwarmcastEngineOptions {
+  const base = { trackers: config.trackers, swarmId: config.swarmId, iceServers: config.iceServers };
+  if (config.mode === "pml-defaults") {
+    return {
+      ...base,
+      liveEdge: { enabled: false },
+      integrity: "off",
+      core: { highDemandTimeWindow: PML_HIGH_DEMAND_SEC },
+    };
+  }
+  return { ...base, ...(config.sdkOptions as Partial<SwarmcastEngineOptions>) };
+}
+
+async function main(): Promise<void> {
+  const config = JSON.parse(process.argv[2] ?? "{}") as VirtualViewerConfig;
+  const connections: ConnectionCounts =
+    config.mode === "http-only" ? { attempts: 0, connected: 0, relayed: 0, failed: 0 } : installWebRtc();
+  const playerConfig: SimulatedPlayerConfig = {
+    ...hlsDefaults(),
+    ...(config.fixedLevel !== undefined ? { fixedLevel: config.fixedLevel } : {}),
+  };
+  if (config.mode === "swarmcast")
+    playerConfig.liveSyncDurationCount = (await loadEngine()).DEFAULT_SWARMCAST_CONFIG.hls.liveSyncDurationCount;
+
+  const http = { bytes: 0 };
+  const bySource = { http: [] as number[], p2p: [] as number[] };
+  const errors: string[] = [];
+  let errorCount = 0;
+  const noteError = (message: string) => {
+    errorCount++;
+    errors.push(message.slice(0, 200));
+    if (errors.length > 5) errors.shift();
+  };
+
+  let engine: import("../../sdk/src/engine-entry").LiveEngine | undefined;
+  let load: (segment: PlaylistSegment) => Promise<LoadedSegment>;
+  if (config.mode === "http-only") {
+    load = async (segment) => {
+      const started = performance.now();
+      const response = await fetch(segment.url);
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const data = await response.arrayBuffer();
+      http.bytes += data.byteLength;
+      return { data, bandwidthBps: (data.byteLength * 8 * 1000) / Math.max(1, performance.now() - started) };
+    };
+  } else {
+    const { createLiveEngine } = await loadEngine();
+    const live = createLiveEngine(engineOptions(config));
+    engine = live;
+    load = (segment) => live.loadSegment(segment);
+    live.on("error", (e) => noteError(`${e.kind}: ${e.message}`));
+  }
+
+  const player = new SimulatedPlayer(config.manifestUrl, playerConfig, load);
+  const renditions = await player.loadManifest();
+  const levelOf = (url: string): number => {
+    const index = renditions.findIndex((r) => url.startsWith(r.url.slice(0, r.url.lastIndexOf("/") + 1)));
+    return index < 0 ? 0 : index;
+  };
+  const add = (list: number[], level: number, bytes: number) => (list[level] = (list[level] ?? 0) + bytes);
+  if (engine) {
+    engine.on("segment", ({ url, bytes, source }) =>
+      add(source === "http" ? bySource.http : bySource.p2p, levelOf(url), bytes),
+    );
+    engine.setManifest(config.manifestUrl, renditions);
+    engine.bindPlayer(player);
+  }
+  const highDemand =
+    config.mode === "pml-defaults"
+      ? PML_HIGH_DEMAND_SEC
+      : (engine?.core?.getConfig().mainStream.highDemandTimeWindow ?? 0);
+  await player.start((playlist, current) =>
+    config.mode === "http-only"
+      ? current
+      : withPmlAdjustments(
+          current,
+          { maxBufferLength: false, liveSyncDurationCount: config.mode === "swarmcast" },
+          { targetDuration: playlist.targetDuration, segments: playlist.segments.length },
+          highDemand,
+        ),
+  );
+
+  const snapshot = (): VirtualSnapshot => {
+    const now = Date.now();
+    const c = player.counters;
+    const stats = engine?.stats();
+    const running = c.stallSince !== null ? now - c.stallSince : 0;
+    const cpu = cpuUsage();
+    return {
+      at: now,
+      startedAt: c.startedAt,
+      firstFrameAt: c.firstFrameAt,
+      playing: c.firstFrameAt !== null && c.stallSince === null,
+      stalls: c.stalls,
+      stalledMs: c.stalledMs + running,
+      watchMs: c.firstFrameAt === null ? 0 : now - c.firstFrameAt,
+      httpBytes: stats ? stats.httpBytes : http.bytes,
+      p2pBytes: stats ? stats.p2pBytes : 0,
+      uploadedBytes: stats ? stats.uploadedBytes : 0,
+      peers: stats ? stats.peers.length : 0,
+      latency: player.latency(),
+      hlsFatal: 0,
+      hlsNonFatal: c.loadErrors,
+      playerErrors: errorCount,
+      recentErrors: c.lastLoadError ? [...errors, `segment load: ${c.lastLoadError}`] : [...errors],
+      level: player.level,
+      levelSwitches: c.levelSwitches,
+      bytesByLevel: { http: engine ? [...bySource.http] : [...c.bytesByLevel], p2p: [...bySource.p2p] },
+      bandwidthEstimate: player.bandwidthEstimate(),
+      connections: { ...connections },
+      cpuMicros: cpu.user + cpu.system,
+      rssBytes: memoryUsage.rss(),
+    };
+  };
+  const write = () => process.stdout.write(JSON.stringify({ type: "sample", snapshot: snapshot() }) + "\n");
+  const timer = setInterval(write, config.sampleIntervalMs);
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    clearInterval(timer);
+    write();
+    player.stop();
+    engine?.destroy();
+    setTimeout(() => process.exit(0), 100).unref();
+  };
+  process.once("SIGTERM", end);
+  process.once("SIGINT", end);
+  process.stdin.on("end", end);
+  process.stdin.resume();
+  write();
+}
+
+async function loadEngine(): Promise<EngineModule> {
+  return (await import(ENGINE_BUILD)) as EngineModule;
+}
+
+main().catch((error: unknown) => {
+  process.stdout.write(
+    JSON.stringify({
+      type: "error",
+      message: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    }) + "\n",
+  );
+  process.exit(1);
+});

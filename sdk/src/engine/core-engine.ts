@@ -1,0 +1,228 @@
+import {
+  Core,
+  CoreRequestError,
+  generateStreamShortId,
+  type CoreConfig,
+  type DynamicCoreConfig,
+  type Segment,
+  type SegmentResponse,
+} from "p2p-media-loader-core";
+import type { SwarmcastEventMap } from "../events";
+import type { LivePlayer, PlaylistEvent, PlaylistSegment } from "../live/live-player";
+import type { ResolvedOptions } from "../options";
+import type { SwarmcastStats } from "../stats/accumulator";
+import { LiveP2PSession, type P2PCoreHandle } from "./session";
+import { defaultWireSwarmId } from "./wire-identity";
+
+/** One rendition of the multivariant playlist, as the player parsed it. */
+export interface Rendition {
+  /** Absolute URL of its media playlist. */
+  url: string;
+  /** `BANDWIDTH` (peak) in bit/s; 0 for a media playlist played on its own. */
+  bitrate: number;
+  /** The video codec of `CODECS`, e.g. "avc1.64001f". */
+  videoCodec?: string;
+  width?: number;
+  height?: number;
+  frameRate?: string;
+  videoRange?: string;
+}
+
+export interface LoadedSegment {
+  data: ArrayBuffer;
+  /** Throughput of the load as PML or the HTTP fetch measured it, bit/s (what hls.js's ABR sees). */
+  bandwidthBps: number;
+}
+
+/**
+ * The SDK's live P2P path without hls.js: PML's `Core` driven by any {@link LivePlayer}. The
+ * player tells it the renditions, binds itself, and asks it for every media segment it wants.
+ */
+export interface LiveEngine {
+  readonly p2pEnabled: boolean;
+  /** PML's core, or null when P2P is off. */
+  readonly core: Core | null;
+  /** The renditions of the stream at `manifestUrl`. Call once, before {@link bindPlayer}. */
+  setManifest(manifestUrl: string, renditions: Rendition[]): void;
+  /** Subscribes to the player's playlists, rendition switches and playhead. */
+  bindPlayer(player: LivePlayer): void;
+  /** A media segment of the current playlist, from peers or the CDN. */
+  loadSegment(segment: PlaylistSegment): Promise<LoadedSegment>;
+  stats(): SwarmcastStats;
+  on<K extends keyof SwarmcastEventMap>(event: K, fn: (payload: SwarmcastEventMap[K]) => void): () => void;
+  off<K extends keyof SwarmcastEventMap>(event: K, fn: (payload: SwarmcastEventMap[K]) => void): void;
+  destroy(): void;
+}
+
+/** How often the playhead is passed to PML (hls.js's media element fires `timeupdate` about this often). */
+const PLAYBACK_UPDATE_MS = 250;
+
+export function createLiveEngineFromResolved(resolved: ResolvedOptions): LiveEngine {
+  ensureNavigator();
+  const session = new LiveP2PSession(resolved);
+  const core = session.p2pEnabled ? new Core(session.coreConfig()) : null;
+  if (core) session.attachCore(coreHandle(core));
+  const feeder = core ? new CoreStreamFeeder(core) : undefined;
+  let playbackTimer: ReturnType<typeof setInterval> | undefined;
+
+  return {
+    p2pEnabled: session.p2pEnabled,
+    core,
+    setManifest(manifestUrl, renditions) {
+      // Same swarm as the hls.js engine's viewers of this playlist (hlsjs/default-swarm-id.ts).
+      if (core && resolved.coreConfig.swarmId === undefined) {
+        const swarmId: Pick<CoreConfig, "swarmId"> = { swarmId: defaultWireSwarmId(manifestUrl) };
+        core.applyDynamicConfig(swarmId as DynamicCoreConfig);
+      }
+      feeder?.setManifest(manifestUrl, renditions);
+    },
+    bindPlayer(player) {
+      if (session.destroyedAlready) throw new Error("Swarmcast: bindPlayer() on a destroyed engine");
+      if (feeder) {
+        feeder.bind(player);
+        playbackTimer = setInterval(() => feeder.updatePlayback(player), PLAYBACK_UPDATE_MS);
+      }
+      session.bindPlayer(player);
+    },
+    loadSegment: (segment) => loadSegment(session, core, segment),
+    stats: () => session.snapshot(Date.now()),
+    on: (event, fn) => session.emitter.on(event, fn),
+    off: (event, fn) => session.emitter.off(event, fn),
+    destroy() {
+      if (playbackTimer !== undefined) clearInterval(playbackTimer);
+      feeder?.unbind();
+      session.destroy();
+    },
+  };
+}
+
+/**
+ * PML reads `navigator.userAgent` (to detect Safari) when it starts a swarm; Node has no
+ * `navigator` before version 21. Defines the minimal one only where there is none.
+ */
+function ensureNavigator(): void {
+  if (typeof navigator !== "undefined") return;
+  const nodeProcess = (globalThis as { process?: { version: string } }).process;
+  const runtime = nodeProcess ? `Node.js/${nodeProcess.version}` : "unknown";
+  Object.defineProperty(globalThis, "navigator", { value: { userAgent: runtime }, configurable: true, writable: true });
+}
+
+function coreHandle(core: Core): P2PCoreHandle {
+  return {
+    addEventListener: (name, fn) => core.addEventListener(name, fn),
+    removeEventListener: (name, fn) => core.removeEventListener(name, fn),
+    applyCoreConfig: (config) => core.applyDynamicConfig(config),
+    coreConfig: () => core.getConfig(),
+    destroy: () => core.destroy(),
+  };
+}
+
+/** PML's segment id: the URL, plus the inclusive byte range when there is one. */
+function segmentRuntimeId(segment: PlaylistSegment): string {
+  const [start, end] = segment.byteRange;
+  if (typeof start !== "number" || typeof end !== "number" || !(end > start)) return segment.url;
+  return `${segment.url}|${start}-${end - 1}`;
+}
+
+/** Keeps PML's view of the streams in step with the player's playlists. */
+class CoreStreamFeeder {
+  private readonly unsubscribes: (() => void)[] = [];
+
+  constructor(private readonly core: Core) {}
+
+  setManifest(manifestUrl: string, renditions: Rendition[]): void {
+    this.core.setManifestResponseUrl(manifestUrl);
+    for (const r of renditions) {
+      const missing = r.bitrate === 0;
+      const index = generateStreamShortId({
+        bitrate: r.bitrate,
+        codecs: missing ? undefined : r.videoCodec,
+        width: missing ? undefined : r.width,
+        height: missing ? undefined : r.height,
+        frameRate: missing ? undefined : r.frameRate,
+        videoRange: missing ? undefined : r.videoRange,
+      });
+      this.core.addStreamIfNoneExists({ runtimeId: r.url, type: "main", index });
+    }
+  }
+
+  bind(player: LivePlayer): void {
+    this.unsubscribes.push(
+      player.on("playlist-updated", (event) => this.onPlaylist(event)),
+      player.on("level-switching", ({ bitrate }) => {
+        if (bitrate) this.core.setActiveLevelBitrate(bitrate);
+      }),
+    );
+  }
+
+  unbind(): void {
+    for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
+  }
+
+  updatePlayback(player: LivePlayer): void {
+    const at = player.playhead();
+    if (at) this.core.updatePlayback(at.time, at.rate);
+  }
+
+  private onPlaylist({ details }: PlaylistEvent): void {
+    this.core.setIsLive(details.live);
+    const stream = this.core.getStream(details.url);
+    if (!stream) return;
+    const gone = new Set(stream.segments.keys());
+    const added: Segment[] = [];
+    details.segments.forEach((segment, position) => {
+      const runtimeId = segmentRuntimeId(segment);
+      gone.delete(runtimeId);
+      if (stream.segments.has(runtimeId)) return;
+      const [start, end] = segment.byteRange;
+      added.push({
+        runtimeId,
+        url: segment.url,
+        externalId: details.live ? Number(segment.sn) : position,
+        byteRange:
+          typeof start === "number" && typeof end === "number" && end > start ? { start, end: end - 1 } : undefined,
+        startTime: segment.start,
+        endTime: segment.start + segment.duration,
+      });
+    });
+    if (added.length > 0 || gone.size > 0) this.core.updateStream(details.url, added, gone.values());
+  }
+}
+
+/**
+ * A segment through PML when PML manages it (after the edge fetcher's hold), else over HTTP
+ * here, counted like hls.js's own loader is in the browser.
+ */
+async function loadSegment(
+  session: LiveP2PSession,
+  core: Core | null,
+  segment: PlaylistSegment,
+): Promise<LoadedSegment> {
+  const id = segmentRuntimeId(segment);
+  if (!core || !core.hasSegment(id) || !core.isSegmentLoadable(id)) return fetchOverHttp(session, segment);
+  const edge = session.edge;
+  if (edge?.holdFor(segment.url)) {
+    await new Promise<void>((release) => edge.addHold({ url: segment.url, release }));
+  }
+  edge?.markPassed(segment.url);
+  const response = await new Promise<SegmentResponse>((resolve, reject) => {
+    void core.loadSegment(id, { onSuccess: resolve, onError: reject }).catch(reject);
+  }).catch((error: unknown) => {
+    throw error instanceof CoreRequestError
+      ? new Error(`segment ${segment.url}: ${error.type} (${error.message})`)
+      : error;
+  });
+  return { data: response.data, bandwidthBps: response.bandwidth };
+}
+
+async function fetchOverHttp(session: LiveP2PSession, segment: PlaylistSegment): Promise<LoadedSegment> {
+  const started = performance.now();
+  const [start, end] = segment.byteRange;
+  const ranged = typeof start === "number" && typeof end === "number" && end > start;
+  const response = await fetch(segment.url, ranged ? { headers: { Range: `bytes=${start}-${end - 1}` } } : {});
+  if (!response.ok) throw new Error(`segment ${segment.url}: HTTP ${response.status}`);
+  const data = await response.arrayBuffer();
+  const seconds = Math.max(1e-3, (performance.now() - started) / 1000);
+  session.countHttpSegment(segment.url, data.byteLength);
+  return { data, bandwidthBps: (data.byteLength * 8) / seconds };
+}

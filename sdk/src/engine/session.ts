@@ -1,0 +1,383 @@
+import {
+  Core,
+  type CoreConfig,
+  type CoreEventMap,
+  type DynamicCoreConfig,
+  type StreamType,
+} from "p2p-media-loader-core";
+import { DEFAULT_SWARMCAST_CONFIG } from "../config";
+import { Emitter, type SwarmcastEventMap } from "../events";
+import { IntegrityGuard } from "../integrity/guard";
+import { LiveEdgeFetcher } from "../live/edge-fetcher";
+import type { LivePlayer } from "../live/live-player";
+import type { ResolvedOptions } from "../options";
+import { PeerConnectionGuard, REFUSED_MESSAGE } from "../peers/peer-connection-guard";
+import { watchTracker } from "../signaling/reconnecting-socket";
+import { SegmentSizeBound } from "../peers/segment-size-bound";
+import { StatsAccumulator, type SwarmcastStats } from "../stats/accumulator";
+import { startStatsBeacon } from "../stats/beacon";
+import { withAdmission } from "../upload/admission-storage";
+import { UploadGovernor } from "../upload/upload-governor";
+import { version } from "../version";
+import { messageOf } from "./message-of";
+import { describeTrackerWarning, redactToken } from "./tracker-messages";
+import { wireIdentity } from "./wire-identity";
+
+/** Whether this runtime has WebRTC data channels. */
+export function isP2PSupported(): boolean {
+  return typeof RTCPeerConnection === "function";
+}
+
+/**
+ * The PML object a session drives: hls.js's `HlsJsP2PEngine` in the browser, PML's `Core` in
+ * Node. Both speak PML's event map; only their config accessors differ.
+ */
+export interface P2PCoreHandle {
+  addEventListener<K extends keyof CoreEventMap>(name: K, fn: CoreEventMap[K]): void;
+  removeEventListener<K extends keyof CoreEventMap>(name: K, fn: CoreEventMap[K]): void;
+  applyCoreConfig(config: DynamicCoreConfig): void;
+  coreConfig(): Readonly<CoreConfig>;
+  destroy(): void;
+}
+
+/**
+ * The SDK's live P2P logic for one player, independent of which player and which PML adapter:
+ * stats and their beacon, integrity, the upload cap and per-request admission, the peer
+ * connection limits, the live edge fetcher, the wire identity, and their wiring to PML's events.
+ * The hls.js engine (`engine.ts`) and the Node engine (`core-engine.ts`) each add their player.
+ */
+export class LiveP2PSession {
+  readonly emitter = new Emitter<SwarmcastEventMap>();
+  readonly p2pEnabled: boolean;
+  readonly stats: StatsAccumulator;
+  readonly integrity: IntegrityGuard;
+  readonly upload: UploadGovernor;
+  readonly edge: LiveEdgeFetcher | undefined;
+  /** Sizes of segments fetched over HTTP: the bound on what a peer may announce. */
+  readonly segmentSizes: SegmentSizeBound;
+  readonly peerGuard: PeerConnectionGuard;
+  private core: P2PCoreHandle | null = null;
+  private readonly pmlListeners: Partial<CoreEventMap>;
+  private readonly timer: ReturnType<typeof setInterval> | undefined;
+  private readonly beacon: ReturnType<typeof startStatsBeacon> | undefined;
+  private readonly unwatchTrackers: Array<() => void>;
+  private destroyed = false;
+
+  constructor(private readonly resolved: ResolvedOptions) {
+    this.p2pEnabled = resolved.p2p && isP2PSupported();
+    this.stats = new StatsAccumulator({
+      rateWindowMs: resolved.rateWindowMs,
+      p2pEnabled: this.p2pEnabled,
+      now: Date.now(),
+    });
+    this.integrity = createIntegrityGuard(resolved, this.emitter);
+    this.upload = createUploadGovernor(resolved, this.p2pEnabled, (disabled) =>
+      this.core?.applyCoreConfig({ isP2PUploadDisabled: disabled }),
+    );
+    this.segmentSizes = new SegmentSizeBound({
+      maxBytes: DEFAULT_SWARMCAST_CONFIG.peerSegmentMaxBytes,
+      factor: DEFAULT_SWARMCAST_CONFIG.peerSegmentSizeFactor,
+      floorBytes: DEFAULT_SWARMCAST_CONFIG.peerSegmentFloorBytes,
+    });
+    this.peerGuard = createPeerGuard(resolved, this.segmentSizes, this.emitter);
+    this.pmlListeners = createPmlListeners(this, resolved.trackers);
+    this.unwatchTrackers = this.p2pEnabled ? watchTrackers(resolved, this.stats, this.emitter) : [];
+    this.edge = this.p2pEnabled ? createEdgeFetcher(resolved, this) : undefined;
+    this.timer = startStatsTimer(resolved.statsIntervalMs, this.emitter, () => this.snapshot(Date.now()));
+    this.beacon =
+      resolved.statsBeaconUrl === undefined
+        ? undefined
+        : startStatsBeacon({
+            url: resolved.statsBeaconUrl,
+            swarm: beaconSwarm(resolved),
+            intervalMs: DEFAULT_SWARMCAST_CONFIG.statsBeaconIntervalMs,
+            read: () => this.snapshot(Date.now()),
+          });
+    if (resolved.p2p && !this.p2pEnabled) reportNoWebRtc(this.emitter);
+  }
+
+  get destroyedAlready(): boolean {
+    return this.destroyed;
+  }
+
+  /**
+   * PML core config: the user's, plus the SDK's wire identity, the peer connection guard,
+   * integrity, the upload cap, and the segment store (the edge fetcher's or the page's) with
+   * each peer's read admitted by the upload governor.
+   */
+  coreConfig(): Partial<CoreConfig> {
+    const user = this.resolved.coreConfig;
+    return {
+      ...user,
+      ...wireIdentity(user),
+      rtcConfig: this.peerGuard.rtcConfig(user.rtcConfig),
+      validateP2PSegment: this.integrity.validateP2PSegment,
+      isP2PUploadDisabled: this.upload.initiallyDisabled,
+      ...withAdmission(this.edge?.createStore ?? user.customSegmentStorageFactory, this.upload.admit),
+    };
+  }
+
+  /** Subscribes the session to the PML object built from {@link coreConfig}. */
+  attachCore(core: P2PCoreHandle): void {
+    this.core = core;
+    addListeners(core, this.pmlListeners);
+    addListeners(core, this.edge?.pmlListeners ?? {});
+  }
+
+  /** Connects the edge fetcher and integrity to the player (after PML has subscribed to it). */
+  bindPlayer(player: LivePlayer): void {
+    this.edge?.bindPlayer(player);
+    const core = this.core;
+    if (core) {
+      this.integrity.bindPlayer(player, (streamType: StreamType, enabled: boolean) =>
+        core.applyCoreConfig({
+          [streamType === "main" ? "mainStream" : "secondaryStream"]: { isP2PDisabled: !enabled },
+        }),
+      );
+    }
+  }
+
+  /** Whether P2P is on for the main stream now (integrity can switch it off). */
+  p2pActive(): boolean {
+    const config = this.core?.coreConfig();
+    return !!config && !config.mainStream?.isP2PDisabled;
+  }
+
+  /** A segment the player fetched over HTTP itself, outside PML. */
+  countHttpSegment(url: string, bytes: number): void {
+    this.segmentSizes.note(bytes);
+    this.stats.bytesDownloaded(bytes, "http", undefined, Date.now());
+    this.stats.segmentLoaded("http", undefined);
+    this.emitter.emit("segment", { url, bytes, source: "http" });
+  }
+
+  snapshot(now: number): SwarmcastStats {
+    const integrityStats = this.integrity.stats();
+    return {
+      version,
+      ...this.stats.snapshot(now),
+      integrityFailures: integrityStats.failures,
+      integrity: integrityStats,
+      upload: this.upload.stats(),
+      peerConnections: this.peerGuard.stats(),
+    };
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.beacon?.stop();
+    this.integrity.destroy();
+    this.upload.destroy();
+    this.peerGuard.destroy();
+    for (const unwatch of this.unwatchTrackers) unwatch();
+    this.edge?.destroy();
+    if (this.core) {
+      removeListeners(this.core, this.pmlListeners);
+      removeListeners(this.core, this.edge?.pmlListeners ?? {});
+      this.core.destroy();
+      this.core = null;
+    }
+    this.emitter.clear();
+  }
+}
+
+function createIntegrityGuard(resolved: ResolvedOptions, emitter: Emitter<SwarmcastEventMap>): IntegrityGuard {
+  return new IntegrityGuard(
+    {
+      mode: resolved.integrity,
+      mapUrl: resolved.integrityMap,
+      maxTagEntries: DEFAULT_SWARMCAST_CONFIG.integrityMaxTagEntries,
+      spotCheck: { share: resolved.spotCheck, rangeBytes: DEFAULT_SWARMCAST_CONFIG.spotCheckBytes },
+    },
+    (problem) => {
+      if (problem.console) console.warn(`Swarmcast: ${problem.message}`);
+      emitter.emit("error", {
+        kind: "integrity",
+        message: problem.message,
+        fatal: false,
+        cause: { url: problem.url, peerId: problem.peerId },
+      });
+    },
+  );
+}
+
+function createUploadGovernor(
+  resolved: ResolvedOptions,
+  p2pEnabled: boolean,
+  setUploadDisabled: (disabled: boolean) => void,
+): UploadGovernor {
+  return new UploadGovernor(
+    {
+      upload: resolved.upload,
+      minBatteryLevel: DEFAULT_SWARMCAST_CONFIG.uploadMinBatteryLevel,
+      maxUploadKbps: resolved.maxUploadKbps,
+      windowMs: DEFAULT_SWARMCAST_CONFIG.uploadCapWindowMs,
+      tickMs: DEFAULT_SWARMCAST_CONFIG.uploadCapTickMs,
+      maxChunkBytes: resolved.coreConfig.webRtcMaxMessageSize ?? Core.DEFAULT_STREAM_CONFIG.webRtcMaxMessageSize,
+      initialSegmentBytes: DEFAULT_SWARMCAST_CONFIG.uploadCapInitialSegmentBytes,
+      // Requests are admitted one by one where the session wraps the segment store (coreConfig()).
+      perRequest: !!resolved.coreConfig.customSegmentStorageFactory || (p2pEnabled && resolved.liveEdge.enabled),
+    },
+    setUploadDisabled,
+  );
+}
+
+function createPeerGuard(
+  resolved: ResolvedOptions,
+  segmentSizes: SegmentSizeBound,
+  emitter: Emitter<SwarmcastEventMap>,
+): PeerConnectionGuard {
+  return new PeerConnectionGuard({
+    maxConnections: resolved.maxPeerConnections,
+    maxSegmentBytes: segmentSizes.limit,
+    onOversize: (size, limit) =>
+      emitter.emit("error", {
+        kind: "peer",
+        message: `a peer announced a ${size}-byte segment (limit ${limit}); peer dropped before any of it was buffered`,
+        fatal: false,
+        cause: { size, limit },
+      }),
+  });
+}
+
+/** The swarm a beacon reports for: the swarm id, else the playlist URL without its query. */
+function beaconSwarm(resolved: ResolvedOptions): string {
+  const id = resolved.coreConfig.swarmId;
+  if (typeof id === "string" && id !== "") return id;
+  return (resolved.src ?? globalThis.location?.href ?? "default").split("?")[0];
+}
+
+/** PML's events turned into stats, upload accounting and the SDK's own events. */
+function createPmlListeners(session: LiveP2PSession, trackers: string[]): Partial<CoreEventMap> {
+  const { stats: acc, upload, integrity, emitter, segmentSizes } = session;
+  return {
+    onChunkDownloaded: (bytes, source, peerId) => acc.bytesDownloaded(bytes, source, peerId, Date.now()),
+    onChunkUploaded: (bytes, peerId) => {
+      acc.bytesUploaded(bytes, peerId, Date.now());
+      upload.onChunkUploaded(bytes, peerId);
+    },
+    onSegmentError: integrity.onSegmentError,
+    onSegmentLoaded: ({ segmentUrl, bytesLength, downloadSource, peerId }) => {
+      upload.onSegmentLoaded(bytesLength);
+      if (downloadSource === "http") segmentSizes.note(bytesLength);
+      acc.segmentLoaded(downloadSource, peerId);
+      emitter.emit("segment", {
+        url: segmentUrl,
+        bytes: bytesLength,
+        source: downloadSource,
+        ...(peerId !== undefined ? { peerId } : {}),
+      });
+    },
+    onPeerConnect: ({ peerId, streamType }) => {
+      acc.peerConnected(peerId, Date.now());
+      upload.onPeerConnect(peerId);
+      emitter.emit("peer-connect", { peerId, streamType });
+    },
+    onPeerClose: ({ peerId, streamType }) => {
+      acc.peerClosed(peerId);
+      upload.onPeerClose(peerId);
+      emitter.emit("peer-close", { peerId, streamType });
+    },
+    onPeerError: ({ peerId, error }) => {
+      emitter.emit("error", {
+        kind: "peer",
+        message: `peer ${peerId}: ${messageOf(error)}`,
+        fatal: false,
+        cause: error,
+      });
+    },
+    onTrackerError: ({ error }) => {
+      const message = `tracker error: ${redactToken(messageOf(error))}; playing on from HTTP`;
+      acc.trackerProblem("error", message);
+      emitter.emit("error", { kind: "tracker", message, fatal: false, cause: error });
+    },
+    onTrackerWarning: ({ warning }) => {
+      // An offer refused at the connection cap: counted in stats, not a tracker problem.
+      if (messageOf(warning).includes(REFUSED_MESSAGE)) return;
+      const message = describeTrackerWarning(messageOf(warning), trackers);
+      acc.trackerProblem("warning", message);
+      emitter.emit("error", { kind: "tracker", message, fatal: false, cause: warning });
+    },
+  };
+}
+
+/** The edge fetcher announces segments through its own store: a page's own store wins, without it. */
+function createEdgeFetcher(resolved: ResolvedOptions, session: LiveP2PSession): LiveEdgeFetcher | undefined {
+  if (!resolved.liveEdge.enabled || resolved.coreConfig.customSegmentStorageFactory) return undefined;
+  return new LiveEdgeFetcher(
+    resolved.liveEdge,
+    resolved.coreConfig.mainStream?.highDemandTimeWindow ??
+      resolved.coreConfig.highDemandTimeWindow ??
+      Core.DEFAULT_STREAM_CONFIG.highDemandTimeWindow,
+    {
+      onHttpSegment: (url, bytes) => {
+        session.upload.onSegmentLoaded(bytes);
+        session.countHttpSegment(url, bytes);
+      },
+      p2pActive: () => session.p2pActive(),
+    },
+  );
+}
+
+function startStatsTimer(
+  intervalMs: number,
+  emitter: Emitter<SwarmcastEventMap>,
+  snapshot: () => SwarmcastStats,
+): ReturnType<typeof setInterval> | undefined {
+  if (intervalMs <= 0) return undefined;
+  return setInterval(() => {
+    if (emitter.listenerCount("stats") > 0) emitter.emit("stats", snapshot());
+  }, intervalMs);
+}
+
+function reportNoWebRtc(emitter: Emitter<SwarmcastEventMap>): void {
+  // Reported once listeners had a chance to subscribe.
+  queueMicrotask(() =>
+    emitter.emit("error", {
+      kind: "peer",
+      message: "WebRTC is not available in this browser; playing from HTTP only",
+      fatal: false,
+      cause: undefined,
+    }),
+  );
+}
+
+function addListeners(core: P2PCoreHandle, listeners: Partial<CoreEventMap>): void {
+  for (const [name, fn] of Object.entries(listeners)) core.addEventListener(name as keyof CoreEventMap, fn);
+}
+
+function removeListeners(core: P2PCoreHandle, listeners: Partial<CoreEventMap>): void {
+  for (const [name, fn] of Object.entries(listeners)) core.removeEventListener(name as keyof CoreEventMap, fn);
+}
+
+/**
+ * The tracker connections keep themselves alive (signaling/reconnecting-socket.ts): one error per
+ * outage, however many attempts it takes.
+ */
+function watchTrackers(
+  resolved: ResolvedOptions,
+  stats: StatsAccumulator,
+  emitter: Emitter<SwarmcastEventMap>,
+): Array<() => void> {
+  return resolved.trackers.map((url) =>
+    watchTracker(url, {
+      schedule: resolved.trackerReconnect,
+      onLoss: ({ url: lost, wasConnected, retryInMs }) => {
+        const retry = `retrying in ${(retryInMs / 1000).toFixed(1)} s`;
+        const message = wasConnected
+          ? `tracker ${redactToken(lost)} connection lost (${retry}); playing on from HTTP and connected peers`
+          : `${describeTrackerWarning(`Error connecting to ${lost}`, resolved.trackers)} (${retry})`;
+        stats.trackerProblem("error", message);
+        emitter.emit("error", {
+          kind: "tracker",
+          message,
+          fatal: false,
+          cause: { url: redactToken(lost), wasConnected, retryInMs },
+        });
+      },
+      onReconnect: () => stats.trackerReconnected(),
+    }),
+  );
+}

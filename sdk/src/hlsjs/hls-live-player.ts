@@ -1,0 +1,76 @@
+import Hls, {
+  type AudioTrackLoadedData,
+  type LevelDetails,
+  type LevelLoadedData,
+  type LevelSwitchingData,
+  type LevelUpdatedData,
+} from "hls.js";
+import type { LivePlayer, LivePlayerEventMap, PlaylistDetails } from "../live/live-player";
+
+type Unsubscribe = () => void;
+
+/** hls.js as the SDK's live logic sees it: events of the instance, the media element's playhead. */
+export class HlsLivePlayer implements LivePlayer {
+  constructor(readonly hls: Hls) {}
+
+  playhead(): { time: number; rate: number } | undefined {
+    const media = this.hls.media;
+    if (!media || media.readyState < 2 || (media.currentTime === 0 && media.paused)) return undefined;
+    return { time: media.currentTime, rate: media.playbackRate };
+  }
+
+  loadingLevel(): number {
+    return this.hls.loadLevel;
+  }
+
+  on<K extends keyof LivePlayerEventMap>(event: K, fn: (payload: LivePlayerEventMap[K]) => void): Unsubscribe {
+    const emit = fn as (payload: unknown) => void;
+    switch (event) {
+      case "playlist-loaded":
+        return this.listen2(
+          Hls.Events.LEVEL_LOADED,
+          (_e: string, data: LevelLoadedData) =>
+            emit({ streamType: "main", level: data.level, details: playlistOf(data.details) }),
+          Hls.Events.AUDIO_TRACK_LOADED,
+          (_e: string, data: AudioTrackLoadedData) =>
+            emit({ streamType: "secondary", level: data.id, details: playlistOf(data.details) }),
+        );
+      case "playlist-updated":
+        return this.listen(Hls.Events.LEVEL_UPDATED, (_e: string, data: LevelUpdatedData) =>
+          emit({ streamType: "main", level: data.level, details: playlistOf(data.details) }),
+        );
+      case "level-switching":
+        return this.listen(Hls.Events.LEVEL_SWITCHING, (_e: string, data: LevelSwitchingData) =>
+          emit({ level: data.level, bitrate: data.bitrate }),
+        );
+      default:
+        throw new Error(`unknown player event ${String(event)}`);
+    }
+  }
+
+  private listen<E extends keyof import("hls.js").HlsListeners>(
+    event: E,
+    fn: import("hls.js").HlsListeners[E],
+  ): Unsubscribe {
+    this.hls.on(event, fn);
+    return () => this.hls.off(event, fn);
+  }
+
+  private listen2<A extends keyof import("hls.js").HlsListeners, B extends keyof import("hls.js").HlsListeners>(
+    a: A,
+    fa: import("hls.js").HlsListeners[A],
+    b: B,
+    fb: import("hls.js").HlsListeners[B],
+  ): Unsubscribe {
+    const offA = this.listen(a, fa);
+    const offB = this.listen(b, fb);
+    return () => {
+      offA();
+      offB();
+    };
+  }
+}
+
+function playlistOf(details: LevelDetails): PlaylistDetails {
+  return { url: details.url, live: details.live, segments: details.fragments };
+}

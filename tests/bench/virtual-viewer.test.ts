@@ -1,0 +1,113 @@
+// Virtual viewers: Node processes playing the live stream with the simulated player through the
+// SDK's engine entry over real WebRTC (@roamhq/wrtc), against the real origin and tracker.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { startOrigin, type Origin } from "../../devkit/origin/index";
+import { startTracker, type RunningTracker } from "../../tracker/src/index";
+import { VirtualViewerProcess } from "../../bench/audience/virtual-process";
+import { EwmaBandwidthEstimator } from "../../bench/audience/ewma";
+import { parseMediaPlaylist, parseMultivariant } from "../../bench/audience/hls-playlist";
+
+describe("virtual viewer", () => {
+  let origin: Origin;
+  let tracker: RunningTracker;
+  before(async () => {
+    [origin, tracker] = await Promise.all([
+      startOrigin(),
+      startTracker({ host: "127.0.0.1", port: 0, logLevel: "silent" }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all([origin?.close(), tracker?.close()]);
+  });
+
+  it("estimates bandwidth like hls.js: the default until a sample, then the lower of two averages", () => {
+    const ewma = new EwmaBandwidthEstimator(3, 9, 500_000);
+    assert.equal(ewma.getEstimate(), 500_000);
+    ewma.sample(1000, 1_000_000 / 8);
+    assert.ok(Math.abs(ewma.getEstimate() - 1_000_000) < 1, "one sample is the estimate");
+    ewma.sample(1000, 4_000_000 / 8);
+    const after = ewma.getEstimate();
+    assert.ok(after > 1_000_000 && after < 4_000_000, `${after}`);
+    ewma.sample(1, 1_000_000);
+    assert.ok(ewma.getEstimate() < after * 10, "a 1 ms download counts as 50 ms");
+  });
+
+  it("reads renditions and segments with their program date-times", () => {
+    const renditions = parseMultivariant(
+      '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=900000,RESOLUTION=640x360,CODECS="avc1.4d401e,mp4a.40.2",FRAME-RATE=30\nlow/index.m3u8\n',
+      "http://o/live/index.m3u8",
+    );
+    assert.deepEqual(renditions, [
+      {
+        url: "http://o/live/low/index.m3u8",
+        bitrate: 900000,
+        videoCodec: "avc1.4d401e",
+        width: 640,
+        height: 360,
+        frameRate: "30",
+      },
+    ]);
+    const playlist = parseMediaPlaylist(
+      "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:7\n#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:00.000Z\n#EXTINF:2.000,\nseg-7.ts\n#EXTINF:2.000,\nseg-8.ts\n",
+      "http://o/live/index.m3u8",
+    );
+    assert.equal(playlist.live, true);
+    assert.deepEqual(
+      playlist.segments.map((s) => [s.sn, s.url, s.programDateMs - Date.parse("2026-01-01T00:00:00Z")]),
+      [
+        [7, "http://o/live/seg-7.ts", 0],
+        [8, "http://o/live/seg-8.ts", 2000],
+      ],
+    );
+  });
+
+  it("three viewers play at the SDK's latency and share segments over WebRTC", { timeout: 180_000 }, async () => {
+    const swarmId = `virtual-${Date.now()}`;
+    const viewers = ["a", "b", "c"].map(
+      (id) =>
+        new VirtualViewerProcess({
+          id,
+          mode: "swarmcast",
+          manifestUrl: origin.liveUrl(`virtual-${id}`),
+          trackers: [tracker.url],
+          swarmId,
+          iceServers: [],
+          sampleIntervalMs: 1000,
+        }),
+    );
+    try {
+      for (const viewer of viewers) viewer.start();
+      const deadline = Date.now() + 150_000;
+      const enough = () =>
+        viewers.every((v) => (v.last?.watchMs ?? 0) >= 20_000) && viewers.some((v) => (v.last?.p2pBytes ?? 0) > 0);
+      while (!enough() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1000));
+    } finally {
+      await Promise.all(viewers.map((v) => v.stop()));
+    }
+    const last = viewers.map((v) => v.last);
+    for (const [i, s] of last.entries()) {
+      assert.ok(s && s.firstFrameAt !== null, `viewer ${i} never played: ${viewers[i].problems.join(" | ")}`);
+      assert.ok(s.latency !== null && s.latency > 4 && s.latency < 10, `viewer ${i} latency ${s.latency}`);
+    }
+    const p2p = last.reduce((sum, s) => sum + (s?.p2pBytes ?? 0), 0);
+    const uploaded = last.reduce((sum, s) => sum + (s?.uploadedBytes ?? 0), 0);
+    assert.ok(p2p > 0, "no segment crossed between the virtual viewers");
+    assert.ok(Math.abs(uploaded - p2p) <= 0.05 * p2p + 200_000, `uploaded ${uploaded} vs received from peers ${p2p}`);
+    const connected = last.reduce((sum, s) => sum + (s?.connections.connected ?? 0), 0);
+    assert.ok(connected >= 2, `peer connections counted: ${connected}`);
+  });
+});
+
+describe("offload bound", () => {
+  it("is the copy bound with plenty of uplink and the uplink bound without, byte-weighted in total", async () => {
+    const { renditionBound, totalBound } = await import("../../bench/audience/bound");
+    const plenty = renditionBound([20e6, 20e6, 20e6, 20e6], 1.6e6);
+    assert.equal(plenty.bound, 0.75);
+    assert.equal(plenty.binding, "copies");
+    const starved = renditionBound([1e6, 1e6, 1e6, 1e6], 3.2e6);
+    assert.equal(starved.bound, 1 / 3.2);
+    assert.equal(starved.binding, "uplink");
+    assert.equal(totalBound([plenty, starved], [1, 3]), (0.75 + 3 / 3.2) / 4);
+  });
+});
