@@ -142,7 +142,7 @@ describe("tracker killed and restarted", () => {
   before(async () => {
     [origin, pages, browser, tracker] = await Promise.all([
       startOrigin(),
-      startPageServer({ "/dist/": "dist", "/pages/": "tests/browser-pages" }),
+      startPageServer({ "/dist/": "sdk/dist", "/pages/": "tests/browser-pages" }),
       launchChromium(),
       startTrackerProcess(0),
     ]);
