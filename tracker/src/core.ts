@@ -334,28 +334,31 @@ export class TrackerCore {
   private relayOffers(from: Peer, offers: Offer[], count: number, now: number): void {
     const swarm = from.swarm;
     const remote = this.directory.remote(swarm.infoHash);
-    if (remote !== undefined && remote.size > 0) return this.relayOffersAcrossNodes(from, offers, count, now);
-    const targets = swarm.pickOthers(from, count, this.targets);
-    const nowMs = Math.floor(now * 1000) - this.epochMs;
+    const targets: (Peer | RemotePeer)[] =
+      remote !== undefined && remote.size > 0
+        ? pickAcrossNodes(swarm, remote, from, count, this.mixedTargets)
+        : swarm.pickOthers(from, count, this.targets);
     // Milliseconds on the core's clock: a small integer, not a boxed double per offer.
+    const nowMs = Math.floor(now * 1000) - this.epochMs;
     const expires = nowMs + Math.round(this.limits.offerTtl * 1000);
     const head = `${swarm.framePrefix}"peer_id":${jsonString(from.peerId)},"offer_id":`;
     this.sdpCursor = 0;
     for (let i = 0; i < targets.length; i++) {
       const to = targets[i];
       const { offer, offer_id } = offers[i];
-      // Each offer makes the receiving browser build a peer connection: a target gets a
-      // bounded number of them, whoever sends them.
-      if (!this.takeOfferToken(to.conn, nowMs) || !this.pending.add(offer_id, from, to, expires, nowMs)) {
+      // Read in order even for a dropped offer, so the next offer's literal is its own.
+      const sdp = this.sdpLiteral(offer.sdp);
+      if (to instanceof RemotePeer) {
+        // The target's node spends the target's offer budget when it delivers.
+        this.directory.relayOffer(to, from, offer_id, sdp);
+      } else if (this.takeOfferToken(to.conn, nowMs) && this.pending.add(offer_id, from, to, expires, nowMs)) {
+        // Each offer makes the receiving browser build a peer connection: a target gets a
+        // bounded number of them, whoever sends them.
+        this.send(to.conn, `${head}${jsonString(offer_id)},"offer":{"type":"offer","sdp":${sdp}}}`);
+      } else {
         this.stats.offersDropped++;
-        // Step over this offer's SDP in the frame text, so the next offer's literal is its own.
-        this.sdpLiteral(offer.sdp);
         continue;
       }
-      this.send(
-        to.conn,
-        `${head}${jsonString(offer_id)},"offer":{"type":"offer","sdp":${this.sdpLiteral(offer.sdp)}}}`,
-      );
       this.stats.offersRelayed++;
     }
     targets.length = 0;
@@ -372,32 +375,6 @@ export class TrackerCore {
     }
     conn.offerTokens = tokens - 1000;
     return true;
-  }
-
-  /** relayOffers when some peers of the swarm are on other nodes. */
-  private relayOffersAcrossNodes(from: Peer, offers: Offer[], count: number, now: number): void {
-    const swarm = from.swarm;
-    const targets = pickAcrossNodes(swarm, this.directory.remote(swarm.infoHash)!, from, count, this.mixedTargets);
-    const nowMs = Math.floor(now * 1000) - this.epochMs;
-    const expires = nowMs + Math.round(this.limits.offerTtl * 1000);
-    const head = `${swarm.framePrefix}"peer_id":${jsonString(from.peerId)},"offer_id":`;
-    this.sdpCursor = 0;
-    for (let i = 0; i < targets.length; i++) {
-      const to = targets[i];
-      const { offer, offer_id } = offers[i];
-      const sdp = this.sdpLiteral(offer.sdp);
-      if (to instanceof RemotePeer) {
-        // The target's node spends the target's offer budget when it delivers.
-        this.directory.relayOffer(to, from, offer_id, sdp);
-      } else if (this.takeOfferToken(to.conn, nowMs) && this.pending.add(offer_id, from, to, expires, nowMs)) {
-        this.send(to.conn, `${head}${jsonString(offer_id)},"offer":{"type":"offer","sdp":${sdp}}}`);
-      } else {
-        this.stats.offersDropped++;
-        continue;
-      }
-      this.stats.offersRelayed++;
-    }
-    targets.length = 0;
   }
 
   /** An offer relayed by another node to a peer of this one. Returns that peer if it is here. */
