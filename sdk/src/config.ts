@@ -125,6 +125,26 @@ export const DEFAULT_SWARMCAST_CONFIG = {
   peerSegmentSizeFactor: 4,
   peerSegmentFloorBytes: 2 * 1024 * 1024,
 
+  /**
+   * Playback health (`playbackHealth` option): a viewer whose own playback is in trouble stops
+   * fetching new segments early and serving peers until it has been fine for `recoverMs`.
+   * Trouble is any of: less than `lowBufferSec` buffered ahead while playing; `droppedFrameShare`
+   * of the frames of the last `windowMs` dropped; `lateSamples` samples of the last `windowMs`
+   * firing more than `lateTimerMs` late (a starved CPU; not counted while the page is hidden,
+   * where browsers slow timers on purpose).
+   */
+  playbackHealth: {
+    enabled: true,
+    sampleMs: 250,
+    windowMs: 5000,
+    lateTimerMs: 150,
+    lateSamples: 4,
+    lowBufferSec: 0.5,
+    droppedFrameShare: 0.15,
+    minFrames: 30,
+    recoverMs: 10_000,
+  },
+
   /** `maxUploadKbps` holds over every window of this length. */
   uploadCapWindowMs: 10_000,
 

@@ -1,9 +1,17 @@
+import type { HealthReason } from "./health/playback-health";
 import type { DeliverySource, SwarmcastStats } from "./stats/accumulator";
 
 export interface PeerEvent {
   peerId: string;
   /** "main" for the video (or muxed) rendition, "secondary" for a separate audio one. */
   streamType: "main" | "secondary";
+}
+
+export interface HealthEvent {
+  /** `struggling`: early fetching and serving paused; `ok`: resumed. */
+  state: "ok" | "struggling";
+  /** What is wrong (empty when `ok`). */
+  reasons: HealthReason[];
 }
 
 export interface SegmentEvent {
@@ -48,9 +56,21 @@ export interface SwarmcastEventMap {
   /** A whole segment arrived, from HTTP or a peer. */
   segment: SegmentEvent;
   error: SwarmcastErrorEvent;
+  /** This viewer's playback started or stopped struggling (`playbackHealth`). */
+  health: HealthEvent;
 }
 
 export type SwarmcastEventName = keyof SwarmcastEventMap;
+
+/** Every event name, for code that forwards all of them (the player re-emits the engine's). */
+export const SWARMCAST_EVENT_NAMES = [
+  "stats",
+  "peer-connect",
+  "peer-close",
+  "segment",
+  "error",
+  "health",
+] as const satisfies readonly SwarmcastEventName[];
 export type Listener<K extends SwarmcastEventName> = (payload: SwarmcastEventMap[K]) => void;
 
 /** A small typed emitter. A throwing listener is reported on the console and does not stop the others. */

@@ -67,6 +67,12 @@ export interface SwarmcastEngineOptions {
   /** Live edge fetcher: who fetches new live segments from the CDN first (see sdk/README.md). */
   liveEdge?: LiveEdgeOptions;
   /**
+   * While this viewer's own playback struggles (buffer nearly empty, frames dropped, timers
+   * late), it stops fetching new segments early and serving peers, until it recovers.
+   * Default `true`.
+   */
+  playbackHealth?: boolean;
+  /**
    * Report this viewer's byte counters (CDN, peers, uploaded) every 30 s to the tracker, which
    * shows audience-wide offload: `true` sends to the first tracker's `/beacon`, a string is the
    * http(s) URL to send to. Off by default.
@@ -102,6 +108,7 @@ export interface ResolvedOptions {
   spotCheck: number;
   trackerReconnect: ReconnectSchedule;
   liveEdge: LiveEdgeConfig;
+  playbackHealth: boolean;
   /** Where the stats beacon goes; undefined = off. */
   statsBeaconUrl: string | undefined;
 }
@@ -136,6 +143,7 @@ const ENGINE_OPTION_NAMES = [
   "spotCheck",
   "trackerReconnect",
   "liveEdge",
+  "playbackHealth",
   "statsBeacon",
 ] as const;
 type EngineOptionName = (typeof ENGINE_OPTION_NAMES)[number];
@@ -367,6 +375,10 @@ const OPTION_CHECKS: Record<EngineOptionName, OptionCheck> = {
   },
   trackerReconnect: () => undefined, // resolveTrackerReconnect validates field by field
   liveEdge: () => undefined, // resolveLiveEdge validates field by field
+  playbackHealth: (value) => {
+    if (typeof value !== "boolean")
+      fail("playbackHealth", `option "playbackHealth" must be true or false, got ${describe(value)}`);
+  },
   statsBeacon: (value) => {
     if (typeof value !== "boolean" && !(typeof value === "string" && /^https?:\/\//.test(value))) {
       fail("statsBeacon", `option "statsBeacon" must be true, false or an http(s):// URL, got ${describe(value)}`);
@@ -519,5 +531,6 @@ export function resolveOptions(input: unknown, { requireSrc }: { requireSrc: boo
     spotCheck: o.spotCheck ?? defaults.spotCheck,
     trackerReconnect: resolveTrackerReconnect(o.trackerReconnect),
     liveEdge: resolveLiveEdge(o.liveEdge, defaults.liveEdge, (message) => fail("liveEdge", message)),
+    playbackHealth: o.playbackHealth ?? defaults.playbackHealth.enabled,
   };
 }

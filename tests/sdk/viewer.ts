@@ -26,6 +26,7 @@ export interface ViewerParams {
   swarm?: string;
   p2p?: "off";
   token?: string;
+  health?: "off";
 }
 
 export async function openViewer(

@@ -258,6 +258,19 @@ describe("UploadLimiter", () => {
 describe("UploadGovernor", () => {
   const base = { windowMs: 5000, maxChunkBytes: CHUNK, initialSegmentBytes: 100_000, tickMs: 20 };
 
+  it("a viewer whose playback struggles serves nobody until it recovers", () => {
+    const calls: boolean[] = [];
+    const g = new UploadGovernor({ ...base, upload: true, maxUploadKbps: undefined }, (d) => calls.push(d));
+    assert.equal(g.admit(), true);
+    g.setPausedForPlayback(true);
+    assert.deepEqual(calls, [true]);
+    assert.equal(g.admit(), false);
+    assert.equal(g.stats().pausedForPlayback, true);
+    g.setPausedForPlayback(false);
+    assert.deepEqual(calls, [true, false]);
+    assert.equal(g.admit(), true);
+  });
+
   it("upload: false starts disabled and never switches", () => {
     const calls: boolean[] = [];
     const g = new UploadGovernor({ ...base, upload: false, maxUploadKbps: 100 }, (d) => calls.push(d));
@@ -273,6 +286,7 @@ describe("UploadGovernor", () => {
       limitedCount: 0,
       refusedRequests: 0,
       windowBytes: 0,
+      pausedForPlayback: false,
     });
     g.destroy();
   });

@@ -7,6 +7,7 @@ import {
 } from "p2p-media-loader-core";
 import { DEFAULT_SWARMCAST_CONFIG } from "../config";
 import { Emitter, type SwarmcastEventMap } from "../events";
+import { healthOffStats, PlaybackHealth } from "../health/playback-health";
 import { IntegrityGuard } from "../integrity/guard";
 import { LiveEdgeFetcher } from "../live/edge-fetcher";
 import type { LivePlayer } from "../live/live-player";
@@ -57,6 +58,7 @@ export class LiveP2PSession {
   readonly segmentSizes: SegmentSizeBound;
   readonly peerGuard: PeerConnectionGuard;
   private core: P2PCoreHandle | null = null;
+  private health: PlaybackHealth | undefined;
   private readonly pmlListeners: Partial<CoreEventMap>;
   private readonly timer: ReturnType<typeof setInterval> | undefined;
   private readonly beacon: ReturnType<typeof startStatsBeacon> | undefined;
@@ -127,6 +129,7 @@ export class LiveP2PSession {
   /** Connects the edge fetcher and integrity to the player (after PML has subscribed to it). */
   bindPlayer(player: LivePlayer): void {
     this.edge?.bindPlayer(player);
+    if (this.p2pEnabled && this.resolved.playbackHealth) this.watchHealth(player);
     const core = this.core;
     if (core) {
       this.integrity.bindPlayer(player, (streamType: StreamType, enabled: boolean) =>
@@ -135,6 +138,25 @@ export class LiveP2PSession {
         }),
       );
     }
+  }
+
+  /** While the player struggles, the edge fetcher and uploads pause (health/playback-health.ts). */
+  private watchHealth(player: LivePlayer): void {
+    this.health?.destroy();
+    this.health = new PlaybackHealth(
+      DEFAULT_SWARMCAST_CONFIG.playbackHealth,
+      {
+        bufferAhead: () => player.bufferAhead?.(),
+        frames: () => player.frames?.(),
+        hidden: () => globalThis.document?.visibilityState === "hidden",
+      },
+      (struggling, reasons) => {
+        this.edge?.setPaused(struggling);
+        this.upload.setPausedForPlayback(struggling);
+        this.emitter.emit("health", { state: struggling ? "struggling" : "ok", reasons });
+      },
+    );
+    this.health.start();
   }
 
   /** Whether P2P is on for the main stream now (integrity can switch it off). */
@@ -160,6 +182,7 @@ export class LiveP2PSession {
       integrity: integrityStats,
       upload: this.upload.stats(),
       peerConnections: this.peerGuard.stats(),
+      health: this.health?.stats() ?? healthOffStats(),
     };
   }
 
@@ -168,6 +191,7 @@ export class LiveP2PSession {
     this.destroyed = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     this.beacon?.stop();
+    this.health?.destroy();
     this.integrity.destroy();
     this.upload.destroy();
     this.peerGuard.destroy();

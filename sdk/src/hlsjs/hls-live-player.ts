@@ -23,6 +23,25 @@ export class HlsLivePlayer implements LivePlayer {
     return this.hls.loadLevel;
   }
 
+  bufferAhead(): number | undefined {
+    const media = this.hls.media;
+    if (!media || media.paused || media.ended || media.seeking || media.currentTime === 0) return undefined;
+    const t = media.currentTime;
+    const ranges = media.buffered;
+    for (let i = 0; i < ranges.length; i++) {
+      // hls.js jumps holes up to maxBufferHole (0.1 s by default): a range starting that close counts.
+      if (ranges.start(i) <= t + 0.1 && ranges.end(i) > t) return ranges.end(i) - t;
+    }
+    return 0;
+  }
+
+  frames(): { dropped: number; total: number } | undefined {
+    const video = this.hls.media as Partial<HTMLVideoElement> | null;
+    if (typeof video?.getVideoPlaybackQuality !== "function") return undefined;
+    const quality = video.getVideoPlaybackQuality();
+    return { dropped: quality.droppedVideoFrames, total: quality.totalVideoFrames };
+  }
+
   on<K extends keyof LivePlayerEventMap>(event: K, fn: (payload: LivePlayerEventMap[K]) => void): Unsubscribe {
     const emit = fn as (payload: unknown) => void;
     switch (event) {

@@ -65,6 +65,7 @@ export class LiveEdgeFetcher {
   private destroyed = false;
   private unsubscribeStore: (() => void) | undefined;
   private readonly peers = new Set<string>();
+  private paused = false;
 
   constructor(
     private readonly config: LiveEdgeConfig,
@@ -131,6 +132,21 @@ export class LiveEdgeFetcher {
     this.player = null;
   }
 
+  /**
+   * Paused: no early CDN fetches, and the player's requests go to PML at once (while this viewer's
+   * own playback struggles, see `health/playback-health.ts`).
+   */
+  setPaused(paused: boolean): void {
+    if (paused === this.paused) return;
+    this.paused = paused;
+    if (!paused) return;
+    for (const task of this.tasks.values()) {
+      if (task.timer !== undefined) clearTimeout(task.timer);
+      task.timer = undefined;
+    }
+    this.checkHolds();
+  }
+
   private readonly onLevelSwitching = (): void => {
     this.streamLevel = undefined;
   };
@@ -140,7 +156,7 @@ export class LiveEdgeFetcher {
     const fragments = details.segments;
     const newest = fragments.length > 0 ? (fragments[fragments.length - 1].sn as number) : -1;
     const first = this.lastSn < 0;
-    if (first || level !== this.streamLevel || !this.config.enabled || !this.hooks.p2pActive()) {
+    if (first || level !== this.streamLevel || !this.config.enabled || this.paused || !this.hooks.p2pActive()) {
       this.lastSn = Math.max(this.lastSn, newest);
       return;
     }
@@ -224,6 +240,7 @@ export class LiveEdgeFetcher {
 
   /** Whether the player's request for the task's segment can go to PML now. */
   private ready(task: EdgeTask): boolean {
+    if (this.paused) return true;
     const store = this.store;
     const ids = store?.lastIds.get("main");
     if (store && ids && store.hasData(ids.streamId, task.sn)) return true;

@@ -10,6 +10,10 @@ export interface LivePlayer {
   playhead(): { time: number; rate: number } | undefined;
   /** Index of the rendition the player is loading segments of now. */
   loadingLevel(): number;
+  /** Seconds buffered ahead of the playhead while playing; undefined while not playing. */
+  bufferAhead?(): number | undefined;
+  /** Frames dropped and shown so far, where the player decodes video. */
+  frames?(): { dropped: number; total: number } | undefined;
   /** Subscribes to player events; returns the function that unsubscribes. */
   on<K extends keyof LivePlayerEventMap>(event: K, fn: (payload: LivePlayerEventMap[K]) => void): () => void;
 }

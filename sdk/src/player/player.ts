@@ -2,7 +2,7 @@ import Hls, { ErrorDetails, ErrorTypes, Events, type ErrorData } from "hls.js";
 import type { HlsJsP2PEngine } from "p2p-media-loader-hlsjs";
 import { DEFAULT_SWARMCAST_CONFIG } from "../config";
 import { createEngineFromResolved, type SwarmcastEngine } from "../engine/engine";
-import { Emitter, type SwarmcastErrorKind, type SwarmcastEventMap } from "../events";
+import { Emitter, SWARMCAST_EVENT_NAMES, type SwarmcastErrorKind, type SwarmcastEventMap } from "../events";
 import { resolveOptions, SwarmcastOptionError, type SwarmcastOptions } from "../options";
 import type { SwarmcastStats } from "../stats/accumulator";
 import { RecoveryBudget } from "./recovery";
@@ -76,7 +76,7 @@ export class SwarmcastPlayer {
     }
 
     this.engine = createEngineFromResolved(native ? { ...resolved, p2p: false } : resolved);
-    for (const name of ["stats", "peer-connect", "peer-close", "segment", "error"] as const) {
+    for (const name of SWARMCAST_EVENT_NAMES) {
       this.unsubscribes.push(this.engine.on(name, (payload) => this.emitter.emit(name, payload as never)));
     }
 

@@ -1,3 +1,4 @@
+import type { PlaybackHealthStats } from "../health/playback-health";
 import type { TrustStats } from "../integrity/trust-stats";
 import { SlidingRate } from "./rate";
 
@@ -60,6 +61,8 @@ export interface SwarmcastStats extends TrustStats {
   /** Peers connected now. */
   peers: PeerStats[];
   tracker: TrackerStats;
+  /** This viewer's playback health (`playbackHealth`): while struggling it neither fetches early nor serves. */
+  health: PlaybackHealthStats;
 }
 
 interface PeerEntry {
@@ -176,7 +179,7 @@ export class StatsAccumulator {
   }
 
   /** Everything but the integrity and upload-cap figures, which the engine adds. */
-  snapshot(now: number): Omit<SwarmcastStats, keyof TrustStats | "version"> {
+  snapshot(now: number): Omit<SwarmcastStats, keyof TrustStats | "version" | "health"> {
     const total = this.httpBytes + this.p2pBytes;
     const httpDownloadRate = this.httpRate.rate(now);
     const p2pDownloadRate = this.p2pRate.rate(now);

@@ -37,6 +37,8 @@ export interface UploadStats {
   refusedRequests: number;
   /** Bytes sent during the last cap window. */
   windowBytes: number;
+  /** True while this viewer's own playback struggles, so it serves nobody (`playbackHealth`). */
+  pausedForPlayback: boolean;
 }
 
 /**
@@ -50,6 +52,8 @@ export class UploadGovernor {
   private timer: ReturnType<typeof setInterval> | undefined;
   /** The cap's verdict: uploads held back to stay under `maxUploadKbps`. */
   private capped = false;
+  /** This viewer's own playback struggles: serve nobody until it recovers. */
+  private pausedForPlayback = false;
   private disabled: boolean;
   private limitedCount = 0;
   private refusedRequests = 0;
@@ -86,7 +90,7 @@ export class UploadGovernor {
 
   /** A peer asks for a segment: whether to send it (false: answer "absent"). */
   readonly admit = (): boolean => {
-    if (!this.consent.allowed) return false;
+    if (!this.consent.allowed || this.pausedForPlayback) return false;
     if (!this.limiter) return true;
     const admitted = this.limiter.admit(this.clock());
     if (!admitted) this.refusedRequests++;
@@ -112,6 +116,12 @@ export class UploadGovernor {
     this.updatePeers();
   };
 
+  /** Playback health's verdict: while struggling, peers are told this viewer has nothing. */
+  setPausedForPlayback(paused: boolean): void {
+    this.pausedForPlayback = paused;
+    this.publish();
+  }
+
   readonly onSegmentLoaded = (bytes: number): void => {
     this.limiter?.noteSegmentSize(bytes);
   };
@@ -126,6 +136,7 @@ export class UploadGovernor {
       limitedCount: this.limitedCount,
       refusedRequests: this.refusedRequests,
       windowBytes: this.limiter?.sentBytes(this.clock()) ?? 0,
+      pausedForPlayback: this.pausedForPlayback,
     };
   }
 
@@ -141,7 +152,7 @@ export class UploadGovernor {
 
   /** Tells PML when the combined verdict (consent and cap) changes. */
   private publish(): void {
-    const disabled = !this.consent.allowed || this.capped;
+    const disabled = !this.consent.allowed || this.capped || this.pausedForPlayback;
     if (disabled === this.disabled) return;
     this.disabled = disabled;
     this.setUploadDisabled(disabled);

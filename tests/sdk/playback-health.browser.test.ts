@@ -1,0 +1,98 @@
+// A starved viewer stops serving: two Chromium viewers share the live stream; one is slowed
+// 20× by CDP CPU throttling. It must report itself struggling, stop uploading while it does (the
+// other keeps playing, from the CDN), and serve again once the throttle is lifted.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { useStage } from "../../devkit/stage";
+import { waitFor } from "../../devkit/wait";
+import { openViewer, type Viewer } from "./viewer";
+
+const stage = useStage({ tracker: { logLevel: "warn" } });
+
+interface HealthRecord {
+  state: "ok" | "struggling";
+  reasons: string[];
+}
+
+function healthEvents(viewer: Viewer): Promise<HealthRecord[]> {
+  return viewer.page.evaluate(
+    () => (window as unknown as { swarmcastTest: { health: HealthRecord[] } }).swarmcastTest.health,
+  );
+}
+
+describe("playback health in Chromium", () => {
+  it("a viewer slowed 20× stops serving until it recovers", { timeout: 150_000 }, async () => {
+    const swarm = `health-${Date.now()}`;
+    const viewers: Viewer[] = [];
+    try {
+      for (const id of ["steady", "starved"]) {
+        const viewer = await openViewer(stage.browser, stage.pages.url, id, {
+          src: stage.origin.liveUrl(id),
+          tracker: stage.tracker.url,
+          swarm,
+        });
+        viewers.push(viewer);
+        await waitFor(async () => (await viewer.read()).frames > 0, { what: `${id} to play` });
+      }
+      const [steady, starved] = viewers;
+      // Before: the two share, and the one about to be starved serves its peer.
+      await waitFor(async () => (await starved.read()).stats!.uploadedBytes > 0, {
+        what: "the second viewer to serve its peer",
+        timeout: 60_000,
+        interval: 500,
+      });
+      assert.deepEqual(await healthEvents(starved), [], "struggling before any throttle");
+
+      const cdp = await starved.page.context().newCDPSession(starved.page);
+      await cdp.send("Emulation.setCPUThrottlingRate", { rate: 20 });
+      await waitFor(async () => (await starved.read()).stats!.health.state === "struggling", {
+        what: "the throttled viewer to report itself struggling",
+        timeout: 30_000,
+        interval: 500,
+      });
+      const paused = (await starved.read()).stats!;
+      assert.equal(paused.upload.pausedForPlayback, true);
+      // A segment already on its way may finish; after that, nothing more goes out.
+      await new Promise((r) => setTimeout(r, 3000));
+      const before = (await starved.read()).stats!.uploadedBytes;
+      const steadyBefore = await steady.read();
+      await new Promise((r) => setTimeout(r, 8000));
+      const during = (await starved.read()).stats!;
+      const steadyDuring = await steady.read();
+      console.log(
+        `# struggling (${during.health.reasons.join(", ")}): uploaded ${before} → ${during.uploadedBytes} B over 8 s; ` +
+          `steady viewer ${steadyBefore.currentTime.toFixed(1)} → ${steadyDuring.currentTime.toFixed(1)} s`,
+      );
+      assert.equal(during.health.state, "struggling", "recovered while still throttled");
+      assert.equal(during.uploadedBytes, before, "the struggling viewer kept serving");
+      assert.ok(
+        steadyDuring.currentTime - steadyBefore.currentTime >= 6,
+        "the other viewer stopped playing while its peer struggled",
+      );
+
+      await cdp.send("Emulation.setCPUThrottlingRate", { rate: 1 });
+      const recovered = await waitFor(
+        async () => {
+          const stats = (await starved.read()).stats!;
+          return stats.health.state === "ok" && stats;
+        },
+        { what: "the viewer to recover once the throttle is lifted", timeout: 60_000, interval: 1000 },
+      );
+      assert.equal(recovered.upload.pausedForPlayback, false);
+      assert.ok(recovered.health.episodes >= 1 && recovered.health.struggledMs > 0);
+      const events = await healthEvents(starved);
+      assert.equal(events[0]?.state, "struggling");
+      assert.equal(events.at(-1)?.state, "ok");
+      for (const viewer of viewers) {
+        const state = await viewer.read();
+        assert.deepEqual(
+          state.errors.filter((e) => e.fatal),
+          [],
+          `${viewer.id}: fatal errors`,
+        );
+      }
+    } finally {
+      await Promise.all(viewers.map((v) => v.close()));
+    }
+  });
+});
