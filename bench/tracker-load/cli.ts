@@ -7,6 +7,8 @@ import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_CLUSTER_BENCH, renderClusterMarkdown, runClusterBench } from "./cluster";
 import { renderMarkdown } from "./report";
+import { DEFAULT_SOAK_CONFIG, runSoak } from "./soak";
+import { renderSoakChart, renderSoakMarkdown } from "./soak-report";
 import {
   DEFAULT_BENCH_CONFIG,
   FLOOR_KINDS,
@@ -46,6 +48,11 @@ offered load), saturation throughput, p99 announce-reply latency and RSS per idl
                         through a redis-server (CPU per 1,000 announces, cross-node relay
                         latency); writes bench/results/tracker-cluster.{json,md}. With it:
                         --connections, --swarms, --rate, --offers, --rate-seconds, --note, --out
+  --soak                instead: the soak, the compiled tracker (npm run build first) under a
+                        turning-over audience; writes bench/results/tracker-soak.{json,md,svg}. With it:
+                        --minutes (default ${DEFAULT_SOAK_CONFIG.minutes}), --connections (default ${DEFAULT_SOAK_CONFIG.connections}),
+                        --replace-rate per second (default ${DEFAULT_SOAK_CONFIG.replacePerSecond}), --swarms (default ${DEFAULT_SOAK_CONFIG.swarms}),
+                        --offers (default ${DEFAULT_SOAK_CONFIG.offers}), --seed, --note, --out
   --help
 `;
 
@@ -82,6 +89,9 @@ async function main(): Promise<void> {
         out: { type: "string" },
         smoke: { type: "boolean" },
         nodes: { type: "string" },
+        soak: { type: "boolean" },
+        minutes: { type: "string" },
+        "replace-rate": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -91,6 +101,30 @@ async function main(): Promise<void> {
   }
   if (values.help) {
     process.stdout.write(HELP);
+    return;
+  }
+  if (values.soak) {
+    const s = DEFAULT_SOAK_CONFIG;
+    const connections = num("connections", values.connections, s.connections, 1);
+    const result = await runSoak({
+      ...s,
+      minutes: num("minutes", values.minutes, s.minutes, 0.1),
+      connections,
+      replacePerSecond: num("replace-rate", values["replace-rate"], s.replacePerSecond),
+      swarms: num("swarms", values.swarms, s.swarms, 1),
+      offers: num("offers", values.offers, s.offers),
+      seed: num("seed", values.seed, s.seed),
+      // Each generator holds at most ~9,500 sockets (20,000 open files per process here).
+      generators: Math.max(s.generators, Math.ceil(connections / 9000)),
+      log: (line) => process.stdout.write(`${line}\n`),
+    });
+    const out = resolve(values.out ?? "bench/results/tracker-soak");
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(`${out}.json`, `${JSON.stringify({ ...result, note: values.note ?? "" }, null, 2)}\n`);
+    const md = renderSoakMarkdown(result, values.note ?? "");
+    writeFileSync(`${out}.md`, md);
+    writeFileSync(`${out}.svg`, renderSoakChart(result));
+    process.stdout.write(`\n${md}\nwrote ${out}.json, .md and .svg\n`);
     return;
   }
   if (values.nodes !== undefined) {

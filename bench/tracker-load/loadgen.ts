@@ -5,20 +5,9 @@
  * receives, and reports counts and announce-reply latencies.
  */
 import WebSocket from "ws";
+import { ANSWER_JSON, OFFER_SDP_JSON, peerIdFor } from "./frames";
 import { makeZipf, mulberry32 } from "./zipf";
 import type { LoadgenReply, LoadgenRequest, OpenRequest, PhaseResult, RunRequest } from "./messages";
-
-/** A data-channel offer of realistic size (trickle off, so candidates are inside). */
-const SDP =
-  "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n" +
-  "a=extmap-allow-mixed\r\na=msid-semantic: WMS\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n" +
-  "c=IN IP4 0.0.0.0\r\na=candidate:1467250027 1 udp 2122260223 192.168.1.23 46243 typ host generation 0 network-id 1\r\n" +
-  "a=candidate:1853887674 1 udp 1686052607 203.0.113.7 46243 typ srflx raddr 192.168.1.23 rport 46243 generation 0\r\n" +
-  "a=ice-ufrag:Zx9Q\r\na=ice-pwd:8Yq3v1bS0m5kR2cT7nW4pL6d\r\na=ice-options:trickle\r\n" +
-  "a=fingerprint:sha-256 6B:8B:F0:65:5F:78:E2:51:3B:AC:6F:F3:3F:46:1B:35:DC:B8:5F:64:1A:24:C2:43:F0:A1:58:D0:A1:2C:19:08\r\n" +
-  "a=setup:actpass\r\na=mid:0\r\na=sctp-port:5000\r\na=max-message-size:262144\r\n";
-const SDP_JSON = JSON.stringify(SDP);
-const ANSWER_JSON = JSON.stringify({ type: "answer", sdp: SDP.replace("actpass", "active") });
 
 const BYTES_INTERVAL = Buffer.from('"interval"');
 const BYTES_OFFER = Buffer.from('"offer":');
@@ -26,11 +15,6 @@ const BYTES_ANSWER = Buffer.from('"answer":');
 const BYTES_FAILURE = Buffer.from('"failure reason"');
 const BYTES_PEER_ID = Buffer.from('"peer_id":"');
 const BYTES_OFFER_ID = Buffer.from('"offer_id":"');
-
-function id20(prefix: string, n: number): string {
-  const s = prefix + n.toString(36);
-  return s.length >= 20 ? s.slice(-20) : s.padStart(20, "_");
-}
 
 class Peer {
   readonly sent: number[] = [];
@@ -90,7 +74,7 @@ function announce(p: Peer, offers: number): void {
   if (offers > 0) {
     frame += ',"offers":[';
     for (let i = 0; i < offers; i++) {
-      frame += `${i ? "," : ""}{"offer":{"type":"offer","sdp":${SDP_JSON}},"offer_id":"${id20(`${process.pid}o`, offerSeq++)}"}`;
+      frame += `${i ? "," : ""}{"offer":{"type":"offer","sdp":${OFFER_SDP_JSON}},"offer_id":"${peerIdFor(`${process.pid}o`, offerSeq++)}"}`;
     }
     frame += "]";
   }
@@ -118,7 +102,7 @@ async function open(req: OpenRequest): Promise<LoadgenReply> {
           perMessageDeflate: false,
           localAddress: `127.0.${1 + (((req.offset + i) >> 8) % 200)}.${1 + ((req.offset + i) % 250)}`,
         });
-        const peer = new Peer(ws, swarm, id20("swarm", swarm), id20(`${req.tag}p`, req.offset + i));
+        const peer = new Peer(ws, swarm, peerIdFor("swarm", swarm), peerIdFor(`${req.tag}p`, req.offset + i));
         (ws as unknown as { peer: Peer }).peer = peer;
         const done = (ok: boolean) => {
           inFlight--;

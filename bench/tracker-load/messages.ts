@@ -62,3 +62,46 @@ export interface TrackerUsage {
 }
 
 export type TrackerReply = { type: "ready"; port: number } | TrackerUsage | { type: "error"; message: string };
+
+/** Soak generator: hold `connections` peers, replacing `replacePerSecond` of them every second. */
+export interface SoakGenStart {
+  type: "start";
+  url: string;
+  connections: number;
+  swarms: number;
+  zipfS: number;
+  seed: number;
+  /** First serial of this generator's peers, so peer ids and source addresses stay unique. */
+  offset: number;
+  tag: string;
+  /** Connection attempts in flight at once. */
+  concurrency: number;
+  replacePerSecond: number;
+  offers: number;
+  reannounceSeconds: number;
+  rampTimeoutMs: number;
+}
+
+export type SoakGenRequest = SoakGenStart | { type: "counters" } | { type: "stop" } | { type: "exit" };
+
+export interface SoakCounters {
+  opened: number;
+  openFailures: number;
+  /** Peers that said `stopped` and closed. */
+  left: number;
+  /** Peers whose socket the tracker closed. */
+  droppedByTracker: number;
+  announces: number;
+  replies: number;
+  offersIn: number;
+  answersOut: number;
+  answersIn: number;
+  failures: number;
+  failureReasons: Record<string, number>;
+  live: number;
+}
+
+export type SoakGenReply =
+  | { type: "started"; live: number; ms: number }
+  | { type: "counters"; counters: SoakCounters }
+  | { type: "error"; message: string };
