@@ -34,6 +34,15 @@ export function describeError(
           text: `The tracker sent a warning (${detail.replace(/^tracker warning:\s*/, "")}).`,
         };
       }
+      if (/connection lost/i.test(detail)) {
+        return {
+          key: "tracker-lost",
+          severity: "warning",
+          text:
+            `The connection to the tracker at ${context.tracker} dropped; reconnecting. Peers already ` +
+            "connected keep sharing segments; new viewers are introduced again once it is back.",
+        };
+      }
       return {
         key: "tracker-error",
         severity: "warning",

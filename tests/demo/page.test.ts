@@ -219,6 +219,17 @@ describe("problems", () => {
         .text,
       /Cannot reach the tracker at wss:\/\/t\.example.*CDN/,
     );
+    const lost = describeError(
+      {
+        kind: "tracker",
+        message:
+          "tracker wss://t.example connection lost (retrying in 1.4 s); playing on from HTTP and connected peers",
+        fatal: false,
+      },
+      ctx,
+    );
+    assert.match(lost.text, /dropped; reconnecting\. Peers already connected keep sharing/);
+    assert.doesNotMatch(lost.text, /Cannot reach/);
     assert.match(
       describeError({ kind: "tracker", message: "tracker warning: busy", fatal: false }, ctx).text,
       /warning \(busy\)/,
