@@ -430,7 +430,15 @@ export type AudienceModeResult = ReturnType<typeof summarizeMode>;
 export interface AudienceResult {
   format: string;
   options: AudienceOptions;
-  machine: { cpus: number; memoryGB: number; loadavgStart: number[]; loadavgEnd: number[]; startedAt: string };
+  machine: {
+    cpus: number;
+    memoryGB: number;
+    loadavgStart: number[];
+    loadavgEnd: number[];
+    startedAt: string;
+    /** Machine CPU busy share over 3 s before the bench started anything: other work's share. */
+    cpuBeforeBench: number;
+  };
   links: ViewerLink[];
   /** Slots played by Chromium viewers. */
   chromiumSlots: number[];
@@ -476,6 +484,11 @@ export async function runAudienceBench(
     await buildBenchPages(options.modes);
   }
   await buildViewerBundle();
+  const idleFrom = readCpu();
+  await sleep(3000);
+  const idleTo = readCpu();
+  const cpuBeforeBench = (idleTo.busy - idleFrom.busy) / Math.max(1, idleTo.total - idleFrom.total);
+  log(`machine CPU before the bench starts: ${(cpuBeforeBench * 100).toFixed(0)} % (load ${loadavg()[0].toFixed(1)})`);
   const servers = await startServers(options);
   const stop = () => servers.lab?.close();
   process.once("SIGINT", stop);
@@ -494,6 +507,7 @@ export async function runAudienceBench(
         loadavgStart: loadStart,
         loadavgEnd: loadavg(),
         startedAt,
+        cpuBeforeBench,
       },
       links: servers.links,
       chromiumSlots: [...browserSlots(options.viewers, options.browsers)],
