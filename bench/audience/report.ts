@@ -63,7 +63,10 @@ export function renderAudienceMarkdown(result: AudienceResult): string {
         ? "–"
         : `${mb(m.steady.crossing.virtualFromChromiumBytes)} / ${mb(m.steady.crossing.virtualToChromiumBytes)}`,
     ),
-    row("Machine CPU in the steady window", (m) => pct(m.steady.machineCpuShare, 0)),
+    row(
+      "Machine CPU in the steady window / memory in use at its end",
+      (m) => `${pct(m.steady.machineCpuShare, 0)} / ${num(m.steady.machineMemoryUsedGB)} GB`,
+    ),
     row(
       "Virtual viewer process: CPU s in window / RSS MB (median)",
       (m) => `${num(m.steady.viewerCpuSecMedian)} / ${num(m.steady.viewerRssMBMedian, 0)}`,

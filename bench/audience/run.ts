@@ -68,11 +68,19 @@ interface Sweep {
   egress: Map<string, number>;
   viewers: Map<string, VirtualSnapshot | undefined>;
   cpu: CpuTimes;
+  memoryUsedBytes: number;
 }
 
 interface CpuTimes {
   busy: number;
   total: number;
+}
+
+/** Memory in use on the machine (MemTotal − MemAvailable), bytes. */
+function machineMemoryUsed(): number {
+  const info = readFileSync("/proc/meminfo", "utf8");
+  const kB = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(info)?.[1] ?? 0);
+  return (kB("MemTotal") - kB("MemAvailable")) * 1024;
 }
 
 /** Whole-machine CPU counters from /proc/stat (jiffies). */
@@ -127,6 +135,7 @@ function sweep(servers: Servers, viewers: AudienceViewer[]): Sweep {
     egress: new Map(Object.entries(report.byClient).map(([id, c]) => [id, c.segmentBytes])),
     viewers: new Map(viewers.map((v) => [v.config.id, v.last])),
     cpu: readCpu(),
+    memoryUsedBytes: machineMemoryUsed(),
   };
 }
 
@@ -400,6 +409,8 @@ function summarizeMode(
         ]),
       ),
       machineCpuShare: cpuShare,
+      /** Machine memory in use at the end of the steady window (all processes, others' too), GB. */
+      machineMemoryUsedGB: last.memoryUsedBytes / 2 ** 30,
       viewerCpuSecMedian: quantile(
         perViewer.map((v) => v.cpuSec),
         0.5,
