@@ -86,6 +86,14 @@ export class ChromiumViewer {
   private readonly marker: string;
   private wrapperDir: string | undefined;
   private lastLevel = 0;
+  /** Per-rendition bytes by source so far, and the page's counters at the last sample. */
+  private readonly split = {
+    http: [] as number[],
+    p2p: [] as number[],
+    levels: [] as number[],
+    httpBytes: 0,
+    p2pBytes: 0,
+  };
 
   constructor(readonly setup: ChromiumViewerSetup) {
     this.viewer = new BenchViewer(setup.id, 0);
@@ -122,7 +130,15 @@ export class ChromiumViewer {
           : []),
       ],
     });
-    await this.viewer.join(this.browser, this.setup.pageUrl, this.setup.page);
+    try {
+      await this.viewer.join(this.browser, this.setup.pageUrl, this.setup.page);
+    } catch (error) {
+      // A page that did not start in time may still be playing: close it, or its CDN egress
+      // would count with no bytes received against it.
+      this.note(error instanceof Error ? error.message : String(error));
+      await this.stop();
+      throw error;
+    }
     await this.sample();
     this.timer = setInterval(() => void this.sample(), this.setup.sampleIntervalMs);
   }
@@ -132,7 +148,7 @@ export class ChromiumViewer {
     for (const p of this.viewer.recentProblems()) if (!this.problems.includes(p)) this.note(p);
     if (!snapshot) return undefined;
     const usage = treeUsage(this.marker);
-    const converted = toVirtualShape(snapshot, usage, this.lastLevel);
+    const converted = this.toVirtualShape(snapshot, usage);
     this.lastLevel = converted.level;
     this.samples.push(converted);
     return converted;
@@ -149,30 +165,39 @@ export class ChromiumViewer {
     if (this.wrapperDir) rmSync(this.wrapperDir, { recursive: true, force: true });
   }
 
+  /**
+   * The page's snapshot in the virtual viewers' shape. The page counts bytes per rendition
+   * (hls.js FRAG_LOADED) and per source (the player's counters), not both at once: the bytes
+   * each rendition gained since the last sample are split by that interval's P2P share.
+   */
+  private toVirtualShape(s: ViewerSnapshot, usage: TreeUsage | undefined): VirtualSnapshot {
+    const split = this.split;
+    const gainedHttp = Math.max(0, s.httpBytes - split.httpBytes);
+    const gainedP2p = Math.max(0, s.p2pBytes - split.p2pBytes);
+    const share = gainedHttp + gainedP2p > 0 ? gainedP2p / (gainedHttp + gainedP2p) : 0;
+    for (const [l, total] of (s.segmentBytesByLevel ?? []).entries()) {
+      const gained = Math.max(0, total - (split.levels[l] ?? 0));
+      split.levels[l] = total;
+      split.http[l] = (split.http[l] ?? 0) + gained * (1 - share);
+      split.p2p[l] = (split.p2p[l] ?? 0) + gained * share;
+    }
+    split.httpBytes = s.httpBytes;
+    split.p2pBytes = s.p2pBytes;
+    return {
+      ...s,
+      level: s.level ?? this.lastLevel,
+      levelSwitches: s.levelSwitches ?? 0,
+      bytesByLevel: { http: Array.from(split.http, (b) => b ?? 0), p2p: Array.from(split.p2p, (b) => b ?? 0) },
+      bandwidthEstimate: s.bandwidthEstimate ?? 0,
+      connections: { attempts: 0, connected: 0, relayed: 0, failed: 0 },
+      cpuMicros: usage?.cpuMicros ?? 0,
+      rssBytes: usage?.pssBytes ?? 0,
+      peerBytesByAddress: {},
+    };
+  }
+
   private note(text: string): void {
     this.problems.push(text.slice(0, 400));
     if (this.problems.length > 8) this.problems.shift();
   }
-}
-
-/**
- * The page's snapshot in the virtual viewers' shape. The page counts bytes per rendition
- * (hls.js `FRAG_LOADED`) and per source (the player's counters), not both at once: each
- * rendition's bytes are split by the viewer's P2P share so far.
- */
-function toVirtualShape(s: ViewerSnapshot, usage: TreeUsage | undefined, previousLevel: number): VirtualSnapshot {
-  const level = s.level ?? previousLevel;
-  const share = s.httpBytes + s.p2pBytes > 0 ? s.p2pBytes / (s.httpBytes + s.p2pBytes) : 0;
-  const byLevel = s.segmentBytesByLevel ?? [];
-  return {
-    ...s,
-    level,
-    levelSwitches: s.levelSwitches ?? 0,
-    bytesByLevel: { http: byLevel.map((b) => b * (1 - share)), p2p: byLevel.map((b) => b * share) },
-    bandwidthEstimate: s.bandwidthEstimate ?? 0,
-    connections: { attempts: 0, connected: 0, relayed: 0, failed: 0 },
-    cpuMicros: usage?.cpuMicros ?? 0,
-    rssBytes: usage?.pssBytes ?? 0,
-    peerBytesByAddress: {},
-  };
 }

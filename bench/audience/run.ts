@@ -329,7 +329,8 @@ function summarizeMode(
     );
     const http = sum((v) => v.httpByLevel[l]);
     const p2p = sum((v) => v.p2pByLevel[l]);
-    const offload = http + p2p > 0 ? p2p / (http + p2p) : 0;
+    // Under one KB a rendition had no real traffic (a Chromium viewer's split can leave fractions).
+    const offload = http + p2p > 1000 ? p2p / (http + p2p) : 0;
     return {
       level: l,
       consumedBytes: http + p2p,
