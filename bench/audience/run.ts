@@ -2,15 +2,26 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { startOrigin, type Origin } from "../../devkit/origin/index";
+import { startPageServer, type PageServer } from "../../devkit/page-server";
 import { startTracker, type RunningTracker } from "../../tracker/src/index";
 import { createLinkLab, type LinkLab } from "../links/namespaces";
 import { assignLinks, loadProfiles, type ViewerLink } from "../links/profile";
+import { buildBenchPages, checkSdkBuild } from "../offload/pages";
 import { renditionBound, totalBound, type RenditionBound } from "./bound";
+import { ChromiumViewer } from "./chromium-viewer";
+import { renderAudienceChart, renderAudienceMarkdown } from "./report";
+import { buildViewerBundle } from "./viewer-build";
 import { VirtualViewerProcess } from "./virtual-process";
 import type { AudienceMode, VirtualSnapshot } from "./virtual-protocol";
 
+/** A viewer of either kind, as the run sees it. */
+type AudienceViewer = VirtualViewerProcess | ChromiumViewer;
+
 export interface AudienceOptions {
+  /** Viewers in all, Chromium ones included. */
   viewers: number;
+  /** How many of them are Chromium viewers (each its own browser process in its own namespace). */
+  browsers: number;
   modes: AudienceMode[];
   /** A profile of bench/links/profiles.json, or "off" (loopback, no caps). */
   links: string;
@@ -26,6 +37,7 @@ export interface AudienceOptions {
 
 export const DEFAULT_AUDIENCE_OPTIONS: AudienceOptions = {
   viewers: 10,
+  browsers: 0,
   modes: ["http-only", "pml-defaults", "swarmcast"],
   links: "default",
   ladder: 3,
@@ -40,6 +52,8 @@ export const DEFAULT_AUDIENCE_OPTIONS: AudienceOptions = {
 interface Servers {
   origin: Origin;
   tracker: RunningTracker;
+  /** Bench pages and the SDK's script build, for Chromium viewers. */
+  pages: PageServer;
   /** Address viewers reach the servers at. */
   host: string;
   trackerUrl: string;
@@ -54,11 +68,19 @@ interface Sweep {
   egress: Map<string, number>;
   viewers: Map<string, VirtualSnapshot | undefined>;
   cpu: CpuTimes;
+  memoryUsedBytes: number;
 }
 
 interface CpuTimes {
   busy: number;
   total: number;
+}
+
+/** Memory in use on the machine (MemTotal − MemAvailable), bytes. */
+function machineMemoryUsed(): number {
+  const info = readFileSync("/proc/meminfo", "utf8");
+  const kB = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(info)?.[1] ?? 0);
+  return (kB("MemTotal") - kB("MemAvailable")) * 1024;
 }
 
 /** Whole-machine CPU counters from /proc/stat (jiffies). */
@@ -76,11 +98,22 @@ async function startServers(options: AudienceOptions): Promise<Servers> {
       : assignLinks(loadProfiles()[options.links] ?? failProfile(options.links), options.viewers);
   const lab = options.links === "off" ? undefined : createLinkLab(links);
   const host = lab ? lab.hubAddress : "127.0.0.1";
-  const [origin, tracker] = await Promise.all([
-    startOrigin({ host }),
-    startTracker({ host, port: 0, logLevel: "warn" }),
-  ]);
-  return { origin, tracker, host, trackerUrl: `ws://${host}:${new URL(tracker.url).port}`, lab, links };
+  try {
+    const [origin, tracker, pages] = await Promise.all([
+      startOrigin({ host }),
+      startTracker({ host, port: 0, logLevel: "warn" }),
+      startPageServer({ "/pages/": "bench/pages", "/dist/bench/": "dist/bench", "/dist/": "sdk/dist" }, host),
+    ]);
+    return { origin, tracker, pages, host, trackerUrl: `ws://${host}:${new URL(tracker.url).port}`, lab, links };
+  } catch (error) {
+    lab?.close();
+    throw error;
+  }
+}
+
+/** Slots of the Chromium viewers: spread evenly over the audience (and so over the link classes). */
+export function browserSlots(viewers: number, browsers: number): Set<number> {
+  return new Set(Array.from({ length: browsers }, (_, k) => Math.floor(((k + 0.5) * viewers) / browsers)));
 }
 
 function failProfile(name: string): never {
@@ -89,11 +122,11 @@ function failProfile(name: string): never {
   );
 }
 
-function clientId(mode: AudienceMode, index: number): string {
-  return `${mode === "http-only" ? "http" : mode === "pml-defaults" ? "pml" : "sc"}-v${String(index).padStart(3, "0")}`;
+function clientId(mode: AudienceMode, index: number, chromium: boolean): string {
+  return `${mode === "http-only" ? "http" : mode === "pml-defaults" ? "pml" : "sc"}-${chromium ? "c" : "v"}${String(index).padStart(3, "0")}`;
 }
 
-function sweep(servers: Servers, viewers: VirtualViewerProcess[]): Sweep {
+function sweep(servers: Servers, viewers: AudienceViewer[]): Sweep {
   const report = servers.origin.egress();
   const lab = servers.lab;
   return {
@@ -102,6 +135,7 @@ function sweep(servers: Servers, viewers: VirtualViewerProcess[]): Sweep {
     egress: new Map(Object.entries(report.byClient).map(([id, c]) => [id, c.segmentBytes])),
     viewers: new Map(viewers.map((v) => [v.config.id, v.last])),
     cpu: readCpu(),
+    memoryUsedBytes: machineMemoryUsed(),
   };
 }
 
@@ -113,6 +147,22 @@ function quantile(values: number[], q: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
+export interface TimelinePoint {
+  /** Seconds since the mode's first join. */
+  t: number;
+  phase: "joining" | "warm-up" | "steady";
+  playing: number;
+  /** P2P share of the segment bytes the viewers received since the point before. */
+  p2pShare: number | null;
+  /** CDN segment egress to this mode's viewers since the point before, Mbit/s. */
+  cdnMbps: number;
+  /** Machine CPU busy share since the point before. */
+  machineCpu: number;
+  loadavg: number;
+}
+
+const PROGRESS_INTERVAL_MS = 5000;
+
 /** Joins every viewer of a mode, waits out the warm-up, measures the steady window, stops them. */
 async function runMode(
   servers: Servers,
@@ -121,9 +171,29 @@ async function runMode(
   log: (line: string) => void,
 ): Promise<AudienceModeResult> {
   const swarmId = `audience-${mode}-${Date.now()}`;
-  const viewers = Array.from({ length: options.viewers }, (_, i) => {
-    const id = clientId(mode, i);
+  const chromiumSlots = browserSlots(options.viewers, options.browsers);
+  const pagesOrigin = new URL(servers.pages.url).origin;
+  const viewers: AudienceViewer[] = Array.from({ length: options.viewers }, (_, i) => {
+    const id = clientId(mode, i, chromiumSlots.has(i));
     const manifestUrl = options.ladder === 3 ? servers.origin.ladderUrl(id) : servers.origin.renditionUrl(1, id);
+    const netns = servers.lab?.viewers[i].namespace;
+    if (chromiumSlots.has(i)) {
+      return new ChromiumViewer({
+        id,
+        netns,
+        secureOrigins: servers.lab ? [pagesOrigin, new URL(servers.origin.url).origin] : [],
+        pageUrl: `${servers.pages.url}/pages/viewer.html`,
+        page: {
+          mode,
+          src: manifestUrl,
+          trackers: [servers.trackerUrl],
+          swarmId,
+          libUrl: `${servers.pages.url}${mode === "pml-defaults" ? "/dist/bench/pml-page.js" : "/dist/swarmcast.js"}`,
+          sdkOptions: {},
+        },
+        sampleIntervalMs: options.sampleIntervalSec * 1000,
+      });
+    }
     return new VirtualViewerProcess(
       {
         id,
@@ -134,30 +204,62 @@ async function runMode(
         iceServers: [],
         sampleIntervalMs: options.sampleIntervalSec * 1000,
       },
-      servers.lab?.viewers[i].namespace,
+      { netns },
     );
   });
-  const samples: { t: number; playing: number; loadavg: number }[] = [];
+  const timeline: TimelinePoint[] = [];
   const started = Date.now();
+  let phase: TimelinePoint["phase"] = "joining";
+  let previous = { http: 0, p2p: 0, cdn: 0, cpu: readCpu(), at: started };
+  const ids = new Set(viewers.map((v) => v.config.id));
   const progress = setInterval(() => {
-    const playing = viewers.filter((v) => v.last?.playing).length;
-    samples.push({ t: (Date.now() - started) / 1000, playing, loadavg: loadavg()[0] });
+    const now = Date.now();
+    const last = viewers.map((v) => v.last);
+    const http = last.reduce((a, s) => a + (s?.httpBytes ?? 0), 0);
+    const p2p = last.reduce((a, s) => a + (s?.p2pBytes ?? 0), 0);
+    const cdn = Object.entries(servers.origin.egress().byClient)
+      .filter(([id]) => ids.has(id))
+      .reduce((a, [, c]) => a + c.segmentBytes, 0);
+    const cpu = readCpu();
+    const received = http + p2p - previous.http - previous.p2p;
+    const point: TimelinePoint = {
+      t: Math.round((now - started) / 100) / 10,
+      phase,
+      playing: last.filter((s) => s?.playing).length,
+      p2pShare: received > 0 ? (p2p - previous.p2p) / received : null,
+      cdnMbps: ((cdn - previous.cdn) * 8) / Math.max(1, now - previous.at) / 1000,
+      machineCpu: (cpu.busy - previous.cpu.busy) / Math.max(1, cpu.total - previous.cpu.total),
+      loadavg: loadavg()[0],
+    };
+    previous = { http, p2p, cdn, cpu, at: now };
+    timeline.push(point);
+    const stalls = last.reduce((a, s) => a + (s?.stalls ?? 0), 0);
     log(
-      `${mode}: ${Math.round((Date.now() - started) / 1000)} s, ${playing}/${viewers.length} playing, load ${loadavg()[0].toFixed(1)}`,
+      `${mode}: ${Math.round(point.t)} s ${phase}, ${point.playing}/${viewers.length} playing, P2P ${point.p2pShare === null ? "–" : (point.p2pShare * 100).toFixed(0) + " %"}, CDN ${point.cdnMbps.toFixed(1)} Mbit/s, stalls ${stalls}, CPU ${(point.machineCpu * 100).toFixed(0)} %, load ${point.loadavg.toFixed(1)}`,
     );
-  }, 5000);
+  }, PROGRESS_INTERVAL_MS);
+  const starting: Promise<void>[] = [];
   try {
     for (const v of viewers) {
-      v.start();
+      // A Chromium viewer takes seconds to launch: the joins go on meanwhile.
+      starting.push(
+        Promise.resolve(v.start()).catch((error: unknown) =>
+          log(`${v.config.id} did not start: ${error instanceof Error ? error.message : String(error)}`),
+        ),
+      );
       await sleep(options.joinIntervalSec * 1000);
     }
+    await Promise.all(starting);
+    phase = "warm-up";
     await sleep(options.warmupSec * 1000);
     const first = sweep(servers, viewers);
+    phase = "steady";
     await sleep(options.durationSec * 1000);
     const last = sweep(servers, viewers);
-    return summarizeMode(mode, servers, options, viewers, first, last, samples);
+    return summarizeMode(mode, servers, options, viewers, first, last, timeline, started);
   } finally {
     clearInterval(progress);
+    await Promise.allSettled(starting);
     await Promise.all(viewers.map((v) => v.stop()));
   }
 }
@@ -166,10 +268,11 @@ function summarizeMode(
   mode: AudienceMode,
   servers: Servers,
   options: AudienceOptions,
-  viewers: VirtualViewerProcess[],
+  viewers: AudienceViewer[],
   first: Sweep,
   last: Sweep,
-  timeline: { t: number; playing: number; loadavg: number }[],
+  timeline: TimelinePoint[],
+  startedAt: number,
 ) {
   const bitrates = options.ladder === 3 ? servers.origin.ladderBitrates : [servers.origin.ladderBitrates[1]];
   const levels = bitrates.length;
@@ -182,6 +285,9 @@ function summarizeMode(
     const link = servers.links[i];
     return {
       id: v.config.id,
+      kind: v instanceof ChromiumViewer ? ("chromium" as const) : ("virtual" as const),
+      address: servers.lab?.viewers[i].address ?? null,
+      peerBytesByAddress: b?.peerBytesByAddress ?? {},
       uplinkMbps: link?.uplinkMbps ?? null,
       downlinkMbps: link?.downlinkMbps ?? null,
       cdnBytes: (last.egress.get(v.config.id) ?? 0) - (first.egress.get(v.config.id) ?? 0),
@@ -204,6 +310,7 @@ function summarizeMode(
       peers: b?.peers ?? 0,
       connections: b?.connections ?? { attempts: 0, connected: 0, relayed: 0, failed: 0 },
       cpuSec: d((s) => s.cpuMicros) / 1e6,
+      cpuShare: b && a && b.at > a.at ? (b.cpuMicros - a.cpuMicros) / 1e3 / (b.at - a.at) : null,
       rssMB: b ? b.rssBytes / 2 ** 20 : null,
       latencies: v.samples
         .filter((s) => s.at >= first.at && s.at <= last.at && s.latency !== null)
@@ -222,7 +329,8 @@ function summarizeMode(
     );
     const http = sum((v) => v.httpByLevel[l]);
     const p2p = sum((v) => v.p2pByLevel[l]);
-    const offload = http + p2p > 0 ? p2p / (http + p2p) : 0;
+    // Under one KB a rendition had no real traffic (a Chromium viewer's split can leave fractions).
+    const offload = http + p2p > 1000 ? p2p / (http + p2p) : 0;
     return {
       level: l,
       consumedBytes: http + p2p,
@@ -249,8 +357,24 @@ function summarizeMode(
   const attempts = sum((v) => v.connections.attempts);
   const connected = sum((v) => v.connections.connected);
   const cpuShare = (last.cpu.busy - first.cpu.busy) / Math.max(1, last.cpu.total - first.cpu.total);
+  // Segments crossing between the two kinds, from the virtual viewers' transport counters (the
+  // Chromium viewers' addresses are known): whole run, not only the steady window.
+  const chromiumAddresses = new Set(perViewer.flatMap((v) => (v.kind === "chromium" && v.address ? [v.address] : [])));
+  const crossing = { virtualFromChromiumBytes: 0, virtualToChromiumBytes: 0, virtualToVirtualBytes: 0 };
+  for (const v of perViewer) {
+    if (v.kind !== "virtual") continue;
+    for (const [address, bytes] of Object.entries(v.peerBytesByAddress)) {
+      if (chromiumAddresses.has(address)) {
+        crossing.virtualFromChromiumBytes += bytes.received;
+        crossing.virtualToChromiumBytes += bytes.sent;
+      } else crossing.virtualToVirtualBytes += bytes.sent;
+    }
+  }
+  const chromium = perViewer.filter((v) => v.kind === "chromium");
   return {
     mode,
+    steadyFromSec: (first.at - startedAt) / 1000,
+    steadyToSec: (last.at - startedAt) / 1000,
     steady: {
       cdnBytes: cdn,
       consumedBytes: consumed,
@@ -286,14 +410,19 @@ function summarizeMode(
         ]),
       ),
       machineCpuShare: cpuShare,
+      /** Machine memory in use at the end of the steady window (all processes, others' too), GB. */
+      machineMemoryUsedGB: last.memoryUsedBytes / 2 ** 30,
       viewerCpuSecMedian: quantile(
         perViewer.map((v) => v.cpuSec),
         0.5,
       ),
       viewerRssMBMedian: quantile(
-        perViewer.flatMap((v) => (v.rssMB === null ? [] : [v.rssMB])),
+        perViewer.flatMap((v) => (v.kind === "virtual" && v.rssMB !== null ? [v.rssMB] : [])),
         0.5,
       ),
+      /** Per Chromium viewer: its browser's whole process tree, CPU share of one core and PSS. */
+      chromium: chromium.map((v) => ({ id: v.id, cpuShare: v.cpuShare, pssMB: v.rssMB })),
+      crossing,
     },
     counts: cpuShare < 0.85,
     viewers: perViewer.map(({ latencies: _l, ...rest }) => rest),
@@ -311,17 +440,67 @@ function linkRate(first: Sweep, last: Sweep, id: string, key: "sentBytes" | "rec
 export type AudienceModeResult = ReturnType<typeof summarizeMode>;
 
 export interface AudienceResult {
+  format: string;
   options: AudienceOptions;
-  machine: { cpus: number; memoryGB: number; loadavgStart: number[]; loadavgEnd: number[]; startedAt: string };
+  machine: {
+    cpus: number;
+    memoryGB: number;
+    loadavgStart: number[];
+    loadavgEnd: number[];
+    startedAt: string;
+    /** Machine CPU busy share over 3 s before the bench started anything: other work's share. */
+    cpuBeforeBench: number;
+  };
   links: ViewerLink[];
-  valid: { httpOnlyStalls: number | null; machineCpuUnder85: boolean };
+  /** Slots played by Chromium viewers. */
+  chromiumSlots: number[];
+  /**
+   * A run counts only if http-only had no stall after startup and the machine's CPU stayed
+   * under 85 % in every mode's steady window; `reasons` says what failed.
+   */
+  valid: { counts: boolean; reasons: string[]; httpOnlyStalls: number | null; machineCpuUnder85: boolean };
   modes: AudienceModeResult[];
+}
+
+export const AUDIENCE_RESULT_FORMAT = "swarmcast-audience-bench/2";
+/** Machine CPU share above which a steady window does not count. */
+export const MAX_MACHINE_CPU = 0.85;
+
+function validity(modes: AudienceModeResult[]): AudienceResult["valid"] {
+  const reasons: string[] = [];
+  const httpOnly = modes.find((m) => m.mode === "http-only");
+  if (!httpOnly) reasons.push("no http-only mode to check stalls against");
+  else if (httpOnly.steady.stalls > 0)
+    reasons.push(`http-only stalled ${httpOnly.steady.stalls} times after startup (the machine or links, not P2P)`);
+  for (const m of modes)
+    if (m.steady.machineCpuShare >= MAX_MACHINE_CPU)
+      reasons.push(
+        `machine CPU ${(m.steady.machineCpuShare * 100).toFixed(0)} % in ${m.mode}'s steady window (limit 85 %)`,
+      );
+  return {
+    counts: reasons.length === 0,
+    reasons,
+    httpOnlyStalls: httpOnly ? httpOnly.steady.stalls : null,
+    machineCpuUnder85: modes.every((m) => m.steady.machineCpuShare < MAX_MACHINE_CPU),
+  };
 }
 
 export async function runAudienceBench(
   options: AudienceOptions,
   log: (line: string) => void = console.log,
 ): Promise<{ result: AudienceResult; files: string[] }> {
+  if (options.browsers > options.viewers)
+    throw new Error(`--browsers: ${options.browsers} is more than --viewers ${options.viewers}`);
+  if (options.browsers > 0) {
+    checkSdkBuild();
+    await buildBenchPages(options.modes);
+  }
+  await buildViewerBundle();
+  const idleFrom = readCpu();
+  await sleep(3000);
+  const idleTo = readCpu();
+  const cpuBeforeBench = (idleTo.busy - idleFrom.busy) / Math.max(1, idleTo.total - idleFrom.total);
+  log(`machine CPU before the bench starts: ${(cpuBeforeBench * 100).toFixed(0)} % (load ${loadavg()[0].toFixed(1)})`);
   const servers = await startServers(options);
   const stop = () => servers.lab?.close();
   process.once("SIGINT", stop);
@@ -331,8 +510,8 @@ export async function runAudienceBench(
   try {
     const modes: AudienceModeResult[] = [];
     for (const mode of options.modes) modes.push(await runMode(servers, options, mode, log));
-    const httpOnly = modes.find((m) => m.mode === "http-only");
     const result: AudienceResult = {
+      format: AUDIENCE_RESULT_FORMAT,
       options,
       machine: {
         cpus: cpus().length,
@@ -340,78 +519,35 @@ export async function runAudienceBench(
         loadavgStart: loadStart,
         loadavgEnd: loadavg(),
         startedAt,
+        cpuBeforeBench,
       },
       links: servers.links,
-      valid: {
-        httpOnlyStalls: httpOnly ? httpOnly.steady.stalls : null,
-        machineCpuUnder85: modes.every((m) => m.counts),
-      },
+      chromiumSlots: [...browserSlots(options.viewers, options.browsers)],
+      valid: validity(modes),
       modes,
     };
     return { result, files: writeReport(result, options) };
   } finally {
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
-    await Promise.all([servers.origin.close(), servers.tracker.close()]);
+    await Promise.all([servers.origin.close(), servers.tracker.close(), servers.pages.close()]);
     servers.lab?.close();
   }
 }
 
-const pct = (x: number | null) => (x === null ? "–" : `${(x * 100).toFixed(1)} %`);
-const num = (x: number | null, digits = 1) => (x === null ? "–" : x.toFixed(digits));
+export function audienceName(options: AudienceOptions): string {
+  return (
+    options.name ||
+    `audience-${options.viewers}${options.browsers > 0 ? `-${options.browsers}b` : ""}-${options.links}-ladder${options.ladder}`
+  );
+}
 
 function writeReport(result: AudienceResult, options: AudienceOptions): string[] {
   mkdirSync(options.outDir, { recursive: true });
-  const name = options.name || `audience-${options.viewers}-${options.links}-ladder${options.ladder}`;
-  const json = join(options.outDir, `${name}.json`);
-  const md = join(options.outDir, `${name}.md`);
-  writeFileSync(json, JSON.stringify(result, null, 2) + "\n");
-  const modes = result.modes;
-  const row = (label: string, f: (m: AudienceModeResult) => string) => `| ${label} | ${modes.map(f).join(" | ")} |`;
-  const lines = [
-    `# Audience bench: ${options.viewers} virtual viewers, links ${options.links}, ${options.ladder === 3 ? "3-rendition ladder" : "1.6 Mbit/s rendition alone"}`,
-    "",
-    `${options.durationSec} s steady state after ${options.warmupSec} s warm-up; machine ${result.machine.cpus} CPUs, load ${result.machine.loadavgStart.map((x) => x.toFixed(1)).join("/")} at start, ${result.machine.loadavgEnd.map((x) => x.toFixed(1)).join("/")} at end.`,
-    result.valid.machineCpuUnder85 && result.valid.httpOnlyStalls === 0
-      ? ""
-      : `**Does not count as a valid run**: http-only stalls ${result.valid.httpOnlyStalls}, machine CPU under 85 %: ${result.valid.machineCpuUnder85}.`,
-    "",
-    `| | ${modes.map((m) => m.mode).join(" | ")} |`,
-    `|---|${modes.map(() => "---").join("|")}|`,
-    row("offload (CDN egress)", (m) => pct(m.steady.offload)),
-    row(
-      "bound / ratio",
-      (m) =>
-        `${pct(m.steady.bound)} / ${m.steady.ratioToBound === null ? "–" : (m.steady.ratioToBound * 100).toFixed(1) + " %"}`,
-    ),
-    ...(modes[0]?.steady.renditions ?? []).map((r, l) =>
-      row(`rendition ${l} (${(r.bitrateBps / 1e6).toFixed(2)} Mbit/s): offload / bound (binds)`, (m) => {
-        const x = m.steady.renditions[l];
-        return `${pct(x.offload)} / ${pct(x.bound)} (${x.binding}, n=${x.viewers})`;
-      }),
-    ),
-    row("rebuffering share / stalls", (m) => `${pct(m.steady.rebufferingShare)} / ${m.steady.stalls}`),
-    row("latency median / p95 (s)", (m) => `${num(m.steady.latencyMedianSec)} / ${num(m.steady.latencyP95Sec)}`),
-    row("startup median (s)", (m) => num(m.steady.startupMedianMs === null ? null : m.steady.startupMedianMs / 1000)),
-    row("peers per viewer (median)", (m) => num(m.steady.peersMedian, 0)),
-    row(
-      "P2P connection success / TURN share",
-      (m) => `${pct(m.steady.connectionSuccess)} / ${pct(m.steady.turnShare)}`,
-    ),
-    row(
-      "upload per viewer by uplink, median Mbit/s: SDK-reported / on the link",
-      (m) =>
-        Object.entries(m.steady.uploadMbpsByUplink)
-          .map(([k, v]) => `${k}: ${num(v.sdkMedian, 2)} / ${num(v.linkMedian, 2)}`)
-          .join(", ") || "–",
-    ),
-    row("machine CPU in steady window", (m) => pct(m.steady.machineCpuShare)),
-    row(
-      "viewer process CPU s / RSS MB (median)",
-      (m) => `${num(m.steady.viewerCpuSecMedian)} / ${num(m.steady.viewerRssMBMedian, 0)}`,
-    ),
-    "",
-  ];
-  writeFileSync(md, lines.join("\n"));
-  return [json, md];
+  const name = audienceName(options);
+  const files = ["json", "md", "svg"].map((ext) => join(options.outDir, `${name}.${ext}`));
+  writeFileSync(files[0], JSON.stringify(result, null, 2) + "\n");
+  writeFileSync(files[1], renderAudienceMarkdown(result));
+  writeFileSync(files[2], renderAudienceChart(result));
+  return files;
 }

@@ -1,14 +1,29 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { ENGINE_BUILD, VIEWER_BUNDLE } from "./viewer-build";
 import type { VirtualSnapshot, VirtualViewerConfig, VirtualViewerMessage } from "./virtual-protocol";
 
-const ENTRY = fileURLToPath(new URL("./virtual-viewer.ts", import.meta.url));
+const SOURCE = fileURLToPath(new URL("./virtual-viewer.ts", import.meta.url));
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/** What the bench gives a viewer; the process adds the engine build's path. */
+export type ViewerProcessConfig = Omit<VirtualViewerConfig, "engineModule">;
+
+export interface ViewerProcessOptions {
+  /** Network namespace to start in (`ip netns exec`). */
+  netns?: string;
+  /**
+   * "bundle" (default): `node dist/bench/virtual-viewer.mjs`, built by buildViewerBundle();
+   * "source": `node --import tsx bench/audience/virtual-viewer.ts`, compiled at every start.
+   */
+  runner?: "bundle" | "source";
+}
 
 /**
  * A virtual viewer process seen from the bench: started (optionally inside a network namespace
- * through `ip netns exec`), read line by line, stopped with SIGTERM.
+ * through `ip netns exec`), read line by line, stopped with SIGTERM. Call buildViewerBundle()
+ * once before starting bundled viewers.
  */
 export class VirtualViewerProcess {
   readonly samples: VirtualSnapshot[] = [];
@@ -16,18 +31,30 @@ export class VirtualViewerProcess {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
 
+  /** Epoch ms of start() and of the first sample line: the process's start cost. */
+  spawnedAt = 0;
+  firstSampleAt: number | null = null;
+
   constructor(
-    readonly config: VirtualViewerConfig,
-    private readonly netns?: string,
+    readonly config: ViewerProcessConfig,
+    private readonly options: ViewerProcessOptions = {},
   ) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
 
   get last(): VirtualSnapshot | undefined {
     return this.samples[this.samples.length - 1];
   }
 
   start(): void {
-    const node = [process.execPath, "--import", "tsx", ENTRY, JSON.stringify(this.config)];
-    const [command, ...args] = this.netns ? ["ip", "netns", "exec", this.netns, ...node] : node;
+    const config: VirtualViewerConfig = { ...this.config, engineModule: ENGINE_BUILD };
+    const entry = this.options.runner === "source" ? ["--import", "tsx", SOURCE] : [VIEWER_BUNDLE];
+    const node = [process.execPath, ...entry, JSON.stringify(config)];
+    const netns = this.options.netns;
+    const [command, ...args] = netns ? ["ip", "netns", "exec", netns, ...node] : node;
+    this.spawnedAt = Date.now();
     const child = spawn(command, args, { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
     this.child = child;
     this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
@@ -38,8 +65,10 @@ export class VirtualViewerProcess {
       } catch {
         return;
       }
-      if (message.type === "sample") this.samples.push(message.snapshot);
-      else this.note(message.message);
+      if (message.type === "sample") {
+        this.firstSampleAt ??= Date.now();
+        this.samples.push(message.snapshot);
+      } else this.note(message.message);
     });
     createInterface({ input: child.stderr }).on("line", (line) => {
       if (line.trim() !== "") this.note(line);

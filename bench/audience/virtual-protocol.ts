@@ -1,5 +1,5 @@
 import type { ViewerSnapshot } from "../pages/viewer.js";
-import type { ConnectionCounts } from "./webrtc-probe";
+import type { BytesByAddress, ConnectionCounts } from "./webrtc-probe";
 
 export type AudienceMode = "http-only" | "pml-defaults" | "swarmcast";
 
@@ -17,6 +17,8 @@ export interface VirtualViewerConfig {
   /** Pin one rendition instead of adapting. */
   fixedLevel?: number;
   sampleIntervalMs: number;
+  /** Absolute path of the SDK's engine build the viewer plays through (sdk/dist/swarmcast-engine.mjs). */
+  engineModule: string;
 }
 
 /** A Chromium viewer's snapshot plus what only the virtual viewer knows. */
@@ -32,6 +34,8 @@ export interface VirtualSnapshot extends ViewerSnapshot {
   /** CPU time of the process, µs (user + system). */
   cpuMicros: number;
   rssBytes: number;
+  /** Bytes carried by this viewer's peer connections per remote address (candidate pairs' counters). */
+  peerBytesByAddress: BytesByAddress;
 }
 
 /** One line a virtual viewer writes to stdout. */

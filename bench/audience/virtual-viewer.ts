@@ -2,23 +2,23 @@
  * One virtual viewer: a Node process that plays a live stream with the simulated player
  * through the SDK's engine entry (`sdk/dist/swarmcast-engine.mjs`) over real WebRTC.
  *
- *   tsx bench/audience/virtual-viewer.ts '<VirtualViewerConfig as JSON>'
+ *   node dist/bench/virtual-viewer.mjs '<VirtualViewerConfig as JSON>'
+ *
+ * (bundled by bench/rollup.viewer.mjs; `tsx bench/audience/virtual-viewer.ts` runs the source.)
  *
  * It writes one JSON line per sample to stdout ({ type: "sample", snapshot }) and a last one
  * when it gets SIGTERM or its stdin closes, then exits. One process per viewer: PML keeps one
  * peer id per module instance, and a network namespace belongs to a process.
  */
 import { cpuUsage, memoryUsage } from "node:process";
-import { fileURLToPath } from "node:url";
 import type { LoadedSegment, PlaylistSegment, SwarmcastEngineOptions } from "../../sdk/src/engine-entry";
 import { hlsDefaults, withPmlAdjustments, type SimulatedPlayerConfig } from "./player-config";
 import { SimulatedPlayer } from "./simulated-player";
-import { installWebRtc, type ConnectionCounts } from "./webrtc-probe";
+import { installWebRtc, PeerTraffic, type BytesByAddress, type ConnectionCounts } from "./webrtc-probe";
 import type { VirtualSnapshot, VirtualViewerConfig } from "./virtual-protocol";
 
 type EngineModule = typeof import("../../sdk/src/engine-entry");
 
-const ENGINE_BUILD = fileURLToPath(new URL("../../sdk/dist/swarmcast-engine.mjs", import.meta.url));
 /** PML's stock urgent window (p2p-media-loader-core's default `highDemandTimeWindow`). */
 const PML_HIGH_DEMAND_SEC = 15;
 
@@ -38,12 +38,15 @@ function engineOptions(config: VirtualViewerConfig): SwarmcastEngineOptions {
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? "{}") as VirtualViewerConfig;
+  const traffic = new PeerTraffic();
   const connections: ConnectionCounts =
-    config.mode === "http-only" ? { attempts: 0, connected: 0, relayed: 0, failed: 0 } : installWebRtc();
+    config.mode === "http-only" ? { attempts: 0, connected: 0, relayed: 0, failed: 0 } : installWebRtc(traffic);
+  let peerBytes: BytesByAddress = {};
   const playerConfig: SimulatedPlayerConfig = {
     ...hlsDefaults(),
     ...(config.fixedLevel !== undefined ? { fixedLevel: config.fixedLevel } : {}),
   };
+  const loadEngine = async () => (await import(config.engineModule)) as EngineModule;
   if (config.mode === "swarmcast")
     playerConfig.liveSyncDurationCount = (await loadEngine()).DEFAULT_SWARMCAST_CONFIG.hls.liveSyncDurationCount;
 
@@ -135,10 +138,15 @@ async function main(): Promise<void> {
       connections: { ...connections },
       cpuMicros: cpu.user + cpu.system,
       rssBytes: memoryUsage.rss(),
+      peerBytesByAddress: peerBytes,
     };
   };
   const write = () => process.stdout.write(JSON.stringify({ type: "sample", snapshot: snapshot() }) + "\n");
-  const timer = setInterval(write, config.sampleIntervalMs);
+  // Each sample carries the per-address traffic read at the one before (getStats is asynchronous).
+  const timer = setInterval(() => {
+    write();
+    void traffic.read().then((bytes) => (peerBytes = bytes));
+  }, config.sampleIntervalMs);
   let ended = false;
   const end = () => {
     if (ended) return;
@@ -154,10 +162,6 @@ async function main(): Promise<void> {
   process.stdin.on("end", end);
   process.stdin.resume();
   write();
-}
-
-async function loadEngine(): Promise<EngineModule> {
-  return (await import(ENGINE_BUILD)) as EngineModule;
 }
 
 main().catch((error: unknown) => {

@@ -1,11 +1,67 @@
 /**
- * `npm run bench -- [options]`: runs the offload bench and writes bench/results/<name>.{json,md,svg}.
- * Ctrl-C (or SIGTERM) stops every browser and server the bench started before the process exits.
+ * `npm run bench -- [options]`: runs the offload bench (Chromium viewers on loopback) or, with
+ * `--links <profile>`, the audience bench (virtual and Chromium viewers on emulated links), and
+ * writes bench/results/<name>.{json,md,svg}. Ctrl-C (or SIGTERM) stops every browser and server
+ * the bench started before the process exits.
  */
 import { relative } from "node:path";
-import { BenchOptionError, helpText, parseArgs } from "./options.js";
+import { DEFAULT_AUDIENCE_OPTIONS, runAudienceBench, type AudienceOptions } from "../audience/run.js";
+import { loadProfiles } from "../links/profile.js";
+import { BenchOptionError, helpText, parseArgs, resolveBenchOptions, type BenchOptions } from "./options.js";
 import { ROOT } from "./pages.js";
 import { runBench } from "./run.js";
+
+/** The audience bench's options from the shared option table. */
+function audienceOptions(input: Partial<BenchOptions>): AudienceOptions {
+  const options = resolveBenchOptions(input);
+  const profiles = loadProfiles();
+  if (!(options.links in profiles)) {
+    throw new BenchOptionError(
+      "--links",
+      `--links: no profile "${options.links}" in bench/links/profiles.json (known: ${Object.keys(profiles).join(", ")}, off)`,
+    );
+  }
+  return {
+    ...DEFAULT_AUDIENCE_OPTIONS,
+    viewers: options.viewers,
+    browsers: options.browsers ?? 0,
+    modes: options.modes,
+    links: options.links,
+    ladder: options.ladder === 1 ? 1 : 3,
+    joinIntervalSec: input.joinInterval ?? DEFAULT_AUDIENCE_OPTIONS.joinIntervalSec,
+    warmupSec: options.warmup,
+    durationSec: options.duration,
+    sampleIntervalSec: options.sampleInterval,
+    // resolveBenchOptions names the loopback result; the audience run names its own.
+    name: input.name ?? "",
+    outDir: options.out,
+  };
+}
+
+async function runWithLinks(input: Partial<BenchOptions>): Promise<number> {
+  const options = audienceOptions(input);
+  // Viewers end when their stdin closes and the browsers when their pipe does; the links'
+  // namespaces are removed on exit.
+  const onSignal = (signal: NodeJS.Signals) => {
+    console.error(`\nbench: ${signal}, stopping; no results written`);
+    process.exit(130);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const started = Date.now();
+  const { result, files } = await runAudienceBench(options, (line) => console.log(line));
+  console.log("");
+  for (const m of result.modes) {
+    console.log(
+      `${m.mode.padEnd(13)} steady offload ${(m.steady.offload * 100).toFixed(1).padStart(6)} %   bound ${(m.steady.bound * 100).toFixed(1)} %   stalls ${m.steady.stalls}   CPU ${(m.steady.machineCpuShare * 100).toFixed(0)} %`,
+    );
+  }
+  console.log(result.valid.counts ? "valid run" : `INVALID run: ${result.valid.reasons.join("; ")}`);
+  console.log(
+    `\nwrote ${files.map((f) => relative(ROOT, f)).join(", ")} in ${Math.round((Date.now() - started) / 1000)} s`,
+  );
+  return 0;
+}
 
 async function main(): Promise<number> {
   let input;
@@ -21,6 +77,14 @@ async function main(): Promise<number> {
   if (input === undefined) {
     console.log(helpText());
     return 0;
+  }
+  if (input.links !== undefined && input.links !== "off") {
+    try {
+      return await runWithLinks(input);
+    } catch (error) {
+      console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+      return error instanceof BenchOptionError ? 2 : 1;
+    }
   }
 
   const controller = new AbortController();

@@ -10,8 +10,14 @@ export const TRACKER_KINDS = ["swarmcast", "bittorrent-tracker"] as const;
 export type TrackerKind = (typeof TRACKER_KINDS)[number];
 
 export interface BenchOptions {
-  /** Viewers playing at once in each mode. */
+  /** Viewers playing at once in each mode, Chromium and virtual ones together. */
   viewers: number;
+  /** Emulated links: a profile of bench/links/profiles.json, or "off" (loopback, every viewer a Chromium). */
+  links: string;
+  /** With links: how many of the viewers are Chromium (the rest are virtual); off: all of them. */
+  browsers: number | null;
+  /** With links: 3 plays the ABR ladder, 1 its 1.6 Mbit/s rendition alone; off: the bundled stream. */
+  ladder: number | null;
   /** Modes to run, one after another, on identical settings. */
   modes: Mode[];
   /** Seconds between two viewer joins at the start of a mode. */
@@ -48,6 +54,9 @@ export interface BenchOptions {
 
 export const DEFAULT_BENCH_OPTIONS: BenchOptions = {
   viewers: 4,
+  links: "off",
+  browsers: null,
+  ladder: null,
   modes: [...MODES],
   joinInterval: 5,
   warmup: 20,
@@ -161,6 +170,12 @@ function safeName(raw: string, flag: string): string {
   return raw;
 }
 
+function linkProfile(raw: string, flag: string): string {
+  if (!/^[A-Za-z0-9_-]{1,40}$/.test(raw))
+    throw new BenchOptionError(flag, `${flag} must be a link profile name or "off", got "${raw}"`);
+  return raw;
+}
+
 function path(raw: string, flag: string): string {
   if (raw.trim() === "") throw new BenchOptionError(flag, `${flag} must be a folder path`);
   return raw;
@@ -171,8 +186,29 @@ export const OPTION_SPECS: OptionSpec[] = [
     key: "viewers",
     flag: "--viewers",
     arg: "<n>",
-    help: "viewers playing at once in each mode",
-    parse: number(1, 64, true),
+    help: "viewers playing at once in each mode (at most 64 without --links)",
+    parse: number(1, 500, true),
+  },
+  {
+    key: "links",
+    flag: "--links",
+    arg: "<profile|off>",
+    help: "emulated home links (a profile of bench/links/profiles.json: default, ladder) or off (loopback)",
+    parse: linkProfile,
+  },
+  {
+    key: "browsers",
+    flag: "--browsers",
+    arg: "<n>",
+    help: "with --links: viewers that are Chromium, each in its own namespace (the rest are virtual)",
+    parse: number(0, 64, true),
+  },
+  {
+    key: "ladder",
+    flag: "--ladder",
+    arg: "<1|3>",
+    help: "with --links: 3 = the 3-rendition ABR ladder, 1 = its 1.6 Mbit/s rendition alone",
+    parse: (raw, flag) => Number(oneOf(["1", "3"] as const)(raw, flag)),
   },
   {
     key: "modes",
@@ -278,7 +314,10 @@ export const OPTION_SPECS: OptionSpec[] = [
 
 function describeDefault(key: keyof BenchOptions): string {
   const value = DEFAULT_BENCH_OPTIONS[key];
-  if (key === "name") return "<viewers>-viewers";
+  if (key === "name") return "<viewers>-viewers, with links audience-<viewers>-<browsers>b-<links>-ladder<n>";
+  if (key === "browsers") return "all without links, 0 with";
+  if (key === "ladder") return "3 with links";
+  if (key === "joinInterval") return "5, with links 1";
   if (key === "faultWindow") return "none";
   if (Array.isArray(value)) return value.join(",");
   if (typeof value === "object") return JSON.stringify(value);
@@ -291,7 +330,8 @@ export function helpText(): string {
   const width = Math.max(...rows.map((r) => r[0].length)) + 2;
   return [
     "swarmcast offload bench: N headless Chromium viewers per mode against a local live origin,",
-    "CDN egress against bytes consumed, rebuffering, startup, latency and errors.",
+    "CDN egress against bytes consumed, rebuffering, startup, latency and errors. With --links,",
+    "the audience bench: virtual and Chromium viewers on emulated home links (root).",
     "",
     "usage: npm run bench -- [options]",
     "",
@@ -324,6 +364,44 @@ export function parseArgs(argv: string[]): Partial<BenchOptions> | undefined {
   return result;
 }
 
+/** Options the loopback bench has and the emulated-links run does not (yet). */
+const LOOPBACK_ONLY: Array<keyof BenchOptions> = [
+  "churn",
+  "liveSyncCount",
+  "liveSync",
+  "faultShare",
+  "uploadCap",
+  "sdkConfig",
+  "tracker",
+  "window",
+];
+
+function checkLinkOptions(options: BenchOptions): void {
+  if (options.links === "off") {
+    if (options.viewers > 64) throw new BenchOptionError("--viewers", "--viewers: at most 64 without --links");
+    if (options.browsers !== null && options.browsers !== options.viewers)
+      throw new BenchOptionError(
+        "--browsers",
+        `--browsers: without --links every viewer is a Chromium (${options.viewers}), got ${options.browsers}`,
+      );
+    if (options.ladder !== null)
+      throw new BenchOptionError("--ladder", "--ladder needs --links (the loopback bench plays the bundled stream)");
+    return;
+  }
+  if (options.viewers < 2) throw new BenchOptionError("--viewers", "--viewers: at least 2 with --links");
+  if ((options.browsers ?? 0) > options.viewers)
+    throw new BenchOptionError(
+      "--browsers",
+      `--browsers: ${options.browsers} is more than --viewers ${options.viewers}`,
+    );
+  for (const key of LOOPBACK_ONLY) {
+    if (JSON.stringify(options[key]) !== JSON.stringify(DEFAULT_BENCH_OPTIONS[key])) {
+      const flag = OPTION_SPECS.find((s) => s.key === key)?.flag ?? key;
+      throw new BenchOptionError(flag, `${flag} is not supported with --links yet`);
+    }
+  }
+}
+
 /** Merges over the defaults and checks combinations; errors name the option. */
 export function resolveBenchOptions(input: Partial<BenchOptions> = {}): BenchOptions {
   for (const key of Object.keys(input)) {
@@ -334,6 +412,7 @@ export function resolveBenchOptions(input: Partial<BenchOptions> = {}): BenchOpt
   for (const spec of OPTION_SPECS) {
     const value = options[spec.key];
     if (spec.key === "name" && value === "") continue;
+    if ((spec.key === "browsers" || spec.key === "ladder") && value === null) continue;
     if (spec.key === "faultWindow" && options.faultShare === 0) continue;
     const raw = Array.isArray(value)
       ? value.join(",")
@@ -357,6 +436,7 @@ export function resolveBenchOptions(input: Partial<BenchOptions> = {}): BenchOpt
       "--live-sync and --live-sync-count both set the latency target; give one",
     );
   }
+  checkLinkOptions(options);
   if (options.name === "") options.name = `${options.viewers}-viewers`;
   return {
     ...options,

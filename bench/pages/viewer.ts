@@ -51,6 +51,14 @@ export interface ViewerSnapshot {
   playerErrors: number;
   /** Last few error texts, newest last. */
   recentErrors: string[];
+  /** hls.js `loadLevel` (the rendition being loaded), null before hls.js picked one. */
+  level?: number | null;
+  /** Rendition changes of hls.js (`LEVEL_SWITCHED` after the first). */
+  levelSwitches?: number;
+  /** Segment bytes per rendition index, whatever their source (hls.js `FRAG_LOADED`). */
+  segmentBytesByLevel?: number[];
+  /** hls.js bandwidth estimate, bit/s. */
+  bandwidthEstimate?: number;
 }
 
 /** What the page plays with, for the record. */
@@ -91,6 +99,8 @@ class Viewer {
   private hlsNonFatal = 0;
   private playerErrors = 0;
   private readonly recentErrors: string[] = [];
+  private readonly bytesByLevel: number[] = [];
+  private levelSwitches = -1;
   private hls: Hls | null = null;
   private player: SwarmcastModule.SwarmcastPlayer | null = null;
 
@@ -155,6 +165,10 @@ class Viewer {
       hlsNonFatal: this.hlsNonFatal,
       playerErrors: this.playerErrors,
       recentErrors: [...this.recentErrors],
+      level: this.hls && this.hls.loadLevel >= 0 ? this.hls.loadLevel : null,
+      levelSwitches: Math.max(0, this.levelSwitches),
+      segmentBytesByLevel: Array.from(this.bytesByLevel, (b) => b ?? 0),
+      bandwidthEstimate: this.hls?.bandwidthEstimate ?? 0,
     };
   }
 
@@ -221,6 +235,11 @@ class Viewer {
 
   private watchHls(hls: Hls, HlsClass: typeof Hls): void {
     this.hls = hls;
+    hls.on(HlsClass.Events.FRAG_LOADED, (_e, data) => {
+      const level = data.frag?.level ?? 0;
+      this.bytesByLevel[level] = (this.bytesByLevel[level] ?? 0) + (data.frag?.stats?.loaded ?? 0);
+    });
+    hls.on(HlsClass.Events.LEVEL_SWITCHED, () => this.levelSwitches++);
     hls.on(HlsClass.Events.ERROR, (_e, data) => {
       if (data.fatal) this.hlsFatal++;
       else this.hlsNonFatal++;

@@ -82,6 +82,23 @@ describe("bench options", () => {
     optionError(() => resolveBenchOptions({ bogus: 1 } as never), "bogus");
   });
 
+  it("checks the emulated-links options against each other", () => {
+    optionError(() => resolveBenchOptions({ viewers: 65 }), "--viewers");
+    optionError(() => resolveBenchOptions({ viewers: 8, browsers: 4 }), "--browsers");
+    optionError(() => resolveBenchOptions({ ladder: 3 }), "--ladder");
+    optionError(() => parseArgs(["--ladder", "2"]), "--ladder");
+    optionError(() => parseArgs(["--links", "../x"]), "--links");
+    optionError(() => resolveBenchOptions({ links: "default", viewers: 4, browsers: 5 }), "--browsers");
+    optionError(() => resolveBenchOptions({ links: "default", churn: 30 }), "--churn");
+    const options = resolveBenchOptions(
+      parseArgs(["--viewers", "100", "--browsers", "4", "--links", "default", "--ladder", "3"]),
+    );
+    assert.equal(options.viewers, 100);
+    assert.equal(options.browsers, 4);
+    assert.equal(options.ladder, 3);
+    assert.equal(resolveBenchOptions({ viewers: 8, browsers: 8 }).browsers, 8);
+  });
+
   it("passes the latency target, the upload cap and --sdk-config to the swarmcast mode", () => {
     const options = resolveBenchOptions({
       liveSyncCount: 4,

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { startOrigin, type Origin } from "../../devkit/origin/index";
 import { startTracker, type RunningTracker } from "../../tracker/src/index";
+import { buildViewerBundle } from "../../bench/audience/viewer-build";
 import { VirtualViewerProcess } from "../../bench/audience/virtual-process";
 import { EwmaBandwidthEstimator } from "../../bench/audience/ewma";
 import { parseMediaPlaylist, parseMultivariant } from "../../bench/audience/hls-playlist";
@@ -15,6 +16,7 @@ describe("virtual viewer", () => {
     [origin, tracker] = await Promise.all([
       startOrigin(),
       startTracker({ host: "127.0.0.1", port: 0, logLevel: "silent" }),
+      buildViewerBundle(),
     ]);
   });
   after(async () => {
