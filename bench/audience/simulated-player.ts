@@ -97,6 +97,12 @@ export class SimulatedPlayer implements LivePlayer {
     return this.level;
   }
 
+  /** The SDK's playback health reads it: buffer ahead while playing (a stall reads 0). */
+  bufferAhead(): number | undefined {
+    if (this.counters.stallSince !== null) return 0;
+    return this.playing ? this.bufferedAhead() : undefined;
+  }
+
   on<K extends keyof LivePlayerEventMap>(event: K, fn: (payload: LivePlayerEventMap[K]) => void): () => void {
     let set = this.listeners.get(event);
     if (!set) this.listeners.set(event, (set = new Set()));
