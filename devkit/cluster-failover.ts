@@ -51,6 +51,8 @@ export interface FaultFigures {
   fault: "node killed" | "redis restarted";
   /** From the fault until the cluster counts every viewer again, ms (null: not within the timeout). */
   reregisteredMs: number | null;
+  /** Redis restart: how long Redis was away (from the kill until it answered again), ms. */
+  outageMs: number | null;
   /** Redis restart: from Redis answering again until every viewer is counted, ms. */
   reregisteredAfterBackMs: number | null;
   /** Cluster-wide peers before the fault and when counted again. */
@@ -372,6 +374,7 @@ export async function runFailoverDrill(
       faults.push({
         fault,
         reregisteredMs: registered,
+        outageMs: fault === "redis restarted" ? backAt - faultAt : null,
         reregisteredAfterBackMs:
           fault === "redis restarted" && registered !== null ? registered - (backAt - faultAt) : null,
         peersBefore,

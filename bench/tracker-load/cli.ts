@@ -6,6 +6,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_CLUSTER_BENCH, renderClusterMarkdown, runClusterBench } from "./cluster";
+import { renderFailoverMarkdown, runFailoverBench } from "./failover";
+import { DEFAULT_RELAY_BENCH, renderRelayTransportMarkdown, runRelayTransportBench } from "./relay-transport";
 import { renderMarkdown } from "./report";
 import {
   DEFAULT_BENCH_CONFIG,
@@ -46,6 +48,12 @@ offered load), saturation throughput, p99 announce-reply latency and RSS per idl
                         through a redis-server (CPU per 1,000 announces, cross-node relay
                         latency); writes bench/results/tracker-cluster.{json,md}. With it:
                         --connections, --swarms, --rate, --offers, --rate-seconds, --note, --out
+  --failover            instead: the cluster's failure drill with Chromium viewers (3 nodes behind
+                        HAProxy, a node SIGKILLed, then Redis restarted); needs \`npm run build\`
+                        first; writes bench/results/tracker-cluster-failover.{json,md} (--note, --out)
+  --relay-transport     instead: the cross-node relay over Redis pub/sub vs streams (latency, node
+                        and Redis CPU per 1,000 records); writes
+                        bench/results/tracker-cluster-relay.{json,md} (--rate, --rate-seconds, --note, --out)
   --help
 `;
 
@@ -82,6 +90,8 @@ async function main(): Promise<void> {
         out: { type: "string" },
         smoke: { type: "boolean" },
         nodes: { type: "string" },
+        failover: { type: "boolean" },
+        "relay-transport": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -91,6 +101,34 @@ async function main(): Promise<void> {
   }
   if (values.help) {
     process.stdout.write(HELP);
+    return;
+  }
+  if (values["relay-transport"]) {
+    const r = DEFAULT_RELAY_BENCH;
+    const result = await runRelayTransportBench(
+      {
+        rate: num("rate", values.rate, r.rate, 1),
+        seconds: num("rate-seconds", values["rate-seconds"], r.seconds, 1),
+      },
+      values.note ?? "",
+      (line) => process.stdout.write(`${line}\n`),
+    );
+    const out = resolve(values.out ?? "bench/results/tracker-cluster-relay");
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(`${out}.json`, `${JSON.stringify(result, null, 2)}\n`);
+    const md = renderRelayTransportMarkdown(result);
+    writeFileSync(`${out}.md`, md);
+    process.stdout.write(`\n${md}\nwrote ${out}.json and ${out}.md\n`);
+    return;
+  }
+  if (values.failover) {
+    const result = await runFailoverBench(values.note ?? "");
+    const out = resolve(values.out ?? "bench/results/tracker-cluster-failover");
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(`${out}.json`, `${JSON.stringify(result, null, 2)}\n`);
+    const md = renderFailoverMarkdown(result);
+    writeFileSync(`${out}.md`, md);
+    process.stdout.write(`\n${md}\nwrote ${out}.json and ${out}.md\n`);
     return;
   }
   if (values.nodes !== undefined) {
