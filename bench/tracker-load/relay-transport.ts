@@ -78,8 +78,11 @@ async function sender(transport: RelayTransport, url: string): Promise<void> {
       if (records.length === 0) return;
       if (measuring) sent += records.length;
       const message = records.join("\n");
-      if (transport === "pubsub") void redis.publish(KEY, message);
-      else void redis.xadd(KEY, "MAXLEN", "~", m.maxLen, "*", "r", message);
+      const written =
+        transport === "pubsub"
+          ? redis.publish(KEY, message)
+          : redis.xadd(KEY, "MAXLEN", "~", m.maxLen, "*", "r", message);
+      written.catch(() => {}); // the connection closes at the end with writes in flight
     }, m.tickMs);
     setTimeout(() => {
       measuring = true;
@@ -143,7 +146,7 @@ async function receiver(transport: RelayTransport, url: string): Promise<void> {
           }
         }
       }
-    })();
+    })().catch(() => {}); // the connection closes at the end with a read pending
   }
   process.on("message", (m: ToChild | { type: "measure" }) => {
     if (m.type === "measure") {
