@@ -328,13 +328,12 @@ export class TrackerServer {
     if (grant === null || cluster === null || maxPerToken === 0) return this.accept(req, socket, head, ip, grant, null);
     // In a cluster the token's sockets on every live node count: Redis holds the counts.
     const tokenKey = grant.key;
-    cluster.reserveToken(tokenKey, maxPerToken).then(
-      (ok) => {
+    void cluster.reserveToken(tokenKey, maxPerToken).then((ok) =>
+      guard(this.log, () => {
         if (ok) return this.accept(req, socket, head, ip, grant, () => cluster.releaseToken(tokenKey));
         const reason = "too_many_connections_per_token";
         this.refuse(socket, 429, reason, `${TOKEN_REASON_TEXT[reason]} (limit ${maxPerToken}, cluster-wide)`, ip);
-      },
-      (err: unknown) => this.log.error({ err }, "token count failed"),
+      }),
     );
   }
 
