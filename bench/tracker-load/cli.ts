@@ -6,6 +6,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_CLUSTER_BENCH, renderClusterMarkdown, runClusterBench } from "./cluster";
+import { renderFailoverMarkdown, runFailoverBench } from "./failover";
+import { DEFAULT_RELAY_BENCH, renderRelayTransportMarkdown, runRelayTransportBench } from "./relay-transport";
 import { renderMarkdown } from "./report";
 import { DEFAULT_SOAK_CONFIG, runSoak } from "./soak";
 import { renderSoakChart, renderSoakMarkdown } from "./soak-report";
@@ -53,6 +55,12 @@ offered load), saturation throughput, p99 announce-reply latency and RSS per idl
                         --minutes (default ${DEFAULT_SOAK_CONFIG.minutes}), --connections (default ${DEFAULT_SOAK_CONFIG.connections}),
                         --replace-rate per second (default ${DEFAULT_SOAK_CONFIG.replacePerSecond}), --swarms (default ${DEFAULT_SOAK_CONFIG.swarms}),
                         --offers (default ${DEFAULT_SOAK_CONFIG.offers}), --seed, --note, --out
+  --failover            instead: the cluster's failure drill with Chromium viewers (3 nodes behind
+                        HAProxy, a node SIGKILLed, then Redis restarted); needs \`npm run build\`
+                        first; writes bench/results/tracker-cluster-failover.{json,md} (--note, --out)
+  --relay-transport     instead: the cross-node relay over Redis pub/sub vs streams (latency, node
+                        and Redis CPU per 1,000 records); writes
+                        bench/results/tracker-cluster-relay.{json,md} (--rate, --rate-seconds, --note, --out)
   --help
 `;
 
@@ -92,6 +100,8 @@ async function main(): Promise<void> {
         soak: { type: "boolean" },
         minutes: { type: "string" },
         "replace-rate": { type: "string" },
+        failover: { type: "boolean" },
+        "relay-transport": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -125,6 +135,34 @@ async function main(): Promise<void> {
     writeFileSync(`${out}.md`, md);
     writeFileSync(`${out}.svg`, renderSoakChart(result));
     process.stdout.write(`\n${md}\nwrote ${out}.json, .md and .svg\n`);
+    return;
+  }
+  if (values["relay-transport"]) {
+    const r = DEFAULT_RELAY_BENCH;
+    const result = await runRelayTransportBench(
+      {
+        rate: num("rate", values.rate, r.rate, 1),
+        seconds: num("rate-seconds", values["rate-seconds"], r.seconds, 1),
+      },
+      values.note ?? "",
+      (line) => process.stdout.write(`${line}\n`),
+    );
+    const out = resolve(values.out ?? "bench/results/tracker-cluster-relay");
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(`${out}.json`, `${JSON.stringify(result, null, 2)}\n`);
+    const md = renderRelayTransportMarkdown(result);
+    writeFileSync(`${out}.md`, md);
+    process.stdout.write(`\n${md}\nwrote ${out}.json and ${out}.md\n`);
+    return;
+  }
+  if (values.failover) {
+    const result = await runFailoverBench(values.note ?? "");
+    const out = resolve(values.out ?? "bench/results/tracker-cluster-failover");
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(`${out}.json`, `${JSON.stringify(result, null, 2)}\n`);
+    const md = renderFailoverMarkdown(result);
+    writeFileSync(`${out}.md`, md);
+    process.stdout.write(`\n${md}\nwrote ${out}.json and ${out}.md\n`);
     return;
   }
   if (values.nodes !== undefined) {

@@ -17,7 +17,7 @@ import type { Connection } from "./connection";
 import { exceedsKeyLimit } from "./limits/frame-shape";
 import { ReadThrottle } from "./limits/read-throttle";
 import type { TrackerOptions } from "./options";
-import { PeerOwnership, type PeerClaim } from "./peer-ownership";
+import { PeerOwnership, RemoteClaimant, type PeerClaim } from "./peer-ownership";
 import { LocalDirectory, type SwarmDirectory } from "./cluster/directory";
 import { pickAcrossNodes, RemotePeer } from "./cluster/remote-swarms";
 import { PendingOffers } from "./pending-offers";
@@ -101,7 +101,7 @@ export class TrackerCore {
   ) {
     this.limits = options.limits;
     this.pending = new PendingOffers(options.limits.maxPendingOffers, options.limits.maxPendingOffersPerConnection);
-    this.ownership = new PeerOwnership(options.limits.peerClaimTimeout * 1000, this.grantClaim);
+    this.ownership = new PeerOwnership(options.limits.peerClaimTimeout * 1000, this.grantClaim, this.refuseClaim);
     this.replyTail = `"interval":${options.interval},`;
   }
 
@@ -258,6 +258,13 @@ export class TrackerCore {
         if (swarm.size === 0) this.swarms.delete(infoHash);
         return this.fail(conn, "too_many_swarms", "announce", infoHash);
       }
+      const owner = this.directory.ownerElsewhere(infoHash, peerId);
+      if (owner !== undefined) {
+        // The id lives on another node: that node asks its owner, as for a claim here.
+        if (swarm.size === 0) this.swarms.delete(infoHash);
+        this.directory.claim(conn, infoHash, peerId, event === "completed" || Number(req.left) === 0, owner);
+        return this.fail(conn, "peer_id_in_use", "announce", infoHash);
+      }
       peer = new Peer(peerId, conn, swarm, now);
       if (event === "completed" || Number(req.left) === 0) peer.complete = true;
       swarm.add(peer);
@@ -301,22 +308,38 @@ export class TrackerCore {
       owner.terminate();
       this.detach(owner);
     }
+    if (claimant instanceof RemoteClaimant) this.directory.answerClaim(claimant, true);
+    else this.admitClaimed(claimant, peer.swarm.infoHash, peer.peerId, claim.complete);
+  };
+
+  private readonly refuseClaim = (claim: PeerClaim): void => {
+    if (claim.claimant instanceof RemoteClaimant) this.directory.answerClaim(claim.claimant, false);
+  };
+
+  /** Another node's socket claims a peer id of this node: its owner is pinged as for a local claim. */
+  claimFromNode(infoHash: string, peerId: string, claimant: RemoteClaimant): void {
+    const peer = this.swarms.get(infoHash)?.byId.get(peerId);
+    if (peer === undefined || peer.conn.closed) return this.directory.answerClaim(claimant, true);
+    if (this.ownership.claim(peer, claimant, claimant.complete) === "busy") this.directory.answerClaim(claimant, false);
+  }
+
+  /** A claimed peer id was handed over (here or by another node): the claimant joins with it. */
+  admitClaimed(claimant: Connection, infoHash: string, peerId: string, complete: boolean): void {
     if (claimant.closed || !claimant.isOpen) return;
-    const infoHash = peer.swarm.infoHash;
     let swarm = this.swarms.get(infoHash);
-    if (swarm?.byId.has(peer.peerId) || claimant.peers.length >= this.limits.maxSwarmsPerConnection) return;
+    if (swarm?.byId.has(peerId) || claimant.peers.length >= this.limits.maxSwarmsPerConnection) return;
     if (swarm === undefined) {
       swarm = new Swarm(infoHash);
       this.swarms.set(infoHash, swarm);
     }
-    const now = Date.now() / 1000;
-    const moved = new Peer(peer.peerId, claimant, swarm, now);
-    moved.complete = claim.complete;
+    const moved = new Peer(peerId, claimant, swarm, Date.now() / 1000);
+    moved.complete = complete;
     swarm.add(moved);
     claimant.addPeer(moved);
     this.peerCount++;
-    this.reply(claimant, swarm, infoHash);
-  };
+    const joinedSwarm = swarm;
+    this.directory.joined(moved, () => this.reply(claimant, joinedSwarm, infoHash));
+  }
 
   private reply(conn: Connection, swarm: Swarm | undefined, infoHash: string): void {
     let complete = swarm === undefined ? 0 : swarm.complete;
@@ -481,7 +504,9 @@ export class TrackerCore {
     if (ih === undefined || ih === null) {
       if (!this.options.fullScrape || allowed != null)
         return this.fail(conn, "full_scrape_disabled", "scrape", undefined);
-      hashes = [...this.swarms.keys()];
+      const all = new Set(this.swarms.keys());
+      for (const h of this.directory.remoteSwarmIds()) all.add(h);
+      hashes = [...all];
     } else if (typeof ih === "string") {
       if (!isBinaryId(ih)) return this.fail(conn, "invalid_info_hash", "scrape", undefined);
       hashes = [ih];

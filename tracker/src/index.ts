@@ -47,6 +47,7 @@ export async function startTracker(options: TrackerInit & StartOptions = {}): Pr
           log,
           resolved.limits.maxPendingOffers,
           resolved.limits.offerTtl * 1000,
+          resolved.limits.peerClaimTimeout * 1000 + 5000,
         );
   const server = new TrackerServer(resolved, log, cluster);
   const address = await server.listen();

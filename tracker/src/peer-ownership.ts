@@ -5,14 +5,26 @@
  * refused for now; if no pong answers within the claim timeout (or the owner's socket closes
  * first) the owner is cut and the claimant gets the id — the honest case of a client that came
  * back after a network blip with the same id while its old socket was still half-open.
+ * In a cluster the claimant may sit on another node: the owner's node settles the claim the same
+ * way and answers that node.
  */
 import type { Connection } from "./connection";
 import type { Peer } from "./swarm";
 
+/** A claimant connected to another node of the cluster, known by that node and its claim id. */
+export class RemoteClaimant {
+  readonly closed = false;
+  constructor(
+    readonly node: string,
+    readonly claimId: string,
+    readonly complete: boolean,
+  ) {}
+}
+
 export interface PeerClaim {
   readonly peer: Peer;
   readonly owner: Connection;
-  readonly claimant: Connection;
+  readonly claimant: Connection | RemoteClaimant;
   /** The claimant's announce said the peer has the whole stream. */
   readonly complete: boolean;
   /** The owner's answered-pong count when the claim came in. */
@@ -30,6 +42,8 @@ export class PeerOwnership {
     private readonly timeoutMs: number,
     /** The owner did not answer (or is gone): hand the id to the claimant. */
     private readonly grant: (claim: PeerClaim) => void,
+    /** The owner answered (or the claimant left): the id stays. */
+    private readonly refuse: (claim: PeerClaim) => void = () => {},
   ) {}
 
   get open(): number {
@@ -37,7 +51,7 @@ export class PeerOwnership {
   }
 
   /** Another socket announced `peer`'s id while its owner's socket is open. */
-  claim(peer: Peer, claimant: Connection, complete: boolean): ClaimOutcome {
+  claim(peer: Peer, claimant: Connection | RemoteClaimant, complete: boolean): ClaimOutcome {
     if (this.claims.has(peer)) return "busy";
     const owner = peer.conn;
     const claim: PeerClaim = { peer, owner, claimant, complete, ownerPongs: owner.pongs, timer: null };
@@ -63,6 +77,7 @@ export class PeerOwnership {
     if (claim.timer !== null) clearTimeout(claim.timer);
     const ownerAnswered = claim.owner.pongs > claim.ownerPongs && !claim.owner.closed;
     if (!ownerAnswered && !claim.claimant.closed) this.grant(claim);
+    else this.refuse(claim);
   }
 
   clear(): void {

@@ -323,9 +323,43 @@ export class TrackerServer {
         return this.refuse(socket, 429, reason, `${TOKEN_REASON_TEXT[reason]} (limit ${maxPerToken})`, ip);
       }
     }
-    if (socket.destroyed) return;
+    const cluster = this.cluster;
+    const maxPerToken = this.options.limits.maxConnectionsPerToken;
+    if (grant === null || cluster === null || maxPerToken === 0) return this.accept(req, socket, head, ip, grant, null);
+    // In a cluster the token's sockets on every live node count: Redis holds the counts.
+    const tokenKey = grant.key;
+    void cluster.reserveToken(tokenKey, maxPerToken).then((ok) =>
+      guard(this.log, () => {
+        if (ok) return this.accept(req, socket, head, ip, grant, () => cluster.releaseToken(tokenKey));
+        const reason = "too_many_connections_per_token";
+        this.refuse(socket, 429, reason, `${TOKEN_REASON_TEXT[reason]} (limit ${maxPerToken}, cluster-wide)`, ip);
+      }),
+    );
+  }
+
+  /** Completes an upgrade that passed every check; `release` gives back a token slot if it fails. */
+  private accept(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    ip: string,
+    grant: AccessGrant | null,
+    release: (() => void) | null,
+  ): void {
+    if (socket.destroyed || this.draining) {
+      release?.();
+      if (!socket.destroyed) this.refuse(socket, 503, "draining", "tracker is shutting down", ip);
+      return;
+    }
+    let opened = false;
+    if (release !== null) socket.once("close", () => opened || release());
     socket.off("error", ignoreError);
-    this.wss.handleUpgrade(req, socket, head, (ws) => guard(this.log, () => this.onOpen(ws, socket, ip, grant)));
+    this.wss.handleUpgrade(req, socket, head, (ws) =>
+      guard(this.log, () => {
+        opened = true;
+        this.onOpen(ws, socket, ip, grant);
+      }),
+    );
   }
 
   private onOpen(ws: TrackedSocket, socket: Duplex, ip: string, grant: AccessGrant | null): void {
@@ -395,6 +429,7 @@ export class TrackerServer {
       const n = (this.perToken.get(grant.key) ?? 1) - 1;
       if (n <= 0) this.perToken.delete(grant.key);
       else this.perToken.set(grant.key, n);
+      if (this.cluster !== null && this.options.limits.maxConnectionsPerToken > 0) this.cluster.releaseToken(grant.key);
     }
   }
 

@@ -4,6 +4,7 @@
  * exactly as before. The Redis-backed implementation lives in redis-directory.ts.
  */
 import type { Connection } from "../connection";
+import type { RemoteClaimant } from "../peer-ownership";
 import type { Peer } from "../swarm";
 import type { RemotePeer, RemoteSwarm } from "./remote-swarms";
 
@@ -34,6 +35,17 @@ export interface SwarmDirectory {
   ): boolean;
   /** Expires remembered state; called by the core's sweep. `nowMs`: Unix milliseconds. */
   sweep(nowMs: number): void;
+  /** The node holding this peer id of the swarm, if another node does. */
+  ownerElsewhere(infoHash: string, peerId: string): string | undefined;
+  /**
+   * Asks `node` for a peer id its socket holds; the owner's node pings its owner and answers.
+   * If the id is granted, the core's `admitClaimed` runs later.
+   */
+  claim(conn: Connection, infoHash: string, peerId: string, complete: boolean, node: string): void;
+  /** Tells the claimant's node how a claim on a peer id held here ended. */
+  answerClaim(claimant: RemoteClaimant, granted: boolean): void;
+  /** Every swarm with peers on other nodes (for a full scrape). */
+  remoteSwarmIds(): Iterable<string>;
 }
 
 export class LocalDirectory implements SwarmDirectory {
@@ -51,4 +63,12 @@ export class LocalDirectory implements SwarmDirectory {
     return false;
   }
   sweep(): void {}
+  ownerElsewhere(): undefined {
+    return undefined;
+  }
+  claim(): void {}
+  answerClaim(): void {}
+  remoteSwarmIds(): Iterable<string> {
+    return [];
+  }
 }

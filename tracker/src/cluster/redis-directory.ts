@@ -14,7 +14,16 @@
  * Relay: offers and answers for a peer on another node are published on that node's channel
  * `swarmcast:relay:<node>`, one message per node and event-loop turn carrying every record of
  * the turn (lines: kind + JSON head, then the SDP's JSON literal). Pub/sub, not streams: an offer is worth something for seconds, is
- * lost anyway with its node, and pub/sub delivers in one hop without a reader loop or trimming.
+ * lost anyway with its node, and pub/sub delivers in one hop without a reader loop or trimming
+ * (measured: bench/tracker-load/relay-transport.ts, streams cost 2.4× the Redis CPU per record
+ * and several times the p99).
+ * The same channel carries peer-id claims: a socket announcing an id another node holds makes
+ * this node ask that one ("c"), which pings its owner and grants ("g") or refuses ("r"); a claim
+ * published to a channel nobody reads (the node died) is granted at once.
+ *
+ * Sockets per token: each node counts its open sockets per token in `swarmcast:tokens:<node>`
+ * (TTL = the liveness TTL, refreshed with it); a new socket is admitted by a Lua script that sums
+ * the counts of live nodes only, so a dead node's sockets stop counting when its key expires.
  *
  * Redis away: the replica is dropped (remote peers are not offered), local swarms keep working,
  * /health says "degraded"; on its return the node re-writes its hash and reloads the others.
@@ -23,6 +32,7 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { type ByteCounts, OffloadTotals } from "../audience/offload";
 import type { Connection } from "../connection";
+import { RemoteClaimant } from "../peer-ownership";
 import type { Peer, Swarm } from "../swarm";
 import type { SwarmDirectory } from "./directory";
 import { RedisLink } from "./redis-link";
@@ -62,7 +72,41 @@ export interface DirectoryHost {
   deliverAnswer(infoHash: string, toPeerId: string, fromPeerId: string, offerId: string, sdpLiteral: string): boolean;
   /** The peer id was announced on another node: it lives there now. */
   evict(infoHash: string, peerId: string): void;
+  /** A socket on another node claims a peer id of this node. */
+  claimFromNode(infoHash: string, peerId: string, claimant: RemoteClaimant): void;
+  /** The owner's node handed the id over: the claimant joins with it. */
+  admitClaimed(claimant: Connection, infoHash: string, peerId: string, complete: boolean): void;
 }
+
+interface OpenClaim {
+  conn: Connection;
+  infoHash: string;
+  peerId: string;
+  complete: boolean;
+  expires: number;
+}
+
+/**
+ * Admits one more socket of a token if the live nodes together hold fewer than the limit.
+ * KEYS[1] this node's token hash; ARGV: token key, limit, key prefix, TTL ms.
+ */
+const RESERVE_TOKEN_SCRIPT = `
+local total = 0
+for _, node in ipairs(redis.call('SMEMBERS', ARGV[3] .. 'nodes')) do
+  local hash = ARGV[3] .. 'tokens:' .. node
+  if hash == KEYS[1] or redis.call('EXISTS', ARGV[3] .. 'node:' .. node) == 1 then
+    total = total + tonumber(redis.call('HGET', hash, ARGV[1]) or '0')
+  end
+end
+if total >= tonumber(ARGV[2]) then return 0 end
+redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1`;
+
+/** KEYS[1] this node's token hash; ARGV[1] token key. */
+const RELEASE_TOKEN_SCRIPT = `
+if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 1`;
 
 interface RemoteOffer {
   to: Peer;
@@ -104,6 +148,12 @@ export class RedisDirectory implements SwarmDirectory {
   private readonly relayChannel: string;
   private readonly membersKey: string;
   private readonly remoteOffers = new Map<string, RemoteOffer>();
+  /** Claims this node sent for its sockets, by claim id; and the ids claimed (infoHash + peerId). */
+  private readonly claims = new Map<string, OpenClaim>();
+  private readonly claimed = new Map<string, string>();
+  /** Open sockets (and admissions in flight) per token on this node, as counted in Redis. */
+  private readonly tokens = new Map<string, number>();
+  private readonly tokensKey: string;
   /** Membership changes of this turn: "+" join, "*" join complete, "-" leave, then ih+peer. */
   private ops: string[] = [];
   private visible: (() => void)[] = [];
@@ -127,10 +177,13 @@ export class RedisDirectory implements SwarmDirectory {
     private readonly log: Logger,
     private readonly maxRemoteOffers: number,
     private readonly offerTtlMs: number,
+    /** How long a claim sent to another node waits for its answer before it is forgotten. */
+    private readonly claimTtlMs = 10_000,
   ) {
     this.id = randomBytes(6).toString("hex");
     this.relayChannel = `${PREFIX}relay:${this.id}`;
     this.membersKey = `${PREFIX}members:${this.id}`;
+    this.tokensKey = `${PREFIX}tokens:${this.id}`;
     this.link = new RedisLink(
       url,
       log.child({ node: this.id }),
@@ -162,7 +215,11 @@ export class RedisDirectory implements SwarmDirectory {
     if (this.link.up) {
       // Leave at once rather than after the TTL: peers of a drained node are not offered.
       await Promise.allSettled([
-        this.link.cmd.multi().del(`${PREFIX}node:${this.id}`, this.membersKey).srem(NODES, this.id).exec(),
+        this.link.cmd
+          .multi()
+          .del(`${PREFIX}node:${this.id}`, this.membersKey, this.tokensKey)
+          .srem(NODES, this.id)
+          .exec(),
         this.link.cmd.publish(MEMBERSHIP, JSON.stringify([this.id, -1, null])),
       ]);
     }
@@ -226,6 +283,98 @@ export class RedisDirectory implements SwarmDirectory {
       if (entry.expires >= nowMs) break;
       this.remoteOffers.delete(key);
     }
+    for (const [claimId, claim] of this.claims) {
+      if (claim.expires >= nowMs) break;
+      this.endClaim(claimId, claim);
+    }
+  }
+
+  ownerElsewhere(infoHash: string, peerId: string): string | undefined {
+    return this.replica.get(infoHash)?.byId.get(peerId)?.node;
+  }
+
+  claim(conn: Connection, infoHash: string, peerId: string, complete: boolean, node: string): void {
+    const key = infoHash + peerId;
+    const open = this.claimed.get(key);
+    if (open !== undefined) {
+      const pending = this.claims.get(open);
+      if (pending !== undefined && pending.expires >= Date.now()) return;
+      if (pending !== undefined) this.endClaim(open, pending);
+    }
+    if (!this.link.up) return;
+    const claimId = randomBytes(8).toString("hex");
+    this.claims.set(claimId, { conn, infoHash, peerId, complete, expires: Date.now() + this.claimTtlMs });
+    this.claimed.set(key, claimId);
+    const head = JSON.stringify([infoHash, peerId, claimId, this.id, complete ? 1 : 0]);
+    // Sent at once, not batched: the receiver count tells whether the owner's node still listens.
+    this.link.cmd
+      .publish(
+        `${PREFIX}relay:${node}`,
+        `c${head}
+`,
+      )
+      .then(
+        (receivers) => {
+          if (receivers === 0) this.onClaimAnswer(claimId, true); // its node is gone, and the socket with it
+        },
+        () => {},
+      );
+  }
+
+  answerClaim(claimant: RemoteClaimant, granted: boolean): void {
+    this.queueRelay(
+      `${PREFIX}relay:${claimant.node}`,
+      `${granted ? "g" : "r"}${JSON.stringify([claimant.claimId])}
+`,
+    );
+  }
+
+  private onClaimAnswer(claimId: string, granted: boolean): void {
+    const claim = this.claims.get(claimId);
+    if (claim === undefined) return;
+    this.endClaim(claimId, claim);
+    if (granted) this.host.admitClaimed(claim.conn, claim.infoHash, claim.peerId, claim.complete);
+  }
+
+  private endClaim(claimId: string, claim: OpenClaim): void {
+    this.claims.delete(claimId);
+    this.claimed.delete(claim.infoHash + claim.peerId);
+  }
+
+  *remoteSwarmIds(): Iterable<string> {
+    for (const [infoHash, swarm] of this.replica.swarms) if (swarm.size > 0) yield infoHash;
+  }
+
+  /**
+   * Takes a slot for one more socket of a token, cluster-wide. False: the live nodes already
+   * hold `limit`. While Redis is away only this node's count applies (the caller checks it).
+   */
+  async reserveToken(key: string, limit: number): Promise<boolean> {
+    this.tokens.set(key, (this.tokens.get(key) ?? 0) + 1);
+    if (!this.link.up) return true;
+    try {
+      const ok = await this.link.timed(
+        this.link.cmd.eval(RESERVE_TOKEN_SCRIPT, 1, this.tokensKey, key, limit, PREFIX, CLUSTER_DEFAULTS.livenessTtlMs),
+      );
+      if (ok === 1) return true;
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message }, "token count unavailable: this node's count applies");
+      return true;
+    }
+    this.dropToken(key);
+    return false;
+  }
+
+  /** A socket counted by reserveToken closed (or never opened). */
+  releaseToken(key: string): void {
+    this.dropToken(key);
+    if (this.link.up) this.link.cmd.eval(RELEASE_TOKEN_SCRIPT, 1, this.tokensKey, key).catch(() => {});
+  }
+
+  private dropToken(key: string): void {
+    const n = (this.tokens.get(key) ?? 1) - 1;
+    if (n <= 0) this.tokens.delete(key);
+    else this.tokens.set(key, n);
   }
 
   /** Adds a viewer's beacon to the cluster's audience counts (dropped while Redis is away). */
@@ -354,6 +503,11 @@ export class RedisDirectory implements SwarmDirectory {
         }
       }
       m.hset(this.membersKey, ...chunk, SEQ_FIELD, String(seq));
+      m.del(this.tokensKey);
+      if (this.tokens.size > 0) {
+        m.hset(this.tokensKey, ...[...this.tokens].flatMap(([key, n]) => [key, String(n)]));
+        m.pexpire(this.tokensKey, CLUSTER_DEFAULTS.livenessTtlMs);
+      }
       m.set(`${PREFIX}node:${this.id}`, this.nodeValue(), "PX", CLUSTER_DEFAULTS.livenessTtlMs).sadd(NODES, this.id);
       m.publish(MEMBERSHIP, JSON.stringify([this.id, seq, null]));
       // Changes after this point follow the snapshot on the same connection, in order.
@@ -409,6 +563,7 @@ export class RedisDirectory implements SwarmDirectory {
           .set(`${PREFIX}node:${this.id}`, this.nodeValue(), "PX", CLUSTER_DEFAULTS.livenessTtlMs)
           .sadd(NODES, this.id)
           .smembers(NODES)
+          .pexpire(this.tokensKey, CLUSTER_DEFAULTS.livenessTtlMs)
           .exec(),
       );
       const members = ((res?.[2]?.[1] ?? []) as string[]).filter((n) => n !== this.id);
@@ -442,7 +597,7 @@ export class RedisDirectory implements SwarmDirectory {
     this.link.cmd
       .multi()
       .srem(NODES, node)
-      .del(`${PREFIX}members:${node}`)
+      .del(`${PREFIX}members:${node}`, `${PREFIX}tokens:${node}`)
       .exec()
       .catch(() => {});
   }
@@ -546,6 +701,11 @@ export class RedisDirectory implements SwarmDirectory {
       const [infoHash, toPeerId, fromPeerId, offerId] = head;
       this.counters.answersIn++;
       if (!this.host.deliverAnswer(infoHash, toPeerId, fromPeerId, offerId, literal)) this.counters.undelivered++;
+    } else if (kind === "c") {
+      const [infoHash, peerId, claimId, fromNode, complete] = head as [string, string, string, string, number];
+      this.host.claimFromNode(infoHash, peerId, new RemoteClaimant(fromNode, claimId, complete === 1));
+    } else if (kind === "g" || kind === "r") {
+      this.onClaimAnswer(head[0], kind === "g");
     }
   }
 }
