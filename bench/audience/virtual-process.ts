@@ -12,6 +12,8 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
  */
 export class VirtualViewerProcess {
   readonly samples: VirtualSnapshot[] = [];
+  /** Chunks sent to peers, [ms since epoch, bytes], when the config asks for `logUploads`. */
+  readonly uploads: Array<[number, number]> = [];
   readonly problems: string[] = [];
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
@@ -39,6 +41,7 @@ export class VirtualViewerProcess {
         return;
       }
       if (message.type === "sample") this.samples.push(message.snapshot);
+      else if (message.type === "upload") this.uploads.push([message.at, message.bytes]);
       else this.note(message.message);
     });
     createInterface({ input: child.stderr }).on("line", (line) => {

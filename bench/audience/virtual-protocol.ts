@@ -17,6 +17,8 @@ export interface VirtualViewerConfig {
   /** Pin one rendition instead of adapting. */
   fixedLevel?: number;
   sampleIntervalMs: number;
+  /** Write an `upload` line for every chunk sent to a peer. */
+  logUploads?: boolean;
 }
 
 /** A Chromium viewer's snapshot plus what only the virtual viewer knows. */
@@ -32,7 +34,12 @@ export interface VirtualSnapshot extends ViewerSnapshot {
   /** CPU time of the process, µs (user + system). */
   cpuMicros: number;
   rssBytes: number;
+  /** The SDK's upload cap counters (`stats().upload`), when the engine runs. */
+  uploadCap?: { capKbps: number | null; limitedCount: number; refusedRequests: number };
 }
 
 /** One line a virtual viewer writes to stdout. */
-export type VirtualViewerMessage = { type: "sample"; snapshot: VirtualSnapshot } | { type: "error"; message: string };
+export type VirtualViewerMessage =
+  | { type: "sample"; snapshot: VirtualSnapshot }
+  | { type: "upload"; at: number; bytes: number; peerId: string }
+  | { type: "error"; message: string };
