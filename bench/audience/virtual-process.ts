@@ -27,6 +27,8 @@ export interface ViewerProcessOptions {
  */
 export class VirtualViewerProcess {
   readonly samples: VirtualSnapshot[] = [];
+  /** Chunks sent to peers, [ms since epoch, bytes], when the config asks for `logUploads`. */
+  readonly uploads: Array<[number, number]> = [];
   readonly problems: string[] = [];
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
@@ -68,7 +70,8 @@ export class VirtualViewerProcess {
       if (message.type === "sample") {
         this.firstSampleAt ??= Date.now();
         this.samples.push(message.snapshot);
-      } else this.note(message.message);
+      } else if (message.type === "upload") this.uploads.push([message.at, message.bytes]);
+      else this.note(message.message);
     });
     createInterface({ input: child.stderr }).on("line", (line) => {
       if (line.trim() !== "") this.note(line);

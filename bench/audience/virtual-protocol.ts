@@ -19,6 +19,8 @@ export interface VirtualViewerConfig {
   sampleIntervalMs: number;
   /** Absolute path of the SDK's engine build the viewer plays through (sdk/dist/swarmcast-engine.mjs). */
   engineModule: string;
+  /** Write an `upload` line for every chunk sent to a peer. */
+  logUploads?: boolean;
 }
 
 /** A Chromium viewer's snapshot plus what only the virtual viewer knows. */
@@ -36,7 +38,12 @@ export interface VirtualSnapshot extends ViewerSnapshot {
   rssBytes: number;
   /** Bytes carried by this viewer's peer connections per remote address (candidate pairs' counters). */
   peerBytesByAddress: BytesByAddress;
+  /** The SDK's upload cap counters (`stats().upload`), when the engine runs. */
+  uploadCap?: { capKbps: number | null; limitedCount: number; refusedRequests: number };
 }
 
 /** One line a virtual viewer writes to stdout. */
-export type VirtualViewerMessage = { type: "sample"; snapshot: VirtualSnapshot } | { type: "error"; message: string };
+export type VirtualViewerMessage =
+  | { type: "sample"; snapshot: VirtualSnapshot }
+  | { type: "upload"; at: number; bytes: number; peerId: string }
+  | { type: "error"; message: string };

@@ -90,6 +90,11 @@ async function main(): Promise<void> {
     engine.on("segment", ({ url, bytes, source }) =>
       add(source === "http" ? bySource.http : bySource.p2p, levelOf(url), bytes),
     );
+    if (config.logUploads) {
+      engine.core?.addEventListener("onChunkUploaded", (bytes, peerId) =>
+        process.stdout.write(JSON.stringify({ type: "upload", at: Date.now(), bytes, peerId }) + "\n"),
+      );
+    }
     engine.setManifest(config.manifestUrl, renditions);
     engine.bindPlayer(player);
   }
@@ -139,6 +144,15 @@ async function main(): Promise<void> {
       cpuMicros: cpu.user + cpu.system,
       rssBytes: memoryUsage.rss(),
       peerBytesByAddress: peerBytes,
+      ...(stats
+        ? {
+            uploadCap: {
+              capKbps: stats.upload.capKbps,
+              limitedCount: stats.upload.limitedCount,
+              refusedRequests: stats.upload.refusedRequests,
+            },
+          }
+        : {}),
     };
   };
   const write = () => process.stdout.write(JSON.stringify({ type: "sample", snapshot: snapshot() }) + "\n");

@@ -7,6 +7,7 @@ import { IntegrityMapError, parseIntegrityMap, loadIntegrityMap } from "../../sd
 import { hashesFromFragments, toInclusiveRange } from "../../sdk/src/integrity/playlist-hashes";
 import { isSha256Hex, sha256Hex } from "../../sdk/src/integrity/sha256";
 import { SegmentVerifier } from "../../sdk/src/integrity/verifier";
+import { IntegrityGuard } from "../../sdk/src/integrity/guard";
 
 const sha = (data: Uint8Array | string) => createHash("sha256").update(data).digest("hex");
 const bytes = (text: string) => new TextEncoder().encode(text).buffer;
@@ -220,5 +221,47 @@ describe("SegmentVerifier", () => {
       digest: () => Promise.reject(new Error("no WebCrypto")),
     });
     assert.equal(await v.verify("http://o/good.ts", undefined, bytes("good bytes")), false);
+    // Not the peer's doing: nothing to blame it for.
+    assert.equal(v.takeVerdict("http://o/good.ts", undefined), "unverifiable");
+  });
+});
+
+describe("IntegrityGuard bans", () => {
+  /** PML's onSegmentError for a refused segment from `peerId`. */
+  const refused = (url: string, peerId: string) =>
+    ({
+      error: { type: "p2p-segment-validation-failed" },
+      segment: { url, byteRange: undefined },
+      peerId,
+    }) as unknown as Parameters<IntegrityGuard["onSegmentError"]>[0];
+
+  it("a peer on its first mismatch, and counts what the tracker socket dropped from it", async () => {
+    const reports: string[] = [];
+    const guard = new IntegrityGuard({ mode: "if-present", maxTagEntries: 10 }, (p) => reports.push(p.message));
+    const validate = guard.validateP2PSegment!;
+    // No hash for it: accepted. Then hashes arrive from a playlist the test feeds.
+    assert.equal(await validate("http://o/x.ts", undefined, bytes("x")), true);
+    const player = {
+      on: (event: string, fn: (e: unknown) => void) => {
+        if (event === "playlist-loaded")
+          fn({
+            streamType: "main",
+            details: {
+              url: "http://o/index.m3u8",
+              segments: [{ url: "http://o/x.ts", byteRange: [], tagList: [[SEGMENT_HASH_TAG.slice(1), sha("x")]] }],
+            },
+          });
+        return () => undefined;
+      },
+    };
+    guard.bindPlayer(player as never);
+    assert.equal(await validate("http://o/x.ts", undefined, bytes("forged")), false);
+    guard.onSegmentError(refused("http://o/x.ts", "liar"));
+    assert.equal(guard.isBanned("liar"), true);
+    assert.equal(guard.stats().bannedPeers, 1);
+    assert.match(reports.at(-1)!, /failed its SHA-256 check; peer dropped and banned/);
+    assert.equal(guard.isBanned("honest"), false);
+    guard.noteBannedSignal();
+    assert.equal(guard.stats().bannedSignalsDropped, 1);
   });
 });

@@ -1,7 +1,9 @@
 // A viewer whose upload path corrupts every segment it serves, two honest viewers, all on real
 // Chromium with real WebRTC, our tracker and the local live origin. The honest viewers must
 // never hand hls.js a corrupted segment, must drop the liar, and must get the refused segments
-// again, correct. Margins are wide: figures belong to bench/.
+// again, correct. The tracker's announce interval is 4 s, so the liar keeps re-announcing with
+// fresh offers and answering the honest viewers' offers: once caught, it must never get a
+// connection to them again. Margins are wide: figures belong to bench/.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { BrowserContext, Page } from "playwright-core";
@@ -25,9 +27,39 @@ interface PageRecord {
   corruptedServed: number;
   fetched: Array<{ url: string; bytes: number }>;
   stats: any;
+  /** Offers and answers the page's tracker socket received, before the SDK saw them. */
+  signals: Array<{ t: number; peerId: string; kind: "offer" | "answer" }>;
 }
 
-const stage = useStage({ tracker: { logLevel: "warn" } });
+const stage = useStage({ tracker: { logLevel: "warn", interval: 4 } });
+/**
+ * Each announce builds 5 offers that wait up to 50 s for an answer (bittorrent-tracker's
+ * OFFER_TIMEOUT): at a 4 s interval that is ~60 peer connections, past the default cap of 20,
+ * which would stall the announces the test needs.
+ */
+const MAX_PEER_CONNECTIONS = "100";
+
+/**
+ * Logs every offer and answer the tracker relays to the page (on the browser's WebSocket, which
+ * the SDK's tracker socket wraps), in the page's own clock (trustTest.t0).
+ */
+const LOG_SIGNALS = `(() => {
+  const Native = window.WebSocket;
+  const signals = (window.trackerSignals = []);
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", (event) => {
+        if (typeof event.data !== "string") return;
+        try {
+          const m = JSON.parse(event.data);
+          const kind = m.offer ? "offer" : m.answer ? "answer" : null;
+          if (kind && typeof m.peer_id === "string") signals.push({ t: performance.now(), peerId: m.peer_id, kind });
+        } catch {}
+      });
+    }
+  };
+})();`;
 
 async function open(
   id: string,
@@ -35,6 +67,7 @@ async function open(
 ): Promise<{ id: string; page: Page; context: BrowserContext }> {
   const context = await stage.browser.newContext();
   const page = await context.newPage();
+  await page.addInitScript({ content: LOG_SIGNALS });
   page.on("pageerror", (err) => console.error(`[${id}] page error: ${err.message}`));
   await page.goto(`${stage.pages.url}/pages/trust-player.html?${new URLSearchParams(params)}`);
   return { id, page, context };
@@ -56,6 +89,9 @@ function read(page: Page): Promise<PageRecord> {
         .filter((e) => e.name.endsWith(".ts"))
         .map((e) => ({ url: e.name, bytes: e.encodedBodySize })),
       stats: r.player ? r.player.stats() : null,
+      signals: ((window as any).trackerSignals as Array<{ t: number; peerId: string; kind: "offer" | "answer" }>).map(
+        (x) => ({ ...x, t: x.t - r.t0 }),
+      ),
     };
   });
 }
@@ -69,14 +105,24 @@ describe("a lying peer", () => {
     const opened: Array<{ id: string; page: Page; context: BrowserContext }> = [];
     try {
       // The liar joins first so it holds segments the others will want.
-      const liar = await open("liar", { ...common, src: stage.origin.liveUrl("liar"), role: "liar" });
+      const liar = await open("liar", {
+        ...common,
+        src: stage.origin.liveUrl("liar"),
+        role: "liar",
+        maxPeerConnections: MAX_PEER_CONNECTIONS,
+      });
       opened.push(liar);
       await waitFor(async () => (await read(liar.page)).segments.length > 0, { what: "the liar to hold a segment" });
       const honest: Array<{ id: string; page: Page; context: BrowserContext }> = [];
       for (const id of ["honestA", "honestB"]) {
         // Further from the live edge than the liar, so the liar always holds the segments
         // these viewers want next and is asked for them.
-        const viewer = await open(id, { ...common, src: stage.origin.liveUrl(id), behind: "12" });
+        const viewer = await open(id, {
+          ...common,
+          src: stage.origin.liveUrl(id),
+          behind: "12",
+          maxPeerConnections: MAX_PEER_CONNECTIONS,
+        });
         opened.push(viewer);
         honest.push(viewer);
         await waitFor(async () => (await read(viewer.page)).currentTime > 0, { what: `${id} to start playing` });
@@ -118,6 +164,42 @@ describe("a lying peer", () => {
           interval: 250,
         },
       );
+      // The liar comes back through the tracker: offers and answers from it keep reaching each
+      // honest viewer's socket after the ban; none of them may become a connection.
+      const liarOf = (s: PageRecord) => Object.keys(s.stats.integrity.failuresByPeer)[0];
+      const caughtAt = (s: PageRecord) => Math.min(...s.errors.filter((e) => e.kind === "integrity").map((e) => e.t));
+      const comebacks = (s: PageRecord) => s.signals.filter((x) => x.peerId === liarOf(s) && x.t > caughtAt(s));
+      const reconnects = (s: PageRecord) =>
+        s.peerEvents.filter((p) => p.type === "connect" && p.peerId === liarOf(s) && p.t > caughtAt(s));
+      let later: PageRecord[] = [];
+      await waitFor(
+        async () => {
+          later = await Promise.all(honest.map((v) => read(v.page)));
+          return later.every(
+            (s) =>
+              reconnects(s).length > 0 ||
+              (comebacks(s).some((x) => x.kind === "offer") && comebacks(s).some((x) => x.kind === "answer")),
+          );
+        },
+        { what: "the liar to come back through the tracker to both honest viewers", timeout: 30_000, interval: 250 },
+      );
+      for (const [i, s] of later.entries()) {
+        const id = honest[i].id;
+        const back = comebacks(s);
+        console.log(
+          `# ${id}: after the ban at ${caughtAt(s)} ms, ${back.length} offer(s)/answer(s) from the liar reached the socket ` +
+            `(${back.map((x) => `${x.kind} at ${Math.round(x.t)} ms`).join(", ")}); reconnects ${reconnects(s).length}; ` +
+            `stats: ${s.stats.integrity.bannedPeers} banned, ${s.stats.integrity.bannedSignalsDropped} signals dropped`,
+        );
+        assert.deepEqual(reconnects(s), [], `${id}: connected again to the liar it caught`);
+        // Both ways back in: the liar's own offers, and its answers to this viewer's offers.
+        assert.ok(
+          back.some((x) => x.kind === "offer") && back.some((x) => x.kind === "answer"),
+          `${id}: the liar did not come back both ways (${JSON.stringify(back)}): the ban was not tested`,
+        );
+        assert.equal(s.stats.integrity.bannedPeers, 1, `${id}: bannedPeers`);
+        assert.ok(s.stats.integrity.bannedSignalsDropped > 0, `${id}: no signal from the liar counted as dropped`);
+      }
       const liarState = await read(liar.page);
       const egress = stage.origin.egress();
 

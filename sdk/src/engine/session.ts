@@ -83,7 +83,7 @@ export class LiveP2PSession {
     });
     this.peerGuard = createPeerGuard(resolved, this.segmentSizes, this.emitter);
     this.pmlListeners = createPmlListeners(this, resolved.trackers);
-    this.unwatchTrackers = this.p2pEnabled ? watchTrackers(resolved, this.stats, this.emitter) : [];
+    this.unwatchTrackers = this.p2pEnabled ? watchTrackers(resolved, this.stats, this.emitter, this.integrity) : [];
     this.edge = this.p2pEnabled ? createEdgeFetcher(resolved, this) : undefined;
     this.timer = startStatsTimer(resolved.statsIntervalMs, this.emitter, () => this.snapshot(Date.now()));
     this.beacon =
@@ -378,12 +378,14 @@ function removeListeners(core: P2PCoreHandle, listeners: Partial<CoreEventMap>):
 
 /**
  * The tracker connections keep themselves alive (signaling/reconnecting-socket.ts): one error per
- * outage, however many attempts it takes.
+ * outage, however many attempts it takes. They also drop offers and answers from peers integrity
+ * banned.
  */
 function watchTrackers(
   resolved: ResolvedOptions,
   stats: StatsAccumulator,
   emitter: Emitter<SwarmcastEventMap>,
+  integrity: IntegrityGuard,
 ): Array<() => void> {
   return resolved.trackers.map((url) =>
     watchTracker(url, {
@@ -402,6 +404,8 @@ function watchTrackers(
         });
       },
       onReconnect: () => stats.trackerReconnected(),
+      refuses: (peerId) => integrity.isBanned(peerId),
+      onRefused: () => integrity.noteBannedSignal(),
     }),
   );
 }

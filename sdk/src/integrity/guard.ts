@@ -33,6 +33,11 @@ const VALIDATION_FAILED = "p2p-segment-validation-failed";
  * verifies segments from peers through PML's `validateP2PSegment`, and turns PML's validation
  * failures into per-peer counts and reports. PML itself closes the peer that sent a refused
  * segment and fetches the segment again; this class does not touch PML internals.
+ *
+ * A peer whose bytes differ from the published hash or from the CDN's range is banned on the
+ * first such segment: data channels are reliable and encrypted, so bytes that arrive differing
+ * were sent differing. {@link isBanned} is what the tracker socket asks before it hands PML an
+ * offer or answer (signaling/reconnecting-socket.ts), so a banned peer never gets a new connection.
  */
 export class IntegrityGuard {
   /** For PML's `validateP2PSegment`; undefined when the mode is `off`. */
@@ -48,6 +53,8 @@ export class IntegrityGuard {
   /** Streams whose peer segments go unverified (`if-present` without hashes); each warned once. */
   private readonly unverified = new Set<StreamType>();
   private readonly lastDetails = new Map<StreamType, PlaylistDetails>();
+  private readonly banned = new Set<string>();
+  private bannedSignalsDropped = 0;
   private mapSettled = false;
   private destroyed = false;
 
@@ -119,10 +126,17 @@ export class IntegrityGuard {
     const peerId = details.peerId;
     if (verdict === "mismatch" || verdict === "spot-mismatch") {
       const count = peerId !== undefined ? this.verifier.blamePeer(peerId) : 0;
+      if (peerId !== undefined) this.banned.add(peerId);
       this.report({
         message:
           `segment ${url} from peer ${peerId ?? "?"} ${verdict === "mismatch" ? "failed its SHA-256 check" : "did not match the CDN's bytes in a spot check"}` +
-          `${count > 1 ? ` (${count} times from this peer)` : ""}; peer dropped, segment fetched over HTTP`,
+          `${count > 1 ? ` (${count} times from this peer)` : ""}; peer dropped and banned, segment fetched over HTTP`,
+        url,
+        peerId,
+      });
+    } else if (verdict === "unverifiable") {
+      this.report({
+        message: `segment ${url} could not be hashed (no WebCrypto: not a secure context?); fetched over HTTP`,
         url,
         peerId,
       });
@@ -137,7 +151,22 @@ export class IntegrityGuard {
 
   stats(): IntegrityStats {
     if (!this.verifier) return integrityOffStats();
-    return { ...this.verifier.stats(), unverifiedStreams: [...this.unverified] };
+    return {
+      ...this.verifier.stats(),
+      bannedPeers: this.banned.size,
+      bannedSignalsDropped: this.bannedSignalsDropped,
+      unverifiedStreams: [...this.unverified],
+    };
+  }
+
+  /** Whether `peerId` (PML's peer id) sent bytes that did not match and is refused for good. */
+  isBanned(peerId: string): boolean {
+    return this.banned.has(peerId);
+  }
+
+  /** The tracker socket dropped an offer or answer from a banned peer. */
+  noteBannedSignal(): void {
+    this.bannedSignalsDropped++;
   }
 
   failuresOf(peerId: string): number {

@@ -12,8 +12,11 @@ export type IntegrityMode = "required" | "if-present" | "off";
 
 export const INTEGRITY_MODES: readonly IntegrityMode[] = ["required", "if-present", "off"];
 
-/** Why a segment from a peer was refused. */
-export type IntegrityVerdict = "mismatch" | "missing-hash" | "spot-mismatch";
+/**
+ * Why a segment from a peer was refused. `mismatch` and `spot-mismatch` prove the peer sent
+ * bytes other than the CDN's; `unverifiable` (no WebCrypto here) and `missing-hash` do not.
+ */
+export type IntegrityVerdict = "mismatch" | "missing-hash" | "spot-mismatch" | "unverifiable";
 
 export interface IntegrityStats {
   mode: IntegrityMode;
@@ -31,6 +34,10 @@ export interface IntegrityStats {
   verifyMsMax: number;
   /** Integrity failures per peer id, kept after the peer is dropped. */
   failuresByPeer: Record<string, number>;
+  /** Peers refused for good after sending bytes that did not match (see sdk/README.md "Banned peers"). */
+  bannedPeers: number;
+  /** Offers and answers from banned peers dropped before PML saw them. */
+  bannedSignalsDropped: number;
   /**
    * Streams ("main", "secondary") whose segments from peers are taken without a published
    * hash to check them against: `"if-present"` on a playlist without hashes (or `"off"`).
@@ -101,8 +108,8 @@ export class SegmentVerifier {
     try {
       actual = await this.digest(data);
     } catch {
-      // Without WebCrypto nothing can be verified: refuse, HTTP stays correct.
-      this.remember(url, byteRange, "mismatch");
+      // Without WebCrypto nothing can be verified: refuse, HTTP stays correct. Not the peer's fault.
+      this.remember(url, byteRange, "unverifiable");
       this.counters.failures++;
       return false;
     }
@@ -143,6 +150,8 @@ export class SegmentVerifier {
       mode: this.options.mode,
       ...this.counters,
       failuresByPeer: Object.fromEntries(this.failuresByPeer),
+      bannedPeers: 0,
+      bannedSignalsDropped: 0,
       unverifiedStreams: [],
       spotChecks: this.options.spotCheck?.stats() ?? { checked: 0, mismatches: 0, bytesFetched: 0 },
     };
@@ -158,7 +167,10 @@ export class SegmentVerifier {
   }
 }
 
-function zeroCounters(): Omit<IntegrityStats, "mode" | "failuresByPeer" | "unverifiedStreams" | "spotChecks"> {
+function zeroCounters(): Omit<
+  IntegrityStats,
+  "mode" | "failuresByPeer" | "unverifiedStreams" | "spotChecks" | "bannedPeers" | "bannedSignalsDropped"
+> {
   return { verifiedSegments: 0, failures: 0, unhashedSegments: 0, verifyMsTotal: 0, verifyCount: 0, verifyMsMax: 0 };
 }
 
@@ -168,6 +180,8 @@ export function integrityOffStats(): IntegrityStats {
     mode: "off",
     ...zeroCounters(),
     failuresByPeer: {},
+    bannedPeers: 0,
+    bannedSignalsDropped: 0,
     unverifiedStreams: ["main", "secondary"],
     spotChecks: { checked: 0, mismatches: 0, bytesFetched: 0 },
   };

@@ -11,6 +11,10 @@
  * repeats each swarm's last announce (without its WebRTC offers, which may be stale), so the
  * restarted tracker knows the viewer again and relays new viewers' offers to it. Peer
  * connections do not go through the tracker and keep delivering throughout.
+ *
+ * It is also where banned peers are refused: an offer or answer from a peer id a watch refuses
+ * never reaches PML, so PML builds no connection to that peer however often the tracker
+ * introduces it.
  */
 import { DEFAULT_SWARMCAST_CONFIG } from "../config";
 import { ReconnectBackoff, type ReconnectSchedule } from "./backoff";
@@ -29,6 +33,10 @@ export interface TrackerWatch {
   onLoss(loss: TrackerLoss): void;
   /** The tracker is back after `downMs` and the viewer announced again. */
   onReconnect?(url: string, downMs: number): void;
+  /** Whether offers and answers from `peerId` (PML's peer id) are dropped. */
+  refuses?(peerId: string): boolean;
+  /** An offer or answer from a peer {@link refuses} named was dropped. */
+  onRefused?(peerId: string): void;
 }
 
 const watches = new Map<string, Set<TrackerWatch>>();
@@ -145,8 +153,8 @@ export function reconnectingSocketClass(Native: typeof WebSocket) {
         for (const watch of watches.get(keyOf(this.url)) ?? []) watch.onReconnect?.(this.url, downMs);
       };
       native.onmessage = (event) => {
-        if (this.native === native)
-          this.emit("onmessage", new MessageEvent("message", { data: event.data as unknown }));
+        if (this.native !== native || this.refused(event.data)) return;
+        this.emit("onmessage", new MessageEvent("message", { data: event.data as unknown }));
       };
       // The close event that follows an error is what schedules the retry.
       native.onerror = () => undefined;
@@ -168,6 +176,27 @@ export function reconnectingSocketClass(Native: typeof WebSocket) {
       this.retryTimer = setTimeout(() => {
         if (!this.closedByOwner) this.connect();
       }, retryInMs);
+    }
+
+    /** Whether `data` is an offer or answer from a peer some watch refuses (and says so to them). */
+    private refused(data: unknown): boolean {
+      const list = watches.get(keyOf(this.url));
+      if (!list || typeof data !== "string" || !data.includes("peer_id")) return false;
+      const refusing = [...list].filter((watch) => watch.refuses !== undefined);
+      if (refusing.length === 0) return false;
+      let message: Record<string, unknown>;
+      try {
+        message = JSON.parse(data) as Record<string, unknown>;
+      } catch {
+        return false;
+      }
+      if (typeof message.peer_id !== "string" || (message.offer === undefined && message.answer === undefined)) {
+        return false;
+      }
+      const peerId = peerIdOfWire(message.peer_id);
+      const by = refusing.filter((watch) => watch.refuses?.(peerId));
+      for (const watch of by) watch.onRefused?.(peerId);
+      return by.length > 0;
     }
 
     private remember(frame: string): void {
@@ -199,6 +228,17 @@ export function reconnectingSocketClass(Native: typeof WebSocket) {
       (this[handler] as Handler<Event>)?.call(this, event);
     }
   };
+}
+
+/**
+ * PML's peer id of a tracker frame's `peer_id`: the frame carries the id's UTF-8 bytes one
+ * character per byte (ASCII ids, PML's own, read the same either way).
+ */
+export function peerIdOfWire(wire: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(wire)) return wire;
+  const bytes = Uint8Array.from(wire, (c) => c.charCodeAt(0) & 0xff);
+  return new TextDecoder().decode(bytes);
 }
 
 /**
