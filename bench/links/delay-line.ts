@@ -1,11 +1,7 @@
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, readFileSync, renameSync, statSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
-
-const SOURCE = fileURLToPath(new URL("./delay-line.c", import.meta.url));
-const BUILD_DIR = fileURLToPath(new URL("./build/", import.meta.url));
-const BINARY = `${BUILD_DIR}delay-line`;
+import { buildNative } from "./native";
 
 /** One namespace's delays: packets it receives wait this long before the namespace sees them. */
 export interface DelayEntry {
@@ -35,28 +31,6 @@ export interface DelayLine {
   close(): void;
 }
 
-/** Compiles delay-line.c with the machine's C compiler when the binary is missing or older. */
-export function buildDelayLine(): string {
-  let fresh = false;
-  try {
-    fresh = statSync(BINARY).mtimeMs >= statSync(SOURCE).mtimeMs;
-  } catch {
-    fresh = false;
-  }
-  if (fresh) return BINARY;
-  mkdirSync(BUILD_DIR, { recursive: true });
-  const partial = `${BINARY}.${process.pid}`;
-  const compiler = process.env.CC ?? "cc";
-  try {
-    execFileSync(compiler, ["-O2", "-Wall", "-o", partial, SOURCE], { stdio: ["ignore", "ignore", "pipe"] });
-  } catch (error) {
-    const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? "";
-    throw new Error(`building the delay line with ${compiler} failed: ${stderr || (error as Error).message}`);
-  }
-  renameSync(partial, BINARY);
-  return BINARY;
-}
-
 /** CPU seconds (utime + stime) of process `pid`, from /proc. */
 export function processCpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -70,7 +44,7 @@ export function processCpuSeconds(pid: number): number {
  * before or after). Resolves once every namespace's queue is bound.
  */
 export async function startDelayLine(cdnAddress: string, entries: DelayEntry[]): Promise<DelayLine> {
-  const binary = buildDelayLine();
+  const binary = buildNative("delay-line");
   const us = (ms: number) => String(Math.round(ms * 1000));
   const child: ChildProcess = spawn(
     binary,

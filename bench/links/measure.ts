@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import type { AddressInfo } from "node:net";
 import { createServer, type Socket } from "node:net";
-import { fileURLToPath } from "node:url";
+import { buildNative } from "./native";
 
 /** Seconds of a measuring transfer, and the head left out (the token bucket's burst, TCP's start). */
 const TRANSFER_SEC = 4;
@@ -32,7 +32,7 @@ if (mode === "up") {
 } else {
   socket.write(mode + "\\n");
   let counted = 0; let from = 0; let last = 0;
-  socket.on("data", (d) => { const t = Date.now() - start; if (t >= skip * 1000) { if (!from) from = t; counted += d.length; last = t; } });
+  socket.on("data", (d) => { const t = Date.now() - start; if (t >= skip * 1000) { if (!from) { from = t; return; } counted += d.length; last = t; } });
   socket.on("end", () => { process.stdout.write(String((counted * 8) / ((last - from) / 1000) / 1e6)); });
 }
 `;
@@ -85,7 +85,11 @@ export async function measureRate(
       }
       const t = Date.now() - start;
       if (t < skipSeconds * 1000) return;
-      if (!from) from = t;
+      // The first read after the skip opens the window; its bytes arrived before it.
+      if (!from) {
+        from = t;
+        return;
+      }
       counted += data.length;
       last = t;
     });
@@ -116,7 +120,7 @@ export async function measureRate(
         let out = "";
         child.stdout.on("data", (d: Buffer) => (out += d.toString()));
         child.on("error", reject);
-        child.on("exit", (code) =>
+        child.on("close", (code) =>
           code === 0 ? resolve(out) : reject(new Error(`measuring client in ${namespace} exited ${code}`)),
         );
       });
@@ -127,22 +131,20 @@ export async function measureRate(
   }
 }
 
-const PING = fileURLToPath(new URL("./ping.py", import.meta.url));
-
 /**
- * ICMP echo round trips from `namespace` to each of `addresses`, ms (`ping.py`: the target's
+ * ICMP echo round trips from `namespace` to each of `addresses`, ms (`ping.c`: the target's
  * kernel answers and the kernel stamps the reply's arrival, so no process scheduling is in the
  * figure). The targets are pinged in turn, `count` times each.
  */
 export function measureRtts(namespace: string, addresses: string[], count = 10): Promise<Record<string, number[]>> {
   return new Promise((resolve, reject) => {
-    const child = spawn("ip", ["netns", "exec", namespace, "python3", PING, String(count), ...addresses]);
+    const child = spawn("ip", ["netns", "exec", namespace, buildNative("ping"), String(count), ...addresses]);
     let out = "";
     let err = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (err += d.toString()));
     child.on("error", reject);
-    child.on("exit", (code) =>
+    child.on("close", (code) =>
       code === 0
         ? resolve(JSON.parse(out) as Record<string, number[]>)
         : reject(new Error(`ping in ${namespace} exited ${code}: ${err.trim()}`)),

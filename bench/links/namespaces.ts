@@ -1,4 +1,5 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
+import { promisify } from "node:util";
 import { startDelayLine, type DelayLine, type DelayLineStats } from "./delay-line";
 import type { NatKind, ViewerLink } from "./profile";
 import { startTurnServer, type IceServer, type TurnServer, type TurnUserUsage } from "./turn";
@@ -58,6 +59,12 @@ export interface LinkLab {
   readonly ready: Promise<void>;
   /** Bytes each viewer's link has carried so far, read from the token buckets' counters. */
   linkBytes(index: number): { sentBytes: number; receivedBytes: number };
+  /**
+   * Every viewer's link counters at once, without blocking this process: one `tc` per
+   * namespace, all in parallel. `upAt` / `downAt` (performance.now(), ms) are the midpoints of
+   * the reads that gave each figure.
+   */
+  readLinks(): Promise<{ sentBytes: number; receivedBytes: number; upAt: number; downAt: number }[]>;
   /** What viewer `index` passes as `iceServers`: STUN and TURN with its own credentials, or [] without TURN. */
   iceServers(index: number): IceServer[];
   /** TURN use per viewer index, from coturn's log (zeros for viewers it never saw). */
@@ -68,11 +75,27 @@ export interface LinkLab {
   close(): void;
 }
 
+/** "Sent N bytes" of every root qdisc in `ns`, by device, and when they were read (midpoint, ms). */
+async function readQdiscs(ns: string): Promise<{ bytes: Map<string, number>; at: number }> {
+  const started = performance.now();
+  const { stdout } = await execFileAsync("tc", ["-n", ns, "-s", "qdisc", "show"], { encoding: "utf8" });
+  const at = (started + performance.now()) / 2;
+  const bytes = new Map<string, number>();
+  for (const block of stdout.split(/\n(?=qdisc )/)) {
+    const dev = / dev (\S+) root/.exec(block)?.[1];
+    const sent = /Sent (\d+) bytes/.exec(block)?.[1];
+    if (dev && sent) bytes.set(dev, Number(sent));
+  }
+  return { bytes, at };
+}
+
 /** The "Sent N bytes" counter of the root qdisc of `dev` in `ns`. */
 function qdiscSentBytes(ns: string, dev: string): number {
   const out = execFileSync("tc", ["-n", ns, "-s", "qdisc", "show", "dev", dev], { encoding: "utf8" });
   return Number(/Sent (\d+) bytes/.exec(out)?.[1] ?? NaN);
 }
+
+const execFileAsync = promisify(execFile);
 
 const SUBNET_PREFIX = "10.77";
 const HUB_ADDRESS = `${SUBNET_PREFIX}.0.1`;
@@ -274,6 +297,15 @@ export function createLinkLab(
         sentBytes: qdiscSentBytes(uplinkNamespaces[index], "eth0"),
         receivedBytes: qdiscSentBytes(hub, `${prefix}h${index}`),
       }),
+      async readLinks() {
+        const [down, ...ups] = await Promise.all([hub, ...uplinkNamespaces].map((ns) => readQdiscs(ns)));
+        return viewers.map((_, i) => ({
+          sentBytes: ups[i].bytes.get("eth0") ?? NaN,
+          receivedBytes: down.bytes.get(`${prefix}h${i}`) ?? NaN,
+          upAt: ups[i].at,
+          downAt: down.at,
+        }));
+      },
       iceServers: (index) => (turn ? turn.iceServers(turnUser(index)) : []),
       turnUsage() {
         const usage = turn?.usage() ?? new Map<string, TurnUserUsage>();
