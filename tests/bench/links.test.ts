@@ -11,7 +11,7 @@ import type { TurnUserUsage } from "../../bench/links/turn";
 
 const profiles = loadProfiles();
 const TIMING = { seconds: 3.5, skipSeconds: 1 };
-const GROUP_MBPS = 60;
+const GROUP_MBPS = 120;
 
 /**
  * One viewer per uplink class of every profile, each with one of the profile's downlink classes
