@@ -32,6 +32,7 @@ const REQUIREMENTS = [
     debian: "chromium",
     elsewhere: "set CHROMIUM_PATH, or run `npx playwright-core install chromium`",
   },
+  { program: "iptables", find: onPath("iptables"), debian: "iptables" },
   { program: "redis-server", find: onPath("redis-server"), debian: "redis-server" },
   { program: "haproxy", find: onPath("haproxy"), debian: "haproxy" },
   { program: "turnserver", find: onPath("turnserver"), debian: "coturn" },

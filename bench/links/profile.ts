@@ -19,6 +19,13 @@ export interface LinkProfile {
   natShare: number;
 }
 
+/**
+ * `symmetric`: MASQUERADE with `--random-fully`, a new public port for every destination.
+ * `cone`: plain MASQUERADE, which keeps one public port per private socket (filtering by
+ * address and port: a port-restricted cone).
+ */
+export type NatKind = "symmetric" | "cone";
+
 /** The link one viewer gets. */
 export interface ViewerLink {
   uplinkMbps: number;
@@ -26,6 +33,10 @@ export interface ViewerLink {
   /** This viewer's half of the round trip to other viewers, ms. */
   oneWayDelayMs: number;
   behindNat: boolean;
+  /** The NAT a viewer `behindNat` sits behind; symmetric when left out. */
+  natKind?: NatKind;
+  /** Round trip to the CDN address (origin and tracker), ms; none when left out. */
+  cdnRttMs?: number;
 }
 
 export const PROFILES_FILE = new URL("./profiles.json", import.meta.url);
@@ -48,6 +59,7 @@ export function validateProfile(name: string, p: LinkProfile): void {
   }
   if (!(p.rttMs.min >= 0 && p.rttMs.max >= p.rttMs.min))
     throw new Error(`link profile "${name}": rttMs needs 0 ≤ min ≤ max`);
+  if (!(p.cdnRttMs >= 0)) throw new Error(`link profile "${name}": cdnRttMs must be ≥ 0`);
   if (!(p.natShare >= 0 && p.natShare <= 1)) throw new Error(`link profile "${name}": natShare must be in [0, 1]`);
 }
 
@@ -74,6 +86,8 @@ export function assignLinks(profile: LinkProfile, count: number): ViewerLink[] {
     oneWayDelayMs:
       (profile.rttMs.min + ((profile.rttMs.max - profile.rttMs.min) * ((i * 7) % count)) / Math.max(1, count - 1)) / 2,
     behindNat: nat[i] === 1,
+    natKind: "symmetric" as const,
+    cdnRttMs: profile.cdnRttMs,
   }));
 }
 
