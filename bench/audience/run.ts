@@ -99,6 +99,8 @@ async function startServers(options: AudienceOptions): Promise<Servers> {
   const lab = options.links === "off" ? undefined : createLinkLab(links);
   const host = lab ? lab.hubAddress : "127.0.0.1";
   try {
+    // Delay line bound and coturn answering: before it, packets would pass undelayed.
+    await lab?.ready;
     const [origin, tracker, pages] = await Promise.all([
       startOrigin({ host }),
       startTracker({ host, port: 0, logLevel: "warn" }),
@@ -190,6 +192,7 @@ async function runMode(
           swarmId,
           libUrl: `${servers.pages.url}${mode === "pml-defaults" ? "/dist/bench/pml-page.js" : "/dist/swarmcast.js"}`,
           sdkOptions: {},
+          iceServers: servers.lab?.iceServers(i) ?? [],
         },
         sampleIntervalMs: options.sampleIntervalSec * 1000,
       });
@@ -201,7 +204,7 @@ async function runMode(
         manifestUrl,
         trackers: [servers.trackerUrl],
         swarmId,
-        iceServers: [],
+        iceServers: servers.lab?.iceServers(i) ?? [],
         sampleIntervalMs: options.sampleIntervalSec * 1000,
       },
       { netns },

@@ -20,6 +20,8 @@ export interface ViewerConfig {
   libUrl: string;
   /** swarmcast mode: the options given to Swarmcast.attach besides src. */
   sdkOptions?: Record<string, unknown>;
+  /** STUN/TURN servers of the emulated network (none on loopback). */
+  iceServers?: RTCIceServer[];
 }
 
 export interface ViewerSnapshot {
@@ -190,7 +192,11 @@ class Viewer {
     // PML's stock configuration: only what a page must give it.
     const hls = new HlsWithP2P({
       p2p: {
-        core: { announceTrackers: config.trackers, swarmId: config.swarmId, rtcConfig: { iceServers: [] } },
+        core: {
+          announceTrackers: config.trackers,
+          swarmId: config.swarmId,
+          rtcConfig: { iceServers: config.iceServers ?? [] },
+        },
       },
     });
     this.watchHls(hls, Hls);
@@ -221,7 +227,7 @@ class Viewer {
       src: config.src,
       trackers: config.trackers,
       swarmId: config.swarmId,
-      iceServers: [],
+      iceServers: config.iceServers ?? [],
       ...config.sdkOptions,
     };
     // attach() throws a SwarmcastOptionError naming a bad option; the bench reports it as is.
