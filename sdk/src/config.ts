@@ -131,7 +131,7 @@ export const DEFAULT_SWARMCAST_CONFIG = {
    * Trouble is any of: less than `lowBufferSec` buffered ahead while playing; `droppedFrameShare`
    * of the frames of the last `windowMs` dropped; `lateSamples` samples of the last `windowMs`
    * firing more than `lateTimerMs` late (a starved CPU; not counted while the page is hidden,
-   * where browsers slow timers on purpose).
+   * where browsers slow timers on purpose, nor before playback starts).
    */
   playbackHealth: {
     enabled: true,

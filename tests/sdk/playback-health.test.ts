@@ -80,6 +80,16 @@ describe("playback health", () => {
     assert.deepEqual(m.changes, []);
   });
 
+  it("late timers before playback starts are start-up work, not trouble", () => {
+    const m = monitor();
+    m.reading.buffer = undefined;
+    m.run(10_000, config.lateTimerMs * 2);
+    assert.deepEqual(m.changes, []);
+    m.reading.buffer = 6;
+    m.run(5000, config.lateTimerMs * 2);
+    assert.deepEqual(m.changes, [{ struggling: true, reasons: ["timers-late"] }]);
+  });
+
   it("late timers of a hidden page are the browser's throttling, not trouble", () => {
     const m = monitor();
     m.reading.hidden = true;

@@ -75,15 +75,16 @@ export class PlaybackHealth {
   /** One sample; the timer calls it, tests may too. */
   sample(now = this.clock()): void {
     const found = new Set<HealthReason>();
-    const hidden = this.probe.hidden();
+    const buffer = this.probe.bufferAhead();
+    // Only playback is judged: start-up (parsing, the first segments) keeps any page busy.
+    const playing = buffer !== undefined;
     const late = now - this.dueAt;
     this.dueAt = now + this.config.sampleMs;
-    if (!hidden && late > this.config.lateTimerMs) this.lateAt.push(now);
+    if (playing && !this.probe.hidden() && late > this.config.lateTimerMs) this.lateAt.push(now);
     while (this.lateAt.length > 0 && this.lateAt[0] < now - this.config.windowMs) this.lateAt.shift();
     if (this.lateAt.length >= this.config.lateSamples) found.add("timers-late");
 
-    const buffer = this.probe.bufferAhead();
-    if (buffer !== undefined && buffer < this.config.lowBufferSec) found.add("buffer-low");
+    if (playing && buffer < this.config.lowBufferSec) found.add("buffer-low");
 
     const frames = this.probe.frames();
     if (frames) {
