@@ -11,11 +11,10 @@ const stage = useStage();
 
 describe("recovery from fatal hls.js errors", () => {
   it("rides out a CDN outage at startup and reports a permanent one as fatal", { timeout: 60_000 }, async () => {
-    const outageEnds = Date.now() + 4000;
-    stage.origin.setFaults([
-      { clients: ["flaky"], status: 503, target: "all", until: outageEnds },
-      { clients: ["down"], status: 503, target: "all" },
-    ]);
+    // The flaky viewer's outage lasts until it has reported a retry (a fixed window would end
+    // before a slow machine even opens the page).
+    const downFault = { clients: ["down"], status: 503 as const, target: "all" as const };
+    stage.origin.setFaults([{ clients: ["flaky"], status: 503, target: "all" }, downFault]);
     const flaky = await openViewer(stage.browser, stage.pages.url, "flaky", {
       src: stage.origin.liveUrl("flaky"),
       tracker: stage.tracker.url,
@@ -27,6 +26,12 @@ describe("recovery from fatal hls.js errors", () => {
       swarm: "down",
     });
     try {
+      await waitFor(
+        async () =>
+          (await flaky.read()).errors.some((e) => e.kind === "network" && !e.fatal && /retrying/.test(e.message)),
+        { what: "flaky to retry through the outage", timeout: 30_000, interval: 250 },
+      );
+      stage.origin.setFaults([downFault]);
       let f: ViewerState = await flaky.read();
       let d: ViewerState = await down.read();
       let firstFrameTime = -1;
