@@ -101,6 +101,24 @@ export interface SoakCounters {
   live: number;
 }
 
+/** All counters at zero: a generator's start, and the sum over generators. */
+export function emptySoakCounters(): SoakCounters {
+  return {
+    opened: 0,
+    openFailures: 0,
+    left: 0,
+    droppedByTracker: 0,
+    announces: 0,
+    replies: 0,
+    offersIn: 0,
+    answersOut: 0,
+    answersIn: 0,
+    failures: 0,
+    failureReasons: {},
+    live: 0,
+  };
+}
+
 export type SoakGenReply =
   | { type: "started"; live: number; ms: number }
   | { type: "counters"; counters: SoakCounters }

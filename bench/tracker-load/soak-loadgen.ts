@@ -7,7 +7,13 @@
  */
 import WebSocket from "ws";
 import { ANSWER_JSON, OFFER_SDP_JSON, peerIdFor } from "./frames";
-import type { SoakCounters, SoakGenReply, SoakGenRequest, SoakGenStart } from "./messages";
+import {
+  emptySoakCounters,
+  type SoakCounters,
+  type SoakGenReply,
+  type SoakGenRequest,
+  type SoakGenStart,
+} from "./messages";
 import { makeZipf, mulberry32 } from "./zipf";
 
 const BYTES_INTERVAL = Buffer.from('"interval"');
@@ -27,20 +33,7 @@ interface SoakPeer {
   nextAnnounceAt: number;
 }
 
-const counters: SoakCounters = {
-  opened: 0,
-  openFailures: 0,
-  left: 0,
-  droppedByTracker: 0,
-  announces: 0,
-  replies: 0,
-  offersIn: 0,
-  answersOut: 0,
-  answersIn: 0,
-  failures: 0,
-  failureReasons: {},
-  live: 0,
-};
+const counters: SoakCounters = emptySoakCounters();
 
 let config: SoakGenStart;
 let rand: () => number;

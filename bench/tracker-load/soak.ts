@@ -10,10 +10,10 @@
 import { type ChildProcess, fork, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import http from "node:http";
-import { createServer } from "node:net";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import type { SoakCounters, SoakGenReply, SoakGenRequest } from "./messages";
+import { freePort } from "../../devkit/redis";
+import { emptySoakCounters, type SoakCounters, type SoakGenReply, type SoakGenRequest } from "./messages";
 
 export interface SoakConfig {
   minutes: number;
@@ -373,20 +373,7 @@ function ask(child: ChildProcess, req: SoakGenRequest): Promise<SoakGenReply> {
 }
 
 function sumCounters(replies: SoakGenReply[]): SoakCounters {
-  const total: SoakCounters = {
-    opened: 0,
-    openFailures: 0,
-    left: 0,
-    droppedByTracker: 0,
-    announces: 0,
-    replies: 0,
-    offersIn: 0,
-    answersOut: 0,
-    answersIn: 0,
-    failures: 0,
-    failureReasons: {},
-    live: 0,
-  };
+  const total: SoakCounters = emptySoakCounters();
   for (const reply of replies) {
     if (reply.type === "error") throw new Error(`generator: ${reply.message}`);
     if (reply.type !== "counters") continue;
@@ -399,17 +386,6 @@ function sumCounters(replies: SoakGenReply[]): SoakCounters {
     }
   }
   return total;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function quantile(values: number[], q: number): number {
