@@ -61,9 +61,18 @@ describe("playback health in Chromium", () => {
       });
       const paused = (await starved.read()).stats!;
       assert.equal(paused.upload.pausedForPlayback, true);
-      // A segment already on its way may finish; after that, nothing more goes out.
-      await new Promise((r) => setTimeout(r, 3000));
-      const before = (await starved.read()).stats!.uploadedBytes;
+      // A segment already on its way may finish (slowly, on a throttled page); after that,
+      // nothing more goes out.
+      let last = -1;
+      let stableSince = 0;
+      const before = await waitFor(
+        async () => {
+          const sent = (await starved.read()).stats!.uploadedBytes;
+          if (sent !== last) [last, stableSince] = [sent, Date.now()];
+          return Date.now() - stableSince >= 3000 && sent;
+        },
+        { what: "uploads in flight at the pause to finish", timeout: 30_000, interval: 500 },
+      );
       const steadyBefore = await steady.read();
       await new Promise((r) => setTimeout(r, 8000));
       const during = (await starved.read()).stats!;
@@ -72,7 +81,11 @@ describe("playback health in Chromium", () => {
         `# struggling (${during.health.reasons.join(", ")}): uploaded ${before} → ${during.uploadedBytes} B over 8 s; ` +
           `steady viewer ${steadyBefore.currentTime.toFixed(1)} → ${steadyDuring.currentTime.toFixed(1)} s`,
       );
-      assert.equal(during.health.state, "struggling", "recovered while still starved");
+      assert.equal(
+        during.health.state,
+        "struggling",
+        `recovered while still starved: ${JSON.stringify(during.health)}`,
+      );
       assert.equal(during.uploadedBytes, before, "the struggling viewer kept serving");
       assert.ok(
         steadyDuring.currentTime - steadyBefore.currentTime >= 6,
