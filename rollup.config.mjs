@@ -70,12 +70,48 @@ export const onwarn = (warning, warn) => {
   warn(warning);
 };
 
-/** PML's WebRTC client imports `webrtc-polyfill`; in the engine build it gets the runtime's globals. */
-const webRtcFromGlobals = () => ({
+/**
+ * PML's WebRTC client imports `webrtc-polyfill`; in a Node build it gets the runtime's globals
+ * through `module` (the SDK's: its connection guard around the global class).
+ */
+const webRtcFromGlobals = (module = "./sdk/src/engine/webrtc-globals.ts") => ({
   name: "webrtc-from-globals",
-  resolveId: (id) =>
-    id === "webrtc-polyfill" ? fileURLToPath(new URL("./sdk/src/engine/webrtc-globals.ts", import.meta.url)) : null,
+  resolveId: (id) => (id === "webrtc-polyfill" ? fileURLToPath(new URL(module, import.meta.url)) : null),
 });
+
+/**
+ * Plugins for a Node build with PML inside (PML's ES build re-exports names of a CommonJS module,
+ * debug, that Node cannot import by name): TS sources under `include`, WebRTC from `webRtcModule`.
+ */
+export const nodePmlPlugins = ({ include, webRtcModule, tsconfig = "./tsconfig.json", values = {} }) => [
+  replace({ preventAssignment: true, values }),
+  webRtcFromGlobals(webRtcModule),
+  // bittorrent-tracker's client asks Node callers for a TCP port it only uses with HTTP/UDP
+  // trackers; PML announces to WebSocket trackers only, as in the browser.
+  replace({
+    preventAssignment: true,
+    include: /bittorrent-tracker[\\/]client\.js$/,
+    values: { "process.browser": "true" },
+  }),
+  // PML calls the browser's timers and fetch through `window`; Node has them on globalThis.
+  replace({
+    preventAssignment: true,
+    include: /p2p-media-loader-core/,
+    values: { "window.setTimeout": "globalThis.setTimeout", "window.fetch": "globalThis.fetch" },
+  }),
+  nodeResolve({
+    preferBuiltins: true,
+    exportConditions: ["node", "import", "default"],
+    extensions: [".ts", ".mjs", ".js", ".json"],
+  }),
+  commonjs({ ignoreTryCatch: true }),
+  json(),
+  typescript({
+    tsconfig,
+    include,
+    compilerOptions: { noEmit: false, declaration: false, sourceMap: true, outDir: undefined, types: [] },
+  }),
+];
 
 /** Node code: every bare import (a dependency or node:*) stays an import. */
 const nodeExternal = (id) => !id.startsWith(".") && !id.startsWith("/") && !id.startsWith("\0");
@@ -147,35 +183,10 @@ const builds = [
     // native helpers stay imports.
     external: (id) => /^(hls\.js|node:|bufferutil|utf-8-validate)/.test(id),
     output: { file: "sdk/dist/swarmcast-engine.mjs", format: "es", sourcemap: true, inlineDynamicImports: true },
-    plugins: [
-      replace({ preventAssignment: true, values: { __SWARMCAST_VERSION__: JSON.stringify(sdkPackage.version) } }),
-      webRtcFromGlobals(),
-      // bittorrent-tracker's client asks Node callers for a TCP port it only uses with HTTP/UDP
-      // trackers; PML announces to WebSocket trackers only, as in the browser.
-      replace({
-        preventAssignment: true,
-        include: /bittorrent-tracker[\\/]client\.js$/,
-        values: { "process.browser": "true" },
-      }),
-      // PML calls the browser's timers and fetch through `window`; Node has them on globalThis.
-      replace({
-        preventAssignment: true,
-        include: /p2p-media-loader-core/,
-        values: { "window.setTimeout": "globalThis.setTimeout", "window.fetch": "globalThis.fetch" },
-      }),
-      nodeResolve({
-        preferBuiltins: true,
-        exportConditions: ["node", "import", "default"],
-        extensions: [".ts", ".mjs", ".js", ".json"],
-      }),
-      commonjs({ ignoreTryCatch: true }),
-      json(),
-      typescript({
-        tsconfig: "./tsconfig.json",
-        include: ["sdk/src/**/*.ts", "shared/**/*.ts"],
-        compilerOptions: { noEmit: false, declaration: false, sourceMap: true, outDir: undefined, types: [] },
-      }),
-    ],
+    plugins: nodePmlPlugins({
+      include: ["sdk/src/**/*.ts", "shared/**/*.ts"],
+      values: { __SWARMCAST_VERSION__: JSON.stringify(sdkPackage.version) },
+    }),
     onwarn,
   },
   {

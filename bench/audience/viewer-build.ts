@@ -8,6 +8,8 @@ const CONFIG = join(ROOT, "bench/rollup.viewer.mjs");
 const SOURCES_DIR = join(ROOT, "bench/audience");
 /** The virtual viewer as plain JavaScript (bench/rollup.viewer.mjs). */
 export const VIEWER_BUNDLE = join(ROOT, "dist/bench/virtual-viewer.mjs");
+/** Stock PML for the pml-defaults mode, built beside it. */
+export const STOCK_PML_BUNDLE = join(ROOT, "dist/bench/stock-pml.mjs");
 /** The SDK's engine build every virtual viewer plays through (`npm run build`). */
 export const ENGINE_BUILD = join(ROOT, "sdk/dist/swarmcast-engine.mjs");
 
@@ -20,30 +22,42 @@ function mtime(path: string): number {
 }
 
 /**
- * Builds dist/bench/virtual-viewer.mjs unless it is newer than its sources (bench/audience, the
- * rollup config, the installed packages), and checks that the SDK's engine build exists.
+ * Builds dist/bench/virtual-viewer.mjs and dist/bench/stock-pml.mjs unless they are newer than
+ * their sources (bench/audience, the SDK's sources, the rollup configs, the installed packages),
+ * and checks that the SDK's engine build exists.
  */
 export async function buildViewerBundle(): Promise<string> {
   if (mtime(ENGINE_BUILD) === 0) throw new Error(`${ENGINE_BUILD} is missing: run "npm run build" first`);
   const sources = [
     CONFIG,
+    join(ROOT, "rollup.config.mjs"),
     join(ROOT, "package-lock.json"),
-    ...readdirSync(SOURCES_DIR)
-      .filter((f) => f.endsWith(".ts"))
-      .map((f) => join(SOURCES_DIR, f)),
+    ...tsFiles(SOURCES_DIR),
+    ...tsFiles(join(ROOT, "sdk/src/engine")),
   ];
-  if (mtime(VIEWER_BUNDLE) > Math.max(...sources.map(mtime))) return VIEWER_BUNDLE;
-  const { default: config } = (await import(CONFIG)) as { default: RollupOptions & { output: OutputOptions } };
-  const bundle = await rollup({ ...config, onwarn: () => undefined });
-  try {
-    const { output } = await bundle.generate(config.output);
-    mkdirSync(join(ROOT, "dist/bench"), { recursive: true });
-    // Write then rename: a viewer starting at the same time never loads half a file.
-    const partial = `${VIEWER_BUNDLE}.${process.pid}.tmp`;
-    writeFileSync(partial, output[0].code);
-    renameSync(partial, VIEWER_BUNDLE);
-  } finally {
-    await bundle.close();
+  const newestSource = Math.max(...sources.map(mtime));
+  if (Math.min(mtime(VIEWER_BUNDLE), mtime(STOCK_PML_BUNDLE)) > newestSource) return VIEWER_BUNDLE;
+  const { default: configs } = (await import(CONFIG)) as {
+    default: Array<RollupOptions & { output: OutputOptions & { file: string } }>;
+  };
+  mkdirSync(join(ROOT, "dist/bench"), { recursive: true });
+  for (const config of configs) {
+    const bundle = await rollup({ ...config, onwarn: () => undefined });
+    try {
+      const { output } = await bundle.generate(config.output);
+      // Write then rename: a viewer starting at the same time never loads half a file.
+      const partial = `${config.output.file}.${process.pid}.tmp`;
+      writeFileSync(partial, output[0].code);
+      renameSync(partial, config.output.file);
+    } finally {
+      await bundle.close();
+    }
   }
   return VIEWER_BUNDLE;
+}
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => join(dir, f));
 }

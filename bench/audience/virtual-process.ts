@@ -1,21 +1,22 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { ENGINE_BUILD, VIEWER_BUNDLE } from "./viewer-build";
+import { ENGINE_BUILD, STOCK_PML_BUNDLE, VIEWER_BUNDLE } from "./viewer-build";
 import type { VirtualSnapshot, VirtualViewerConfig, VirtualViewerMessage } from "./virtual-protocol";
 
 const SOURCE = fileURLToPath(new URL("./virtual-viewer.ts", import.meta.url));
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
-/** What the bench gives a viewer; the process adds the engine build's path. */
-export type ViewerProcessConfig = Omit<VirtualViewerConfig, "engineModule">;
+/** What the bench gives a viewer; the process adds the paths of the builds it plays through. */
+export type ViewerProcessConfig = Omit<VirtualViewerConfig, "engineModule" | "stockPmlModule">;
 
 export interface ViewerProcessOptions {
   /** Network namespace to start in (`ip netns exec`). */
   netns?: string;
   /**
    * "bundle" (default): `node dist/bench/virtual-viewer.mjs`, built by buildViewerBundle();
-   * "source": `node --import tsx bench/audience/virtual-viewer.ts`, compiled at every start.
+   * "source": `node --import tsx bench/audience/virtual-viewer.ts`, compiled at every start
+   * (the pml-defaults mode still loads the stock PML build: PML does not load in Node unbundled).
    */
   runner?: "bundle" | "source";
 }
@@ -51,7 +52,11 @@ export class VirtualViewerProcess {
   }
 
   start(): void {
-    const config: VirtualViewerConfig = { ...this.config, engineModule: ENGINE_BUILD };
+    const config: VirtualViewerConfig = {
+      ...this.config,
+      engineModule: ENGINE_BUILD,
+      stockPmlModule: STOCK_PML_BUNDLE,
+    };
     const entry = this.options.runner === "source" ? ["--import", "tsx", SOURCE] : [VIEWER_BUNDLE];
     const node = [process.execPath, ...entry, JSON.stringify(config)];
     const netns = this.options.netns;

@@ -19,6 +19,8 @@ export interface VirtualViewerConfig {
   sampleIntervalMs: number;
   /** Absolute path of the SDK's engine build the viewer plays through (sdk/dist/swarmcast-engine.mjs). */
   engineModule: string;
+  /** Absolute path of the bench's stock PML build the pml-defaults mode plays through (dist/bench/stock-pml.mjs). */
+  stockPmlModule: string;
   /** Write an `upload` line for every chunk sent to a peer. */
   logUploads?: boolean;
 }

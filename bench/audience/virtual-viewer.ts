@@ -11,29 +11,78 @@
  * peer id per module instance, and a network namespace belongs to a process.
  */
 import { cpuUsage, memoryUsage } from "node:process";
-import type { LoadedSegment, PlaylistSegment, SwarmcastEngineOptions } from "../../sdk/src/engine-entry";
+import type { LoadedSegment, PlaylistSegment, Rendition, SwarmcastEngineOptions } from "../../sdk/src/engine-entry";
 import { hlsDefaults, withPmlAdjustments, type SimulatedPlayerConfig } from "./player-config";
 import { SimulatedPlayer } from "./simulated-player";
 import { installWebRtc, PeerTraffic, type BytesByAddress, type ConnectionCounts } from "./webrtc-probe";
 import type { VirtualSnapshot, VirtualViewerConfig } from "./virtual-protocol";
 
 type EngineModule = typeof import("../../sdk/src/engine-entry");
+type StockPmlModule = typeof import("./stock-pml");
 
-/** PML's stock urgent window (p2p-media-loader-core's default `highDemandTimeWindow`). */
-const PML_HIGH_DEMAND_SEC = 15;
+/** The P2P path of a mode as the viewer drives it: the SDK's engine, or stock PML. */
+interface P2PPath {
+  setManifest(manifestUrl: string, renditions: Rendition[]): void;
+  bindPlayer(player: SimulatedPlayer): void;
+  loadSegment(segment: PlaylistSegment): Promise<LoadedSegment>;
+  onSegment(listener: (event: { url: string; bytes: number; source: string }) => void): void;
+  onChunkUploaded(listener: (bytes: number, peerId: string) => void): void;
+  /** PML's urgent window, seconds (how far ahead hls.js may buffer under PML). */
+  highDemandSec(): number;
+  stats(): Pick<VirtualSnapshot, "httpBytes" | "p2pBytes" | "uploadedBytes" | "peers" | "uploadCap">;
+  destroy(): void;
+}
 
-/** The SDK options of a mode: the SDK's own, or stock PML's under the same player. */
-function engineOptions(config: VirtualViewerConfig): SwarmcastEngineOptions {
-  const base = { trackers: config.trackers, swarmId: config.swarmId, iceServers: config.iceServers };
-  if (config.mode === "pml-defaults") {
-    return {
-      ...base,
-      liveEdge: { enabled: false },
-      integrity: "off",
-      core: { highDemandTimeWindow: PML_HIGH_DEMAND_SEC },
-    };
-  }
-  return { ...base, ...(config.sdkOptions as Partial<SwarmcastEngineOptions>) };
+async function swarmcastPath(config: VirtualViewerConfig, noteError: (message: string) => void): Promise<P2PPath> {
+  const { createLiveEngine } = (await import(config.engineModule)) as EngineModule;
+  const engine = createLiveEngine({
+    trackers: config.trackers,
+    swarmId: config.swarmId,
+    iceServers: config.iceServers,
+    ...(config.sdkOptions as Partial<SwarmcastEngineOptions>),
+  });
+  engine.on("error", (e) => noteError(`${e.kind}: ${e.message}`));
+  return {
+    setManifest: (url, renditions) => engine.setManifest(url, renditions),
+    bindPlayer: (player) => engine.bindPlayer(player),
+    loadSegment: (segment) => engine.loadSegment(segment),
+    onSegment: (listener) => engine.on("segment", listener),
+    onChunkUploaded: (listener) => engine.core?.addEventListener("onChunkUploaded", listener),
+    highDemandSec: () => engine.core?.getConfig().mainStream.highDemandTimeWindow ?? 0,
+    stats: () => {
+      const stats = engine.stats();
+      return {
+        httpBytes: stats.httpBytes,
+        p2pBytes: stats.p2pBytes,
+        uploadedBytes: stats.uploadedBytes,
+        peers: stats.peers.length,
+        uploadCap: {
+          capKbps: stats.upload.capKbps,
+          limitedCount: stats.upload.limitedCount,
+          refusedRequests: stats.upload.refusedRequests,
+        },
+      };
+    },
+    destroy: () => engine.destroy(),
+  };
+}
+
+async function stockPmlPath(config: VirtualViewerConfig, noteError: (message: string) => void): Promise<P2PPath> {
+  const { StockPmlEngine } = (await import(config.stockPmlModule)) as StockPmlModule;
+  const pml = new StockPmlEngine(
+    { trackers: config.trackers, swarmId: config.swarmId, iceServers: config.iceServers },
+    noteError,
+  );
+  return {
+    setManifest: (url, renditions) => pml.setManifest(url, renditions),
+    bindPlayer: (player) => pml.bindPlayer(player),
+    loadSegment: (segment) => pml.loadSegment(segment),
+    onSegment: (listener) => pml.onSegment(listener),
+    onChunkUploaded: (listener) => pml.core.addEventListener("onChunkUploaded", listener),
+    highDemandSec: () => pml.core.getConfig().mainStream.highDemandTimeWindow,
+    stats: () => pml.stats(),
+    destroy: () => pml.destroy(),
+  };
 }
 
 async function main(): Promise<void> {
@@ -46,9 +95,10 @@ async function main(): Promise<void> {
     ...hlsDefaults(),
     ...(config.fixedLevel !== undefined ? { fixedLevel: config.fixedLevel } : {}),
   };
-  const loadEngine = async () => (await import(config.engineModule)) as EngineModule;
   if (config.mode === "swarmcast")
-    playerConfig.liveSyncDurationCount = (await loadEngine()).DEFAULT_SWARMCAST_CONFIG.hls.liveSyncDurationCount;
+    playerConfig.liveSyncDurationCount = (
+      (await import(config.engineModule)) as EngineModule
+    ).DEFAULT_SWARMCAST_CONFIG.hls.liveSyncDurationCount;
 
   const http = { bytes: 0 };
   const bySource = { http: [] as number[], p2p: [] as number[] };
@@ -60,24 +110,22 @@ async function main(): Promise<void> {
     if (errors.length > 5) errors.shift();
   };
 
-  let engine: import("../../sdk/src/engine-entry").LiveEngine | undefined;
-  let load: (segment: PlaylistSegment) => Promise<LoadedSegment>;
-  if (config.mode === "http-only") {
-    load = async (segment) => {
-      const started = performance.now();
-      const response = await fetch(segment.url);
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      const data = await response.arrayBuffer();
-      http.bytes += data.byteLength;
-      return { data, bandwidthBps: (data.byteLength * 8 * 1000) / Math.max(1, performance.now() - started) };
-    };
-  } else {
-    const { createLiveEngine } = await loadEngine();
-    const live = createLiveEngine(engineOptions(config));
-    engine = live;
-    load = (segment) => live.loadSegment(segment);
-    live.on("error", (e) => noteError(`${e.kind}: ${e.message}`));
-  }
+  const path =
+    config.mode === "swarmcast"
+      ? await swarmcastPath(config, noteError)
+      : config.mode === "pml-defaults"
+        ? await stockPmlPath(config, noteError)
+        : undefined;
+  const load = path
+    ? (segment: PlaylistSegment) => path.loadSegment(segment)
+    : async (segment: PlaylistSegment): Promise<LoadedSegment> => {
+        const started = performance.now();
+        const response = await fetch(segment.url);
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        const data = await response.arrayBuffer();
+        http.bytes += data.byteLength;
+        return { data, bandwidthBps: (data.byteLength * 8 * 1000) / Math.max(1, performance.now() - started) };
+      };
 
   const player = new SimulatedPlayer(config.manifestUrl, playerConfig, load);
   const renditions = await player.loadManifest();
@@ -86,37 +134,33 @@ async function main(): Promise<void> {
     return index < 0 ? 0 : index;
   };
   const add = (list: number[], level: number, bytes: number) => (list[level] = (list[level] ?? 0) + bytes);
-  if (engine) {
-    engine.on("segment", ({ url, bytes, source }) =>
-      add(source === "http" ? bySource.http : bySource.p2p, levelOf(url), bytes),
+  if (path) {
+    path.onSegment(({ url, bytes, source }) =>
+      add(source === "p2p" ? bySource.p2p : bySource.http, levelOf(url), bytes),
     );
     if (config.logUploads) {
-      engine.core?.addEventListener("onChunkUploaded", (bytes, peerId) =>
+      path.onChunkUploaded((bytes, peerId) =>
         process.stdout.write(JSON.stringify({ type: "upload", at: Date.now(), bytes, peerId }) + "\n"),
       );
     }
-    engine.setManifest(config.manifestUrl, renditions);
-    engine.bindPlayer(player);
+    path.setManifest(config.manifestUrl, renditions);
+    path.bindPlayer(player);
   }
-  const highDemand =
-    config.mode === "pml-defaults"
-      ? PML_HIGH_DEMAND_SEC
-      : (engine?.core?.getConfig().mainStream.highDemandTimeWindow ?? 0);
   await player.start((playlist, current) =>
-    config.mode === "http-only"
-      ? current
-      : withPmlAdjustments(
+    path
+      ? withPmlAdjustments(
           current,
           { maxBufferLength: false, liveSyncDurationCount: config.mode === "swarmcast" },
           { targetDuration: playlist.targetDuration, segments: playlist.segments.length },
-          highDemand,
-        ),
+          path.highDemandSec(),
+        )
+      : current,
   );
 
   const snapshot = (): VirtualSnapshot => {
     const now = Date.now();
     const c = player.counters;
-    const stats = engine?.stats();
+    const stats = path?.stats();
     const running = c.stallSince !== null ? now - c.stallSince : 0;
     const cpu = cpuUsage();
     return {
@@ -130,7 +174,7 @@ async function main(): Promise<void> {
       httpBytes: stats ? stats.httpBytes : http.bytes,
       p2pBytes: stats ? stats.p2pBytes : 0,
       uploadedBytes: stats ? stats.uploadedBytes : 0,
-      peers: stats ? stats.peers.length : 0,
+      peers: stats ? stats.peers : 0,
       latency: player.latency(),
       hlsFatal: 0,
       hlsNonFatal: c.loadErrors,
@@ -138,21 +182,13 @@ async function main(): Promise<void> {
       recentErrors: c.lastLoadError ? [...errors, `segment load: ${c.lastLoadError}`] : [...errors],
       level: player.level,
       levelSwitches: c.levelSwitches,
-      bytesByLevel: { http: engine ? [...bySource.http] : [...c.bytesByLevel], p2p: [...bySource.p2p] },
+      bytesByLevel: { http: path ? [...bySource.http] : [...c.bytesByLevel], p2p: [...bySource.p2p] },
       bandwidthEstimate: player.bandwidthEstimate(),
       connections: { ...connections },
       cpuMicros: cpu.user + cpu.system,
       rssBytes: memoryUsage.rss(),
       peerBytesByAddress: peerBytes,
-      ...(stats
-        ? {
-            uploadCap: {
-              capKbps: stats.upload.capKbps,
-              limitedCount: stats.upload.limitedCount,
-              refusedRequests: stats.upload.refusedRequests,
-            },
-          }
-        : {}),
+      ...(stats?.uploadCap ? { uploadCap: stats.uploadCap } : {}),
     };
   };
   const write = () => process.stdout.write(JSON.stringify({ type: "sample", snapshot: snapshot() }) + "\n");
@@ -168,7 +204,7 @@ async function main(): Promise<void> {
     clearInterval(timer);
     write();
     player.stop();
-    engine?.destroy();
+    path?.destroy();
     setTimeout(() => process.exit(0), 100).unref();
   };
   process.once("SIGTERM", end);

@@ -101,6 +101,60 @@ describe("virtual viewer", () => {
   });
 });
 
+describe("stock PML viewer", () => {
+  let origin: Origin;
+  let tracker: RunningTracker;
+  before(async () => {
+    [origin, tracker] = await Promise.all([
+      startOrigin(),
+      startTracker({ host: "127.0.0.1", port: 0, logLevel: "silent" }),
+      buildViewerBundle(),
+    ]);
+  });
+  after(async () => {
+    await Promise.all([origin?.close(), tracker?.close()]);
+  });
+
+  it(
+    "pml-defaults viewers run stock PML: they share with each other, not with the SDK's viewers of the same swarm id",
+    { timeout: 150_000 },
+    async () => {
+      const swarmId = `stock-${Date.now()}`;
+      const viewers = (["pml-defaults", "pml-defaults", "swarmcast"] as const).map(
+        (mode, i) =>
+          new VirtualViewerProcess({
+            id: `stock-${i}`,
+            mode,
+            manifestUrl: origin.liveUrl(`stock-${i}`),
+            trackers: [tracker.url],
+            swarmId,
+            iceServers: [],
+            sampleIntervalMs: 1000,
+          }),
+      );
+      const [stockA, stockB, sdk] = viewers;
+      try {
+        for (const viewer of viewers) viewer.start();
+        const deadline = Date.now() + 120_000;
+        const enough = () =>
+          (stockA.last?.p2pBytes ?? 0) + (stockB.last?.p2pBytes ?? 0) > 0 && (sdk.last?.watchMs ?? 0) >= 20_000;
+        while (!enough() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1000));
+      } finally {
+        await Promise.all(viewers.map((v) => v.stop()));
+      }
+      for (const v of viewers)
+        assert.ok(v.last?.firstFrameAt, `${v.config.id} never played: ${v.problems.join(" | ")}`);
+      assert.ok(
+        (stockA.last?.p2pBytes ?? 0) + (stockB.last?.p2pBytes ?? 0) > 0,
+        "no segment crossed between the stock PML viewers",
+      );
+      // Stock PML announces the swarm id as given; the SDK announces its wire-versioned one.
+      assert.equal(sdk.last?.p2pBytes, 0, "the SDK's viewer got segments from stock PML");
+      assert.equal(sdk.last?.connections.connected, 0, "the SDK's viewer connected to stock PML");
+    },
+  );
+});
+
 describe("offload bound", () => {
   it("is the copy bound with plenty of uplink and the uplink bound without, byte-weighted in total", async () => {
     const { renditionBound, totalBound } = await import("../../bench/audience/bound");

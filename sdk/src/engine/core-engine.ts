@@ -1,16 +1,16 @@
 import {
   Core,
   CoreRequestError,
-  generateStreamShortId,
   type CoreConfig,
   type DynamicCoreConfig,
-  type Segment,
   type SegmentResponse,
 } from "p2p-media-loader-core";
 import type { SwarmcastEventMap } from "../events";
-import type { LivePlayer, PlaylistEvent, PlaylistSegment } from "../live/live-player";
+import type { LivePlayer, PlaylistSegment } from "../live/live-player";
 import type { ResolvedOptions } from "../options";
 import type { SwarmcastStats } from "../stats/accumulator";
+import { CoreStreamFeeder, segmentRuntimeId } from "./core-stream-feeder";
+import { ensureNavigator } from "./node-runtime";
 import { LiveP2PSession, type P2PCoreHandle } from "./session";
 import { defaultWireSwarmId } from "./wire-identity";
 
@@ -96,17 +96,6 @@ export function createLiveEngineFromResolved(resolved: ResolvedOptions): LiveEng
   };
 }
 
-/**
- * PML reads `navigator.userAgent` (to detect Safari) when it starts a swarm; Node has no
- * `navigator` before version 21. Defines the minimal one only where there is none.
- */
-function ensureNavigator(): void {
-  if (typeof navigator !== "undefined") return;
-  const nodeProcess = (globalThis as { process?: { version: string } }).process;
-  const runtime = nodeProcess ? `Node.js/${nodeProcess.version}` : "unknown";
-  Object.defineProperty(globalThis, "navigator", { value: { userAgent: runtime }, configurable: true, writable: true });
-}
-
 function coreHandle(core: Core): P2PCoreHandle {
   return {
     addEventListener: (name, fn) => core.addEventListener(name, fn),
@@ -115,78 +104,6 @@ function coreHandle(core: Core): P2PCoreHandle {
     coreConfig: () => core.getConfig(),
     destroy: () => core.destroy(),
   };
-}
-
-/** PML's segment id: the URL, plus the inclusive byte range when there is one. */
-function segmentRuntimeId(segment: PlaylistSegment): string {
-  const [start, end] = segment.byteRange;
-  if (typeof start !== "number" || typeof end !== "number" || !(end > start)) return segment.url;
-  return `${segment.url}|${start}-${end - 1}`;
-}
-
-/** Keeps PML's view of the streams in step with the player's playlists. */
-class CoreStreamFeeder {
-  private readonly unsubscribes: (() => void)[] = [];
-
-  constructor(private readonly core: Core) {}
-
-  setManifest(manifestUrl: string, renditions: Rendition[]): void {
-    this.core.setManifestResponseUrl(manifestUrl);
-    for (const r of renditions) {
-      const missing = r.bitrate === 0;
-      const index = generateStreamShortId({
-        bitrate: r.bitrate,
-        codecs: missing ? undefined : r.videoCodec,
-        width: missing ? undefined : r.width,
-        height: missing ? undefined : r.height,
-        frameRate: missing ? undefined : r.frameRate,
-        videoRange: missing ? undefined : r.videoRange,
-      });
-      this.core.addStreamIfNoneExists({ runtimeId: r.url, type: "main", index });
-    }
-  }
-
-  bind(player: LivePlayer): void {
-    this.unsubscribes.push(
-      player.on("playlist-updated", (event) => this.onPlaylist(event)),
-      player.on("level-switching", ({ bitrate }) => {
-        if (bitrate) this.core.setActiveLevelBitrate(bitrate);
-      }),
-    );
-  }
-
-  unbind(): void {
-    for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
-  }
-
-  updatePlayback(player: LivePlayer): void {
-    const at = player.playhead();
-    if (at) this.core.updatePlayback(at.time, at.rate);
-  }
-
-  private onPlaylist({ details }: PlaylistEvent): void {
-    this.core.setIsLive(details.live);
-    const stream = this.core.getStream(details.url);
-    if (!stream) return;
-    const gone = new Set(stream.segments.keys());
-    const added: Segment[] = [];
-    details.segments.forEach((segment, position) => {
-      const runtimeId = segmentRuntimeId(segment);
-      gone.delete(runtimeId);
-      if (stream.segments.has(runtimeId)) return;
-      const [start, end] = segment.byteRange;
-      added.push({
-        runtimeId,
-        url: segment.url,
-        externalId: details.live ? Number(segment.sn) : position,
-        byteRange:
-          typeof start === "number" && typeof end === "number" && end > start ? { start, end: end - 1 } : undefined,
-        startTime: segment.start,
-        endTime: segment.start + segment.duration,
-      });
-    });
-    if (added.length > 0 || gone.size > 0) this.core.updateStream(details.url, added, gone.values());
-  }
 }
 
 /**

@@ -9,17 +9,7 @@
  * class at every connection, after the runtime's globals may have been installed.
  */
 import { guardedPeerConnectionClass } from "../peers/peer-connection-guard";
-
-type Constructor = new (...args: never[]) => object;
-
-function fromGlobals(name: string, wrap: (impl: Constructor) => Constructor = (impl) => impl): Constructor {
-  return function (this: unknown, ...args: never[]) {
-    const Impl = (globalThis as Record<string, unknown>)[name] as Constructor | undefined;
-    if (!Impl) throw new Error(`${name} is not available: install a WebRTC implementation as globals first`);
-    const Class = wrap(Impl);
-    return new Class(...args);
-  } as unknown as Constructor;
-}
+import { constructorFromGlobals as fromGlobals } from "./node-runtime";
 
 export const RTCPeerConnection = fromGlobals("RTCPeerConnection", (impl) =>
   guardedPeerConnectionClass(impl as unknown as typeof globalThis.RTCPeerConnection),
