@@ -111,7 +111,15 @@ describe("integrity map, required mode", () => {
             return h.stats.integrityFailures > 0 && h.currentTime >= 10 && u.currentTime >= 10;
           },
           { what: "the honest viewer to catch the liar and both viewers to play 10 s", timeout: 45_000, interval: 500 },
-        );
+        ).catch(async (error: Error) => {
+          const l = await read(liar.page);
+          throw new Error(
+            `${error.message}; honest: ${h.stats?.integrityFailures} failure(s), played ${h.currentTime.toFixed(1)} s, ` +
+              `p2p ${h.stats?.p2pSegments} / http ${h.stats?.httpSegments}, peers ${h.stats?.peers?.length}; ` +
+              `unhashed played ${u.currentTime.toFixed(1)} s; liar served ${l.corruptedServed} corrupted, ` +
+              `health ${JSON.stringify(l.stats?.health)}`,
+          );
+        });
         const l = await read(liar.page);
         console.log(
           `# map+required: ${h.stats.integrityFailures} failure(s), ${h.stats.integrity.verifiedSegments} verified from peers, ` +
