@@ -58,10 +58,17 @@ export function renderAudienceMarkdown(result: AudienceResult): string {
           .map(([k, v]) => `${k}: ${num(v.sdkMedian, 2)} / ${num(v.linkMedian, 2)}`)
           .join("; ") || "–",
     ),
-    row("Virtual ↔ Chromium traffic (virtual viewers' transport counters, whole run): received / sent", (m) =>
-      o.browsers === 0
-        ? "–"
-        : `${mb(m.steady.crossing.virtualFromChromiumBytes)} / ${mb(m.steady.crossing.virtualToChromiumBytes)}`,
+    row(
+      "Virtual ↔ Chromium traffic (virtual viewers' transport counters, whole run): received / sent (+ from peers behind NAT whose address WebRTC hides)",
+      (m) => {
+        if (o.browsers === 0) return "–";
+        const c = m.steady.crossing;
+        const hidden = c.unattributedReceivedBytes + c.unattributedSentBytes > 0;
+        return (
+          `${mb(c.virtualFromChromiumBytes)} / ${mb(c.virtualToChromiumBytes)}` +
+          (hidden ? ` (+ ${mb(c.unattributedReceivedBytes)} / ${mb(c.unattributedSentBytes)})` : "")
+        );
+      },
     ),
     row(
       "Machine CPU in the steady window / memory in use at its end",

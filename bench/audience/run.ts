@@ -13,6 +13,7 @@ import { renderAudienceChart, renderAudienceMarkdown } from "./report";
 import { buildViewerBundle } from "./viewer-build";
 import { VirtualViewerProcess } from "./virtual-process";
 import type { AudienceMode, VirtualSnapshot } from "./virtual-protocol";
+import { UNKNOWN_ADDRESS } from "./webrtc-probe";
 
 /** A viewer of either kind, as the run sees it. */
 type AudienceViewer = VirtualViewerProcess | ChromiumViewer;
@@ -363,13 +364,24 @@ function summarizeMode(
   // Segments crossing between the two kinds, from the virtual viewers' transport counters (the
   // Chromium viewers' addresses are known): whole run, not only the steady window.
   const chromiumAddresses = new Set(perViewer.flatMap((v) => (v.kind === "chromium" && v.address ? [v.address] : [])));
-  const crossing = { virtualFromChromiumBytes: 0, virtualToChromiumBytes: 0, virtualToVirtualBytes: 0 };
+  // A peer behind NAT may be seen from an address WebRTC does not reveal: those bytes are counted
+  // apart, as a Chromium or a virtual viewer's.
+  const crossing = {
+    virtualFromChromiumBytes: 0,
+    virtualToChromiumBytes: 0,
+    virtualToVirtualBytes: 0,
+    unattributedReceivedBytes: 0,
+    unattributedSentBytes: 0,
+  };
   for (const v of perViewer) {
     if (v.kind !== "virtual") continue;
     for (const [address, bytes] of Object.entries(v.peerBytesByAddress)) {
       if (chromiumAddresses.has(address)) {
         crossing.virtualFromChromiumBytes += bytes.received;
         crossing.virtualToChromiumBytes += bytes.sent;
+      } else if (address === UNKNOWN_ADDRESS) {
+        crossing.unattributedReceivedBytes += bytes.received;
+        crossing.unattributedSentBytes += bytes.sent;
       } else crossing.virtualToVirtualBytes += bytes.sent;
     }
   }

@@ -15,6 +15,9 @@ export interface ConnectionCounts {
   failed: number;
 }
 
+/** Where a connection's remote address is hidden (a peer-reflexive candidate). */
+export const UNKNOWN_ADDRESS = "unknown";
+
 /** Bytes carried by this process's peer connections, per remote address (the selected candidate pair's). */
 export type BytesByAddress = Record<string, { received: number; sent: number }>;
 
@@ -69,8 +72,10 @@ async function selectedPair(
     for (const stat of byId.values()) {
       if (stat.type !== "candidate-pair" || !(stat.nominated || stat.selected) || stat.state !== "succeeded") continue;
       const remote = byId.get(String(stat.remoteCandidateId));
-      const address = [remote?.address, remote?.ip].find((a): a is string => typeof a === "string") ?? "";
-      if (!address) continue;
+      // WebRTC hides the address of a peer-reflexive remote candidate (a peer behind NAT seen
+      // from a port it never signalled): its bytes are kept, under UNKNOWN_ADDRESS.
+      const address =
+        [remote?.address, remote?.ip].find((a): a is string => typeof a === "string" && a !== "") ?? UNKNOWN_ADDRESS;
       return { address, received: Number(stat.bytesReceived ?? 0), sent: Number(stat.bytesSent ?? 0) };
     }
   } catch {
