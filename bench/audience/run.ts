@@ -510,7 +510,7 @@ export async function runAudienceBench(
     checkSdkBuild();
     await buildBenchPages(options.modes);
   }
-  await buildViewerBundle();
+  await buildViewerBundle({ stockPml: options.modes.includes("pml-defaults") });
   const idleFrom = readCpu();
   await sleep(3000);
   const idleTo = readCpu();

@@ -22,11 +22,12 @@ function mtime(path: string): number {
 }
 
 /**
- * Builds dist/bench/virtual-viewer.mjs and dist/bench/stock-pml.mjs unless they are newer than
- * their sources (bench/audience, the SDK's sources, the rollup configs, the installed packages),
- * and checks that the SDK's engine build exists.
+ * Builds dist/bench/virtual-viewer.mjs (and, with `stockPml`, dist/bench/stock-pml.mjs, which
+ * only the pml-defaults mode loads) unless it is newer than its sources (bench/audience, the
+ * SDK's engine sources, the rollup configs, the installed packages), and checks that the SDK's
+ * engine build exists.
  */
-export async function buildViewerBundle(): Promise<string> {
+export async function buildViewerBundle(options: { stockPml?: boolean } = {}): Promise<string> {
   if (mtime(ENGINE_BUILD) === 0) throw new Error(`${ENGINE_BUILD} is missing: run "npm run build" first`);
   const sources = [
     CONFIG,
@@ -36,12 +37,14 @@ export async function buildViewerBundle(): Promise<string> {
     ...tsFiles(join(ROOT, "sdk/src/engine")),
   ];
   const newestSource = Math.max(...sources.map(mtime));
-  if (Math.min(mtime(VIEWER_BUNDLE), mtime(STOCK_PML_BUNDLE)) > newestSource) return VIEWER_BUNDLE;
+  const wanted = [VIEWER_BUNDLE, ...(options.stockPml ? [STOCK_PML_BUNDLE] : [])];
+  const stale = new Set(wanted.filter((file) => mtime(file) <= newestSource));
+  if (stale.size === 0) return VIEWER_BUNDLE;
   const { default: configs } = (await import(CONFIG)) as {
     default: Array<RollupOptions & { output: OutputOptions & { file: string } }>;
   };
   mkdirSync(join(ROOT, "dist/bench"), { recursive: true });
-  for (const config of configs) {
+  for (const config of configs.filter((c) => stale.has(c.output.file))) {
     const bundle = await rollup({ ...config, onwarn: () => undefined });
     try {
       const { output } = await bundle.generate(config.output);

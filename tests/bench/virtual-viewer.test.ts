@@ -108,7 +108,7 @@ describe("stock PML viewer", () => {
     [origin, tracker] = await Promise.all([
       startOrigin(),
       startTracker({ host: "127.0.0.1", port: 0, logLevel: "silent" }),
-      buildViewerBundle(),
+      buildViewerBundle({ stockPml: true }),
     ]);
   });
   after(async () => {
