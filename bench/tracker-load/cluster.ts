@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { type RedisProcess, startRedis } from "../../devkit/redis";
 import type { TrackerReply, TrackerUsage } from "./messages";
+import { EXEC_ARGV } from "./run";
 
 const here = `${dirname(fileURLToPath(import.meta.url))}/`;
 
@@ -58,7 +59,7 @@ interface Node {
 
 function startNode(redisUrl: string): Promise<Node> {
   const proc = fork(`${here}tracker-process.ts`, ["swarmcast", redisUrl], {
-    execArgv: ["--import", "tsx"],
+    execArgv: EXEC_ARGV,
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   return new Promise((resolve, reject) => {
@@ -74,6 +75,15 @@ function usage(node: Node): Promise<number> {
     node.proc.once("message", (m: TrackerUsage) => resolve((m.userUs + m.systemUs) / 1000));
     node.proc.send({ type: "usage", gc: false });
   });
+}
+
+/**
+ * Times a process went to sleep waiting (voluntary context switches, from /proc): each is one
+ * wake-up of its event loop, which costs kernel and scheduler time whatever work it brings.
+ */
+function wakeups(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").match(/^voluntary_ctxt_switches:\s+(\d+)/m);
+  return line === null ? 0 : Number(line[1]);
 }
 
 /** CPU milliseconds of a process, from /proc (redis-server is not ours to ask). */
@@ -158,6 +168,8 @@ export interface ClusterPhase {
   redisCpuMs: number;
   cpuMsPer1000: number;
   redisCpuMsPer1000: number;
+  /** Event-loop wake-ups of all tracker nodes per 1,000 announces. */
+  wakeupsPer1000: number;
   probeOffers: number;
   probeLost: number;
   relayP50Ms: number;
@@ -175,10 +187,12 @@ async function runPhase(
   for (let i = 0; i < nodeCount; i++) nodes.push(await startNode(redis?.url ?? ""));
   const clients: Client[] = [];
   const swarms = Array.from({ length: cfg.swarms }, (_, i) => id20(`s${i}-`));
+  // Consecutive connections go to different nodes but the same swarm, so every swarm has peers
+  // on every node and offers cross nodes as often as the balancer would make them.
   for (let i = 0; i < cfg.connections; i += 50) {
     const batch = [];
     for (let k = i; k < Math.min(cfg.connections, i + 50); k++)
-      batch.push(Client.open(nodes[k % nodeCount].url, swarms[k % cfg.swarms]));
+      batch.push(Client.open(nodes[k % nodeCount].url, swarms[Math.floor(k / nodeCount) % cfg.swarms]));
     clients.push(...(await Promise.all(batch)));
   }
   // Probe pairs: the offerer on the first node, the receiver on the last, alone in their swarm.
@@ -223,11 +237,13 @@ async function runPhase(
   await sleep(cfg.warmupSeconds * 1000);
   const replies0 = clients.reduce((s, c) => s + c.replies, 0);
   const cpu0 = (await Promise.all(nodes.map(usage))).reduce((a, b) => a + b, 0);
+  const wake0 = nodes.reduce((s, n) => s + wakeups(n.proc.pid!), 0);
   const redis0 = redisPid === null ? 0 : procCpuMs(redisPid);
   measuring = true;
   await sleep(cfg.seconds * 1000);
   measuring = false;
   const cpu1 = (await Promise.all(nodes.map(usage))).reduce((a, b) => a + b, 0);
+  const wake1 = nodes.reduce((s, n) => s + wakeups(n.proc.pid!), 0);
   const redis1 = redisPid === null ? 0 : procCpuMs(redisPid);
   const replies1 = clients.reduce((s, c) => s + c.replies, 0);
   clearInterval(load);
@@ -257,6 +273,7 @@ async function runPhase(
     redisCpuMs: Math.round(redis1 - redis0),
     cpuMsPer1000: ((cpu1 - cpu0) / announces) * 1000,
     redisCpuMsPer1000: ((redis1 - redis0) / announces) * 1000,
+    wakeupsPer1000: ((wake1 - wake0) / announces) * 1000,
     probeOffers: probeSent,
     probeLost: Math.max(0, probeSent - latencies.length),
     relayP50Ms: percentile(latencies, 50),
@@ -306,7 +323,7 @@ export function renderClusterMarkdown(r: ClusterBenchResult): string {
   const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : "–");
   const rows = r.phases.map(
     (p) =>
-      `| ${p.label} | ${p.announces} | ${f(p.cpuMsPer1000, 0)} | ${f(p.redisCpuMsPer1000, 0)} | ${p.probeOffers} | ${p.probeLost} | ${f(p.relayP50Ms, 2)} | ${f(p.relayP99Ms, 2)} |`,
+      `| ${p.label} | ${p.announces} | ${f(p.cpuMsPer1000, 0)} | ${f(p.wakeupsPer1000, 0)} | ${f(p.redisCpuMsPer1000, 0)} | ${p.probeOffers} | ${p.probeLost} | ${f(p.relayP50Ms, 2)} | ${f(p.relayP99Ms, 2)} |`,
   );
   const c = r.config;
   return [
@@ -318,8 +335,8 @@ export function renderClusterMarkdown(r: ClusterBenchResult): string {
       `${c.warmupSeconds} s warm-up then ${c.seconds} s measured per configuration; ${c.probePairs} probe pairs send ${c.probeRate} offers/s each ` +
       "(cluster: offerer on node 1, receiver on the last node; single: both on the one node).",
     "",
-    "| configuration | announces answered | tracker CPU ms / 1,000 announces (all nodes) | Redis CPU ms / 1,000 | probe offers | lost | relay p50 ms | relay p99 ms |",
-    "|---|---|---|---|---|---|---|---|",
+    "| configuration | announces answered | tracker CPU ms / 1,000 announces (all nodes) | tracker wake-ups / 1,000 | Redis CPU ms / 1,000 | probe offers | lost | relay p50 ms | relay p99 ms |",
+    "|---|---|---|---|---|---|---|---|---|",
     ...rows,
     "",
     `**Tracker CPU per 1,000 announces, ${r.phases[1].nodes} nodes vs 1: ${f(r.cpuRatio, 2)}×** (goal ≤ 1.5×); ` +

@@ -146,7 +146,7 @@ export interface TrackerBenchResult {
 }
 
 const here = fileURLToPath(new URL(".", import.meta.url));
-const EXEC_ARGV = ["--import", "tsx", "--expose-gc"];
+export const EXEC_ARGV = ["--import", "tsx", "--expose-gc"];
 /** SWARMCAST_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each tracker process there. */
 if (process.env.SWARMCAST_BENCH_CPU_PROF)
   EXEC_ARGV.push("--cpu-prof", `--cpu-prof-dir=${process.env.SWARMCAST_BENCH_CPU_PROF}`);

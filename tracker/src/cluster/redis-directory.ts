@@ -12,8 +12,12 @@
  * a node whose key expired is dead: its peers leave every replica and its hash is deleted.
  *
  * Relay: offers and answers for a peer on another node are published on that node's channel
- * `swarmcast:relay:<node>`, one message per node and event-loop turn carrying every record of
- * the turn (lines: kind + JSON head, then the SDP's JSON literal). Pub/sub, not streams: an offer is worth something for seconds, is
+ * `swarmcast:relay:<node>`, several records per message (lines: kind + JSON head, then the
+ * SDP's JSON literal). At most one relay PUBLISH per channel waits for its reply at a time;
+ * records queued meanwhile leave together in the next one, at the end of the turn the reply
+ * arrives in. An idle node so sends each record at once, a busy one sends fewer, larger
+ * messages: the cost of a PUBLISH (command, reply, the receiver's read) is paid per message,
+ * not per record. Pub/sub, not streams: an offer is worth something for seconds, is
  * lost anyway with its node, and pub/sub delivers in one hop without a reader loop or trimming
  * (measured: bench/tracker-load/relay-transport.ts, streams cost 2.4× the Redis CPU per record
  * and several times the p99).
@@ -55,6 +59,8 @@ export const CLUSTER_DEFAULTS = Object.freeze({
   connectWaitMs: 2000,
   /** Fields per HSET when a node re-writes its whole membership. */
   snapshotChunk: 1000,
+  /** Relay records held per target node while its last PUBLISH awaits a reply; more are dropped. */
+  maxQueuedRelays: 10_000,
 });
 
 /** What the directory needs from the protocol core. */
@@ -158,8 +164,10 @@ export class RedisDirectory implements SwarmDirectory {
   private ops: string[] = [];
   private visible: (() => void)[] = [];
   private flushScheduled = false;
-  /** Relay records of this turn, by target channel. */
-  private relays = new Map<string, string>();
+  /** Relay records not yet published, by target channel. */
+  private readonly relays = new Map<string, string[]>();
+  /** Channels whose last relay PUBLISH awaits its reply. */
+  private readonly relaysInFlight = new Set<string>();
   private seq = 0;
   /** Per remote node: last batch applied, or batches held while its hash loads. */
   private readonly lastSeq = new Map<string, number>();
@@ -437,15 +445,20 @@ export class RedisDirectory implements SwarmDirectory {
 
   private queueRelay(channel: string, record: string): void {
     const queued = this.relays.get(channel);
-    this.relays.set(channel, queued === undefined ? record : `${queued}\n${record}`);
-    this.schedule();
+    if (queued === undefined) this.relays.set(channel, [record]);
+    else if (queued.length < CLUSTER_DEFAULTS.maxQueuedRelays) queued.push(record);
+    else return void this.counters.undelivered++;
+    if (!this.relaysInFlight.has(channel)) this.schedule();
   }
 
   private readonly flush = (): void => {
     this.flushScheduled = false;
-    if (this.relays.size > 0) {
-      for (const [channel, message] of this.relays) this.publish(channel, message);
-      this.relays.clear();
+    if (this.relays.size > this.relaysInFlight.size) {
+      for (const [channel, records] of this.relays) {
+        if (this.relaysInFlight.has(channel)) continue;
+        this.relays.delete(channel);
+        this.publishRelays(channel, records);
+      }
     }
     const ops = this.ops;
     const visible = this.visible;
@@ -470,17 +483,18 @@ export class RedisDirectory implements SwarmDirectory {
       .finally(() => visible.forEach((f) => f()));
   };
 
-  private publish(channel: string, message: string): void {
+  private publishRelays(channel: string, records: string[]): void {
     if (!this.link.up) {
-      this.counters.undelivered++;
+      this.counters.undelivered += records.length;
       return;
     }
-    this.link.cmd.publish(channel, message).then(
-      (receivers) => {
-        if (receivers === 0) this.counters.undelivered++;
-      },
-      () => this.counters.undelivered++,
-    );
+    this.relaysInFlight.add(channel);
+    const done = (receivers: number) => {
+      if (receivers === 0) this.counters.undelivered += records.length;
+      this.relaysInFlight.delete(channel);
+      if (this.relays.has(channel)) this.schedule();
+    };
+    this.link.cmd.publish(channel, records.join("\n")).then(done, () => done(0));
   }
 
   /** (Re)connected: subscribe, re-write this node's whole membership, load the others'. */
@@ -531,6 +545,8 @@ export class RedisDirectory implements SwarmDirectory {
 
   private lost(): void {
     this.writable = false;
+    for (const records of this.relays.values()) this.counters.undelivered += records.length;
+    this.relays.clear();
     this.replica.clear();
     this.nodes.clear();
     this.lastSeq.clear();
