@@ -3,6 +3,8 @@ export interface ClientEgress {
   playlistBytes: number;
   requests: number;
   errors: number;
+  /** Requests an injected fault hit (an error status, a reset, a delay or a paced body). */
+  faults: number;
 }
 
 export interface EgressReport extends ClientEgress {
@@ -20,7 +22,7 @@ export class EgressCounter {
   private client(id: string): ClientEgress {
     let entry = this.clients.get(id);
     if (!entry) {
-      entry = { segmentBytes: 0, playlistBytes: 0, requests: 0, errors: 0 };
+      entry = { segmentBytes: 0, playlistBytes: 0, requests: 0, errors: 0, faults: 0 };
       this.clients.set(id, entry);
     }
     return entry;
@@ -34,6 +36,10 @@ export class EgressCounter {
     this.client(clientId).errors++;
   }
 
+  countFault(clientId: string): void {
+    this.client(clientId).faults++;
+  }
+
   countBytes(clientId: string, kind: ResponseKind, bytes: number): void {
     const entry = this.client(clientId);
     if (kind === "segment") entry.segmentBytes += bytes;
@@ -42,13 +48,14 @@ export class EgressCounter {
 
   report(): EgressReport {
     const byClient: Record<string, ClientEgress> = {};
-    const total: ClientEgress = { segmentBytes: 0, playlistBytes: 0, requests: 0, errors: 0 };
+    const total: ClientEgress = { segmentBytes: 0, playlistBytes: 0, requests: 0, errors: 0, faults: 0 };
     for (const [id, entry] of this.clients) {
       byClient[id] = { ...entry };
       total.segmentBytes += entry.segmentBytes;
       total.playlistBytes += entry.playlistBytes;
       total.requests += entry.requests;
       total.errors += entry.errors;
+      total.faults += entry.faults;
     }
     return { ...total, totalBytes: total.segmentBytes + total.playlistBytes, byClient };
   }
