@@ -10,12 +10,14 @@
  * when it gets SIGTERM or its stdin closes, then exits. One process per viewer: PML keeps one
  * peer id per module instance, and a network namespace belongs to a process.
  */
+import { createHash } from "node:crypto";
 import { cpuUsage, memoryUsage } from "node:process";
+import "../../devkit/pages/lying-storage.js";
 import type { LoadedSegment, PlaylistSegment, SwarmcastEngineOptions } from "../../sdk/src/engine-entry";
 import { hlsDefaults, withPmlAdjustments, type SimulatedPlayerConfig } from "./player-config";
 import { SimulatedPlayer } from "./simulated-player";
 import { installWebRtc, PeerTraffic, type BytesByAddress, type ConnectionCounts } from "./webrtc-probe";
-import type { VirtualSnapshot, VirtualViewerConfig } from "./virtual-protocol";
+import type { FaultCounters, VirtualSnapshot, VirtualViewerConfig } from "./virtual-protocol";
 
 type EngineModule = typeof import("../../sdk/src/engine-entry");
 
@@ -23,7 +25,7 @@ type EngineModule = typeof import("../../sdk/src/engine-entry");
 const PML_HIGH_DEMAND_SEC = 15;
 
 /** The SDK options of a mode: the SDK's own, or stock PML's under the same player. */
-function engineOptions(config: VirtualViewerConfig): SwarmcastEngineOptions {
+function engineOptions(config: VirtualViewerConfig, onCorruptedServed: () => void): SwarmcastEngineOptions {
   const base = { trackers: config.trackers, swarmId: config.swarmId, iceServers: config.iceServers };
   if (config.mode === "pml-defaults") {
     return {
@@ -33,7 +35,54 @@ function engineOptions(config: VirtualViewerConfig): SwarmcastEngineOptions {
       core: { highDemandTimeWindow: PML_HIGH_DEMAND_SEC },
     };
   }
-  return { ...base, ...(config.sdkOptions as Partial<SwarmcastEngineOptions>) };
+  const options: SwarmcastEngineOptions = { ...base, ...(config.sdkOptions as Partial<SwarmcastEngineOptions>) };
+  if (config.role === "liar") {
+    // The live edge fetcher brings a segment store of its own; the liar needs PML to use this one.
+    options.core = {
+      ...options.core,
+      customSegmentStorageFactory: () =>
+        new globalThis.SwarmcastLyingStorage(onCorruptedServed) as unknown as ReturnType<
+          NonNullable<NonNullable<SwarmcastEngineOptions["core"]>["customSegmentStorageFactory"]>
+        >,
+    };
+    options.liveEdge = { enabled: false };
+  }
+  return options;
+}
+
+/** The origin's `/sha256/` URL of a segment URL (`…/c/<id>/path` → `…/c/<id>/sha256/path`). */
+export function sha256UrlOf(segmentUrl: string): string {
+  const url = new URL(segmentUrl);
+  const scoped = /^(\/c\/[^/]+)(\/.*)$/.exec(url.pathname);
+  url.pathname = scoped ? `${scoped[1]}/sha256${scoped[2]}` : `/sha256${url.pathname}`;
+  return url.href;
+}
+
+/**
+ * Checks every segment the player consumes against the origin's hash of it: bytes a peer
+ * corrupted that got past the SDK would show here. Checks run beside playback, never in its way.
+ */
+class MediaCheck {
+  readonly counts = { checked: 0, mismatched: 0, mismatchedBytes: 0, unchecked: 0 };
+  /** The last few mismatches: URL and where the bytes came from. */
+  readonly mismatches: string[] = [];
+
+  check(url: string, data: ArrayBuffer, source: string): void {
+    const actual = createHash("sha256").update(new Uint8Array(data)).digest("hex");
+    fetch(sha256UrlOf(url))
+      .then(async (response) => {
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        const expected = (await response.text()).trim();
+        this.counts.checked++;
+        if (expected !== actual) {
+          this.counts.mismatched++;
+          this.counts.mismatchedBytes += data.byteLength;
+          this.mismatches.push(`${url} (${source})`);
+          if (this.mismatches.length > 5) this.mismatches.shift();
+        }
+      })
+      .catch(() => this.counts.unchecked++);
+  }
 }
 
 async function main(): Promise<void> {
@@ -50,6 +99,25 @@ async function main(): Promise<void> {
   if (config.mode === "swarmcast")
     playerConfig.liveSyncDurationCount = (await loadEngine()).DEFAULT_SWARMCAST_CONFIG.hls.liveSyncDurationCount;
 
+  const faults = {
+    errorsByKind: {} as Record<string, number>,
+    unhandledRejections: 0,
+    consoleErrors: 0,
+    corruptedServed: 0,
+  };
+  // Counted, not fatal: a rejection nobody handled is a defect the run reports, not a crash.
+  process.on("unhandledRejection", (reason) => {
+    faults.unhandledRejections++;
+    process.stderr.write(`unhandled rejection: ${reason instanceof Error ? reason.message : String(reason)}\n`);
+  });
+  const consoleError = console.error.bind(console);
+  console.error = (...args: unknown[]) => {
+    faults.consoleErrors++;
+    consoleError(...args);
+  };
+  const mediaCheck = config.verifyMedia ? new MediaCheck() : undefined;
+  /** Where each recent segment came from, for the record of a mismatch. */
+  const sources = new Map<string, string>();
   const http = { bytes: 0 };
   const bySource = { http: [] as number[], p2p: [] as number[] };
   const errors: string[] = [];
@@ -73,13 +141,23 @@ async function main(): Promise<void> {
     };
   } else {
     const { createLiveEngine } = await loadEngine();
-    const live = createLiveEngine(engineOptions(config));
+    const live = createLiveEngine(engineOptions(config, () => faults.corruptedServed++));
     engine = live;
     load = (segment) => live.loadSegment(segment);
-    live.on("error", (e) => noteError(`${e.kind}: ${e.message}`));
+    live.on("error", (e) => {
+      faults.errorsByKind[e.kind] = (faults.errorsByKind[e.kind] ?? 0) + 1;
+      noteError(`${e.kind}: ${e.message}`);
+    });
   }
 
-  const player = new SimulatedPlayer(config.manifestUrl, playerConfig, load);
+  const consume: typeof load = mediaCheck
+    ? async (segment) => {
+        const loaded = await load(segment);
+        mediaCheck.check(segment.url, loaded.data, sources.get(segment.url) ?? "unknown");
+        return loaded;
+      }
+    : load;
+  const player = new SimulatedPlayer(config.manifestUrl, playerConfig, consume);
   const renditions = await player.loadManifest();
   const levelOf = (url: string): number => {
     const index = renditions.findIndex((r) => url.startsWith(r.url.slice(0, r.url.lastIndexOf("/") + 1)));
@@ -87,9 +165,13 @@ async function main(): Promise<void> {
   };
   const add = (list: number[], level: number, bytes: number) => (list[level] = (list[level] ?? 0) + bytes);
   if (engine) {
-    engine.on("segment", ({ url, bytes, source }) =>
-      add(source === "http" ? bySource.http : bySource.p2p, levelOf(url), bytes),
-    );
+    engine.on("segment", ({ url, bytes, source, peerId }) => {
+      add(source === "http" ? bySource.http : bySource.p2p, levelOf(url), bytes);
+      if (mediaCheck) {
+        sources.set(url, peerId ? `${source} ${peerId}` : source);
+        if (sources.size > 50) sources.delete(sources.keys().next().value as string);
+      }
+    });
     if (config.logUploads) {
       engine.core?.addEventListener("onChunkUploaded", (bytes, peerId) =>
         process.stdout.write(JSON.stringify({ type: "upload", at: Date.now(), bytes, peerId }) + "\n"),
@@ -144,6 +226,7 @@ async function main(): Promise<void> {
       cpuMicros: cpu.user + cpu.system,
       rssBytes: memoryUsage.rss(),
       peerBytesByAddress: peerBytes,
+      faults: faultCounters(),
       ...(stats
         ? {
             uploadCap: {
@@ -155,6 +238,28 @@ async function main(): Promise<void> {
         : {}),
     };
   };
+  function faultCounters(): FaultCounters {
+    const stats = engine?.stats();
+    return {
+      errorsByKind: { ...faults.errorsByKind },
+      loadFailures: player.counters.loadErrors,
+      unhandledRejections: faults.unhandledRejections,
+      consoleErrors: faults.consoleErrors,
+      ...(stats
+        ? {
+            tracker: { errors: stats.tracker.errors, reconnects: stats.tracker.reconnects },
+            integrity: {
+              failures: stats.integrity.failures,
+              bannedPeers: stats.integrity.bannedPeers,
+              failuresByPeer: { ...stats.integrity.failuresByPeer },
+            },
+            peerIds: stats.peers.map((p) => p.id),
+          }
+        : {}),
+      ...(mediaCheck ? { media: { ...mediaCheck.counts, last: [...mediaCheck.mismatches] } } : {}),
+      ...(config.role === "liar" ? { corruptedServed: faults.corruptedServed } : {}),
+    };
+  }
   const write = () => process.stdout.write(JSON.stringify({ type: "sample", snapshot: snapshot() }) + "\n");
   // Each sample carries the per-address traffic read at the one before (getStats is asynchronous).
   const timer = setInterval(() => {

@@ -430,6 +430,7 @@ async function handleRequest(ctx: RequestContext, req: IncomingMessage, res: Ser
       head,
     );
   }
+  if (target.kind === "segment" && !head) res.once("finish", () => ctx.egress.countSegmentDelivered(client, path));
   ctx.writer.send(res, client, target.kind, 200, headers, target.body, head, spreadMs);
 }
 

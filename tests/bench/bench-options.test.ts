@@ -144,7 +144,10 @@ function snap(at: number, fields: Partial<ViewerSnapshot>): ViewerSnapshot {
 const egress = (at: number, bytes: Record<string, number>): EgressSample => ({
   at,
   byClient: Object.fromEntries(
-    Object.entries(bytes).map(([id, b]) => [id, { segmentBytes: b, playlistBytes: 10, requests: 1, errors: 0, faults: 0 }]),
+    Object.entries(bytes).map(([id, b]) => [
+      id,
+      { segmentBytes: b, playlistBytes: 10, requests: 1, errors: 0, faults: 0, repeatedSegments: 0 },
+    ]),
   ),
 });
 

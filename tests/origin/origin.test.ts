@@ -216,6 +216,15 @@ describe("origin over HTTP", () => {
     origin.setFaults([]);
   });
 
+  it("counts a segment sent whole to the same client twice", async () => {
+    origin.resetEgress();
+    for (let i = 0; i < 2; i++) await (await fetch(`${origin.url}/c/twice/live/seg-1.ts`)).arrayBuffer();
+    await (await fetch(`${origin.url}/c/twice/live/seg-2.ts`)).arrayBuffer();
+    await (await fetch(`${origin.url}/c/once/live/seg-1.ts`)).arrayBuffer();
+    assert.equal(origin.egress().byClient.twice.repeatedSegments, 1);
+    assert.equal(origin.egress().byClient.once.repeatedSegments, 0);
+  });
+
   it("answers the SHA-256 of what a path serves, uncounted as egress", async () => {
     origin.resetEgress();
     const body = Buffer.from(await (await fetch(`${origin.url}/live/seg-1.ts`)).arrayBuffer());
