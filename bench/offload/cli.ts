@@ -33,11 +33,6 @@ function audienceOptions(input: Partial<BenchOptions>): AudienceOptions {
           hashes: options.hashes === "on",
           faultAtSec: options.faultAt,
         };
-  if (scenario?.name === "starved" && (options.browsers ?? 0) === 0)
-    throw new BenchOptionError(
-      "--browsers",
-      "--scenario starved throttles a Chromium viewer: give --browsers 1 or more",
-    );
   return {
     ...DEFAULT_AUDIENCE_OPTIONS,
     scenario,

@@ -445,6 +445,23 @@ function checkLinkOptions(options: BenchOptions): void {
     return;
   }
   if (options.viewers < 2) throw new BenchOptionError("--viewers", "--viewers: at least 2 with --links");
+  if (options.scenario === "starved" && (options.browsers ?? 0) === 0)
+    throw new BenchOptionError(
+      "--browsers",
+      "--scenario starved throttles a Chromium viewer: give --browsers 1 or more",
+    );
+  // A scenario's own option given for another scenario would be ignored: say so.
+  const scenarioOnly: Array<[keyof BenchOptions, string]> = [
+    ["cdnFault", "cdn-partial"],
+    ["trackerRestart", "tracker-kill"],
+    ["hashes", "lying-peer"],
+  ];
+  for (const [key, scenario] of scenarioOnly) {
+    if (options[key] !== DEFAULT_BENCH_OPTIONS[key] && options.scenario !== scenario) {
+      const flag = OPTION_SPECS.find((s) => s.key === key)?.flag ?? key;
+      throw new BenchOptionError(flag, `${flag} belongs to --scenario ${scenario}`);
+    }
+  }
   if ((options.browsers ?? 0) > options.viewers)
     throw new BenchOptionError(
       "--browsers",
