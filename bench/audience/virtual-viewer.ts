@@ -85,6 +85,24 @@ class MediaCheck {
   }
 }
 
+/** Attempts at the first manifest load: on a saturated machine the origin can miss the first ones. */
+const MANIFEST_ATTEMPTS = 10;
+
+/** hls.js retries its manifest load too (`manifestLoadPolicy`); a viewer that gave up at once would never play. */
+async function loadManifestRetrying(player: SimulatedPlayer): ReturnType<SimulatedPlayer["loadManifest"]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await player.loadManifest();
+    } catch (error) {
+      if (attempt >= MANIFEST_ATTEMPTS) throw error;
+      process.stderr.write(
+        `manifest load failed (attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? "{}") as VirtualViewerConfig;
   const traffic = new PeerTraffic();
@@ -158,7 +176,7 @@ async function main(): Promise<void> {
       }
     : load;
   const player = new SimulatedPlayer(config.manifestUrl, playerConfig, consume);
-  const renditions = await player.loadManifest();
+  const renditions = await loadManifestRetrying(player);
   const levelOf = (url: string): number => {
     const index = renditions.findIndex((r) => url.startsWith(r.url.slice(0, r.url.lastIndexOf("/") + 1)));
     return index < 0 ? 0 : index;
