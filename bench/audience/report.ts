@@ -121,6 +121,12 @@ function scenarioMarkdown(result: AudienceResult): string[] {
     "",
     `Goal: ${scenario.goal}.`,
     "",
+    ...(result.valid.counts
+      ? []
+      : [
+          `**The run is invalid (${result.valid.reasons.join("; ")}): the verdict below measures an overloaded machine, not the SDK.**`,
+          "",
+        ]),
     `The fault starts ${setup.faultAtSec} s into each mode's steady window.`,
     "",
     "| Check | Measured | |",
