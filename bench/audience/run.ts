@@ -136,12 +136,15 @@ function clientId(mode: AudienceMode, index: number, chromium: boolean): string 
   return `${mode === "http-only" ? "http" : mode === "pml-defaults" ? "pml" : "sc"}-${chromium ? "c" : "v"}${String(index).padStart(3, "0")}`;
 }
 
-function sweep(servers: Servers, viewers: AudienceViewer[]): Sweep {
+function sweep(servers: Servers, seats: Seat[]): Sweep {
   const report = servers.origin.egress();
   const lab = servers.lab;
+  const viewers = seats.map((seat) => seat.viewer);
+  // A viewer that joined into a taken slot shares its namespace: the link counts the slot's first viewer.
+  const linkOwners = seats.filter((seat) => seat.group !== "joined");
   return {
     at: Date.now(),
-    link: new Map(lab ? viewers.map((v, i) => [v.config.id, lab.linkBytes(i)]) : []),
+    link: new Map(lab ? linkOwners.map((seat) => [seat.viewer.config.id, lab.linkBytes(seat.slot)]) : []),
     egress: new Map(Object.entries(report.byClient).map(([id, c]) => [id, c.segmentBytes])),
     viewers: new Map(viewers.map((v) => [v.config.id, v.last])),
     cpu: readCpu(),
@@ -342,7 +345,7 @@ async function runMode(
     await Promise.all(starting);
     phase = "warm-up";
     await sleep(options.warmupSec * 1000);
-    const first = sweep(servers, viewers());
+    const first = sweep(servers, seats);
     if (scenario?.name === "cdn-partial") {
       // The half whose CDN fails: those that fetched the most from it so far (for swarmcast the
       // viewers fetching at the live edge for the others, the outage that hurts most).
@@ -393,7 +396,7 @@ async function runMode(
       });
       await sleep(Math.max(0, first.at + options.durationSec * 1000 - Date.now()));
     } else await sleep(options.durationSec * 1000);
-    const last = sweep(servers, viewers());
+    const last = sweep(servers, seats);
     return summarizeMode(mode, servers, options, seats, first, last, timeline, started, fault);
   } finally {
     clearInterval(progress);
