@@ -237,8 +237,11 @@ export function evaluateScenario(setup: ScenarioSetup, modes: AudienceModeResult
         const all = sc.stalls.affected.stalls;
         check("swarmcast playback never stopped", all === 0, stallsOf(sc, "affected"));
         check(
-          "existing peer connections kept delivering while the tracker was down (P2P share within 10 points)",
-          sc.offloadDuring !== null && sc.offloadBefore !== null && sc.offloadDuring >= sc.offloadBefore - 0.1,
+          "existing peer connections kept delivering while the tracker was down (P2P share above 0 and within 10 points)",
+          sc.offloadDuring !== null &&
+            sc.offloadBefore !== null &&
+            sc.offloadDuring > 0 &&
+            sc.offloadDuring >= sc.offloadBefore - 0.1,
           `${pct(sc.offloadDuring)} vs ${pct(sc.offloadBefore)} before`,
         );
         check(
