@@ -9,7 +9,7 @@ import { startPageServer, type PageServer } from "./page-server";
 export interface Stage {
   origin: Origin;
   tracker: RunningTracker;
-  /** Serves sdk/dist/ (the SDK build) at /dist/ and tests/browser-pages/ at /pages/. */
+  /** Serves sdk/dist/ (the SDK build) at /dist/, tests/browser-pages/ at /pages/, devkit/pages/ at /devkit/. */
   pages: PageServer;
   browser: Browser;
 }
@@ -25,7 +25,12 @@ export async function startStage(options: StageOptions = {}): Promise<Stage & { 
   const [origin, tracker, pages, browser] = await Promise.all([
     startOrigin(options.origin),
     startTracker({ host: "127.0.0.1", port: 0, logLevel: "silent", ...options.tracker }),
-    startPageServer({ "/dist/": "sdk/dist", "/pages/": "tests/browser-pages", ...options.routes }),
+    startPageServer({
+      "/dist/": "sdk/dist",
+      "/pages/": "tests/browser-pages",
+      "/devkit/": "devkit/pages",
+      ...options.routes,
+    }),
     launchChromium(),
   ]);
   return {

@@ -154,6 +154,11 @@ export class ChromiumViewer {
     return converted;
   }
 
+  /** CDP CPU throttling of the page (4 = four times slower). */
+  throttleCpu(rate: number): Promise<void> {
+    return this.viewer.throttleCpu(rate);
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.timer);
     if (this.browser) {
@@ -193,6 +198,16 @@ export class ChromiumViewer {
       cpuMicros: usage?.cpuMicros ?? 0,
       rssBytes: usage?.pssBytes ?? 0,
       peerBytesByAddress: {},
+      faults: {
+        errorsByKind: s.errorsByKind ?? {},
+        loadFailures: s.hlsNonFatal + s.hlsFatal,
+        // Uncaught exceptions and rejections both reach Playwright as page errors.
+        unhandledRejections: this.viewer.pageErrors,
+        consoleErrors: this.viewer.consoleErrorCount,
+        ...(s.tracker ? { tracker: s.tracker } : {}),
+        ...(s.integrity ? { integrity: s.integrity } : {}),
+        ...(s.peerIds ? { peerIds: s.peerIds } : {}),
+      },
     };
   }
 

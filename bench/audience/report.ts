@@ -1,6 +1,7 @@
 /** The Markdown table and the SVG chart of an audience bench result. */
 import * as echarts from "echarts";
-import type { AudienceModeResult, AudienceResult } from "./run";
+import type { AudienceModeResult, AudienceResult, GroupPoint, ViewerGroup } from "./run";
+import type { ModeOutcome } from "./scenario-outcome";
 
 const CHART_WIDTH = 900;
 const CHART_HEIGHT = 640;
@@ -88,11 +89,116 @@ export function renderAudienceMarkdown(result: AudienceResult): string {
     "Chromium viewer's bytes per rendition are split by its P2P share. Chromium viewers count in every",
     "figure; connection success and TURN share come from the virtual viewers' WebRTC probe.",
     "",
+    ...scenarioMarkdown(result),
   ];
   return lines.join("\n");
 }
 
+const GROUP_LABELS: Record<string, Record<ViewerGroup, string>> = {
+  "cdn-partial": { affected: "viewers whose CDN failed", others: "viewers whose CDN worked", joined: "joined" },
+  "churn-storm": { affected: "leavers", others: "stayers", joined: "newcomers" },
+  "lying-peer": { affected: "liars", others: "honest viewers", joined: "joined" },
+  starved: { affected: "the throttled viewer", others: "the others", joined: "joined" },
+  "tracker-kill": { affected: "viewers", others: "–", joined: "late joiner" },
+};
+
+function groupLabel(name: string, group: ViewerGroup): string {
+  return GROUP_LABELS[name]?.[group] ?? (group === "affected" ? "viewers" : group);
+}
+
+/** The scenario's section: its goal, each check with what was measured, and the per-mode figures. */
+function scenarioMarkdown(result: AudienceResult): string[] {
+  const scenario = result.scenario;
+  if (!scenario) return [];
+  const modes = scenario.modes;
+  const row = (label: string, f: (m: ModeOutcome) => string) => `| ${label} | ${modes.map(f).join(" | ")} |`;
+  const groups = (["affected", "others", "joined"] as const).filter((g) => modes.some((m) => m.stalls[g].viewers > 0));
+  const setup = scenario.setup;
+  const variant = [
+    setup.name === "cdn-partial" ? `failure: ${setup.cdnFault}` : "",
+    setup.name === "tracker-kill"
+      ? setup.trackerRestartSec === null
+        ? "the tracker never comes back"
+        : `restart after ${setup.trackerRestartSec} s`
+      : "",
+    setup.name === "lying-peer" ? (setup.hashes ? 'hash-tagged stream, integrity "required"' : "no hashes") : "",
+  ].filter((x) => x !== "");
+  return [
+    `## Scenario ${scenario.name}${variant.length ? ` (${variant.join(", ")})` : ""}: goal ${scenario.met === null ? "not judged" : scenario.met ? "**met**" : "**NOT met**"}`,
+    "",
+    `Goal: ${scenario.goal}.`,
+    "",
+    ...(result.valid.counts
+      ? []
+      : [
+          `**The run is invalid (${result.valid.reasons.join("; ")}): the verdict below measures an overloaded machine, not the SDK.**`,
+          "",
+        ]),
+    `The fault starts ${setup.faultAtSec} s into each mode's steady window.`,
+    "",
+    "| Check | Measured | |",
+    "|---|---|---|",
+    ...scenario.checks.map((c) => `| ${c.what} | ${c.measured} | ${c.ok ? "ok" : "**missed**"} |`),
+    "",
+    `| | ${modes.map((m) => m.mode).join(" | ")} |`,
+    `|---|${modes.map(() => "---").join("|")}|`,
+    row("Fault window (s since the mode's first join)", (m) => `${num(m.faultStartSec, 0)}–${num(m.faultEndSec, 0)}`),
+    ...groups.map((g) =>
+      row(
+        `Stalls / stalled s — ${groupLabel(scenario.name, g)}`,
+        (m) => `${m.stalls[g].stalls} / ${num(m.stalls[g].stalledSec)} (n=${m.stalls[g].viewers})`,
+      ),
+    ),
+    row(
+      "P2P share before / during / after the fault",
+      (m) => `${pct(m.offloadBefore)} / ${pct(m.offloadDuring)} / ${pct(m.offloadAfter)}`,
+    ),
+    row("Offload back within 5 points after (s)", (m) => (m.recoverySec === null ? "not back" : num(m.recoverySec, 0))),
+    row("Origin: requests a fault hit / error answers", (m) => `${m.originFaults} / ${m.originErrors}`),
+    row("Origin: segments sent twice to one viewer", (m) => String(m.repeatedSegments)),
+    row("Viewers: failed segment loads", (m) => String(m.loadFailures)),
+    row(
+      "Viewers: SDK/hls.js errors by kind",
+      (m) =>
+        Object.entries(m.errorsByKind)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(", ") || "none",
+    ),
+    row("Viewers: unhandled rejections / console errors", (m) => `${m.unhandledRejections} / ${m.consoleErrors}`),
+    row("Viewers: tracker errors / reconnects (SDK stats)", (m) => `${m.trackerErrors} / ${m.trackerReconnects}`),
+    ...(scenario.name === "tracker-kill"
+      ? [
+          row(
+            "Announces/s the restarted tracker saw: highest 5 s mean / mean",
+            (m) => `${num(m.announceRateMax ?? null, 2)} / ${num(m.announceRateMean ?? null, 2)}`,
+          ),
+          row("Late joiner's peers at the end", (m) => m.lateJoinerPeers?.join(", ") || "–"),
+        ]
+      : []),
+    ...(scenario.name === "lying-peer"
+      ? [
+          row("Honest viewers' consumed segments: checked / mismatched (bytes)", (m) =>
+            m.media ? `${m.media.checked} / ${m.media.mismatched} (${m.media.mismatchedBytes})` : "–",
+          ),
+          row(
+            "Corrupted copies served / peers blamed / most failures one viewer took / still connected at the end",
+            (m) =>
+              m.liars
+                ? `${m.liars.corruptedServed} / ${m.liars.blamed.length} / ${m.liars.maxFailuresPerViewer} / ${m.liars.stillConnected.length}`
+                : "–",
+          ),
+        ]
+      : []),
+    "",
+    "P2P share is the share of segment bytes the viewers received from peers (2 s points); recovery",
+    "is the first 6 s mean after the fault within 5 points of the mean before it. Failures are counted",
+    "at the origin (per viewer id) and by the viewers (SDK `error` events, failed loads, page errors).",
+    "",
+  ];
+}
+
 export function renderAudienceChart(result: AudienceResult): string {
+  if (result.scenario) return renderScenarioChart(result);
   const chart = echarts.init(null, null, { renderer: "svg", ssr: true, width: CHART_WIDTH, height: CHART_HEIGHT });
   const o = result.options;
   const first = result.modes[0];
@@ -180,6 +286,86 @@ export function renderAudienceChart(result: AudienceResult): string {
         ),
       ),
     ],
+  });
+  const svg = chart.renderToSVGString();
+  chart.dispose();
+  return svg;
+}
+
+/**
+ * A scenario's timeline: per mode and per group of viewers, CDN and peer Mbit/s, viewers stalled
+ * and peers per viewer, with the fault's window shaded.
+ */
+function renderScenarioChart(result: AudienceResult): string {
+  const chart = echarts.init(null, null, { renderer: "svg", ssr: true, width: CHART_WIDTH, height: 820 });
+  const scenario = result.scenario!;
+  const o = result.options;
+  const xMax = Math.ceil(Math.max(0, ...result.modes.map((m) => m.timeline.at(-1)?.t ?? 0)) / 10) * 10 || undefined;
+  const panels = [
+    { name: "CDN Mbit/s", value: (g: GroupPoint) => g.cdnMbps },
+    { name: "peer Mbit/s", value: (g: GroupPoint) => g.peerMbps },
+    { name: "stalled viewers", value: (g: GroupPoint) => g.stalled },
+    { name: "peers / viewer", value: (g: GroupPoint) => g.peersMean },
+  ];
+  const groups = (["affected", "others", "joined"] as const).filter((g) =>
+    result.modes.some((m) => m.timeline.some((p) => (p.groups?.[g].viewers ?? 0) > 0)),
+  );
+  const dash: Record<ViewerGroup, string> = { affected: "solid", others: "dashed", joined: "dotted" };
+  const fault = result.modes.find((m) => m.fault)?.fault;
+  const series = panels.flatMap((panel, axis) =>
+    result.modes.flatMap((m) =>
+      groups.map((g, k) => ({
+        name: `${m.mode} — ${groupLabel(scenario.name, g)}`,
+        type: "line",
+        xAxisIndex: axis,
+        yAxisIndex: axis,
+        showSymbol: false,
+        lineStyle: { width: 1.5, type: dash[g] },
+        color: MODE_COLORS[m.mode],
+        data: m.timeline.flatMap((p) => (p.groups ? [[p.t, Math.round(panel.value(p.groups[g]) * 100) / 100]] : [])),
+        ...(axis === 0 && k === 0 && m.fault
+          ? {
+              markArea: {
+                silent: true,
+                itemStyle: { color: m.mode === "swarmcast" ? "rgba(217,43,43,0.10)" : "rgba(120,120,120,0.10)" },
+                data: [[{ name: `fault (${m.mode})`, xAxis: m.fault.startSec }, { xAxis: m.fault.endSec }]],
+              },
+            }
+          : {}),
+        ...(axis > 0 && k === 0 && m.fault
+          ? {
+              markArea: {
+                silent: true,
+                itemStyle: { color: "rgba(217,43,43,0.07)" },
+                data: [[{ xAxis: m.fault.startSec }, { xAxis: m.fault.endSec }]],
+              },
+            }
+          : {}),
+      })),
+    ),
+  );
+  chart.setOption({
+    animation: false,
+    backgroundColor: "#ffffff",
+    title: {
+      text: `Scenario ${scenario.name} — ${o.viewers} viewers (${o.browsers} Chromium), links ${o.links} — goal ${scenario.met ? "met" : "NOT met"}${result.valid.counts ? "" : " — INVALID RUN"}`,
+      subtext: `fault shaded${fault ? ` (${fault.startSec.toFixed(0)}–${fault.endSec.toFixed(0)} s)` : ""}; solid: ${groupLabel(scenario.name, "affected")}, dashed: ${groupLabel(scenario.name, "others")}, dotted: ${groupLabel(scenario.name, "joined")}`,
+      left: "center",
+      textStyle: { fontSize: 14 },
+    },
+    legend: { top: 56, type: "scroll", data: series.slice(0, result.modes.length * groups.length).map((x) => x.name) },
+    grid: panels.map((_, i) => ({ left: 64, right: 32, top: 110 + i * 170, height: 130 })),
+    xAxis: panels.map((_, i) => ({
+      type: "value",
+      gridIndex: i,
+      min: 0,
+      max: xMax,
+      name: i === panels.length - 1 ? "seconds since the mode's first join" : "",
+      nameLocation: "middle",
+      nameGap: 28,
+    })),
+    yAxis: panels.map((panel, i) => ({ type: "value", gridIndex: i, name: panel.name, min: 0 })),
+    series,
   });
   const svg = chart.renderToSVGString();
   chart.dispose();

@@ -10,7 +10,10 @@ import { buildBenchPages, checkSdkBuild } from "../offload/pages";
 import { renditionBound, totalBound, type RenditionBound } from "./bound";
 import { ChromiumViewer } from "./chromium-viewer";
 import { renderAudienceChart, renderAudienceMarkdown } from "./report";
+import { evaluateScenario, type ScenarioOutcome } from "./scenario-outcome";
 import { buildViewerBundle } from "./viewer-build";
+import { affectedSlots, injectFault, scenarioSteadySec, type FaultRecord, type ScenarioSetup } from "./scenarios";
+import { TrackerChild } from "./tracker-child";
 import { VirtualViewerProcess } from "./virtual-process";
 import type { AudienceMode, VirtualSnapshot } from "./virtual-protocol";
 import { UNKNOWN_ADDRESS } from "./webrtc-probe";
@@ -34,6 +37,8 @@ export interface AudienceOptions {
   sampleIntervalSec: number;
   name: string;
   outDir: string;
+  /** A fault scenario injected in each mode's steady window (scenarios.ts); null: a calm run. */
+  scenario: ScenarioSetup | null;
 }
 
 export const DEFAULT_AUDIENCE_OPTIONS: AudienceOptions = {
@@ -48,11 +53,12 @@ export const DEFAULT_AUDIENCE_OPTIONS: AudienceOptions = {
   sampleIntervalSec: 2,
   name: "",
   outDir: "bench/results",
+  scenario: null,
 };
 
 interface Servers {
   origin: Origin;
-  tracker: RunningTracker;
+  tracker: RunningTracker | TrackerChild;
   /** Bench pages and the SDK's script build, for Chromium viewers. */
   pages: PageServer;
   /** Address viewers reach the servers at. */
@@ -102,9 +108,11 @@ async function startServers(options: AudienceOptions): Promise<Servers> {
   try {
     // Delay line bound and coturn answering: before it, packets would pass undelayed.
     await lab?.ready;
+    const scenario = options.scenario;
     const [origin, tracker, pages] = await Promise.all([
-      startOrigin({ host }),
-      startTracker({ host, port: 0, logLevel: "warn" }),
+      startOrigin({ host, hashTags: scenario?.name !== "lying-peer" || scenario.hashes }),
+      // A tracker the scenario kills must be a process of its own.
+      scenario?.name === "tracker-kill" ? TrackerChild.start(host) : startTracker({ host, port: 0, logLevel: "warn" }),
       startPageServer({ "/pages/": "bench/pages", "/dist/bench/": "dist/bench", "/dist/": "sdk/dist" }, host),
     ]);
     return { origin, tracker, pages, host, trackerUrl: `ws://${host}:${new URL(tracker.url).port}`, lab, links };
@@ -129,12 +137,15 @@ function clientId(mode: AudienceMode, index: number, chromium: boolean): string 
   return `${mode === "http-only" ? "http" : mode === "pml-defaults" ? "pml" : "sc"}-${chromium ? "c" : "v"}${String(index).padStart(3, "0")}`;
 }
 
-function sweep(servers: Servers, viewers: AudienceViewer[]): Sweep {
+function sweep(servers: Servers, seats: Seat[]): Sweep {
   const report = servers.origin.egress();
   const lab = servers.lab;
+  const viewers = seats.map((seat) => seat.viewer);
+  // A viewer that joined into a taken slot shares its namespace: the link counts the slot's first viewer.
+  const linkOwners = seats.filter((seat) => seat.group !== "joined");
   return {
     at: Date.now(),
-    link: new Map(lab ? viewers.map((v, i) => [v.config.id, lab.linkBytes(i)]) : []),
+    link: new Map(lab ? linkOwners.map((seat) => [seat.viewer.config.id, lab.linkBytes(seat.slot)]) : []),
     egress: new Map(Object.entries(report.byClient).map(([id, c]) => [id, c.segmentBytes])),
     viewers: new Map(viewers.map((v) => [v.config.id, v.last])),
     cpu: readCpu(),
@@ -142,7 +153,7 @@ function sweep(servers: Servers, viewers: AudienceViewer[]): Sweep {
   };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 function quantile(values: number[], q: number): number | null {
   if (values.length === 0) return null;
@@ -162,9 +173,35 @@ export interface TimelinePoint {
   /** Machine CPU busy share since the point before. */
   machineCpu: number;
   loadavg: number;
+  /** With a scenario: the same per group of viewers (those the fault hits, and the others). */
+  groups?: Record<ViewerGroup, GroupPoint>;
+}
+
+/** The viewers a fault hits, those it spares, and those that joined because of it. */
+export type ViewerGroup = "affected" | "others" | "joined";
+
+export interface GroupPoint {
+  viewers: number;
+  cdnMbps: number;
+  /** Segment bytes from peers since the point before, Mbit/s. */
+  peerMbps: number;
+  /** Viewers stalled right now (after their first frame). */
+  stalled: number;
+  /** Mean connected peers per viewer. */
+  peersMean: number;
 }
 
 const PROGRESS_INTERVAL_MS = 5000;
+/** With a scenario the timeline is finer: a fault's edges are what it shows. */
+const SCENARIO_PROGRESS_INTERVAL_MS = 2000;
+
+/** One viewer of a mode, as the run keeps it: where it plays and which group it counts in. */
+interface Seat {
+  viewer: AudienceViewer;
+  slot: number;
+  group: ViewerGroup;
+  present: boolean;
+}
 
 /** Joins every viewer of a mode, waits out the warm-up, measures the steady window, stops them. */
 async function runMode(
@@ -176,10 +213,16 @@ async function runMode(
   const swarmId = `audience-${mode}-${Date.now()}`;
   const chromiumSlots = browserSlots(options.viewers, options.browsers);
   const pagesOrigin = new URL(servers.pages.url).origin;
-  const viewers: AudienceViewer[] = Array.from({ length: options.viewers }, (_, i) => {
-    const id = clientId(mode, i, chromiumSlots.has(i));
+  const scenario = options.scenario;
+  const affected = scenario ? affectedSlots(scenario, options.viewers, chromiumSlots) : new Set<number>();
+  const liars = scenario?.name === "lying-peer" ? affected : new Set<number>();
+  const makeViewer = (i: number, suffix = ""): AudienceViewer => {
+    const id = clientId(mode, i, chromiumSlots.has(i)) + suffix;
     const manifestUrl = options.ladder === 3 ? servers.origin.ladderUrl(id) : servers.origin.renditionUrl(1, id);
     const netns = servers.lab?.viewers[i].namespace;
+    // lying-peer: hashes required on a hash-tagged stream; without hashes, the SDK's defaults.
+    const sdkOptions =
+      scenario?.name === "lying-peer" && scenario.hashes && mode === "swarmcast" ? { integrity: "required" } : {};
     if (chromiumSlots.has(i)) {
       return new ChromiumViewer({
         id,
@@ -192,7 +235,7 @@ async function runMode(
           trackers: [servers.trackerUrl],
           swarmId,
           libUrl: `${servers.pages.url}${mode === "pml-defaults" ? "/dist/bench/pml-page.js" : "/dist/swarmcast.js"}`,
-          sdkOptions: {},
+          sdkOptions,
           iceServers: servers.lab?.iceServers(i) ?? [],
         },
         sampleIntervalMs: options.sampleIntervalSec * 1000,
@@ -207,64 +250,159 @@ async function runMode(
         swarmId,
         iceServers: servers.lab?.iceServers(i) ?? [],
         sampleIntervalMs: options.sampleIntervalSec * 1000,
+        sdkOptions,
+        ...(liars.has(i) && mode !== "http-only" ? { role: "liar" as const } : {}),
+        ...(scenario?.name === "lying-peer" ? { verifyMedia: true } : {}),
       },
       { netns },
     );
-  });
+  };
+  const seats: Seat[] = Array.from({ length: options.viewers }, (_, i) => ({
+    viewer: makeViewer(i),
+    slot: i,
+    group: affected.has(i) ? "affected" : "others",
+    present: true,
+  }));
+  const viewers = () => seats.map((s) => s.viewer);
   const timeline: TimelinePoint[] = [];
   const started = Date.now();
   let phase: TimelinePoint["phase"] = "joining";
-  let previous = { http: 0, p2p: 0, cdn: 0, cpu: readCpu(), at: started };
-  const ids = new Set(viewers.map((v) => v.config.id));
-  const progress = setInterval(() => {
-    const now = Date.now();
-    const last = viewers.map((v) => v.last);
-    const http = last.reduce((a, s) => a + (s?.httpBytes ?? 0), 0);
-    const p2p = last.reduce((a, s) => a + (s?.p2pBytes ?? 0), 0);
-    const cdn = Object.entries(servers.origin.egress().byClient)
-      .filter(([id]) => ids.has(id))
-      .reduce((a, [, c]) => a + c.segmentBytes, 0);
-    const cpu = readCpu();
-    const received = http + p2p - previous.http - previous.p2p;
-    const point: TimelinePoint = {
-      t: Math.round((now - started) / 100) / 10,
-      phase,
-      playing: last.filter((s) => s?.playing).length,
-      p2pShare: received > 0 ? (p2p - previous.p2p) / received : null,
-      cdnMbps: ((cdn - previous.cdn) * 8) / Math.max(1, now - previous.at) / 1000,
-      machineCpu: (cpu.busy - previous.cpu.busy) / Math.max(1, cpu.total - previous.cpu.total),
-      loadavg: loadavg()[0],
-    };
-    previous = { http, p2p, cdn, cpu, at: now };
-    timeline.push(point);
-    const stalls = last.reduce((a, s) => a + (s?.stalls ?? 0), 0);
-    log(
-      `${mode}: ${Math.round(point.t)} s ${phase}, ${point.playing}/${viewers.length} playing, P2P ${point.p2pShare === null ? "–" : (point.p2pShare * 100).toFixed(0) + " %"}, CDN ${point.cdnMbps.toFixed(1)} Mbit/s, stalls ${stalls}, CPU ${(point.machineCpu * 100).toFixed(0)} %, load ${point.loadavg.toFixed(1)}`,
-    );
-  }, PROGRESS_INTERVAL_MS);
-  const starting: Promise<void>[] = [];
-  try {
-    for (const v of viewers) {
-      // A Chromium viewer takes seconds to launch: the joins go on meanwhile.
-      starting.push(
-        Promise.resolve(v.start()).catch((error: unknown) =>
-          log(`${v.config.id} did not start: ${error instanceof Error ? error.message : String(error)}`),
-        ),
+  const zeroGroups = () => ({ affected: { cdn: 0, p2p: 0 }, others: { cdn: 0, p2p: 0 }, joined: { cdn: 0, p2p: 0 } });
+  let previous = { http: 0, p2p: 0, cdn: 0, cpu: readCpu(), at: started, groups: zeroGroups() };
+  let regrouped = false;
+  const progress = setInterval(
+    () => {
+      const now = Date.now();
+      const last = seats.map((s) => s.viewer.last);
+      const http = last.reduce((a, s) => a + (s?.httpBytes ?? 0), 0);
+      const p2p = last.reduce((a, s) => a + (s?.p2pBytes ?? 0), 0);
+      const egress = servers.origin.egress().byClient;
+      const cdnOf = (seat: Seat) => egress[seat.viewer.config.id]?.segmentBytes ?? 0;
+      const cdn = seats.reduce((a, seat) => a + cdnOf(seat), 0);
+      const cpu = readCpu();
+      const received = http + p2p - previous.http - previous.p2p;
+      const spanMs = Math.max(1, now - previous.at);
+      const groups = zeroGroups();
+      // Groups changed since the point before: its per-group rates start from here.
+      const baseline = regrouped;
+      regrouped = false;
+      let groupPoints: TimelinePoint["groups"];
+      if (scenario) {
+        groupPoints = {} as Record<ViewerGroup, GroupPoint>;
+        for (const group of ["affected", "others", "joined"] as const) {
+          const members = seats.filter((seat) => seat.group === group);
+          const present = members.filter((seat) => seat.present);
+          groups[group].cdn = members.reduce((a, seat) => a + cdnOf(seat), 0);
+          groups[group].p2p = members.reduce((a, seat) => a + (seat.viewer.last?.p2pBytes ?? 0), 0);
+          if (baseline) previous.groups[group] = { ...groups[group] };
+          groupPoints[group] = {
+            viewers: present.length,
+            cdnMbps: ((groups[group].cdn - previous.groups[group].cdn) * 8) / spanMs / 1000,
+            peerMbps: ((groups[group].p2p - previous.groups[group].p2p) * 8) / spanMs / 1000,
+            stalled: present.filter((seat) => {
+              const snapshot = seat.viewer.last;
+              return snapshot !== undefined && snapshot.firstFrameAt !== null && !snapshot.playing;
+            }).length,
+            peersMean:
+              present.length === 0
+                ? 0
+                : present.reduce((a, seat) => a + (seat.viewer.last?.peers ?? 0), 0) / present.length,
+          };
+        }
+      }
+      const point: TimelinePoint = {
+        t: Math.round((now - started) / 100) / 10,
+        phase,
+        playing: seats.filter((seat) => seat.present && seat.viewer.last?.playing).length,
+        p2pShare: received > 0 ? (p2p - previous.p2p) / received : null,
+        cdnMbps: ((cdn - previous.cdn) * 8) / spanMs / 1000,
+        machineCpu: (cpu.busy - previous.cpu.busy) / Math.max(1, cpu.total - previous.cpu.total),
+        loadavg: loadavg()[0],
+        ...(groupPoints ? { groups: groupPoints } : {}),
+      };
+      previous = { http, p2p, cdn, cpu, at: now, groups };
+      timeline.push(point);
+      const stalls = last.reduce((a, s) => a + (s?.stalls ?? 0), 0);
+      log(
+        `${mode}: ${Math.round(point.t)} s ${phase}, ${point.playing}/${seats.filter((seat) => seat.present).length} playing, P2P ${point.p2pShare === null ? "–" : (point.p2pShare * 100).toFixed(0) + " %"}, CDN ${point.cdnMbps.toFixed(1)} Mbit/s, stalls ${stalls}, CPU ${(point.machineCpu * 100).toFixed(0)} %, load ${point.loadavg.toFixed(1)}`,
       );
+    },
+    scenario ? SCENARIO_PROGRESS_INTERVAL_MS : PROGRESS_INTERVAL_MS,
+  );
+  const starting: Promise<void>[] = [];
+  const start = (v: AudienceViewer) => {
+    const promise = Promise.resolve(v.start()).catch((error: unknown) =>
+      log(`${v.config.id} did not start: ${error instanceof Error ? error.message : String(error)}`),
+    );
+    starting.push(promise);
+    return promise;
+  };
+  try {
+    for (const seat of seats) {
+      // A Chromium viewer takes seconds to launch: the joins go on meanwhile.
+      void start(seat.viewer);
       await sleep(options.joinIntervalSec * 1000);
     }
     await Promise.all(starting);
     phase = "warm-up";
     await sleep(options.warmupSec * 1000);
-    const first = sweep(servers, viewers);
+    const first = sweep(servers, seats);
+    if (scenario?.name === "cdn-partial") {
+      // The half whose CDN fails: those that fetched the most from it so far (for swarmcast the
+      // viewers fetching at the live edge for the others, the outage that hurts most).
+      const ranked = [...seats].sort(
+        (a, b) =>
+          (first.egress.get(b.viewer.config.id) ?? 0) - (first.egress.get(a.viewer.config.id) ?? 0) || a.slot - b.slot,
+      );
+      const half = new Set(ranked.slice(0, Math.floor(seats.length / 2)).map((seat) => seat.slot));
+      affected.clear();
+      for (const seat of seats) {
+        seat.group = half.has(seat.slot) ? "affected" : "others";
+        if (half.has(seat.slot)) affected.add(seat.slot);
+      }
+      regrouped = true;
+    }
     phase = "steady";
-    await sleep(options.durationSec * 1000);
-    const last = sweep(servers, viewers);
-    return summarizeMode(mode, servers, options, viewers, first, last, timeline, started);
+    let fault: FaultRecord | undefined;
+    if (scenario) {
+      await sleep(scenario.faultAtSec * 1000);
+      fault = await injectFault(scenario, {
+        origin: servers.origin,
+        tracker: servers.tracker instanceof TrackerChild ? servers.tracker : undefined,
+        affected: [...affected],
+        affectedIds: seats.filter((seat) => seat.group === "affected").map((seat) => seat.viewer.config.id),
+        sleep,
+        log,
+        async leave(slots) {
+          const leaving = seats.filter((seat) => seat.present && seat.group !== "joined" && slots.includes(seat.slot));
+          for (const seat of leaving) seat.present = false;
+          await Promise.all(leaving.map((seat) => seat.viewer.stop()));
+        },
+        async join(slots, label) {
+          const joining = slots.map((slot) => ({
+            viewer: makeViewer(slot, `-${label}`),
+            slot,
+            group: "joined" as const,
+            present: true,
+          }));
+          seats.push(...joining);
+          await Promise.all(joining.map((seat) => start(seat.viewer)));
+          return joining.map((seat) => seat.viewer.config.id);
+        },
+        async throttle(slot, rate) {
+          const viewer = seats.find((seat) => seat.slot === slot && seat.present)?.viewer;
+          if (!(viewer instanceof ChromiumViewer)) throw new Error(`slot ${slot} is not a Chromium viewer`);
+          await viewer.throttleCpu(rate);
+        },
+      });
+      await sleep(Math.max(0, first.at + options.durationSec * 1000 - Date.now()));
+    } else await sleep(options.durationSec * 1000);
+    const last = sweep(servers, seats);
+    return summarizeMode(mode, servers, options, seats, first, last, timeline, started, fault);
   } finally {
     clearInterval(progress);
     await Promise.allSettled(starting);
-    await Promise.all(viewers.map((v) => v.stop()));
+    await Promise.all(viewers().map((v) => v.stop()));
   }
 }
 
@@ -272,23 +410,27 @@ function summarizeMode(
   mode: AudienceMode,
   servers: Servers,
   options: AudienceOptions,
-  viewers: AudienceViewer[],
+  seats: Seat[],
   first: Sweep,
   last: Sweep,
   timeline: TimelinePoint[],
   startedAt: number,
+  fault: FaultRecord | undefined,
 ) {
+  const egressNow = servers.origin.egress().byClient;
   const bitrates = options.ladder === 3 ? servers.origin.ladderBitrates : [servers.origin.ladderBitrates[1]];
   const levels = bitrates.length;
-  const perViewer = viewers.map((v, i) => {
+  const perViewer = seats.map(({ viewer: v, slot: i, group }) => {
     const a = first.viewers.get(v.config.id);
     const b = last.viewers.get(v.config.id) ?? v.last;
     const d = (f: (s: VirtualSnapshot) => number) => (b ? f(b) - (a ? f(a) : 0) : 0);
     const byLevel = (source: "http" | "p2p") =>
       Array.from({ length: levels }, (_, l) => d((s) => s.bytesByLevel[source][l] ?? 0));
     const link = servers.links[i];
+    const origin = egressNow[v.config.id];
     return {
       id: v.config.id,
+      group,
       kind: v instanceof ChromiumViewer ? ("chromium" as const) : ("virtual" as const),
       address: servers.lab?.viewers[i].address ?? null,
       peerBytesByAddress: b?.peerBytesByAddress ?? {},
@@ -320,6 +462,12 @@ function summarizeMode(
         .filter((s) => s.at >= first.at && s.at <= last.at && s.latency !== null)
         .map((s) => s.latency as number),
       problems: v.problems.slice(-3),
+      /** The origin's count for this viewer, whole run: requests a fault hit, error answers, segments sent twice. */
+      originFaults: origin?.faults ?? 0,
+      originErrors: origin?.errors ?? 0,
+      repeatedSegments: origin?.repeatedSegments ?? 0,
+      /** What the viewer itself counted, whole run (SDK errors, failed loads, rejections, console errors). */
+      faults: b?.faults ?? null,
     };
   });
   const sum = (f: (v: (typeof perViewer)[number]) => number) => perViewer.reduce((a, v) => a + f(v), 0);
@@ -442,6 +590,13 @@ function summarizeMode(
     counts: cpuShare < 0.85,
     viewers: perViewer.map(({ latencies: _l, ...rest }) => rest),
     timeline,
+    fault: fault
+      ? {
+          ...fault,
+          startSec: (fault.startAt - startedAt) / 1000,
+          endSec: (fault.endAt - startedAt) / 1000,
+        }
+      : null,
   };
 }
 
@@ -475,17 +630,20 @@ export interface AudienceResult {
    */
   valid: { counts: boolean; reasons: string[]; httpOnlyStalls: number | null; machineCpuUnder85: boolean };
   modes: AudienceModeResult[];
+  /** With `--scenario`: the goal and whether it was met, measured. */
+  scenario: ScenarioOutcome | null;
 }
 
 export const AUDIENCE_RESULT_FORMAT = "swarmcast-audience-bench/2";
 /** Machine CPU share above which a steady window does not count. */
 export const MAX_MACHINE_CPU = 0.85;
 
-function validity(modes: AudienceModeResult[]): AudienceResult["valid"] {
+function validity(modes: AudienceModeResult[], scenario: boolean): AudienceResult["valid"] {
   const reasons: string[] = [];
   const httpOnly = modes.find((m) => m.mode === "http-only");
   if (!httpOnly) reasons.push("no http-only mode to check stalls against");
-  else if (httpOnly.steady.stalls > 0)
+  // Under a fault http-only may stall: that is the figure swarmcast is compared with.
+  else if (httpOnly.steady.stalls > 0 && !scenario)
     reasons.push(`http-only stalled ${httpOnly.steady.stalls} times after startup (the machine or links, not P2P)`);
   for (const m of modes)
     if (m.steady.machineCpuShare >= MAX_MACHINE_CPU)
@@ -501,9 +659,13 @@ function validity(modes: AudienceModeResult[]): AudienceResult["valid"] {
 }
 
 export async function runAudienceBench(
-  options: AudienceOptions,
+  requested: AudienceOptions,
   log: (line: string) => void = console.log,
 ): Promise<{ result: AudienceResult; files: string[] }> {
+  // A scenario's steady window holds its fault and the recovery after it.
+  const options = requested.scenario
+    ? { ...requested, durationSec: Math.max(requested.durationSec, scenarioSteadySec(requested.scenario)) }
+    : requested;
   if (options.browsers > options.viewers)
     throw new Error(`--browsers: ${options.browsers} is more than --viewers ${options.viewers}`);
   if (options.browsers > 0) {
@@ -524,7 +686,11 @@ export async function runAudienceBench(
   const loadStart = loadavg();
   try {
     const modes: AudienceModeResult[] = [];
-    for (const mode of options.modes) modes.push(await runMode(servers, options, mode, log));
+    for (const mode of options.modes) {
+      modes.push(await runMode(servers, options, mode, log));
+      // A tracker killed for good comes back for the next mode.
+      if (servers.tracker instanceof TrackerChild) await servers.tracker.start();
+    }
     const result: AudienceResult = {
       format: AUDIENCE_RESULT_FORMAT,
       options,
@@ -538,8 +704,9 @@ export async function runAudienceBench(
       },
       links: servers.links,
       chromiumSlots: [...browserSlots(options.viewers, options.browsers)],
-      valid: validity(modes),
+      valid: validity(modes, options.scenario !== null),
       modes,
+      scenario: options.scenario ? evaluateScenario(options.scenario, modes, options.viewers) : null,
     };
     return { result, files: writeReport(result, options) };
   } finally {
@@ -551,6 +718,18 @@ export async function runAudienceBench(
 }
 
 export function audienceName(options: AudienceOptions): string {
+  const scenario = options.scenario;
+  if (!options.name && scenario) {
+    const variant =
+      scenario.name === "cdn-partial" && scenario.cdnFault !== "503"
+        ? `-${scenario.cdnFault}`
+        : scenario.name === "tracker-kill" && scenario.trackerRestartSec === null
+          ? "-never-back"
+          : scenario.name === "lying-peer" && !scenario.hashes
+            ? "-no-hashes"
+            : "";
+    return `scenario-${scenario.name}${variant}`;
+  }
   return (
     options.name ||
     `audience-${options.viewers}${options.browsers > 0 ? `-${options.browsers}b` : ""}-${options.links}-ladder${options.ladder}`

@@ -23,6 +23,37 @@ export interface VirtualViewerConfig {
   stockPmlModule: string;
   /** Write an `upload` line for every chunk sent to a peer. */
   logUploads?: boolean;
+  /** "liar": serve peers a corrupted copy of every segment (devkit/pages/lying-storage.js). */
+  role?: "liar";
+  /** Hash every segment the player consumes and check it against the origin's `/sha256/` answer. */
+  verifyMedia?: boolean;
+}
+
+/** What the viewer saw go wrong, counted from its own side (the site's view of a fault). */
+export interface FaultCounters {
+  /** SDK `error` events by kind (tracker, peer, network, media, other, integrity). */
+  errorsByKind: Record<string, number>;
+  /** Segment loads the player saw fail (HTTP errors and resets reach it as failed loads). */
+  loadFailures: number;
+  unhandledRejections: number;
+  consoleErrors: number;
+  /** The SDK's tracker counters (`stats().tracker`), when the engine runs. */
+  tracker?: { errors: number; reconnects: number };
+  /** The SDK's integrity counters, when the engine runs. */
+  integrity?: { failures: number; bannedPeers: number; failuresByPeer: Record<string, number> };
+  /** Remote peer ids connected now. */
+  peerIds?: string[];
+  /** With `verifyMedia`: segments the player consumed, checked against the origin. */
+  media?: {
+    checked: number;
+    mismatched: number;
+    mismatchedBytes: number;
+    unchecked: number;
+    /** The last few mismatched segments: URL and source (http, or p2p and the peer id). */
+    last?: string[];
+  };
+  /** With role "liar": corrupted copies served. */
+  corruptedServed?: number;
 }
 
 /** A Chromium viewer's snapshot plus what only the virtual viewer knows. */
@@ -42,6 +73,7 @@ export interface VirtualSnapshot extends ViewerSnapshot {
   peerBytesByAddress: BytesByAddress;
   /** The SDK's upload cap counters (`stats().upload`), when the engine runs. */
   uploadCap?: { capKbps: number | null; limitedCount: number; refusedRequests: number };
+  faults?: FaultCounters;
 }
 
 /** One line a virtual viewer writes to stdout. */

@@ -10,12 +10,20 @@
  * when it gets SIGTERM or its stdin closes, then exits. One process per viewer: PML keeps one
  * peer id per module instance, and a network namespace belongs to a process.
  */
+import { createHash } from "node:crypto";
 import { cpuUsage, memoryUsage } from "node:process";
-import type { LoadedSegment, PlaylistSegment, Rendition, SwarmcastEngineOptions } from "../../sdk/src/engine-entry";
+import "../../devkit/pages/lying-storage.js";
+import type {
+  LoadedSegment,
+  PlaylistSegment,
+  Rendition,
+  SwarmcastEngineOptions,
+  SwarmcastStats,
+} from "../../sdk/src/engine-entry";
 import { hlsDefaults, withPmlAdjustments, type SimulatedPlayerConfig } from "./player-config";
 import { SimulatedPlayer } from "./simulated-player";
 import { installWebRtc, PeerTraffic, type BytesByAddress, type ConnectionCounts } from "./webrtc-probe";
-import type { VirtualSnapshot, VirtualViewerConfig } from "./virtual-protocol";
+import type { FaultCounters, VirtualSnapshot, VirtualViewerConfig } from "./virtual-protocol";
 
 type EngineModule = typeof import("../../sdk/src/engine-entry");
 type StockPmlModule = typeof import("./stock-pml");
@@ -25,23 +33,24 @@ interface P2PPath {
   setManifest(manifestUrl: string, renditions: Rendition[]): void;
   bindPlayer(player: SimulatedPlayer): void;
   loadSegment(segment: PlaylistSegment): Promise<LoadedSegment>;
-  onSegment(listener: (event: { url: string; bytes: number; source: string }) => void): void;
+  onSegment(listener: (event: { url: string; bytes: number; source: string; peerId?: string }) => void): void;
   onChunkUploaded(listener: (bytes: number, peerId: string) => void): void;
   /** PML's urgent window, seconds (how far ahead hls.js may buffer under PML). */
   highDemandSec(): number;
   stats(): Pick<VirtualSnapshot, "httpBytes" | "p2pBytes" | "uploadedBytes" | "peers" | "uploadCap">;
+  /** The SDK's own stats (the swarmcast mode only). */
+  sdkStats?(): SwarmcastStats;
   destroy(): void;
 }
 
-async function swarmcastPath(config: VirtualViewerConfig, noteError: (message: string) => void): Promise<P2PPath> {
+async function swarmcastPath(
+  config: VirtualViewerConfig,
+  noteError: (message: string, kind: string) => void,
+  onCorruptedServed: () => void,
+): Promise<P2PPath> {
   const { createLiveEngine } = (await import(config.engineModule)) as EngineModule;
-  const engine = createLiveEngine({
-    trackers: config.trackers,
-    swarmId: config.swarmId,
-    iceServers: config.iceServers,
-    ...(config.sdkOptions as Partial<SwarmcastEngineOptions>),
-  });
-  engine.on("error", (e) => noteError(`${e.kind}: ${e.message}`));
+  const engine = createLiveEngine(engineOptions(config, onCorruptedServed));
+  engine.on("error", (e) => noteError(`${e.kind}: ${e.message}`, e.kind));
   return {
     setManifest: (url, renditions) => engine.setManifest(url, renditions),
     bindPlayer: (player) => engine.bindPlayer(player),
@@ -63,15 +72,19 @@ async function swarmcastPath(config: VirtualViewerConfig, noteError: (message: s
         },
       };
     },
+    sdkStats: () => engine.stats(),
     destroy: () => engine.destroy(),
   };
 }
 
-async function stockPmlPath(config: VirtualViewerConfig, noteError: (message: string) => void): Promise<P2PPath> {
+async function stockPmlPath(
+  config: VirtualViewerConfig,
+  noteError: (message: string, kind: string) => void,
+): Promise<P2PPath> {
   const { StockPmlEngine } = (await import(config.stockPmlModule)) as StockPmlModule;
   const pml = new StockPmlEngine(
     { trackers: config.trackers, swarmId: config.swarmId, iceServers: config.iceServers },
-    noteError,
+    (message) => noteError(message, "pml"),
   );
   return {
     setManifest: (url, renditions) => pml.setManifest(url, renditions),
@@ -83,6 +96,81 @@ async function stockPmlPath(config: VirtualViewerConfig, noteError: (message: st
     stats: () => pml.stats(),
     destroy: () => pml.destroy(),
   };
+}
+
+/** The SDK options of the swarmcast mode; a liar serves corrupted bytes from its own store. */
+function engineOptions(config: VirtualViewerConfig, onCorruptedServed: () => void): SwarmcastEngineOptions {
+  const options: SwarmcastEngineOptions = {
+    trackers: config.trackers,
+    swarmId: config.swarmId,
+    iceServers: config.iceServers,
+    ...(config.sdkOptions as Partial<SwarmcastEngineOptions>),
+  };
+  if (config.role === "liar") {
+    // The live edge fetcher brings a segment store of its own; the liar needs PML to use this one.
+    options.core = {
+      ...options.core,
+      customSegmentStorageFactory: () =>
+        new globalThis.SwarmcastLyingStorage(onCorruptedServed) as unknown as ReturnType<
+          NonNullable<NonNullable<SwarmcastEngineOptions["core"]>["customSegmentStorageFactory"]>
+        >,
+    };
+    options.liveEdge = { enabled: false };
+  }
+  return options;
+}
+
+/** The origin's `/sha256/` URL of a segment URL (`…/c/<id>/path` → `…/c/<id>/sha256/path`). */
+export function sha256UrlOf(segmentUrl: string): string {
+  const url = new URL(segmentUrl);
+  const scoped = /^(\/c\/[^/]+)(\/.*)$/.exec(url.pathname);
+  url.pathname = scoped ? `${scoped[1]}/sha256${scoped[2]}` : `/sha256${url.pathname}`;
+  return url.href;
+}
+
+/**
+ * Checks every segment the player consumes against the origin's hash of it: bytes a peer
+ * corrupted that got past the SDK would show here. Checks run beside playback, never in its way.
+ */
+class MediaCheck {
+  readonly counts = { checked: 0, mismatched: 0, mismatchedBytes: 0, unchecked: 0 };
+  /** The last few mismatches: URL and where the bytes came from. */
+  readonly mismatches: string[] = [];
+
+  check(url: string, data: ArrayBuffer, source: string): void {
+    const actual = createHash("sha256").update(new Uint8Array(data)).digest("hex");
+    fetch(sha256UrlOf(url))
+      .then(async (response) => {
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        const expected = (await response.text()).trim();
+        this.counts.checked++;
+        if (expected !== actual) {
+          this.counts.mismatched++;
+          this.counts.mismatchedBytes += data.byteLength;
+          this.mismatches.push(`${url} (${source})`);
+          if (this.mismatches.length > 5) this.mismatches.shift();
+        }
+      })
+      .catch(() => this.counts.unchecked++);
+  }
+}
+
+/** Attempts at the first manifest load: on a saturated machine the origin can miss the first ones. */
+const MANIFEST_ATTEMPTS = 10;
+
+/** hls.js retries its manifest load too (`manifestLoadPolicy`); a viewer that gave up at once would never play. */
+async function loadManifestRetrying(player: SimulatedPlayer): ReturnType<SimulatedPlayer["loadManifest"]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await player.loadManifest();
+    } catch (error) {
+      if (attempt >= MANIFEST_ATTEMPTS) throw error;
+      process.stderr.write(
+        `manifest load failed (attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
 }
 
 async function main(): Promise<void> {
@@ -100,11 +188,31 @@ async function main(): Promise<void> {
       (await import(config.engineModule)) as EngineModule
     ).DEFAULT_SWARMCAST_CONFIG.hls.liveSyncDurationCount;
 
+  const faults = {
+    errorsByKind: {} as Record<string, number>,
+    unhandledRejections: 0,
+    consoleErrors: 0,
+    corruptedServed: 0,
+  };
+  // Counted, not fatal: a rejection nobody handled is a defect the run reports, not a crash.
+  process.on("unhandledRejection", (reason) => {
+    faults.unhandledRejections++;
+    process.stderr.write(`unhandled rejection: ${reason instanceof Error ? reason.message : String(reason)}\n`);
+  });
+  const consoleError = console.error.bind(console);
+  console.error = (...args: unknown[]) => {
+    faults.consoleErrors++;
+    consoleError(...args);
+  };
+  const mediaCheck = config.verifyMedia ? new MediaCheck() : undefined;
+  /** Where each recent segment came from, for the record of a mismatch. */
+  const sources = new Map<string, string>();
   const http = { bytes: 0 };
   const bySource = { http: [] as number[], p2p: [] as number[] };
   const errors: string[] = [];
   let errorCount = 0;
-  const noteError = (message: string) => {
+  const noteError = (message: string, kind: string) => {
+    faults.errorsByKind[kind] = (faults.errorsByKind[kind] ?? 0) + 1;
     errorCount++;
     errors.push(message.slice(0, 200));
     if (errors.length > 5) errors.shift();
@@ -112,7 +220,7 @@ async function main(): Promise<void> {
 
   const path =
     config.mode === "swarmcast"
-      ? await swarmcastPath(config, noteError)
+      ? await swarmcastPath(config, noteError, () => faults.corruptedServed++)
       : config.mode === "pml-defaults"
         ? await stockPmlPath(config, noteError)
         : undefined;
@@ -127,17 +235,28 @@ async function main(): Promise<void> {
         return { data, bandwidthBps: (data.byteLength * 8 * 1000) / Math.max(1, performance.now() - started) };
       };
 
-  const player = new SimulatedPlayer(config.manifestUrl, playerConfig, load);
-  const renditions = await player.loadManifest();
+  const consume: typeof load = mediaCheck
+    ? async (segment) => {
+        const loaded = await load(segment);
+        mediaCheck.check(segment.url, loaded.data, sources.get(segment.url) ?? "unknown");
+        return loaded;
+      }
+    : load;
+  const player = new SimulatedPlayer(config.manifestUrl, playerConfig, consume);
+  const renditions = await loadManifestRetrying(player);
   const levelOf = (url: string): number => {
     const index = renditions.findIndex((r) => url.startsWith(r.url.slice(0, r.url.lastIndexOf("/") + 1)));
     return index < 0 ? 0 : index;
   };
   const add = (list: number[], level: number, bytes: number) => (list[level] = (list[level] ?? 0) + bytes);
   if (path) {
-    path.onSegment(({ url, bytes, source }) =>
-      add(source === "p2p" ? bySource.p2p : bySource.http, levelOf(url), bytes),
-    );
+    path.onSegment(({ url, bytes, source, peerId }) => {
+      add(source === "p2p" ? bySource.p2p : bySource.http, levelOf(url), bytes);
+      if (mediaCheck) {
+        sources.set(url, peerId ? `${source} ${peerId}` : source);
+        if (sources.size > 50) sources.delete(sources.keys().next().value as string);
+      }
+    });
     if (config.logUploads) {
       path.onChunkUploaded((bytes, peerId) =>
         process.stdout.write(JSON.stringify({ type: "upload", at: Date.now(), bytes, peerId }) + "\n"),
@@ -188,9 +307,32 @@ async function main(): Promise<void> {
       cpuMicros: cpu.user + cpu.system,
       rssBytes: memoryUsage.rss(),
       peerBytesByAddress: peerBytes,
+      faults: faultCounters(),
       ...(stats?.uploadCap ? { uploadCap: stats.uploadCap } : {}),
     };
   };
+  function faultCounters(): FaultCounters {
+    const stats = path?.sdkStats?.();
+    return {
+      errorsByKind: { ...faults.errorsByKind },
+      loadFailures: player.counters.loadErrors,
+      unhandledRejections: faults.unhandledRejections,
+      consoleErrors: faults.consoleErrors,
+      ...(stats
+        ? {
+            tracker: { errors: stats.tracker.errors, reconnects: stats.tracker.reconnects },
+            integrity: {
+              failures: stats.integrity.failures,
+              bannedPeers: stats.integrity.bannedPeers,
+              failuresByPeer: { ...stats.integrity.failuresByPeer },
+            },
+            peerIds: stats.peers.map((p) => p.id),
+          }
+        : {}),
+      ...(mediaCheck ? { media: { ...mediaCheck.counts, last: [...mediaCheck.mismatches] } } : {}),
+      ...(config.role === "liar" ? { corruptedServed: faults.corruptedServed } : {}),
+    };
+  }
   const write = () => process.stdout.write(JSON.stringify({ type: "sample", snapshot: snapshot() }) + "\n");
   // Each sample carries the per-address traffic read at the one before (getStats is asynchronous).
   const timer = setInterval(() => {

@@ -6,6 +6,7 @@
  */
 import { relative } from "node:path";
 import { DEFAULT_AUDIENCE_OPTIONS, runAudienceBench, type AudienceOptions } from "../audience/run.js";
+import { DEFAULT_SCENARIO_SETUP, type ScenarioSetup } from "../audience/scenarios.js";
 import { loadProfiles } from "../links/profile.js";
 import { BenchOptionError, helpText, parseArgs, resolveBenchOptions, type BenchOptions } from "./options.js";
 import { ROOT } from "./pages.js";
@@ -21,11 +22,24 @@ function audienceOptions(input: Partial<BenchOptions>): AudienceOptions {
       `--links: no profile "${options.links}" in bench/links/profiles.json (known: ${Object.keys(profiles).join(", ")}, off)`,
     );
   }
+  const scenario: ScenarioSetup | null =
+    options.scenario === ""
+      ? null
+      : {
+          ...DEFAULT_SCENARIO_SETUP,
+          name: options.scenario,
+          cdnFault: options.cdnFault,
+          trackerRestartSec: options.trackerRestart === "never" ? null : options.trackerRestart,
+          hashes: options.hashes === "on",
+          faultAtSec: options.faultAt,
+        };
   return {
     ...DEFAULT_AUDIENCE_OPTIONS,
+    scenario,
     viewers: options.viewers,
     browsers: options.browsers ?? 0,
-    modes: options.modes,
+    // A scenario compares swarmcast with the CDN alone unless told otherwise.
+    modes: scenario && input.modes === undefined ? ["http-only", "swarmcast"] : options.modes,
     links: options.links,
     ladder: options.ladder === 1 ? 1 : 3,
     joinIntervalSec: input.joinInterval ?? DEFAULT_AUDIENCE_OPTIONS.joinIntervalSec,
@@ -55,6 +69,10 @@ async function runWithLinks(input: Partial<BenchOptions>): Promise<number> {
     console.log(
       `${m.mode.padEnd(13)} steady offload ${(m.steady.offload * 100).toFixed(1).padStart(6)} %   bound ${(m.steady.bound * 100).toFixed(1)} %   stalls ${m.steady.stalls}   CPU ${(m.steady.machineCpuShare * 100).toFixed(0)} %`,
     );
+  }
+  if (result.scenario) {
+    for (const c of result.scenario.checks) console.log(`${c.ok ? "ok  " : "MISS"} ${c.what}: ${c.measured}`);
+    console.log(`scenario ${result.scenario.name}: goal ${result.scenario.met ? "met" : "NOT met"}`);
   }
   console.log(result.valid.counts ? "valid run" : `INVALID run: ${result.valid.reasons.join("; ")}`);
   console.log(

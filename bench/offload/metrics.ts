@@ -113,7 +113,7 @@ function egressAt(samples: EgressSample[], at: number, client: string): ClientEg
     if (s.at <= at) found = s.byClient[client];
     else break;
   }
-  return found ?? { segmentBytes: 0, playlistBytes: 0, requests: 0, errors: 0 };
+  return found ?? { segmentBytes: 0, playlistBytes: 0, requests: 0, errors: 0, faults: 0, repeatedSegments: 0 };
 }
 
 const ratio = (a: number, b: number): number | null => (b > 0 ? a / b : null);

@@ -3,6 +3,8 @@
  * the programmatic API all read the same table, so a default lives in exactly one place.
  */
 
+import { CDN_FAULTS, SCENARIO_NAMES, type CdnFault, type ScenarioName } from "../audience/scenarios.js";
+
 export const MODES = ["http-only", "pml-defaults", "swarmcast"] as const;
 export type Mode = (typeof MODES)[number];
 
@@ -46,6 +48,16 @@ export interface BenchOptions {
   sampleInterval: number;
   /** Segments in the origin's live playlist window. */
   window: number;
+  /** With links: a fault scenario of bench/audience/scenarios.ts; "" = a calm run. */
+  scenario: ScenarioName | "";
+  /** cdn-partial: how the failing segment requests fail. */
+  cdnFault: CdnFault;
+  /** tracker-kill: seconds until the killed tracker is back on the same address, or "never". */
+  trackerRestart: number | "never";
+  /** lying-peer: "on" = hash-tagged stream, integrity "required"; "off" = no hashes (the spot check guards). */
+  hashes: "on" | "off";
+  /** Seconds into the steady window at which a scenario's fault starts. */
+  faultAt: number;
   /** Base name of the result files. Default: "<viewers>-viewers". */
   name: string;
   /** Folder the result files are written to. */
@@ -71,6 +83,11 @@ export const DEFAULT_BENCH_OPTIONS: BenchOptions = {
   tracker: "swarmcast",
   sampleInterval: 2,
   window: 10,
+  scenario: "",
+  cdnFault: "503",
+  trackerRestart: 10,
+  hashes: "on",
+  faultAt: 20,
   name: "",
   out: "bench/results",
 };
@@ -308,13 +325,50 @@ export const OPTION_SPECS: OptionSpec[] = [
     help: "segments in the origin's live playlist",
     parse: number(3, 1000, true),
   },
+  {
+    key: "scenario",
+    flag: "--scenario",
+    arg: "<name>",
+    help: `with --links: inject a fault in each mode's steady window (${SCENARIO_NAMES.join(", ")}); modes default to http-only,swarmcast`,
+    parse: oneOf(SCENARIO_NAMES),
+  },
+  {
+    key: "cdnFault",
+    flag: "--cdn-fault",
+    arg: "<kind>",
+    help: `--scenario cdn-partial: how the failing segment requests fail (${CDN_FAULTS.join(", ")}; hang = held 10 s)`,
+    parse: oneOf(CDN_FAULTS),
+  },
+  {
+    key: "trackerRestart",
+    flag: "--tracker-restart",
+    arg: "<s|never>",
+    help: "--scenario tracker-kill: seconds until the killed tracker is back on the same address, or never",
+    parse: (raw, flag) => (raw === "never" ? "never" : number(1, 600, false)(raw, flag)),
+  },
+  {
+    key: "hashes",
+    flag: "--hashes",
+    arg: "<on|off>",
+    help: '--scenario lying-peer: on = SHA-256-tagged stream with integrity "required"; off = no hashes',
+    parse: oneOf(["on", "off"] as const),
+  },
+  {
+    key: "faultAt",
+    flag: "--fault-at",
+    arg: "<s>",
+    help: "--scenario: seconds into the steady window at which the fault starts",
+    parse: number(0, 3600, false),
+  },
   { key: "name", flag: "--name", arg: "<name>", help: "base name of the result files", parse: safeName },
   { key: "out", flag: "--out", arg: "<dir>", help: "folder the result files are written to", parse: path },
 ];
 
 function describeDefault(key: keyof BenchOptions): string {
   const value = DEFAULT_BENCH_OPTIONS[key];
-  if (key === "name") return "<viewers>-viewers, with links audience-<viewers>-<browsers>b-<links>-ladder<n>";
+  if (key === "name")
+    return "<viewers>-viewers, with links audience-<viewers>-<browsers>b-<links>-ladder<n>, with a scenario scenario-<name>[-variant]";
+  if (key === "scenario") return "none";
   if (key === "browsers") return "all without links, 0 with";
   if (key === "ladder") return "3 with links";
   if (key === "joinInterval") return "5, with links 1";
@@ -378,6 +432,8 @@ const LOOPBACK_ONLY: Array<keyof BenchOptions> = [
 
 function checkLinkOptions(options: BenchOptions): void {
   if (options.links === "off") {
+    if (options.scenario !== "")
+      throw new BenchOptionError("--scenario", "--scenario needs --links (the audience bench runs the scenarios)");
     if (options.viewers > 64) throw new BenchOptionError("--viewers", "--viewers: at most 64 without --links");
     if (options.browsers !== null && options.browsers !== options.viewers)
       throw new BenchOptionError(
@@ -389,6 +445,23 @@ function checkLinkOptions(options: BenchOptions): void {
     return;
   }
   if (options.viewers < 2) throw new BenchOptionError("--viewers", "--viewers: at least 2 with --links");
+  if (options.scenario === "starved" && (options.browsers ?? 0) === 0)
+    throw new BenchOptionError(
+      "--browsers",
+      "--scenario starved throttles a Chromium viewer: give --browsers 1 or more",
+    );
+  // A scenario's own option given for another scenario would be ignored: say so.
+  const scenarioOnly: Array<[keyof BenchOptions, string]> = [
+    ["cdnFault", "cdn-partial"],
+    ["trackerRestart", "tracker-kill"],
+    ["hashes", "lying-peer"],
+  ];
+  for (const [key, scenario] of scenarioOnly) {
+    if (options[key] !== DEFAULT_BENCH_OPTIONS[key] && options.scenario !== scenario) {
+      const flag = OPTION_SPECS.find((s) => s.key === key)?.flag ?? key;
+      throw new BenchOptionError(flag, `${flag} belongs to --scenario ${scenario}`);
+    }
+  }
   if ((options.browsers ?? 0) > options.viewers)
     throw new BenchOptionError(
       "--browsers",
@@ -411,7 +484,7 @@ export function resolveBenchOptions(input: Partial<BenchOptions> = {}): BenchOpt
   // Programmatic callers skip the CLI parsers: run the same checks on their values.
   for (const spec of OPTION_SPECS) {
     const value = options[spec.key];
-    if (spec.key === "name" && value === "") continue;
+    if ((spec.key === "name" || spec.key === "scenario") && value === "") continue;
     if ((spec.key === "browsers" || spec.key === "ladder") && value === null) continue;
     if (spec.key === "faultWindow" && options.faultShare === 0) continue;
     const raw = Array.isArray(value)

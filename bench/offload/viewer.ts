@@ -21,6 +21,8 @@ export class BenchViewer {
   joinedAt = 0;
   leftAt: number | null = null;
   pageErrors = 0;
+  /** Console messages of type error (failed requests included). */
+  consoleErrorCount = 0;
   /** Snapshots that failed or timed out (a loaded machine, a crashed page). */
   sampleFailures = 0;
   private readonly consoleErrors: string[] = [];
@@ -53,7 +55,9 @@ export class BenchViewer {
       this.note("page crashed");
     });
     page.on("console", (message) => {
-      if (message.type() === "error") this.note(`console: ${message.text()}`);
+      if (message.type() !== "error") return;
+      this.consoleErrorCount++;
+      this.note(`console: ${message.text()}`);
     });
     await page.goto(pageUrl, { timeout: CALL_TIMEOUT_MS });
     let versions: ViewerVersions;
@@ -93,6 +97,13 @@ export class BenchViewer {
   }
 
   /** Takes a last snapshot (unless told not to), then closes the page and its context. */
+  /** Slows the page's CPU down `rate` times (CDP Emulation.setCPUThrottlingRate; 1 = off). */
+  async throttleCpu(rate: number): Promise<void> {
+    if (!this.page || !this.context) throw new Error(`viewer ${this.id}: not playing`);
+    const session = await this.context.newCDPSession(this.page);
+    await session.send("Emulation.setCPUThrottlingRate", { rate });
+  }
+
   async leave({ sample = true } = {}): Promise<void> {
     if (this.leftAt !== null) return;
     if (sample && this.present) await this.sample();

@@ -61,6 +61,13 @@ export interface ViewerSnapshot {
   segmentBytesByLevel?: number[];
   /** hls.js bandwidth estimate, bit/s. */
   bandwidthEstimate?: number;
+  /** SDK `error` events by kind (swarmcast mode), hls.js errors by type otherwise. */
+  errorsByKind?: Record<string, number>;
+  /** The SDK's tracker and integrity counters (swarmcast mode). */
+  tracker?: { errors: number; reconnects: number };
+  integrity?: { failures: number; bannedPeers: number; failuresByPeer: Record<string, number> };
+  /** Remote peer ids connected now (swarmcast mode). */
+  peerIds?: string[];
 }
 
 /** What the page plays with, for the record. */
@@ -101,6 +108,7 @@ class Viewer {
   private hlsNonFatal = 0;
   private playerErrors = 0;
   private readonly recentErrors: string[] = [];
+  private readonly errorsByKind: Record<string, number> = {};
   private readonly bytesByLevel: number[] = [];
   private levelSwitches = -1;
   private hls: Hls | null = null;
@@ -143,8 +151,8 @@ class Viewer {
       const value = this.hls.latency;
       latency = Number.isFinite(value) && value > 0 ? value : null;
     }
-    if (this.player) {
-      const stats = this.player.stats();
+    const stats = this.player?.stats();
+    if (stats) {
       this.http = stats.httpBytes;
       this.p2p = stats.p2pBytes;
       this.uploaded = stats.uploadedBytes;
@@ -171,6 +179,18 @@ class Viewer {
       levelSwitches: Math.max(0, this.levelSwitches),
       segmentBytesByLevel: Array.from(this.bytesByLevel, (b) => b ?? 0),
       bandwidthEstimate: this.hls?.bandwidthEstimate ?? 0,
+      errorsByKind: { ...this.errorsByKind },
+      ...(stats
+        ? {
+            tracker: { errors: stats.tracker.errors, reconnects: stats.tracker.reconnects },
+            integrity: {
+              failures: stats.integrity.failures,
+              bannedPeers: stats.integrity.bannedPeers,
+              failuresByPeer: { ...stats.integrity.failuresByPeer },
+            },
+            peerIds: stats.peers.map((p) => p.id),
+          }
+        : {}),
     };
   }
 
@@ -234,6 +254,7 @@ class Viewer {
     this.player = sdk.attach(this.video, options);
     this.player.on("error", (event) => {
       this.playerErrors++;
+      this.errorsByKind[event.kind] = (this.errorsByKind[event.kind] ?? 0) + 1;
       this.remember(`sdk: ${event.message}`);
     });
     if (this.player.hls) this.watchHls(this.player.hls, sdk.Hls);
@@ -247,6 +268,8 @@ class Viewer {
     });
     hls.on(HlsClass.Events.LEVEL_SWITCHED, () => this.levelSwitches++);
     hls.on(HlsClass.Events.ERROR, (_e, data) => {
+      // The SDK reports hls.js errors as its own `error` events; counted once, there.
+      if (!this.player) this.errorsByKind[data.type] = (this.errorsByKind[data.type] ?? 0) + 1;
       if (data.fatal) this.hlsFatal++;
       else this.hlsNonFatal++;
       this.remember(`hls.js ${data.fatal ? "fatal " : ""}${data.type}: ${data.details}`);

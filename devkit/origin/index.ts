@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -46,6 +47,11 @@ export interface Origin {
   readonly ladderBitrates: number[];
   egress(): EgressReport;
   resetEgress(): void;
+  /**
+   * Replaces the fault rules. Each rule can target client ids (the `/c/<id>/` of their URLs), a
+   * window of wall-clock time, segments or playlists, and answers an error status, resets the
+   * connection, holds the response or paces the body.
+   */
   setFaults(rules: FaultRule[]): void;
   close(): Promise<void>;
 }
@@ -54,6 +60,11 @@ const ANONYMOUS_CLIENT = "anonymous";
 const CLIENT_PATH = /^\/c\/([A-Za-z0-9._-]{1,64})(\/.*)$/;
 const LIVE_SEGMENT_PATH = /^\/live\/seg-(\d{1,12})\.ts$/;
 const LADDER_PATH = /^\/ladder\/r(\d{1,2})\/(index\.m3u8|seg-(\d{1,12})\.ts)$/;
+/**
+ * `/sha256/<path>` answers the SHA-256 (hex) of what `<path>` serves, without fault or egress:
+ * the ground truth a bench viewer checks its media against, on streams with or without hash tags.
+ */
+const SHA256_PREFIX = "/sha256";
 
 interface Rendition {
   /** The `#EXT-X-STREAM-INF` line as written by the encoder. */
@@ -180,6 +191,8 @@ function resolveOriginOptions(options: Partial<OriginOptions>): OriginOptions {
 interface Resource {
   kind: ResponseKind;
   body: Buffer;
+  /** Media seconds a segment holds (what a paced fault stretches). */
+  durationSec?: number;
   contentType: string;
   cache: string;
 }
@@ -208,6 +221,7 @@ function catalog(
       return {
         kind: "segment",
         body: timeline.segment(sequence).source.data,
+        durationSec: timeline.segment(sequence).source.duration,
         contentType: "video/mp2t",
         cache: "public, max-age=60",
       };
@@ -262,6 +276,7 @@ function withLadder(
     return {
       kind: "segment",
       body: rendition.timeline.segment(sequence).source.data,
+      durationSec: rendition.timeline.segment(sequence).source.duration,
       contentType: "video/mp2t",
       cache: "public, max-age=60",
     };
@@ -283,9 +298,12 @@ class ResponseWriter {
     headers: Record<string, string | number>,
     body: Buffer,
     head: boolean,
+    /** Spread the body over this many ms (a throttled edge); 0 sends it as fast as the socket takes it. */
+    spreadMs = 0,
   ): void {
     res.writeHead(status, { ...CORS_HEADERS, ...headers, "content-length": body.length });
     if (head) return void res.end();
+    if (spreadMs > 0) return this.sendPaced(res, client, kind, body, spreadMs);
     let offset = 0;
     const writeMore = () => {
       while (offset < body.length) {
@@ -298,6 +316,25 @@ class ResponseWriter {
     };
     res.on("close", () => res.removeAllListeners("drain"));
     writeMore();
+  }
+
+  /** One chunk at a time, each when the clock says its share of `spreadMs` has passed. */
+  private sendPaced(res: ServerResponse, client: string, kind: ResponseKind, body: Buffer, spreadMs: number): void {
+    const started = Date.now();
+    let offset = 0;
+    let timer: NodeJS.Timeout | undefined;
+    res.on("close", () => clearTimeout(timer));
+    const writeNext = () => {
+      if (res.destroyed) return;
+      const chunk = body.subarray(offset, offset + this.chunkBytes);
+      offset += chunk.length;
+      this.egress.countBytes(client, kind, chunk.length);
+      if (offset >= body.length) return void res.end(chunk);
+      res.write(chunk);
+      const due = started + (spreadMs * offset) / body.length;
+      timer = setTimeout(writeNext, Math.max(0, due - Date.now()));
+    };
+    writeNext();
   }
 
   error(res: ServerResponse, client: string, status: number, message: string): void {
@@ -346,15 +383,27 @@ async function handleRequest(ctx: RequestContext, req: IncomingMessage, res: Ser
   }
   ctx.egress.countRequest(client);
   const now = Date.now();
+  if (path.startsWith(`${SHA256_PREFIX}/`)) {
+    const hashed = ctx.lookup(path.slice(SHA256_PREFIX.length), now);
+    if (!hashed) return ctx.writer.error(res, client, 404, `not found: ${path}`);
+    res.writeHead(200, { ...CORS_HEADERS, "content-type": "text/plain", "cache-control": "no-store" });
+    return void res.end(createHash("sha256").update(hashed.body).digest("hex"));
+  }
   const target = ctx.lookup(path, now);
   if (!target) return ctx.writer.error(res, client, 404, `not found: ${path}`);
 
   const fault = decideFault(ctx.faults, client, target.kind, now);
+  if (fault.hit) ctx.egress.countFault(client);
   if (fault.delayMs > 0) {
     await new Promise((r) => setTimeout(r, fault.delayMs));
     if (res.destroyed) return;
   }
+  if (fault.reset) {
+    ctx.egress.countError(client);
+    return void res.socket?.resetAndDestroy();
+  }
   if (fault.status !== undefined) return ctx.writer.error(res, client, fault.status, `injected fault ${fault.status}`);
+  const spreadMs = fault.paceFactor > 0 && target.durationSec ? fault.paceFactor * target.durationSec * 1000 : 0;
 
   const headers: Record<string, string | number> = {
     "content-type": target.contentType,
@@ -381,7 +430,8 @@ async function handleRequest(ctx: RequestContext, req: IncomingMessage, res: Ser
       head,
     );
   }
-  ctx.writer.send(res, client, target.kind, 200, headers, target.body, head);
+  if (target.kind === "segment" && !head) res.once("finish", () => ctx.egress.countSegmentDelivered(client, path));
+  ctx.writer.send(res, client, target.kind, 200, headers, target.body, head, spreadMs);
 }
 
 /** Listens and returns the base URL clients use (loopback for a wildcard host). */

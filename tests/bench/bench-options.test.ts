@@ -99,6 +99,22 @@ describe("bench options", () => {
     assert.equal(resolveBenchOptions({ viewers: 8, browsers: 8 }).browsers, 8);
   });
 
+  it("checks the fault scenario options, each error naming its flag", () => {
+    optionError(() => resolveBenchOptions({ scenario: "cdn-partial" }), "--scenario");
+    optionError(() => parseArgs(["--scenario", "meteor"]), "--scenario");
+    optionError(() => parseArgs(["--cdn-fault", "404"]), "--cdn-fault");
+    optionError(() => parseArgs(["--tracker-restart", "soon"]), "--tracker-restart");
+    optionError(() => parseArgs(["--hashes", "maybe"]), "--hashes");
+    optionError(() => resolveBenchOptions({ links: "default", scenario: "starved" }), "--browsers");
+    optionError(() => resolveBenchOptions({ links: "default", cdnFault: "reset" }), "--cdn-fault");
+    const options = resolveBenchOptions(
+      parseArgs(["--links", "default", "--scenario", "tracker-kill", "--tracker-restart", "never"]),
+    );
+    assert.equal(options.scenario, "tracker-kill");
+    assert.equal(options.trackerRestart, "never");
+    assert.equal(resolveBenchOptions({ links: "default", scenario: "cdn-partial", cdnFault: "hang" }).cdnFault, "hang");
+  });
+
   it("passes the latency target, the upload cap and --sdk-config to the swarmcast mode", () => {
     const options = resolveBenchOptions({
       liveSyncCount: 4,
@@ -144,7 +160,10 @@ function snap(at: number, fields: Partial<ViewerSnapshot>): ViewerSnapshot {
 const egress = (at: number, bytes: Record<string, number>): EgressSample => ({
   at,
   byClient: Object.fromEntries(
-    Object.entries(bytes).map(([id, b]) => [id, { segmentBytes: b, playlistBytes: 10, requests: 1, errors: 0 }]),
+    Object.entries(bytes).map(([id, b]) => [
+      id,
+      { segmentBytes: b, playlistBytes: 10, requests: 1, errors: 0, faults: 0, repeatedSegments: 0 },
+    ]),
   ),
 });
 

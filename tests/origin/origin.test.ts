@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { decideFault } from "../../devkit/origin/faults.js";
@@ -69,10 +70,29 @@ describe("range and fault rules", () => {
       { clients: ["a"], status: 503, from: 100, until: 200 },
       { delayMs: 50, target: "all" as const },
     ];
-    assert.deepEqual(decideFault(rules, "a", "segment", 150), { status: 503, delayMs: 50 });
-    assert.deepEqual(decideFault(rules, "a", "segment", 200), { delayMs: 50 });
-    assert.deepEqual(decideFault(rules, "b", "segment", 150), { delayMs: 50 });
-    assert.deepEqual(decideFault(rules, "a", "playlist", 150), { delayMs: 50 });
+    const plain = { hit: true, reset: false, paceFactor: 0 };
+    assert.deepEqual(decideFault(rules, "a", "segment", 150), { ...plain, status: 503, delayMs: 50 });
+    assert.deepEqual(decideFault(rules, "a", "segment", 200), { ...plain, delayMs: 50 });
+    assert.deepEqual(decideFault(rules, "b", "segment", 150), { ...plain, delayMs: 50 });
+    assert.deepEqual(decideFault(rules, "a", "playlist", 150), { ...plain, delayMs: 50 });
+    assert.deepEqual(decideFault([rules[0]], "b", "segment", 150), {
+      hit: false,
+      delayMs: 0,
+      reset: false,
+      paceFactor: 0,
+    });
+  });
+
+  it("paces segments only and resets whatever a reset rule targets", () => {
+    const rules = [
+      { paceFactor: 1.5, target: "all" as const },
+      { reset: true, clients: ["x"] },
+    ];
+    assert.equal(decideFault(rules, "x", "segment", 0).paceFactor, 1.5);
+    assert.equal(decideFault(rules, "x", "playlist", 0).paceFactor, 0);
+    assert.equal(decideFault(rules, "x", "segment", 0).reset, true);
+    assert.equal(decideFault(rules, "x", "playlist", 0).reset, false);
+    assert.equal(decideFault(rules, "y", "segment", 0).reset, false);
   });
 });
 
@@ -153,9 +173,73 @@ describe("origin over HTTP", () => {
     origin.setFaults([]);
   });
 
+  it("resets the connection of chosen clients only, and counts the fault", async () => {
+    origin.resetEgress();
+    origin.setFaults([{ clients: ["cut"], reset: true }]);
+    await assert.rejects(fetch(`${origin.url}/c/cut/live/seg-1.ts`).then((r) => r.arrayBuffer()));
+    const good = await fetch(`${origin.url}/c/fine/live/seg-1.ts`);
+    assert.equal(good.status, 200);
+    await good.arrayBuffer();
+    const playlist = await fetch(`${origin.url}/c/cut/live/index.m3u8`);
+    assert.equal(playlist.status, 200, "playlists are not segments: the default target spares them");
+    await playlist.text();
+    const report = origin.egress().byClient;
+    assert.equal(report.cut.faults, 1);
+    assert.equal(report.cut.segmentBytes, 0);
+    assert.equal(report.fine.faults, 0);
+    origin.setFaults([]);
+  });
+
+  it("holds a response for delayMs, then answers it whole", async () => {
+    origin.setFaults([{ clients: ["slow"], delayMs: 400 }]);
+    const started = Date.now();
+    const response = await fetch(`${origin.url}/c/slow/live/seg-1.ts`);
+    const body = await response.arrayBuffer();
+    assert.ok(Date.now() - started >= 390, `answered after ${Date.now() - started} ms`);
+    assert.equal(response.status, 200);
+    assert.ok(body.byteLength > 0);
+    origin.setFaults([]);
+  });
+
+  it("paces a segment's body to a multiple of its media duration, and only inside the rule's window", async () => {
+    // 0.25 × a 2 s segment: the body arrives over ~500 ms instead of at once.
+    origin.setFaults([{ paceFactor: 0.25, from: Date.now(), until: Date.now() + 60_000 }]);
+    let started = Date.now();
+    await (await fetch(`${origin.url}/c/paced/live/seg-1.ts`)).arrayBuffer();
+    const paced = Date.now() - started;
+    assert.ok(paced >= 400, `a paced segment took ${paced} ms`);
+    origin.setFaults([{ paceFactor: 0.25, from: Date.now() - 2000, until: Date.now() - 1000 }]);
+    started = Date.now();
+    await (await fetch(`${origin.url}/c/paced/live/seg-1.ts`)).arrayBuffer();
+    assert.ok(Date.now() - started < paced / 2, "a rule whose window has passed still paced");
+    assert.equal(origin.egress().byClient.paced.faults, 1);
+    origin.setFaults([]);
+  });
+
+  it("counts a segment sent whole to the same client twice", async () => {
+    origin.resetEgress();
+    for (let i = 0; i < 2; i++) await (await fetch(`${origin.url}/c/twice/live/seg-1.ts`)).arrayBuffer();
+    await (await fetch(`${origin.url}/c/twice/live/seg-2.ts`)).arrayBuffer();
+    await (await fetch(`${origin.url}/c/once/live/seg-1.ts`)).arrayBuffer();
+    assert.equal(origin.egress().byClient.twice.repeatedSegments, 1);
+    assert.equal(origin.egress().byClient.once.repeatedSegments, 0);
+  });
+
+  it("answers the SHA-256 of what a path serves, uncounted as egress", async () => {
+    origin.resetEgress();
+    const body = Buffer.from(await (await fetch(`${origin.url}/live/seg-1.ts`)).arrayBuffer());
+    const hash = await (await fetch(`${origin.url}/c/h/sha256/live/seg-1.ts`)).text();
+    assert.equal(hash, createHash("sha256").update(body).digest("hex"));
+    assert.equal(origin.egress().byClient.h.segmentBytes, 0);
+    assert.equal((await fetch(`${origin.url}/sha256/live/nope.ts`)).status, 404);
+  });
+
   it("rejects malformed fault rules and unknown options with a clear message", async () => {
     assert.throws(() => origin.setFaults([{ status: 200 }]), /status must be an HTTP error status/);
-    assert.throws(() => origin.setFaults([{}]), /needs a status or a delayMs/);
+    assert.throws(() => origin.setFaults([{}]), /needs a status, a delayMs, reset or a paceFactor/);
+    assert.throws(() => origin.setFaults([{ paceFactor: 0 }]), /paceFactor must be a number > 0/);
+    assert.throws(() => origin.setFaults([{ reset: true, status: 503 }]), /reset and status exclude each other/);
+    assert.throws(() => origin.setFaults([{ status: 503, from: 10, until: 5 }]), /until \(5\) must be after from/);
     await assert.rejects(startOrigin({ windowSize: 3 } as never), /unknown option "windowSize"/);
   });
 

@@ -28,7 +28,12 @@ before(async () => {
   [origin, tracker, pages, browser] = await Promise.all([
     startOrigin({ hashTags: false }),
     startTracker({ host: "127.0.0.1", port: 0, logLevel: "warn" }),
-    startPageServer({ "/dist/": "sdk/dist", "/pages/": "tests/browser-pages", "/output/": "tests/output/trust" }),
+    startPageServer({
+      "/dist/": "sdk/dist",
+      "/pages/": "tests/browser-pages",
+      "/devkit/": "devkit/pages",
+      "/output/": "tests/output/trust",
+    }),
     launchChromium(),
   ]);
   // The map lives on another host than the segments, so its keys are absolute URLs; one key in
