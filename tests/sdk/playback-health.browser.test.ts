@@ -1,5 +1,5 @@
 // A starved viewer stops serving: two Chromium viewers share the live stream; the page of one is
-// slowed 4× by CDP CPU throttling and its main thread kept busy 300 ms of every 500 ms, as by a
+// slowed 4× by CDP CPU throttling and its main thread kept busy 400 ms of every 700 ms, as by a
 // heavy page on a weak device (throttling alone starves nothing on an idle machine: the page's
 // own work is too small). It must report itself struggling, stop uploading while it does (the
 // other keeps playing), and serve again once the load is lifted.
@@ -50,9 +50,11 @@ describe("playback health in Chromium", () => {
       await starved.page.evaluate(() => {
         const w = window as unknown as { hog?: ReturnType<typeof setInterval> };
         w.hog = setInterval(() => {
-          const until = performance.now() + 300;
+          const until = performance.now() + 400;
           while (performance.now() < until);
-        }, 500);
+          // 700 ms, not a multiple of the monitor's 250 ms: a load in step with its timer could
+          // always run right after a sample and never make one late.
+        }, 700);
       });
       await waitFor(async () => (await starved.read()).stats!.health.state === "struggling", {
         what: "the starved viewer to report itself struggling",
