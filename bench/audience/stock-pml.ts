@@ -10,7 +10,7 @@
  * swarmcast modes never load it.
  */
 import { Core, type StreamType } from "p2p-media-loader-core";
-import { CoreStreamFeeder, segmentRuntimeId } from "../../sdk/src/engine/core-stream-feeder";
+import { CoreStreamFeeder, fetchSegment, segmentRuntimeId } from "../../sdk/src/engine/core-stream-feeder";
 import { ensureNavigator } from "../../sdk/src/engine/node-runtime";
 import type { LivePlayer, LoadedSegment, PlaylistSegment, Rendition } from "../../sdk/src/engine-entry";
 
@@ -107,16 +107,10 @@ export class StockPmlEngine {
 
   /** A segment PML does not manage: hls.js's own loader fetches it, counted as HTTP. */
   private async loadOverHttp(segment: PlaylistSegment): Promise<LoadedSegment> {
-    const started = performance.now();
-    const [start, end] = segment.byteRange;
-    const ranged = typeof start === "number" && typeof end === "number" && end > start;
-    const response = await fetch(segment.url, ranged ? { headers: { Range: `bytes=${start}-${end - 1}` } } : {});
-    if (!response.ok) throw new Error(`segment ${segment.url}: HTTP ${response.status}`);
-    const data = await response.arrayBuffer();
-    this.counters.httpBytes += data.byteLength;
+    const loaded = await fetchSegment(segment);
+    this.counters.httpBytes += loaded.data.byteLength;
     for (const listener of this.segmentListeners)
-      listener({ url: segment.url, bytes: data.byteLength, source: "http" });
-    const seconds = Math.max(1e-3, (performance.now() - started) / 1000);
-    return { data, bandwidthBps: (data.byteLength * 8) / seconds };
+      listener({ url: segment.url, bytes: loaded.data.byteLength, source: "http" });
+    return loaded;
   }
 }

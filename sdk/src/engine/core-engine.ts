@@ -9,7 +9,7 @@ import type { SwarmcastEventMap } from "../events";
 import type { LivePlayer, PlaylistSegment } from "../live/live-player";
 import type { ResolvedOptions } from "../options";
 import type { SwarmcastStats } from "../stats/accumulator";
-import { CoreStreamFeeder, segmentRuntimeId } from "./core-stream-feeder";
+import { CoreStreamFeeder, fetchSegment, segmentRuntimeId } from "./core-stream-feeder";
 import { ensureNavigator } from "./node-runtime";
 import { LiveP2PSession, type P2PCoreHandle } from "./session";
 import { defaultWireSwarmId } from "./wire-identity";
@@ -133,13 +133,7 @@ async function loadSegment(
 }
 
 async function fetchOverHttp(session: LiveP2PSession, segment: PlaylistSegment): Promise<LoadedSegment> {
-  const started = performance.now();
-  const [start, end] = segment.byteRange;
-  const ranged = typeof start === "number" && typeof end === "number" && end > start;
-  const response = await fetch(segment.url, ranged ? { headers: { Range: `bytes=${start}-${end - 1}` } } : {});
-  if (!response.ok) throw new Error(`segment ${segment.url}: HTTP ${response.status}`);
-  const data = await response.arrayBuffer();
-  const seconds = Math.max(1e-3, (performance.now() - started) / 1000);
-  session.countHttpSegment(segment.url, data.byteLength);
-  return { data, bandwidthBps: (data.byteLength * 8) / seconds };
+  const loaded = await fetchSegment(segment);
+  session.countHttpSegment(segment.url, loaded.data.byteLength);
+  return loaded;
 }

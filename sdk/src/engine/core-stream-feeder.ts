@@ -1,6 +1,6 @@
 import { generateStreamShortId, type Core, type Segment } from "p2p-media-loader-core";
 import type { LivePlayer, PlaylistEvent, PlaylistSegment } from "../live/live-player";
-import type { Rendition } from "./core-engine";
+import type { LoadedSegment, Rendition } from "./core-engine";
 
 /** PML's segment id: the URL, plus the inclusive byte range when there is one. */
 export function segmentRuntimeId(segment: PlaylistSegment): string {
@@ -72,4 +72,16 @@ export class CoreStreamFeeder {
     });
     if (added.length > 0 || gone.size > 0) this.core.updateStream(details.url, added, gone.values());
   }
+}
+
+/** A segment (its byte range, if any) over HTTP, with the throughput of the fetch. */
+export async function fetchSegment(segment: PlaylistSegment): Promise<LoadedSegment> {
+  const started = performance.now();
+  const [start, end] = segment.byteRange;
+  const ranged = typeof start === "number" && typeof end === "number" && end > start;
+  const response = await fetch(segment.url, ranged ? { headers: { Range: `bytes=${start}-${end - 1}` } } : {});
+  if (!response.ok) throw new Error(`segment ${segment.url}: HTTP ${response.status}`);
+  const data = await response.arrayBuffer();
+  const seconds = Math.max(1e-3, (performance.now() - started) / 1000);
+  return { data, bandwidthBps: (data.byteLength * 8) / seconds };
 }
