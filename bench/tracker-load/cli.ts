@@ -49,7 +49,9 @@ offered load), saturation throughput, p99 announce-reply latency and RSS per idl
   --nodes <n>           instead: the cluster bench, one tracker vs n trackers sharing swarms
                         through a redis-server (CPU per 1,000 announces, cross-node relay
                         latency); writes bench/results/tracker-cluster.{json,md}. With it:
-                        --connections, --swarms, --rate, --offers, --rate-seconds, --note, --out
+                        --connections, --swarms, --rate, --offers, --rate-seconds, --note, --out,
+                        --rounds (default ${DEFAULT_CLUSTER_BENCH.rounds}: 1 node and n nodes alternate, medians reported),
+                        --separate (each round also runs the n nodes without Redis: the cost before sharing)
   --soak                instead: the soak, the compiled tracker (npm run build first) under a
                         turning-over audience; writes bench/results/tracker-soak.{json,md,svg}. With it:
                         --minutes (default ${DEFAULT_SOAK_CONFIG.minutes}), --connections (default ${DEFAULT_SOAK_CONFIG.connections}),
@@ -87,6 +89,7 @@ async function main(): Promise<void> {
         "rate-seconds": { type: "string" },
         "warmup-seconds": { type: "string" },
         rounds: { type: "string" },
+        separate: { type: "boolean" },
         window: { type: "string" },
         "saturation-seconds": { type: "string" },
         idle: { type: "string" },
@@ -175,8 +178,11 @@ async function main(): Promise<void> {
         rate: num("rate", values.rate, c.rate, 1),
         offers: num("offers", values.offers, c.offers, 0),
         seconds: num("rate-seconds", values["rate-seconds"], c.seconds, 1),
+        rounds: num("rounds", values.rounds, c.rounds, 1),
+        separate: values.separate ?? false,
       },
       values.note ?? "",
+      (line) => process.stdout.write(`${line}\n`),
     );
     const out = resolve(values.out ?? "bench/results/tracker-cluster");
     mkdirSync(dirname(out), { recursive: true });

@@ -6,11 +6,16 @@
  * spread evenly over the nodes. Reported: tracker CPU (all nodes together) per 1,000 announces,
  * Redis's own CPU, and offer relay latency measured by probe pairs — offerer and receiver on the
  * same node for the single tracker, on different nodes for the cluster — while the load runs.
+ *
+ * The two configurations alternate over several rounds (1 node, N nodes, 1 node, …), each with
+ * fresh processes (and a fresh redis-server), and the ratio is that of the medians: other work
+ * on a shared machine then weighs on both sides instead of on whichever ran during it.
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
 import WebSocket from "ws";
 import { type RedisProcess, startRedis } from "../../devkit/redis";
 import type { TrackerReply, TrackerUsage } from "./messages";
@@ -30,6 +35,13 @@ export interface ClusterBenchConfig {
   /** Probe offers per second (each pair sends one offer per tick). */
   probeRate: number;
   probePairs: number;
+  /** Rounds of (1 node, N nodes), interleaved. */
+  rounds: number;
+  /**
+   * Each round also runs the N nodes without Redis (the same layout, so no offer leaves its
+   * node): what N processes cost before any sharing.
+   */
+  separate: boolean;
 }
 
 export const DEFAULT_CLUSTER_BENCH: ClusterBenchConfig = {
@@ -42,6 +54,8 @@ export const DEFAULT_CLUSTER_BENCH: ClusterBenchConfig = {
   seconds: 15,
   probeRate: 20,
   probePairs: 4,
+  rounds: 5,
+  separate: false,
 };
 
 const SDP =
@@ -70,9 +84,10 @@ function startNode(redisUrl: string): Promise<Node> {
   });
 }
 
-function usage(node: Node): Promise<number> {
+/** CPU milliseconds of a tracker process: [user, system]. */
+function usage(node: Node): Promise<[number, number]> {
   return new Promise((resolve) => {
-    node.proc.once("message", (m: TrackerUsage) => resolve((m.userUs + m.systemUs) / 1000));
+    node.proc.once("message", (m: TrackerUsage) => resolve([m.userUs / 1000, m.systemUs / 1000]));
     node.proc.send({ type: "usage", gc: false });
   });
 }
@@ -84,6 +99,18 @@ function usage(node: Node): Promise<number> {
 function wakeups(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, "utf8").match(/^voluntary_ctxt_switches:\s+(\d+)/m);
   return line === null ? 0 : Number(line[1]);
+}
+
+/** Commands Redis has run, by name (INFO commandstats): how many PUBLISHes carried the relay. */
+async function redisCalls(url: string): Promise<Map<string, number>> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+  try {
+    await client.connect();
+    const info = await client.info("commandstats");
+    return new Map([...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1], Number(m[2])]));
+  } finally {
+    client.disconnect();
+  }
 }
 
 /** CPU milliseconds of a process, from /proc (redis-server is not ours to ask). */
@@ -167,9 +194,13 @@ export interface ClusterPhase {
   trackerCpuMs: number;
   redisCpuMs: number;
   cpuMsPer1000: number;
+  /** The kernel's share of cpuMsPer1000 (socket reads and writes, wake-ups). */
+  systemCpuMsPer1000: number;
   redisCpuMsPer1000: number;
   /** Event-loop wake-ups of all tracker nodes per 1,000 announces. */
   wakeupsPer1000: number;
+  /** PUBLISH commands (relay, membership, claims) Redis ran per 1,000 announces. */
+  publishesPer1000: number;
   probeOffers: number;
   probeLost: number;
   relayP50Ms: number;
@@ -236,15 +267,20 @@ async function runPhase(
 
   await sleep(cfg.warmupSeconds * 1000);
   const replies0 = clients.reduce((s, c) => s + c.replies, 0);
-  const cpu0 = (await Promise.all(nodes.map(usage))).reduce((a, b) => a + b, 0);
+  const sum = (u: [number, number][]): [number, number] => u.reduce(([a, b], [c, d]) => [a + c, b + d], [0, 0]);
+  const [user0, sys0] = sum(await Promise.all(nodes.map(usage)));
+  const cpu0 = user0 + sys0;
   const wake0 = nodes.reduce((s, n) => s + wakeups(n.proc.pid!), 0);
   const redis0 = redisPid === null ? 0 : procCpuMs(redisPid);
+  const calls0 = redis === null ? new Map<string, number>() : await redisCalls(redis.url);
   measuring = true;
   await sleep(cfg.seconds * 1000);
   measuring = false;
-  const cpu1 = (await Promise.all(nodes.map(usage))).reduce((a, b) => a + b, 0);
+  const [user1, sys1] = sum(await Promise.all(nodes.map(usage)));
+  const cpu1 = user1 + sys1;
   const wake1 = nodes.reduce((s, n) => s + wakeups(n.proc.pid!), 0);
   const redis1 = redisPid === null ? 0 : procCpuMs(redisPid);
+  const calls1 = redis === null ? new Map<string, number>() : await redisCalls(redis.url);
   const replies1 = clients.reduce((s, c) => s + c.replies, 0);
   clearInterval(load);
   clearInterval(probeTimer);
@@ -272,8 +308,10 @@ async function runPhase(
     trackerCpuMs: Math.round(cpu1 - cpu0),
     redisCpuMs: Math.round(redis1 - redis0),
     cpuMsPer1000: ((cpu1 - cpu0) / announces) * 1000,
+    systemCpuMsPer1000: ((sys1 - sys0) / announces) * 1000,
     redisCpuMsPer1000: ((redis1 - redis0) / announces) * 1000,
     wakeupsPer1000: ((wake1 - wake0) / announces) * 1000,
+    publishesPer1000: (((calls1.get("publish") ?? 0) - (calls0.get("publish") ?? 0)) / announces) * 1000,
     probeOffers: probeSent,
     probeLost: Math.max(0, probeSent - latencies.length),
     relayP50Ms: percentile(latencies, 50),
@@ -281,51 +319,113 @@ async function runPhase(
   };
 }
 
+export interface ClusterRound {
+  single: ClusterPhase;
+  cluster: ClusterPhase;
+  /** The N nodes without Redis, with `separate`. */
+  separate?: ClusterPhase;
+  /** This round's ratio of tracker CPU per 1,000 announces, cluster / single. */
+  cpuRatio: number;
+}
+
 export interface ClusterBenchResult {
   config: ClusterBenchConfig;
   date: string;
   loadAverage: number[];
   cpus: number;
+  rounds: ClusterRound[];
+  /** Per configuration, the median of each figure over the rounds. */
   phases: ClusterPhase[];
+  /** Median cluster CPU per 1,000 announces / median single-node CPU per 1,000 announces. */
   cpuRatio: number;
+  /** The same for the N nodes without Redis (with `separate`): the share of the ratio before any relay. */
+  separateRatio?: number;
   note: string;
+}
+
+function median(values: number[]): number {
+  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const mid = v.length >> 1;
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+function medianPhase(phases: ClusterPhase[]): ClusterPhase {
+  const m = (key: keyof ClusterPhase) => median(phases.map((p) => p[key] as number));
+  return {
+    label: phases[0].label,
+    nodes: phases[0].nodes,
+    announces: m("announces"),
+    trackerCpuMs: m("trackerCpuMs"),
+    redisCpuMs: m("redisCpuMs"),
+    cpuMsPer1000: m("cpuMsPer1000"),
+    systemCpuMsPer1000: m("systemCpuMsPer1000"),
+    redisCpuMsPer1000: m("redisCpuMsPer1000"),
+    wakeupsPer1000: m("wakeupsPer1000"),
+    publishesPer1000: m("publishesPer1000"),
+    probeOffers: m("probeOffers"),
+    probeLost: m("probeLost"),
+    relayP50Ms: m("relayP50Ms"),
+    relayP99Ms: m("relayP99Ms"),
+  };
 }
 
 export async function runClusterBench(
   config: Partial<ClusterBenchConfig> = {},
   note = "",
+  log: (line: string) => void = () => {},
 ): Promise<ClusterBenchResult> {
   const cfg = { ...DEFAULT_CLUSTER_BENCH, ...config };
   const os = await import("node:os");
   const loadBefore = os.loadavg();
-  const single = await runPhase("1 node, no Redis", 1, null, null, cfg);
-  const redis = await startRedis();
-  const redisPid = redis.pid();
-  let cluster: ClusterPhase;
-  try {
-    cluster = await runPhase(`${cfg.nodes} nodes, Redis`, cfg.nodes, redis, redisPid || null, cfg);
-  } finally {
-    await redis.stop();
+  const rounds: ClusterRound[] = [];
+  for (let i = 0; i < cfg.rounds; i++) {
+    const single = await runPhase("1 node, no Redis", 1, null, null, cfg);
+    const redis = await startRedis();
+    let cluster: ClusterPhase;
+    try {
+      cluster = await runPhase(`${cfg.nodes} nodes, Redis`, cfg.nodes, redis, redis.pid() || null, cfg);
+    } finally {
+      await redis.stop();
+    }
+    const separate = cfg.separate
+      ? await runPhase(`${cfg.nodes} nodes, no Redis`, cfg.nodes, null, null, cfg)
+      : undefined;
+    const round = { single, cluster, separate, cpuRatio: cluster.cpuMsPer1000 / single.cpuMsPer1000 };
+    rounds.push(round);
+    log(
+      `round ${i + 1}/${cfg.rounds}: 1 node ${single.cpuMsPer1000.toFixed(0)} ms, ${cfg.nodes} nodes ` +
+        `${cluster.cpuMsPer1000.toFixed(0)} ms per 1,000 announces (${round.cpuRatio.toFixed(2)}×), ` +
+        `relay p99 ${cluster.relayP99Ms.toFixed(1)} ms, load ${os.loadavg()[0].toFixed(2)}`,
+    );
   }
   const loadAfter = os.loadavg();
+  const phases = [medianPhase(rounds.map((r) => r.single)), medianPhase(rounds.map((r) => r.cluster))];
+  const separate = rounds.flatMap((r) => (r.separate ? [r.separate] : []));
+  if (separate.length > 0) phases.push(medianPhase(separate));
   return {
     config: cfg,
     date: new Date().toISOString(),
     loadAverage: loadBefore.map((l, i) => Math.round(((l + loadAfter[i]) / 2) * 100) / 100),
     cpus: os.cpus().length,
-    phases: [single, cluster],
-    cpuRatio: cluster.cpuMsPer1000 / single.cpuMsPer1000,
+    rounds,
+    phases,
+    cpuRatio: phases[1].cpuMsPer1000 / phases[0].cpuMsPer1000,
+    separateRatio: phases[2] ? phases[2].cpuMsPer1000 / phases[0].cpuMsPer1000 : undefined,
     note,
   };
 }
 
 export function renderClusterMarkdown(r: ClusterBenchResult): string {
   const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : "–");
-  const rows = r.phases.map(
-    (p) =>
-      `| ${p.label} | ${p.announces} | ${f(p.cpuMsPer1000, 0)} | ${f(p.wakeupsPer1000, 0)} | ${f(p.redisCpuMsPer1000, 0)} | ${p.probeOffers} | ${p.probeLost} | ${f(p.relayP50Ms, 2)} | ${f(p.relayP99Ms, 2)} |`,
-  );
+  const row = (label: string, p: ClusterPhase) =>
+    `| ${label} | ${f(p.announces, 0)} | ${f(p.cpuMsPer1000, 0)} | ${f(p.systemCpuMsPer1000, 0)} | ${f(p.wakeupsPer1000, 0)} | ${f(p.publishesPer1000, 0)} | ${f(p.redisCpuMsPer1000, 0)} | ${f(p.probeOffers, 0)} | ${f(p.probeLost, 0)} | ${f(p.relayP50Ms, 2)} | ${f(p.relayP99Ms, 2)} |`;
   const c = r.config;
+  const header = [
+    "| configuration | announces answered | tracker CPU ms / 1,000 announces (all nodes) | of which kernel | tracker wake-ups / 1,000 | Redis PUBLISHes / 1,000 | Redis CPU ms / 1,000 | probe offers | lost | relay p50 ms | relay p99 ms |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
+  ];
+  const ratios = r.rounds.map((x) => f(x.cpuRatio, 2));
   return [
     "# Tracker cluster cost",
     "",
@@ -333,14 +433,33 @@ export function renderClusterMarkdown(r: ClusterBenchResult): string {
     "",
     `${c.connections} connections in ${c.swarms} swarms, ${c.rate} announces/s offered with ${c.offers} offers each (every offer answered), ` +
       `${c.warmupSeconds} s warm-up then ${c.seconds} s measured per configuration; ${c.probePairs} probe pairs send ${c.probeRate} offers/s each ` +
-      "(cluster: offerer on node 1, receiver on the last node; single: both on the one node).",
+      "(cluster: offerer on node 1, receiver on the last node; single: both on the one node). " +
+      `${r.rounds.length} rounds, the configurations alternating (1 node, ${c.nodes} nodes, 1 node, …), fresh processes each time; ` +
+      "the table gives each figure's median over the rounds.",
     "",
-    "| configuration | announces answered | tracker CPU ms / 1,000 announces (all nodes) | tracker wake-ups / 1,000 | Redis CPU ms / 1,000 | probe offers | lost | relay p50 ms | relay p99 ms |",
-    "|---|---|---|---|---|---|---|---|---|",
-    ...rows,
+    ...header,
+    ...r.phases.map((p) => row(p.label, p)),
     "",
-    `**Tracker CPU per 1,000 announces, ${r.phases[1].nodes} nodes vs 1: ${f(r.cpuRatio, 2)}×** (goal ≤ 1.5×); ` +
-      `cross-node relay p99 ${f(r.phases[1].relayP99Ms, 1)} ms (goal ≤ 20 ms on loopback).`,
+    `**Tracker CPU per 1,000 announces, ${r.phases[1].nodes} nodes vs 1: ${f(r.cpuRatio, 2)}×** (ratio of the medians; goal ≤ 1.5×; ` +
+      `rounds: ${ratios.join(", ")}); cross-node relay p99 ${f(r.phases[1].relayP99Ms, 1)} ms (median of the rounds; goal ≤ 20 ms on loopback).`,
+    ...(r.separateRatio === undefined
+      ? []
+      : [
+          "",
+          `The same ${c.nodes} nodes without Redis (each swarm split over the nodes, no offer leaves its node; the probes' ` +
+            `offers find no peer, so their latency is not measured): ${f(r.separateRatio, 2)}× the single node's CPU per 1,000 announces ` +
+            `(rounds: ${r.rounds.map((x) => f(x.separate!.cpuMsPer1000 / x.single.cpuMsPer1000, 2)).join(", ")}). ` +
+            `What sharing through Redis adds on top: ${f(r.cpuRatio - r.separateRatio, 2)}× of a single node.`,
+        ]),
+    "",
+    "## Each round",
+    "",
+    ...header,
+    ...r.rounds.flatMap((x, i) => [
+      row(`${i + 1}: ${x.single.label}`, x.single),
+      row(`${i + 1}: ${x.cluster.label}`, x.cluster),
+      ...(x.separate ? [row(`${i + 1}: ${x.separate.label}`, x.separate)] : []),
+    ]),
     "",
   ].join("\n");
 }
