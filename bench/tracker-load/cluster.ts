@@ -400,19 +400,30 @@ export async function runClusterBench(
     );
   }
   const loadAfter = os.loadavg();
+  return summarizeRounds(cfg, rounds, {
+    date: new Date().toISOString(),
+    loadAverage: loadBefore.map((l, i) => Math.round(((l + loadAfter[i]) / 2) * 100) / 100),
+    cpus: os.cpus().length,
+    note,
+  });
+}
+
+/** The result of alternated rounds: each configuration's median figures and the ratio of the medians. */
+export function summarizeRounds(
+  config: ClusterBenchConfig,
+  rounds: ClusterRound[],
+  run: Pick<ClusterBenchResult, "date" | "loadAverage" | "cpus" | "note">,
+): ClusterBenchResult {
   const phases = [medianPhase(rounds.map((r) => r.single)), medianPhase(rounds.map((r) => r.cluster))];
   const separate = rounds.flatMap((r) => (r.separate ? [r.separate] : []));
   if (separate.length > 0) phases.push(medianPhase(separate));
   return {
-    config: cfg,
-    date: new Date().toISOString(),
-    loadAverage: loadBefore.map((l, i) => Math.round(((l + loadAfter[i]) / 2) * 100) / 100),
-    cpus: os.cpus().length,
+    config,
+    ...run,
     rounds,
     phases,
     cpuRatio: phases[1].cpuMsPer1000 / phases[0].cpuMsPer1000,
     separateRatio: phases[2] ? phases[2].cpuMsPer1000 / phases[0].cpuMsPer1000 : undefined,
-    note,
   };
 }
 
