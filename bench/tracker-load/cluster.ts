@@ -350,24 +350,12 @@ function median(values: number[]): number {
   return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
+/** Each figure's median over the phases of one configuration (the label is theirs in common). */
 function medianPhase(phases: ClusterPhase[]): ClusterPhase {
-  const m = (key: keyof ClusterPhase) => median(phases.map((p) => p[key] as number));
-  return {
-    label: phases[0].label,
-    nodes: phases[0].nodes,
-    announces: m("announces"),
-    trackerCpuMs: m("trackerCpuMs"),
-    redisCpuMs: m("redisCpuMs"),
-    cpuMsPer1000: m("cpuMsPer1000"),
-    systemCpuMsPer1000: m("systemCpuMsPer1000"),
-    redisCpuMsPer1000: m("redisCpuMsPer1000"),
-    wakeupsPer1000: m("wakeupsPer1000"),
-    publishesPer1000: m("publishesPer1000"),
-    probeOffers: m("probeOffers"),
-    probeLost: m("probeLost"),
-    relayP50Ms: m("relayP50Ms"),
-    relayP99Ms: m("relayP99Ms"),
-  };
+  const out: Record<string, unknown> = { ...phases[0] };
+  for (const [key, value] of Object.entries(phases[0]))
+    if (typeof value === "number") out[key] = median(phases.map((p) => p[key as keyof ClusterPhase] as number));
+  return out as unknown as ClusterPhase;
 }
 
 export async function runClusterBench(
