@@ -18,7 +18,7 @@ export function renderAudienceMarkdown(result: AudienceResult): string {
   const row = (label: string, f: (m: AudienceModeResult) => string) => `| ${label} | ${modes.map(f).join(" | ")} |`;
   const virtual = o.viewers - o.browsers;
   const lines = [
-    `# Audience bench: ${o.viewers} viewers (${virtual} virtual, ${o.browsers} Chromium), links ${o.links}, ${o.ladder === 3 ? "3-rendition ladder" : "1.6 Mbit/s rendition alone"}`,
+    `# Audience bench: ${o.viewers} viewers (${virtual} virtual, ${o.browsers} Chromium), links ${o.links}${o.rtt === false ? " without round-trip times" : ""}, ${o.ladder === 3 ? "3-rendition ladder" : "1.6 Mbit/s rendition alone"}`,
     "",
     `Joins ${o.joinIntervalSec} s apart, ${o.warmupSec} s warm-up, ${o.durationSec} s steady state per mode; machine ${result.machine.cpus} CPUs, load ${result.machine.loadavgStart.map((x) => x.toFixed(1)).join(" / ")} at start, ${result.machine.loadavgEnd.map((x) => x.toFixed(1)).join(" / ")} at end; machine CPU ${pct(result.machine.cpuBeforeBench, 0)} busy with other work before the bench started; started ${result.machine.startedAt}.`,
     "",
@@ -226,7 +226,7 @@ export function renderAudienceChart(result: AudienceResult): string {
     animation: false,
     backgroundColor: "#ffffff",
     title: {
-      text: `Audience bench — ${o.viewers} viewers (${o.browsers} Chromium), links ${o.links}, ladder ${o.ladder}${result.valid.counts ? "" : " — INVALID RUN"}`,
+      text: `Audience bench — ${o.viewers} viewers (${o.browsers} Chromium), links ${o.links}${o.rtt === false ? " (no RTT)" : ""}, ladder ${o.ladder}${result.valid.counts ? "" : " — INVALID RUN"}`,
       subtext:
         "top: P2P share of received segment bytes per 5 s (dashed: swarmcast's bound); middle: CDN segment egress; bottom: machine CPU",
       left: "center",

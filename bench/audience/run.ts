@@ -31,6 +31,8 @@ export interface AudienceOptions {
   links: string;
   /** 3: the ladder's multivariant playlist; 1: its 1.6 Mbit/s rendition alone. */
   ladder: 1 | 3;
+  /** The profile's round-trip times (the delay line); false keeps only rates and NAT. */
+  rtt: boolean;
   joinIntervalSec: number;
   warmupSec: number;
   durationSec: number;
@@ -47,6 +49,7 @@ export const DEFAULT_AUDIENCE_OPTIONS: AudienceOptions = {
   modes: ["http-only", "pml-defaults", "swarmcast"],
   links: "default",
   ladder: 3,
+  rtt: true,
   joinIntervalSec: 1,
   warmupSec: 20,
   durationSec: 120,
@@ -103,7 +106,7 @@ async function startServers(options: AudienceOptions): Promise<Servers> {
     options.links === "off"
       ? []
       : assignLinks(loadProfiles()[options.links] ?? failProfile(options.links), options.viewers);
-  const lab = options.links === "off" ? undefined : createLinkLab(links);
+  const lab = options.links === "off" ? undefined : createLinkLab(links, undefined, { delay: options.rtt });
   const host = lab ? lab.hubAddress : "127.0.0.1";
   try {
     // Delay line bound and coturn answering: before it, packets would pass undelayed.
@@ -732,7 +735,7 @@ export function audienceName(options: AudienceOptions): string {
   }
   return (
     options.name ||
-    `audience-${options.viewers}${options.browsers > 0 ? `-${options.browsers}b` : ""}-${options.links}-ladder${options.ladder}`
+    `audience-${options.viewers}${options.browsers > 0 ? `-${options.browsers}b` : ""}-${options.links}${options.rtt ? "" : "-nortt"}-ladder${options.ladder}`
   );
 }
 

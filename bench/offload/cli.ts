@@ -42,6 +42,7 @@ function audienceOptions(input: Partial<BenchOptions>): AudienceOptions {
     modes: scenario && input.modes === undefined ? ["http-only", "swarmcast"] : options.modes,
     links: options.links,
     ladder: options.ladder === 1 ? 1 : 3,
+    rtt: options.rtt === "on",
     joinIntervalSec: input.joinInterval ?? DEFAULT_AUDIENCE_OPTIONS.joinIntervalSec,
     warmupSec: options.warmup,
     durationSec: options.duration,

@@ -20,6 +20,8 @@ export interface BenchOptions {
   browsers: number | null;
   /** With links: 3 plays the ABR ladder, 1 its 1.6 Mbit/s rendition alone; off: the bundled stream. */
   ladder: number | null;
+  /** With links: "off" leaves out the profile's round-trip times (no delay line); rates and NAT stay. */
+  rtt: "on" | "off";
   /** Modes to run, one after another, on identical settings. */
   modes: Mode[];
   /** Seconds between two viewer joins at the start of a mode. */
@@ -69,6 +71,7 @@ export const DEFAULT_BENCH_OPTIONS: BenchOptions = {
   links: "off",
   browsers: null,
   ladder: null,
+  rtt: "on",
   modes: [...MODES],
   joinInterval: 5,
   warmup: 20,
@@ -226,6 +229,13 @@ export const OPTION_SPECS: OptionSpec[] = [
     arg: "<1|3>",
     help: "with --links: 3 = the 3-rendition ABR ladder, 1 = its 1.6 Mbit/s rendition alone",
     parse: (raw, flag) => Number(oneOf(["1", "3"] as const)(raw, flag)),
+  },
+  {
+    key: "rtt",
+    flag: "--rtt",
+    arg: "<on|off>",
+    help: "with --links: off leaves out the profile's round-trip times (the delay line), keeping rates and NAT",
+    parse: oneOf(["on", "off"] as const),
   },
   {
     key: "modes",
@@ -442,6 +452,8 @@ function checkLinkOptions(options: BenchOptions): void {
       );
     if (options.ladder !== null)
       throw new BenchOptionError("--ladder", "--ladder needs --links (the loopback bench plays the bundled stream)");
+    if (options.rtt !== DEFAULT_BENCH_OPTIONS.rtt)
+      throw new BenchOptionError("--rtt", "--rtt needs --links (loopback has no emulated round trips)");
     return;
   }
   if (options.viewers < 2) throw new BenchOptionError("--viewers", "--viewers: at least 2 with --links");

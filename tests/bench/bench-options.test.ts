@@ -87,6 +87,9 @@ describe("bench options", () => {
     optionError(() => resolveBenchOptions({ viewers: 8, browsers: 4 }), "--browsers");
     optionError(() => resolveBenchOptions({ ladder: 3 }), "--ladder");
     optionError(() => parseArgs(["--ladder", "2"]), "--ladder");
+    optionError(() => parseArgs(["--rtt", "20"]), "--rtt");
+    optionError(() => resolveBenchOptions({ rtt: "off" }), "--rtt");
+    assert.equal(resolveBenchOptions(parseArgs(["--links", "default", "--rtt", "off"])).rtt, "off");
     optionError(() => parseArgs(["--links", "../x"]), "--links");
     optionError(() => resolveBenchOptions({ links: "default", viewers: 4, browsers: 5 }), "--browsers");
     optionError(() => resolveBenchOptions({ links: "default", churn: 30 }), "--churn");
