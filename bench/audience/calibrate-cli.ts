@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { loadProfiles } from "../links/profile.js";
+import { MODES } from "../offload/options.js";
 import { ROOT } from "../offload/pages.js";
 import {
   calibrationRuns,
@@ -19,8 +20,6 @@ import {
 } from "./calibration.js";
 import { DEFAULT_AUDIENCE_OPTIONS, MAX_MACHINE_CPU, runAudienceBench } from "./run.js";
 import type { AudienceMode } from "./virtual-protocol.js";
-
-const MODES: AudienceMode[] = ["http-only", "pml-defaults", "swarmcast"];
 
 const HELP = `npm run bench:calibrate -- [options]   (as root: emulated links need network namespaces)
   --viewers N      viewers per run, all Chromium or all virtual (default 8)
@@ -64,7 +63,8 @@ function options(argv: string[]) {
       throw new OptionError(`--links: "${l}" is neither off nor a profile (${Object.keys(profiles).join(", ")})`);
   const modes = values.modes.split(",") as AudienceMode[];
   for (const m of modes)
-    if (!MODES.includes(m)) throw new OptionError(`--modes: "${m}" is not one of ${MODES.join(", ")}`);
+    if (!(MODES as readonly string[]).includes(m))
+      throw new OptionError(`--modes: "${m}" is not one of ${MODES.join(", ")}`);
   if (values.ladder !== "1" && values.ladder !== "3") throw new OptionError(`--ladder: ${values.ladder} is not 1 or 3`);
   const viewers = positiveInt("viewers", values.viewers, 16);
   return {
@@ -138,8 +138,9 @@ async function main(): Promise<number> {
   mkdirSync(outDir, { recursive: true });
   const files = [join(outDir, `${o.name}.json`), join(outDir, `${o.name}.md`)];
   writeFileSync(files[0], JSON.stringify(report, null, 2) + "\n");
-  writeFileSync(files[1], renderCalibrationMarkdown(report));
-  console.log("\n" + renderCalibrationMarkdown(report));
+  const markdown = renderCalibrationMarkdown(report);
+  writeFileSync(files[1], markdown);
+  console.log("\n" + markdown);
   console.log(`wrote ${files.map((f) => relative(ROOT, f)).join(", ")}; every run's report in ${scratch}`);
   return 0;
 }

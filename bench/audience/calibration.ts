@@ -1,3 +1,4 @@
+import { median } from "../links/measure";
 import type { AudienceResult } from "./run";
 import type { AudienceMode } from "./virtual-protocol";
 
@@ -72,13 +73,6 @@ export function calibrationRuns(result: AudienceResult, kind: ViewerKind, run: n
       machineCpuShare: m.steady.machineCpuShare,
     };
   });
-}
-
-export function median(values: number[]): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function medianOrNull(values: (number | null)[]): number | null {

@@ -4,10 +4,10 @@ import { describe, it } from "node:test";
 import {
   type CalibrationRun,
   compareKinds,
-  median,
   renderCalibrationMarkdown,
   type ViewerKind,
 } from "../../bench/audience/calibration";
+import { median } from "../../bench/links/measure";
 
 function run(kind: ViewerKind, n: number, offload: number, stalledSecPerViewer: number, cpu = 0.5): CalibrationRun {
   return {
