@@ -145,6 +145,23 @@ export const DEFAULT_SWARMCAST_CONFIG = {
     recoverMs: 10_000,
   },
 
+  /**
+   * Uplink budget (`uplinkBudget` option, `src/upload/uplink-budget.ts`): a peer's request is
+   * admitted only if it and the uploads admitted before it leave within `deadlineSegments`
+   * segment durations at the uplink rate measured on the wire (the peer connections' sent
+   * bytes, read every `sampleMs` while uploads are under way; the fastest busy stretch of at
+   * least `minStretchMs` within `windowMs`). An admitted upload not on the wire after `staleMs`
+   * was cancelled.
+   */
+  uplinkBudget: {
+    enabled: true,
+    deadlineSegments: 1,
+    windowMs: 60_000,
+    staleMs: 10_000,
+    minStretchMs: 200,
+    sampleMs: 500,
+  },
+
   /** `maxUploadKbps` holds over every window of this length. */
   uploadCapWindowMs: 10_000,
 

@@ -73,6 +73,12 @@ export interface SwarmcastEngineOptions {
    */
   playbackHealth?: boolean;
   /**
+   * Serve a peer only what this viewer's measured uplink sends within one segment duration,
+   * counting what it already sends; a request that would arrive late is answered "absent" and
+   * the peer takes the segment elsewhere. Default `true`.
+   */
+  uplinkBudget?: boolean;
+  /**
    * Report this viewer's byte counters (CDN, peers, uploaded) every 30 s to the tracker, which
    * shows audience-wide offload: `true` sends to the first tracker's `/beacon`, a string is the
    * http(s) URL to send to. Off by default.
@@ -109,6 +115,7 @@ export interface ResolvedOptions {
   trackerReconnect: ReconnectSchedule;
   liveEdge: LiveEdgeConfig;
   playbackHealth: boolean;
+  uplinkBudget: boolean;
   /** Where the stats beacon goes; undefined = off. */
   statsBeaconUrl: string | undefined;
 }
@@ -144,6 +151,7 @@ const ENGINE_OPTION_NAMES = [
   "trackerReconnect",
   "liveEdge",
   "playbackHealth",
+  "uplinkBudget",
   "statsBeacon",
 ] as const;
 type EngineOptionName = (typeof ENGINE_OPTION_NAMES)[number];
@@ -379,6 +387,10 @@ const OPTION_CHECKS: Record<EngineOptionName, OptionCheck> = {
     if (typeof value !== "boolean")
       fail("playbackHealth", `option "playbackHealth" must be true or false, got ${describe(value)}`);
   },
+  uplinkBudget: (value) => {
+    if (typeof value !== "boolean")
+      fail("uplinkBudget", `option "uplinkBudget" must be true or false, got ${describe(value)}`);
+  },
   statsBeacon: (value) => {
     if (typeof value !== "boolean" && !(typeof value === "string" && /^https?:\/\//.test(value))) {
       fail("statsBeacon", `option "statsBeacon" must be true, false or an http(s):// URL, got ${describe(value)}`);
@@ -532,5 +544,6 @@ export function resolveOptions(input: unknown, { requireSrc }: { requireSrc: boo
     trackerReconnect: resolveTrackerReconnect(o.trackerReconnect),
     liveEdge: resolveLiveEdge(o.liveEdge, defaults.liveEdge, (message) => fail("liveEdge", message)),
     playbackHealth: o.playbackHealth ?? defaults.playbackHealth.enabled,
+    uplinkBudget: o.uplinkBudget ?? defaults.uplinkBudget.enabled,
   };
 }

@@ -287,6 +287,7 @@ describe("UploadGovernor", () => {
       refusedRequests: 0,
       windowBytes: 0,
       pausedForPlayback: false,
+      uplink: null,
     });
     g.destroy();
   });

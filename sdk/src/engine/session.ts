@@ -73,8 +73,11 @@ export class LiveP2PSession {
       now: Date.now(),
     });
     this.integrity = createIntegrityGuard(resolved, this.emitter);
-    this.upload = createUploadGovernor(resolved, this.p2pEnabled, (disabled) =>
-      this.core?.applyCoreConfig({ isP2PUploadDisabled: disabled }),
+    this.upload = createUploadGovernor(
+      resolved,
+      this.p2pEnabled,
+      (disabled) => this.core?.applyCoreConfig({ isP2PUploadDisabled: disabled }),
+      () => this.peerGuard.takeSentBytes(),
     );
     this.segmentSizes = new SegmentSizeBound({
       maxBytes: DEFAULT_SWARMCAST_CONFIG.peerSegmentMaxBytes,
@@ -231,6 +234,7 @@ function createUploadGovernor(
   resolved: ResolvedOptions,
   p2pEnabled: boolean,
   setUploadDisabled: (disabled: boolean) => void,
+  sentBytes: () => Promise<number>,
 ): UploadGovernor {
   return new UploadGovernor(
     {
@@ -243,6 +247,7 @@ function createUploadGovernor(
       initialSegmentBytes: DEFAULT_SWARMCAST_CONFIG.uploadCapInitialSegmentBytes,
       // Requests are admitted one by one where the session wraps the segment store (coreConfig()).
       perRequest: !!resolved.coreConfig.customSegmentStorageFactory || (p2pEnabled && resolved.liveEdge.enabled),
+      ...(resolved.uplinkBudget ? { uplink: { ...DEFAULT_SWARMCAST_CONFIG.uplinkBudget, sentBytes } } : {}),
     },
     setUploadDisabled,
   );
@@ -341,6 +346,7 @@ function createEdgeFetcher(resolved: ResolvedOptions, session: LiveP2PSession): 
         session.countHttpSegment(url, bytes);
       },
       p2pActive: () => session.p2pActive(),
+      canServe: (durationSec) => session.upload.canServe(durationSec),
     },
   );
 }

@@ -32,6 +32,8 @@ export interface LiveEdgeHooks {
   onHttpSegment(url: string, bytes: number): void;
   /** Whether P2P is on for the main stream now (integrity can switch it off). */
   p2pActive(): boolean;
+  /** Whether this viewer could send a segment lasting `durationSec` to a peer in time. */
+  canServe(durationSec: number): boolean;
 }
 
 /**
@@ -188,7 +190,13 @@ export class LiveEdgeFetcher {
     };
     this.tasks.set(frag.url, task);
     if (this.pmlLoading.has(frag.url)) return;
-    const delaySec = edgeFetchDelaySec(toUrgent, this.peers.size, Math.random(), this.config);
+    const delaySec = edgeFetchDelaySec(
+      toUrgent,
+      this.peers.size,
+      Math.random(),
+      this.config,
+      this.hooks.canServe(frag.duration),
+    );
     task.timer = setTimeout(() => {
       task.timer = undefined;
       void this.fetchIfNobodyHas(task);

@@ -25,10 +25,18 @@ export function secondsUntilUrgent(segmentStart: number, playhead: number, highD
 /**
  * Delay before this viewer fetches the segment itself, in seconds. `u` is uniform in [0, 1),
  * drawn afresh for every segment so the CDN fetches rotate among viewers. Without peers
- * nobody else will fetch it: no delay.
+ * nobody else will fetch it: no delay. A viewer that could not send the segment to a single
+ * peer in time (`canServe` false: a slow uplink, uploads off) waits out the whole spread, so it
+ * fetches early only when no viewer able to pass the segment on did.
  */
-export function edgeFetchDelaySec(timeToUrgentSec: number, peers: number, u: number, config: EdgeTimingConfig): number {
+export function edgeFetchDelaySec(
+  timeToUrgentSec: number,
+  peers: number,
+  u: number,
+  config: EdgeTimingConfig,
+  canServe = true,
+): number {
   if (peers <= 0) return 0;
   const spread = Math.min(config.maxSpreadSec, Math.max(0, timeToUrgentSec - config.reserveSec));
-  return Math.max(0, Math.min(1, u)) * spread;
+  return canServe ? Math.max(0, Math.min(1, u)) * spread : spread;
 }

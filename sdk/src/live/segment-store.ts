@@ -133,6 +133,12 @@ export class LiveSegmentStore implements SegmentStorage {
     return this.items.has(keyOf(streamId, segmentId));
   }
 
+  /** Seconds of media in a held segment, or undefined for one not held. */
+  segmentDuration(streamId: string, segmentId: number): number | undefined {
+    const item = this.items.get(keyOf(streamId, segmentId));
+    return item ? item.endTime - item.startTime : undefined;
+  }
+
   /** Whether the bytes of the segment are here (not just being fetched). */
   hasData(streamId: string, segmentId: number): boolean {
     return this.items.get(keyOf(streamId, segmentId))?.data !== undefined;

@@ -42,6 +42,8 @@ export class PeerConnectionGuard {
   private peak = 0;
   private refused = 0;
   private oversize = 0;
+  /** Open connections and the bytes their transport had sent at the last {@link takeSentBytes}. */
+  private readonly sentByConnection = new Map<RTCPeerConnection, number>();
 
   constructor(private readonly options: PeerConnectionGuardOptions) {
     guards.set(this.id, this);
@@ -64,6 +66,35 @@ export class PeerConnectionGuard {
 
   destroy(): void {
     guards.delete(this.id);
+    this.sentByConnection.clear();
+  }
+
+  /**
+   * Bytes this viewer's peer connections put on the wire since the last call (their selected
+   * ICE candidate pairs' `bytesSent`, protocol overhead included), for the uplink budget.
+   */
+  async takeSentBytes(): Promise<number> {
+    const read = await Promise.all(
+      [...this.sentByConnection.keys()].map(async (c) => [c, await wireBytesSent(c)] as const),
+    );
+    let sent = 0;
+    for (const [connection, total] of read) {
+      const last = this.sentByConnection.get(connection);
+      if (last === undefined || total === undefined) continue; // closed meanwhile, or no pair yet
+      sent += Math.max(0, total - last);
+      this.sentByConnection.set(connection, Math.max(last, total));
+    }
+    return sent;
+  }
+
+  /** @internal A connection of this viewer was built: its bytes count from zero. */
+  track(connection: RTCPeerConnection): void {
+    this.sentByConnection.set(connection, 0);
+  }
+
+  /** @internal */
+  untrack(connection: RTCPeerConnection): void {
+    this.sentByConnection.delete(connection);
   }
 
   /** @internal A connection is about to be built: false refuses it. */
@@ -176,6 +207,24 @@ export function announcedSegmentSize(bytes: Uint8Array): number | undefined {
   return undefined;
 }
 
+/** The `bytesSent` of a connection's selected candidate pair, or undefined (none yet, or closed). */
+async function wireBytesSent(connection: RTCPeerConnection): Promise<number | undefined> {
+  let report: RTCStatsReport;
+  try {
+    report = await connection.getStats();
+  } catch {
+    return undefined;
+  }
+  let sent: number | undefined;
+  report.forEach(
+    (stat: { type?: string; nominated?: boolean; selected?: boolean; state?: string; bytesSent?: number }) => {
+      if (stat.type !== "candidate-pair" || !(stat.nominated || stat.selected) || stat.state !== "succeeded") return;
+      sent = Math.max(sent ?? 0, Number(stat.bytesSent ?? 0));
+    },
+  );
+  return sent;
+}
+
 const guardedClasses = new WeakMap<typeof RTCPeerConnection, typeof RTCPeerConnection>();
 const guardedSet = new WeakSet<typeof RTCPeerConnection>();
 
@@ -205,6 +254,7 @@ export function guardedPeerConnectionClass(Native: typeof RTCPeerConnection): ty
       super(nativeConfig);
       this.guard = guard;
       if (!guard) return;
+      guard.track(this);
       this.addEventListener("connectionstatechange", () => {
         if (this.connectionState === "closed") this.releaseGuard();
       });
@@ -227,6 +277,7 @@ export function guardedPeerConnectionClass(Native: typeof RTCPeerConnection): ty
       if (this.guardReleased || !this.guard) return;
       this.guardReleased = true;
       this.guard.release();
+      this.guard.untrack(this);
     }
   }
 

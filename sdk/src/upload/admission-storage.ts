@@ -1,14 +1,24 @@
 import type { CommonCoreConfig, SegmentStorage } from "p2p-media-loader-core";
 
+/** Decides whether a peer gets a segment of `bytes` lasting `durationSec` (unknown: undefined). */
+export type Admit = (bytes: number, durationSec: number | undefined) => boolean;
+
+/** A store that can tell a held segment's duration (the SDK's live store can). */
+interface TimedStorage extends SegmentStorage {
+  segmentDuration?(streamId: string, segmentId: number): number | undefined;
+}
+
 /**
- * Wraps a PML segment store so that each read for a peer asks `admit()` first; a refused read
- * returns nothing, which PML answers with "absent" (the peer takes the segment elsewhere).
+ * Wraps a PML segment store so that each read for a peer asks `admit()` once the bytes are at
+ * hand (a segment still being fetched is decided when its fetch completes, when its upload
+ * would start); a refused read returns nothing, which PML answers with "absent" (the peer
+ * takes the segment elsewhere).
  *
  * PML reads the store for two reasons: a peer's request, and this viewer's own playback. The
  * second is always preceded, in the same synchronous run, by `onSegmentRequested` for that
  * segment, which is how the two are told apart.
  */
-export function admittingStorage(store: SegmentStorage, admit: () => boolean): SegmentStorage {
+export function admittingStorage(store: TimedStorage, admit: Admit): SegmentStorage {
   let ownRead: string | undefined;
   const onSegmentRequested = store.onSegmentRequested.bind(store);
   const getSegmentData = store.getSegmentData.bind(store);
@@ -23,8 +33,10 @@ export function admittingStorage(store: SegmentStorage, admit: () => boolean): S
       ownRead = undefined;
       return getSegmentData(swarmId, streamId, segmentId);
     }
-    if (!store.hasSegment(swarmId, streamId, segmentId) || !admit()) return Promise.resolve(undefined);
-    return getSegmentData(swarmId, streamId, segmentId);
+    if (!store.hasSegment(swarmId, streamId, segmentId)) return Promise.resolve(undefined);
+    return getSegmentData(swarmId, streamId, segmentId).then((data) =>
+      data && admit(data.byteLength, store.segmentDuration?.(streamId, segmentId)) ? data : undefined,
+    );
   };
   return store;
 }
@@ -32,7 +44,7 @@ export function admittingStorage(store: SegmentStorage, admit: () => boolean): S
 /** PML's `customSegmentStorageFactory` with every store it makes admitting, or nothing without one. */
 export function withAdmission(
   factory: CommonCoreConfig["customSegmentStorageFactory"],
-  admit: () => boolean,
+  admit: Admit,
 ): Pick<CommonCoreConfig, "customSegmentStorageFactory"> {
   if (!factory) return {};
   return { customSegmentStorageFactory: (isLive) => admittingStorage(factory(isLive), admit) };

@@ -1,5 +1,6 @@
 import { UploadConsent, type DeviceFacts, type UploadMode, type UploadWithheldReason } from "./upload-consent";
 import { UploadLimiter } from "./upload-limiter";
+import { UplinkBudget, type UplinkBudgetOptions, type UplinkStats } from "./uplink-budget";
 
 export interface UploadGovernorOptions {
   /** `false`: never upload; `"auto"`: upload unless the device says it is metered or low. */
@@ -18,6 +19,13 @@ export interface UploadGovernorOptions {
   tickMs: number;
   /** Whether peer requests reach {@link UploadGovernor.admit} (the segment store is wrapped). */
   perRequest?: boolean;
+  /** Admit only what the measured uplink sends in time (needs `perRequest`); undefined: off. */
+  uplink?: UplinkBudgetOptions & {
+    /** How often the wire is read while uploads are under way, ms. */
+    sampleMs: number;
+    /** Bytes the peer connections put on the wire since the last call. */
+    sentBytes: () => Promise<number>;
+  };
 }
 
 export interface UploadStats {
@@ -39,6 +47,8 @@ export interface UploadStats {
   windowBytes: number;
   /** True while this viewer's own playback struggles, so it serves nobody (`playbackHealth`). */
   pausedForPlayback: boolean;
+  /** The measured uplink and what waits to go out on it; null when uploads are not admitted one by one. */
+  uplink: (UplinkStats & { refusedRequests: number }) | null;
 }
 
 /**
@@ -57,6 +67,11 @@ export class UploadGovernor {
   private disabled: boolean;
   private limitedCount = 0;
   private refusedRequests = 0;
+  private readonly uplink: UplinkBudget | undefined;
+  private refusedForUplink = 0;
+  private uplinkTimer: ReturnType<typeof setTimeout> | undefined;
+  private uplinkSampling = false;
+  private destroyed = false;
   private readonly peerConnections = new Map<string, number>();
 
   constructor(
@@ -81,6 +96,10 @@ export class UploadGovernor {
         now: clock(),
       });
     }
+    if (options.upload !== false && options.perRequest && options.uplink) {
+      const { deadlineSegments, windowMs, staleMs, minStretchMs } = options.uplink;
+      this.uplink = new UplinkBudget({ deadlineSegments, windowMs, staleMs, minStretchMs });
+    }
   }
 
   /** The PML config value to start with. */
@@ -88,17 +107,32 @@ export class UploadGovernor {
     return this.disabled;
   }
 
-  /** A peer asks for a segment: whether to send it (false: answer "absent"). */
-  readonly admit = (): boolean => {
+  /**
+   * A peer asks for `bytes` of a segment lasting `durationSec`: whether to send it (false:
+   * answer "absent"). Without a duration the uplink is not consulted.
+   */
+  readonly admit = (bytes = 0, durationSec?: number): boolean => {
     if (!this.consent.allowed || this.pausedForPlayback) return false;
-    if (!this.limiter) return true;
-    const admitted = this.limiter.admit(this.clock());
-    if (!admitted) this.refusedRequests++;
-    this.apply(this.limiter.allowed);
-    return admitted;
+    const now = this.clock();
+    if (this.uplink && durationSec !== undefined && durationSec > 0 && !this.uplink.fits(bytes, durationSec, now)) {
+      this.refusedForUplink++;
+      return false;
+    }
+    if (this.limiter) {
+      const admitted = this.limiter.admit(now);
+      if (!admitted) this.refusedRequests++;
+      this.apply(this.limiter.allowed);
+      if (!admitted) return false;
+    }
+    if (this.uplink) {
+      this.uplink.reserve(bytes, now);
+      void this.sampleUplink();
+    }
+    return true;
   };
 
   readonly onChunkUploaded = (bytes: number, peerId: string): void => {
+    this.uplink?.onChunk(bytes, this.clock());
     if (!this.limiter) return;
     this.apply(this.limiter.onChunk(bytes, peerId, this.clock()));
   };
@@ -124,7 +158,17 @@ export class UploadGovernor {
 
   readonly onSegmentLoaded = (bytes: number): void => {
     this.limiter?.noteSegmentSize(bytes);
+    this.uplink?.noteSegmentSize(bytes);
   };
+
+  /**
+   * Whether this viewer could send one segment lasting `durationSec` (of the size recently
+   * loaded) to a peer in time: uploads allowed, playback fine, and the uplink fast enough.
+   */
+  canServe(durationSec: number): boolean {
+    if (this.disabled) return false;
+    return this.uplink?.sendsInTime(durationSec, this.clock()) ?? true;
+  }
 
   stats(): UploadStats {
     return {
@@ -137,6 +181,7 @@ export class UploadGovernor {
       refusedRequests: this.refusedRequests,
       windowBytes: this.limiter?.sentBytes(this.clock()) ?? 0,
       pausedForPlayback: this.pausedForPlayback,
+      uplink: this.uplink ? { ...this.uplink.stats(this.clock()), refusedRequests: this.refusedForUplink } : null,
     };
   }
 
@@ -145,9 +190,32 @@ export class UploadGovernor {
   }
 
   destroy(): void {
+    this.destroyed = true;
+    if (this.uplinkTimer !== undefined) clearTimeout(this.uplinkTimer);
     this.consent.destroy();
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
+  }
+
+  /** Reads the wire every `sampleMs` while admitted uploads are not out yet. */
+  private async sampleUplink(): Promise<void> {
+    const uplink = this.uplink;
+    const source = this.options.uplink;
+    if (!uplink || !source || this.uplinkSampling) return;
+    this.uplinkSampling = true;
+    try {
+      await source.sentBytes(); // what went out before this upload does not count
+      while (!this.destroyed && uplink.busy(this.clock())) {
+        await new Promise<void>((resolve) => (this.uplinkTimer = setTimeout(resolve, source.sampleMs)));
+        if (this.destroyed) return;
+        const bytes = await source.sentBytes();
+        uplink.onWireSample(bytes, this.clock());
+      }
+    } catch {
+      // A failed read leaves the backlog to lapse (`staleMs`); the next admission samples again.
+    } finally {
+      this.uplinkSampling = false;
+    }
   }
 
   /** Tells PML when the combined verdict (consent and cap) changes. */

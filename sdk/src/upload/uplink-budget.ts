@@ -1,0 +1,176 @@
+export interface UplinkBudgetOptions {
+  /**
+   * An upload is admitted only if it and everything admitted before it would be on the wire
+   * within this many segment durations at the measured uplink rate.
+   */
+  deadlineSegments: number;
+  /** The rate estimate is the fastest busy stretch within this window. */
+  windowMs: number;
+  /** An admitted upload not seen on the wire after this long was cancelled: it stops counting. */
+  staleMs: number;
+  /** Busy stretches shorter than this say little about the link and are not measured. */
+  minStretchMs: number;
+}
+
+export interface UplinkStats {
+  /** Measured upload rate of this viewer's link, bit/s, or null before the first measurement. */
+  estimateBps: number | null;
+  /** Bytes admitted and not yet seen on the wire. */
+  backlogBytes: number;
+}
+
+interface RateSample {
+  at: number;
+  bytesPerSecond: number;
+}
+
+/** A stretch of time during which written bytes waited for the wire. */
+interface BusyStretch {
+  startedAt: number;
+  wireBytes: number;
+}
+
+/** Recent segments the typical size is taken from (the rendition loaded lately). */
+const SIZE_SAMPLES = 3;
+
+/**
+ * Keeps a viewer from promising more than its uplink can deliver in time. A live segment asked
+ * for by a peer is useful only if it arrives before the peer needs it; a viewer on a 1 Mbit/s
+ * uplink that accepts three 800 KB requests sends the last byte after 19 s, long after every
+ * requester gave up and fetched from the CDN, and meanwhile its own requests and
+ * acknowledgements queue behind that upload.
+ *
+ * The rate is measured on the wire, not configured. Admitted bytes wait until PML writes them
+ * to a data channel (`onChunk`); written bytes wait until the peer connections' transport
+ * counters show them sent (`onWireSample`, read at short intervals while anything waits). A
+ * busy stretch runs from a write that finds nothing waiting to the first reading that shows
+ * everything written sent; the bytes the wire carried over it, divided by its length, are a
+ * lower bound on the link's rate (the stretch can only end later than the last byte left, and
+ * a slow receiver can only lengthen it). The estimate is the largest bound within `windowMs`.
+ * Writes alone would mislead: a data channel of Node's WebRTC accepts a whole segment at once,
+ * whatever the link.
+ *
+ * A request of `bytes` for a segment lasting `durationSec` is admitted when everything waiting
+ * plus `bytes` leaves within `deadlineSegments × durationSec` at that rate. With no sample in
+ * the window (never measured, or nothing sent for a minute) one upload at a time is admitted,
+ * which measures again. One segment duration is the sustainable rule: a viewer that cannot
+ * send a segment within its own duration cannot keep up serving even one peer. Pure logic with
+ * explicit timestamps.
+ */
+export class UplinkBudget {
+  /** Admitted uploads, oldest first: bytes PML has not written yet, admission time. */
+  private readonly admitted: Array<{ bytes: number; at: number }> = [];
+  /** Bytes written to the channels and not yet seen on the wire. */
+  private unsent = 0;
+  /** Last time the wire carried bytes or the channels took some. */
+  private lastProgressAt = -Infinity;
+  private samples: RateSample[] = [];
+  private readonly segmentSizes: number[] = [];
+  private stretch: BusyStretch | undefined;
+
+  constructor(private readonly options: UplinkBudgetOptions) {
+    for (const [name, value] of Object.entries(options)) {
+      if (!Number.isFinite(value) || value <= 0)
+        throw new RangeError(`UplinkBudget: ${name} must be a positive number, got ${value}`);
+    }
+  }
+
+  /** Bytes per second the link carried in recent busy stretches, or undefined without any in the window. */
+  estimate(now: number): number | undefined {
+    this.samples = this.samples.filter((s) => now - s.at <= this.options.windowMs);
+    if (this.samples.length === 0) return undefined;
+    return Math.max(...this.samples.map((s) => s.bytesPerSecond));
+  }
+
+  /** Bytes admitted and not yet seen on the wire. */
+  backlog(now: number): number {
+    while (this.admitted.length > 0 && now - this.admitted[0].at > this.options.staleMs) this.admitted.shift();
+    // Written bytes the wire has not carried for this long sit on a dead connection.
+    if (this.unsent > 0 && now - this.lastProgressAt > this.options.staleMs) {
+      this.unsent = 0;
+      this.stretch = undefined;
+    }
+    return this.admitted.reduce((sum, q) => sum + q.bytes, 0) + this.unsent;
+  }
+
+  /**
+   * Whether `bytes` of a segment lasting `durationSec`, sent to a peer now, would leave in
+   * time. The caller {@link reserve}s them when it sends.
+   */
+  fits(bytes: number, durationSec: number, now: number): boolean {
+    const backlog = this.backlog(now);
+    const rate = this.estimate(now);
+    if (rate === undefined) return backlog === 0;
+    return backlog + bytes <= rate * durationSec * this.options.deadlineSegments;
+  }
+
+  /** An upload of `bytes` was admitted: it counts in the backlog until the wire has carried it. */
+  reserve(bytes: number, now: number): void {
+    if (bytes > 0) this.admitted.push({ bytes, at: now });
+  }
+
+  /** PML wrote `bytes` of an upload to a data channel (`onChunkUploaded`). */
+  onChunk(bytes: number, now: number): void {
+    if (!(bytes > 0)) return;
+    this.backlog(now);
+    let left = bytes;
+    while (left > 0 && this.admitted.length > 0) {
+      const head = this.admitted[0];
+      const taken = Math.min(head.bytes, left);
+      head.bytes -= taken;
+      left -= taken;
+      if (head.bytes <= 0) this.admitted.shift();
+    }
+    if (this.unsent === 0) this.stretch = { startedAt: now, wireBytes: 0 };
+    this.unsent += bytes;
+    this.lastProgressAt = now;
+  }
+
+  /** The peer connections put `bytes` on the wire since the last reading; `now` is this one's time. */
+  onWireSample(bytes: number, now: number): void {
+    this.backlog(now);
+    const sent = Math.max(0, bytes);
+    if (sent > 0) this.lastProgressAt = now;
+    const stretch = this.stretch;
+    if (!stretch) return;
+    stretch.wireBytes += sent;
+    this.unsent = Math.max(0, this.unsent - sent);
+    if (this.unsent > 0) return;
+    this.stretch = undefined;
+    const spanMs = now - stretch.startedAt;
+    if (spanMs >= this.options.minStretchMs) {
+      this.samples.push({ at: now, bytesPerSecond: (stretch.wireBytes * 1000) / spanMs });
+    }
+  }
+
+  /** Whether wire samples are wanted: something admitted is not out yet. */
+  busy(now: number): boolean {
+    return this.backlog(now) > 0;
+  }
+
+  /** A segment of the stream passed by (loaded or fetched): what one copy weighs. */
+  noteSegmentSize(bytes: number): void {
+    if (!(bytes > 0)) return;
+    this.segmentSizes.push(bytes);
+    if (this.segmentSizes.length > SIZE_SAMPLES) this.segmentSizes.shift();
+  }
+
+  /**
+   * Whether one segment lasting `durationSec`, of the mean size of the last few, would leave
+   * in time on an idle uplink. True before anything is measured: the first upload measures.
+   */
+  sendsInTime(durationSec: number, now: number): boolean {
+    const rate = this.estimate(now);
+    if (rate === undefined || this.segmentSizes.length === 0) return true;
+    const typical = this.segmentSizes.reduce((a, b) => a + b, 0) / this.segmentSizes.length;
+    return typical <= rate * durationSec * this.options.deadlineSegments;
+  }
+
+  stats(now: number): UplinkStats {
+    const rate = this.estimate(now);
+    return {
+      estimateBps: rate === undefined ? null : Math.round(rate * 8),
+      backlogBytes: this.backlog(now),
+    };
+  }
+}
