@@ -20,7 +20,7 @@ export function renderAudienceMarkdown(result: AudienceResult): string {
   const lines = [
     `# Audience bench: ${o.viewers} viewers (${virtual} virtual, ${o.browsers} Chromium), links ${o.links}${o.rtt === false ? " without round-trip times" : ""}, ${o.ladder === 3 ? "3-rendition ladder" : "1.6 Mbit/s rendition alone"}`,
     "",
-    `Joins ${o.joinIntervalSec} s apart, ${o.warmupSec} s warm-up, ${o.durationSec} s steady state per mode; machine ${result.machine.cpus} CPUs, load ${result.machine.loadavgStart.map((x) => x.toFixed(1)).join(" / ")} at start, ${result.machine.loadavgEnd.map((x) => x.toFixed(1)).join(" / ")} at end; machine CPU ${pct(result.machine.cpuBeforeBench, 0)} busy with other work before the bench started; started ${result.machine.startedAt}.`,
+    `Joins ${o.joinIntervalSec} s apart, ${o.warmupSec} s warm-up, ${o.durationSec} s steady state per mode; machine ${result.machine.cpus} CPUs, load ${result.machine.loadavgStart.map((x) => x.toFixed(1)).join(" / ")} at start, ${result.machine.loadavgEnd.map((x) => x.toFixed(1)).join(" / ")} at end; machine CPU ${pct(result.machine.cpuBeforeBench, 0)} busy with other work before the bench started; started ${result.machine.startedAt}.${Object.keys(o.sdkOptions ?? {}).length > 0 ? ` swarmcast mode with SDK options \`${JSON.stringify(o.sdkOptions)}\`.` : ""}`,
     "",
     result.valid.counts
       ? "**Valid run**: http-only had no stall after startup and the machine's CPU stayed under 85 % in every steady window."

@@ -41,6 +41,8 @@ export interface AudienceOptions {
   outDir: string;
   /** A fault scenario injected in each mode's steady window (scenarios.ts); null: a calm run. */
   scenario: ScenarioSetup | null;
+  /** SDK options of the swarmcast mode besides those the bench sets (`--sdk-config`). */
+  sdkOptions: Record<string, unknown>;
 }
 
 export const DEFAULT_AUDIENCE_OPTIONS: AudienceOptions = {
@@ -57,6 +59,7 @@ export const DEFAULT_AUDIENCE_OPTIONS: AudienceOptions = {
   name: "",
   outDir: "bench/results",
   scenario: null,
+  sdkOptions: {},
 };
 
 interface Servers {
@@ -224,8 +227,10 @@ async function runMode(
     const manifestUrl = options.ladder === 3 ? servers.origin.ladderUrl(id) : servers.origin.renditionUrl(1, id);
     const netns = servers.lab?.viewers[i].namespace;
     // lying-peer: hashes required on a hash-tagged stream; without hashes, the SDK's defaults.
-    const sdkOptions =
-      scenario?.name === "lying-peer" && scenario.hashes && mode === "swarmcast" ? { integrity: "required" } : {};
+    const sdkOptions = {
+      ...(mode === "swarmcast" ? options.sdkOptions : {}),
+      ...(scenario?.name === "lying-peer" && scenario.hashes && mode === "swarmcast" ? { integrity: "required" } : {}),
+    };
     if (chromiumSlots.has(i)) {
       return new ChromiumViewer({
         id,
@@ -457,6 +462,9 @@ function summarizeMode(
       level: b?.level ?? 0,
       levelSwitches: b?.levelSwitches ?? 0,
       peers: b?.peers ?? 0,
+      /** The SDK's uplink budget at the end of the window: measured Mbit/s and requests it refused in the window. */
+      uplinkEstimateMbps: b?.uplink?.estimateBps != null ? b.uplink.estimateBps / 1e6 : null,
+      uplinkRefused: b?.uplink ? b.uplink.refusedRequests - (a?.uplink?.refusedRequests ?? 0) : null,
       connections: b?.connections ?? { attempts: 0, connected: 0, relayed: 0, failed: 0 },
       cpuSec: d((s) => s.cpuMicros) / 1e6,
       cpuShare: b && a && b.at > a.at ? (b.cpuMicros - a.cpuMicros) / 1e3 / (b.at - a.at) : null,

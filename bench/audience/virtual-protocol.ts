@@ -73,6 +73,8 @@ export interface VirtualSnapshot extends ViewerSnapshot {
   peerBytesByAddress: BytesByAddress;
   /** The SDK's upload cap counters (`stats().upload`), when the engine runs. */
   uploadCap?: { capKbps: number | null; limitedCount: number; refusedRequests: number };
+  /** The SDK's uplink budget: measured rate (bit/s), bytes waiting to go out, requests refused. */
+  uplink?: { estimateBps: number | null; backlogBytes: number; refusedRequests: number };
   faults?: FaultCounters;
 }
 

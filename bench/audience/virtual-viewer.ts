@@ -37,7 +37,7 @@ interface P2PPath {
   onChunkUploaded(listener: (bytes: number, peerId: string) => void): void;
   /** PML's urgent window, seconds (how far ahead hls.js may buffer under PML). */
   highDemandSec(): number;
-  stats(): Pick<VirtualSnapshot, "httpBytes" | "p2pBytes" | "uploadedBytes" | "peers" | "uploadCap">;
+  stats(): Pick<VirtualSnapshot, "httpBytes" | "p2pBytes" | "uploadedBytes" | "peers" | "uploadCap" | "uplink">;
   /** The SDK's own stats (the swarmcast mode only). */
   sdkStats?(): SwarmcastStats;
   destroy(): void;
@@ -70,6 +70,7 @@ async function swarmcastPath(
           limitedCount: stats.upload.limitedCount,
           refusedRequests: stats.upload.refusedRequests,
         },
+        uplink: stats.upload.uplink ?? undefined,
       };
     },
     sdkStats: () => engine.stats(),
@@ -309,6 +310,7 @@ async function main(): Promise<void> {
       peerBytesByAddress: peerBytes,
       faults: faultCounters(),
       ...(stats?.uploadCap ? { uploadCap: stats.uploadCap } : {}),
+      ...(stats?.uplink ? { uplink: stats.uplink } : {}),
     };
   };
   function faultCounters(): FaultCounters {

@@ -10,7 +10,7 @@ import { DEFAULT_SCENARIO_SETUP, type ScenarioSetup } from "../audience/scenario
 import { loadProfiles } from "../links/profile.js";
 import { BenchOptionError, helpText, parseArgs, resolveBenchOptions, type BenchOptions } from "./options.js";
 import { ROOT } from "./pages.js";
-import { runBench } from "./run.js";
+import { runBench, swarmcastOptions } from "./run.js";
 
 /** The audience bench's options from the shared option table. */
 function audienceOptions(input: Partial<BenchOptions>): AudienceOptions {
@@ -50,6 +50,7 @@ function audienceOptions(input: Partial<BenchOptions>): AudienceOptions {
     // resolveBenchOptions names the loopback result; the audience run names its own.
     name: input.name ?? "",
     outDir: options.out,
+    sdkOptions: swarmcastOptions(options),
   };
 }
 

@@ -311,7 +311,7 @@ export const OPTION_SPECS: OptionSpec[] = [
     key: "sdkConfig",
     flag: "--sdk-config",
     arg: "<json>",
-    help: "swarmcast mode: extra SDK options as a JSON object (hls and core merge key by key)",
+    help: "swarmcast mode: extra SDK options as a JSON object (hls and core merge key by key; with --links the virtual viewers take no hls options)",
     parse: jsonObject,
   },
   {
@@ -435,7 +435,6 @@ const LOOPBACK_ONLY: Array<keyof BenchOptions> = [
   "liveSync",
   "faultShare",
   "uploadCap",
-  "sdkConfig",
   "tracker",
   "window",
 ];

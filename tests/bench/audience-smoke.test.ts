@@ -1,6 +1,7 @@
 // The audience bench end to end, small: 10 virtual and 2 Chromium viewers (each browser in its own
 // namespace) on emulated links share the ladder's 1.6 Mbit/s rendition for 30 s; segments cross
-// between the two kinds, every link stays under its cap and the report files are written.
+// between the two kinds, every link stays under its cap, the SDK's uplink estimates stay near
+// the caps, and the report files are written.
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -58,6 +59,18 @@ describe("audience bench smoke", { skip: !canCreateNamespaces() && "needs root a
           assert.ok(
             v.linkDownMbps !== null && v.downlinkMbps !== null && v.linkDownMbps <= v.downlinkMbps * 1.1,
             `${v.id} received ${v.linkDownMbps} Mbit/s on a ${v.downlinkMbps} Mbit/s downlink`,
+          );
+        }
+        // The SDK's uplink budget measures each virtual viewer's link on its connections' counters:
+        // a lower bound, inflated at most by retransmissions counted as sent.
+        const measured = mode.viewers.filter(
+          (v) => v.uplinkEstimateMbps !== null && v.uplinkEstimateMbps !== undefined,
+        );
+        assert.ok(measured.length > 0, "no virtual viewer measured its uplink");
+        for (const v of measured) {
+          assert.ok(
+            (v.uplinkEstimateMbps as number) <= v.uplinkMbps * 1.75,
+            `${v.id} estimated ${v.uplinkEstimateMbps} Mbit/s on a ${v.uplinkMbps} Mbit/s uplink`,
           );
         }
         console.log(
