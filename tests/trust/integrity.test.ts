@@ -226,6 +226,40 @@ describe("SegmentVerifier", () => {
   });
 });
 
+describe("SegmentVerifier on segments PML completed over HTTP", () => {
+  const good = bytes("the CDN's segment");
+  const mixed = bytes("a liar's first bytes, then the CDN's rest");
+  function verifier(onCdnMismatch?: (url: string) => void) {
+    const index = new SegmentHashIndex(10);
+    index.set("http://o/s1.ts", undefined, sha("the CDN's segment"));
+    return new SegmentVerifier({ mode: "required", index, ...(onCdnMismatch ? { onCdnMismatch } : {}) });
+  }
+
+  it("refuses a copy resumed from a peer's bytes that does not match, so PML fetches it again in full", async () => {
+    const v = verifier();
+    assert.equal(await v.verifyHttp("http://o/s1.ts", undefined, mixed), false);
+    assert.equal(v.takeVerdict("http://o/s1.ts", undefined), "mismatch");
+    assert.equal(await v.verifyHttp("http://o/s1.ts", undefined, good), true, "the full CDN copy is taken");
+    assert.equal(v.stats().httpRefetches, 1);
+    assert.equal(v.stats().cdnMismatches, 0);
+  });
+
+  it("plays the CDN's own copy when it does not match either (a wrong published hash), and says so", async () => {
+    const seen: string[] = [];
+    const v = verifier((url) => seen.push(url));
+    assert.equal(await v.verifyHttp("http://o/s1.ts", undefined, mixed), false);
+    assert.equal(await v.verifyHttp("http://o/s1.ts", undefined, mixed), true, "the CDN stays the source of truth");
+    assert.deepEqual(seen, ["http://o/s1.ts"]);
+    assert.equal(v.stats().cdnMismatches, 1);
+  });
+
+  it("takes an HTTP segment without a published hash as it is", async () => {
+    const v = verifier();
+    assert.equal(await v.verifyHttp("http://o/other.ts", undefined, mixed), true);
+    assert.equal(v.stats().httpRefetches, 0);
+  });
+});
+
 describe("IntegrityGuard bans", () => {
   /** PML's onSegmentError for a refused segment from `peerId`. */
   const refused = (url: string, peerId: string) =>

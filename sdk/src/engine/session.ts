@@ -117,6 +117,7 @@ export class LiveP2PSession {
       ...wireIdentity(user),
       rtcConfig: this.peerGuard.rtcConfig(user.rtcConfig),
       validateP2PSegment: this.integrity.validateP2PSegment,
+      ...bothValidate(user.validateHTTPSegment, this.integrity.validateHTTPSegment),
       isP2PUploadDisabled: this.upload.initiallyDisabled,
       ...withAdmission(this.edge?.createStore ?? user.customSegmentStorageFactory, this.upload.admit),
     };
@@ -251,6 +252,20 @@ function createUploadGovernor(
     },
     setUploadDisabled,
   );
+}
+
+type SegmentValidator = NonNullable<CoreConfig["validateHTTPSegment"]>;
+
+/** PML's `validateHTTPSegment` from the page's and the SDK's: a segment must pass both. */
+function bothValidate(
+  page: SegmentValidator | undefined,
+  sdk: SegmentValidator | undefined,
+): Pick<CoreConfig, "validateHTTPSegment"> {
+  if (!page || !sdk) return page || sdk ? { validateHTTPSegment: page ?? sdk } : {};
+  return {
+    validateHTTPSegment: async (url, byteRange, data) =>
+      (await page(url, byteRange, data)) && (await sdk(url, byteRange, data)),
+  };
 }
 
 function createPeerGuard(

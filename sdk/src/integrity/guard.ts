@@ -27,6 +27,7 @@ export interface IntegrityProblem {
 }
 
 const VALIDATION_FAILED = "p2p-segment-validation-failed";
+const HTTP_VALIDATION_FAILED = "http-segment-validation-failed";
 
 /**
  * Segment integrity for one player: collects published hashes (playlist tags, JSON map),
@@ -42,6 +43,9 @@ const VALIDATION_FAILED = "p2p-segment-validation-failed";
 export class IntegrityGuard {
   /** For PML's `validateP2PSegment`; undefined when the mode is `off`. */
   readonly validateP2PSegment:
+    ((url: string, byteRange: SegmentByteRange | undefined, data: ArrayBuffer) => Promise<boolean>) | undefined;
+  /** For PML's `validateHTTPSegment` (segments PML resumed over HTTP after a peer); undefined when the mode is `off`. */
+  readonly validateHTTPSegment:
     ((url: string, byteRange: SegmentByteRange | undefined, data: ArrayBuffer) => Promise<boolean>) | undefined;
   private readonly tags: SegmentHashIndex;
   private readonly map = new SegmentHashIndex(Number.MAX_SAFE_INTEGER);
@@ -66,6 +70,7 @@ export class IntegrityGuard {
     this.tags = new SegmentHashIndex(options.maxTagEntries);
     if (options.mode === "off") {
       this.validateP2PSegment = undefined;
+      this.validateHTTPSegment = undefined;
       return;
     }
     if (options.mapUrl !== undefined) {
@@ -99,8 +104,14 @@ export class IntegrityGuard {
       ...(options.spotCheck && options.spotCheck.share > 0
         ? { spotCheck: new SpotChecker({ ...options.spotCheck, fetchFn }) }
         : {}),
+      onCdnMismatch: (url) =>
+        this.report({
+          message: `segment ${url} from the CDN does not match its published SHA-256 (twice); played as the CDN sent it: check the published hashes`,
+          url,
+        }),
     });
     this.validateP2PSegment = this.verifier.verify;
+    this.validateHTTPSegment = this.verifier.verifyHttp;
   }
 
   /**
@@ -120,6 +131,14 @@ export class IntegrityGuard {
 
   /** Feed of PML's `onSegmentError`. */
   readonly onSegmentError = (details: SegmentErrorDetails): void => {
+    if (this.verifier && details.error.type === HTTP_VALIDATION_FAILED) {
+      if (this.verifier.takeVerdict(details.segment.url, details.segment.byteRange) !== "mismatch") return;
+      this.report({
+        message: `segment ${details.segment.url}, resumed from the CDN after a peer's partial copy, failed its SHA-256 check; fetched again from the CDN in full`,
+        url: details.segment.url,
+      });
+      return;
+    }
     if (!this.verifier || details.error.type !== VALIDATION_FAILED) return;
     const { url, byteRange } = details.segment;
     const verdict = this.verifier.takeVerdict(url, byteRange);

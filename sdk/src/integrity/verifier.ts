@@ -45,6 +45,14 @@ export interface IntegrityStats {
   unverifiedStreams: string[];
   /** Spot checks of unhashed segments against CDN byte ranges (`spotCheck` option). */
   spotChecks: SpotCheckStats;
+  /**
+   * Segments completed over HTTP whose bytes did not match the published hash: PML resumes an
+   * abandoned peer download from the CDN with a Range request, so such a segment can carry a
+   * peer's bytes. Each was fetched again from the CDN in full.
+   */
+  httpRefetches: number;
+  /** Segments whose full CDN copy did not match the published hash either: played as the CDN sent them. */
+  cdnMismatches: number;
 }
 
 export interface VerifierOptions {
@@ -56,10 +64,14 @@ export interface VerifierOptions {
   clock?: () => number;
   /** Checks a random byte range of unhashed segments against the CDN. */
   spotCheck?: SpotChecker;
+  /** The CDN's own copy of `url` does not match its published hash (see {@link SegmentVerifier.verifyHttp}). */
+  onCdnMismatch?: (url: string) => void;
 }
 
 /** Recent refusals remembered for attributing them to a peer; older ones are dropped. */
 const MAX_REMEMBERED_VERDICTS = 64;
+/** Segments whose HTTP copy was refused once, remembered so the second full CDN copy is taken. */
+const MAX_REFETCHED = 64;
 
 /**
  * Checks segment bytes against the published SHA-256. It knows nothing of PML or hls.js:
@@ -71,6 +83,7 @@ export class SegmentVerifier {
   private readonly verdicts = new Map<string, IntegrityVerdict>();
   private readonly counters = zeroCounters();
   private readonly failuresByPeer = new Map<string, number>();
+  private readonly refetched = new Set<string>();
 
   constructor(private readonly options: VerifierOptions) {
     this.digest = options.digest ?? sha256Hex;
@@ -126,6 +139,42 @@ export class SegmentVerifier {
     return false;
   };
 
+  /**
+   * For PML's `validateHTTPSegment`. A segment PML completed over HTTP may start with a peer's
+   * bytes (PML resumes an abandoned peer download with a Range request from where the peer
+   * stopped): with a published hash, it must match. The first mismatch refuses it, so PML
+   * clears the bytes and fetches the whole segment from the CDN; a second mismatch of the same
+   * segment is the CDN's own copy (a wrong published hash) and is played, and counted, as the
+   * CDN sent it: the CDN stays the source of truth. Never throws.
+   */
+  readonly verifyHttp = async (
+    url: string,
+    byteRange: SegmentByteRange | undefined,
+    data: ArrayBuffer,
+  ): Promise<boolean> => {
+    if (this.options.ready) await this.options.ready.catch(() => undefined);
+    const expected = this.options.index.get(url, byteRange);
+    if (expected === undefined) return true;
+    let actual: string;
+    try {
+      actual = await this.digest(data);
+    } catch {
+      return true; // nothing can be verified here; the CDN's bytes stand
+    }
+    if (actual === expected) return true;
+    const key = segmentKey(url, byteRange);
+    if (this.refetched.delete(key)) {
+      this.counters.cdnMismatches++;
+      this.options.onCdnMismatch?.(url);
+      return true;
+    }
+    this.refetched.add(key);
+    if (this.refetched.size > MAX_REFETCHED) this.refetched.delete(this.refetched.values().next().value as string);
+    this.counters.httpRefetches++;
+    this.remember(url, byteRange, "mismatch");
+    return false;
+  };
+
   /** Why the last refusal of this segment happened, consumed by the caller that saw the peer. */
   takeVerdict(url: string, byteRange: SegmentByteRange | undefined): IntegrityVerdict | undefined {
     const key = segmentKey(url, byteRange);
@@ -171,7 +220,16 @@ function zeroCounters(): Omit<
   IntegrityStats,
   "mode" | "failuresByPeer" | "unverifiedStreams" | "spotChecks" | "bannedPeers" | "bannedSignalsDropped"
 > {
-  return { verifiedSegments: 0, failures: 0, unhashedSegments: 0, verifyMsTotal: 0, verifyCount: 0, verifyMsMax: 0 };
+  return {
+    verifiedSegments: 0,
+    failures: 0,
+    unhashedSegments: 0,
+    verifyMsTotal: 0,
+    verifyCount: 0,
+    verifyMsMax: 0,
+    httpRefetches: 0,
+    cdnMismatches: 0,
+  };
 }
 
 /** The stats of a player that verifies nothing (integrity "off"). */
