@@ -100,9 +100,7 @@ export class SegmentVerifier {
     byteRange: SegmentByteRange | undefined,
     data: ArrayBuffer,
   ): Promise<boolean> => {
-    // A map that failed to load leaves the playlist tags; its error is reported elsewhere.
-    if (this.options.ready) await this.options.ready.catch(() => undefined);
-    const expected = this.options.index.get(url, byteRange);
+    const expected = await this.publishedHash(url, byteRange);
     if (expected === undefined) {
       this.counters.unhashedSegments++;
       if (this.options.mode === "required") {
@@ -152,8 +150,7 @@ export class SegmentVerifier {
     byteRange: SegmentByteRange | undefined,
     data: ArrayBuffer,
   ): Promise<boolean> => {
-    if (this.options.ready) await this.options.ready.catch(() => undefined);
-    const expected = this.options.index.get(url, byteRange);
+    const expected = await this.publishedHash(url, byteRange);
     if (expected === undefined) return true;
     let actual: string;
     try {
@@ -174,6 +171,13 @@ export class SegmentVerifier {
     this.remember(url, byteRange, "mismatch");
     return false;
   };
+
+  /** The published hash of a segment, once every configured hash source has been read. */
+  private async publishedHash(url: string, byteRange: SegmentByteRange | undefined): Promise<string | undefined> {
+    // A map that failed to load leaves the playlist tags; its error is reported elsewhere.
+    if (this.options.ready) await this.options.ready.catch(() => undefined);
+    return this.options.index.get(url, byteRange);
+  }
 
   /** Why the last refusal of this segment happened, consumed by the caller that saw the peer. */
   takeVerdict(url: string, byteRange: SegmentByteRange | undefined): IntegrityVerdict | undefined {

@@ -101,7 +101,7 @@ export class UplinkBudget {
     const backlog = this.backlog(now);
     const rate = this.estimate(now);
     if (rate === undefined) return backlog === 0;
-    return backlog + bytes <= rate * durationSec * this.options.deadlineSegments;
+    return backlog + bytes <= this.deadlineBytes(rate, durationSec);
   }
 
   /** An upload of `bytes` was admitted: it counts in the backlog until the wire has carried it. */
@@ -163,7 +163,12 @@ export class UplinkBudget {
     const rate = this.estimate(now);
     if (rate === undefined || this.segmentSizes.length === 0) return true;
     const typical = this.segmentSizes.reduce((a, b) => a + b, 0) / this.segmentSizes.length;
-    return typical <= rate * durationSec * this.options.deadlineSegments;
+    return typical <= this.deadlineBytes(rate, durationSec);
+  }
+
+  /** Bytes the link carries at `rate` before the deadline of a segment lasting `durationSec`. */
+  private deadlineBytes(rate: number, durationSec: number): number {
+    return rate * durationSec * this.options.deadlineSegments;
   }
 
   stats(now: number): UplinkStats {

@@ -132,9 +132,9 @@ export class UploadGovernor {
   };
 
   readonly onChunkUploaded = (bytes: number, peerId: string): void => {
-    this.uplink?.onChunk(bytes, this.clock());
-    if (!this.limiter) return;
-    this.apply(this.limiter.onChunk(bytes, peerId, this.clock()));
+    const now = this.clock();
+    this.uplink?.onChunk(bytes, now);
+    if (this.limiter) this.apply(this.limiter.onChunk(bytes, peerId, now));
   };
 
   /** PML's onPeerConnect / onPeerClose: a peer may connect once per stream (video, audio). */
