@@ -1,8 +1,8 @@
-// A starved viewer stops serving: two Chromium viewers share the live stream; the page of one is
-// slowed 4× by CDP CPU throttling and its main thread kept busy 400 ms of every 700 ms, as by a
-// heavy page on a weak device (throttling alone starves nothing on an idle machine: the page's
-// own work is too small). It must report itself struggling, stop uploading while it does (the
-// other keeps playing), and serve again once the load is lifted.
+// A starved viewer stops serving: two Chromium viewers share the live stream; the page of the one
+// serving its peer is slowed 4× by CDP CPU throttling and its main thread kept busy 400 ms of
+// every 700 ms, as by a heavy page on a weak device (throttling alone starves nothing on an idle
+// machine: the page's own work is too small). It must report itself struggling, stop uploading
+// while it does (the other keeps playing), and serve again once the load is lifted.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { useStage } from "../../devkit/stage";
@@ -27,7 +27,7 @@ describe("playback health in Chromium", () => {
     const swarm = `health-${Date.now()}`;
     const viewers: Viewer[] = [];
     try {
-      for (const id of ["steady", "starved"]) {
+      for (const id of ["first", "second"]) {
         const viewer = await openViewer(stage.browser, stage.pages.url, id, {
           src: stage.origin.liveUrl(id),
           tracker: stage.tracker.url,
@@ -36,13 +36,20 @@ describe("playback health in Chromium", () => {
         viewers.push(viewer);
         await waitFor(async () => (await viewer.read()).frames > 0, { what: `${id} to play` });
       }
-      const [steady, starved] = viewers;
-      // Before: the two share, and the one about to be starved serves its peer.
-      await waitFor(async () => (await starved.read()).stats!.uploadedBytes > 0, {
-        what: "the second viewer to serve its peer",
-        timeout: 60_000,
-        interval: 500,
-      });
+      // Before: the two share. The one that serves its peer is the one to starve: which viewer
+      // fetches new segments from the CDN first depends on when each refreshes the playlist, a
+      // phase that can favour one viewer for the whole session.
+      const serving = await waitFor(
+        async () => {
+          for (const [index, viewer] of viewers.entries()) {
+            if ((await viewer.read()).stats!.uploadedBytes > 0) return index + 1;
+          }
+          return false;
+        },
+        { what: "a viewer to serve its peer", timeout: 60_000, interval: 500 },
+      );
+      const starved = viewers[serving - 1];
+      const steady = viewers[2 - serving];
       assert.deepEqual(await healthEvents(starved), [], "struggling before any throttle");
 
       const cdp = await starved.page.context().newCDPSession(starved.page);
@@ -80,7 +87,7 @@ describe("playback health in Chromium", () => {
       const during = (await starved.read()).stats!;
       const steadyDuring = await steady.read();
       console.log(
-        `# struggling (${during.health.reasons.join(", ")}): uploaded ${before} → ${during.uploadedBytes} B over 8 s; ` +
+        `# ${starved.id} struggling (${during.health.reasons.join(", ")}): uploaded ${before} → ${during.uploadedBytes} B over 8 s; ` +
           `steady viewer ${steadyBefore.currentTime.toFixed(1)} → ${steadyDuring.currentTime.toFixed(1)} s`,
       );
       assert.equal(
