@@ -270,7 +270,9 @@ async function main(): Promise<void> {
     path
       ? withPmlAdjustments(
           current,
-          { maxBufferLength: false, liveSyncDurationCount: config.mode === "swarmcast" },
+          // The SDK sets liveSyncDurationCount and keeps hls.js's buffer on live streams
+          // (sdk/src/hlsjs/live-forward-buffer.ts); stock PML rewrites both.
+          { maxBufferLength: config.mode === "swarmcast", liveSyncDurationCount: config.mode === "swarmcast" },
           { targetDuration: playlist.targetDuration, segments: playlist.segments.length },
           path.highDemandSec(),
         )

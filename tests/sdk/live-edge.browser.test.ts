@@ -3,6 +3,7 @@
 // reported once, and playback never waits on the fetcher. Margins are wide: figures belong to bench/.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import Hls from "hls.js";
 import { openViewer, type Viewer } from "./viewer";
 import { useStage } from "../../devkit/stage";
 import { waitFor } from "../../devkit/wait";
@@ -91,6 +92,23 @@ describe("live edge fetcher", () => {
           );
           assert.equal(s.paused, false, `${viewers[i].id} paused`);
         });
+
+        // PML would have lowered hls.js's forward buffer to two target durations; on a live
+        // stream the SDK keeps hls.js's own.
+        const bufferLengths = await Promise.all(
+          viewers.map((v) =>
+            v.page.evaluate(
+              () =>
+                (window as unknown as { swarmcastTest: { player: { hls: { config: { maxBufferLength: number } } } } })
+                  .swarmcastTest.player.hls.config.maxBufferLength,
+            ),
+          ),
+        );
+        assert.deepEqual(
+          bufferLengths,
+          viewers.map(() => Hls.DefaultConfig.maxBufferLength),
+          "hls.js maxBufferLength on a live stream",
+        );
 
         // Every segment is reported once per viewer, whichever path brought it.
         logs.forEach((log, i) => {

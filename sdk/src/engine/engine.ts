@@ -6,6 +6,7 @@ import type { SwarmcastEventMap } from "../events";
 import { HlsLivePlayer } from "../hlsjs/hls-live-player";
 import { holdFragmentLoader } from "../hlsjs/held-fragment-loader";
 import { bindDefaultSwarmId } from "../hlsjs/default-swarm-id";
+import { keepLiveForwardBuffer } from "../hlsjs/live-forward-buffer";
 import { resolveOptions, type ResolvedOptions, type SwarmcastEngineOptions } from "../options";
 import type { SwarmcastStats } from "../stats/accumulator";
 import { createCountingLoader } from "./counting-loader";
@@ -58,6 +59,7 @@ export function createEngineFromResolved(resolved: ResolvedOptions): SwarmcastEn
         );
       }
       boundHls = hls;
+      if (p2pEngine) keepLiveForwardBuffer(hls);
       p2pEngine?.bindHls(hls);
       if (p2pEngine && resolved.coreConfig.swarmId === undefined) bindDefaultSwarmId(hls, p2pEngine);
       session.bindPlayer(new HlsLivePlayer(hls));
