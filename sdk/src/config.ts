@@ -42,6 +42,8 @@ export const DEFAULT_SWARMCAST_CONFIG = {
     limitMiB: 64,
     fetchTimeoutMs: 10_000,
     holdTickMs: 100,
+    /** A 2 s segment of 3.5 Mbit/s takes 1.4 s from a 5 Mbit/s uplink; a segment still missing after 2 segment durations is better retried by the player. */
+    peerFallbackWaitMs: 4000,
   } satisfies LiveEdgeConfig,
 
   /** WebRTC ICE servers (STUN/TURN) used to reach peers behind NAT. */

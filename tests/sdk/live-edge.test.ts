@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DEFAULT_SWARMCAST_CONFIG } from "../../sdk/src/config";
 import { edgeFetchDelaySec, secondsUntilUrgent } from "../../sdk/src/live/edge-timing";
+import { LiveEdgeFetcher } from "../../sdk/src/live/edge-fetcher";
 import { LiveSegmentStore } from "../../sdk/src/live/segment-store";
 import { mergeHlsConfig, resolveOptions, SwarmcastOptionError } from "../../sdk/src/options";
 
@@ -154,5 +155,40 @@ describe("liveEdge option and live sync defaults", () => {
     const r = resolve(opts({ hls: { liveSyncDurationCount: 3 } })).hlsConfig;
     assert.equal(r.liveSyncDurationCount, 3);
     assert.equal("liveSyncDuration" in r, false);
+  });
+});
+
+describe("LiveEdgeFetcher.whenStored", () => {
+  const hooks = { onHttpSegment: () => undefined, p2pActive: () => true, canServe: () => true };
+
+  async function makeFetcher(peerFallbackWaitMs: number, withPeer = true) {
+    const edge = new LiveEdgeFetcher({ ...DEFAULT_SWARMCAST_CONFIG.liveEdge, peerFallbackWaitMs }, 2, hooks);
+    const store = edge.createStore();
+    await store.initialize(coreConfig, streamConfig, streamConfig);
+    store.onSegmentRequested("w", "s", 1, 2, 4, "main");
+    if (withPeer) edge.pmlListeners.onPeerConnect!({ peerId: "p1", streamType: "main" } as never);
+    return { edge, store };
+  }
+
+  it("resolves when a peer's copy of a segment PML failed reaches the store", async () => {
+    const { edge, store } = await makeFetcher(5000);
+    const waiting = edge.whenStored(9);
+    await store.storeSegment("w", "s", 8, new ArrayBuffer(4), 16, 18, "main");
+    await store.storeSegment("w", "other", 9, new ArrayBuffer(4), 18, 20, "main");
+    await store.storeSegment("w", "s", 9, new ArrayBuffer(4), 18, 20, "main");
+    assert.equal(await waiting, true);
+    assert.equal(await edge.whenStored(9), true, "already stored");
+    edge.destroy();
+  });
+
+  it("gives up after the wait, and at once without peers", async () => {
+    const { edge } = await makeFetcher(50);
+    const started = performance.now();
+    assert.equal(await edge.whenStored(9), false);
+    assert.ok(performance.now() - started >= 45, "waited");
+    edge.destroy();
+    const alone = await makeFetcher(60_000, false);
+    assert.equal(await alone.edge.whenStored(9), false, "no peer can bring it");
+    alone.edge.destroy();
   });
 });

@@ -122,13 +122,21 @@ async function loadSegment(
     await new Promise<void>((release) => edge.addHold({ url: segment.url, release }));
   }
   edge?.markPassed(segment.url);
-  const response = await new Promise<SegmentResponse>((resolve, reject) => {
-    void core.loadSegment(id, { onSuccess: resolve, onError: reject }).catch(reject);
-  }).catch((error: unknown) => {
-    throw error instanceof CoreRequestError
-      ? new Error(`segment ${segment.url}: ${error.type} (${error.message})`)
-      : error;
-  });
+  const throughPml = () =>
+    new Promise<SegmentResponse>((resolve, reject) => {
+      void core.loadSegment(id, { onSuccess: resolve, onError: reject }).catch(reject);
+    });
+  const response = await throughPml()
+    .catch(async (error: unknown) => {
+      // PML failed it over HTTP and may be fetching it from a peer (see LiveEdgeFetcher.whenStored).
+      if (edge && typeof segment.sn === "number" && (await edge.whenStored(segment.sn))) return throughPml();
+      throw error;
+    })
+    .catch((error: unknown) => {
+      throw error instanceof CoreRequestError
+        ? new Error(`segment ${segment.url}: ${error.type} (${error.message})`)
+        : error;
+    });
   return { data: response.data, bandwidthBps: response.bandwidth };
 }
 

@@ -10,6 +10,11 @@ export interface LiveEdgeConfig extends EdgeTimingConfig, LiveSegmentStoreOption
   fetchTimeoutMs: number;
   /** How often held requests re-check the playhead, ms. */
   holdTickMs: number;
+  /**
+   * After PML failed a segment over HTTP, how long the player's request waits for a peer's
+   * copy to reach the store before the failure goes to the player, ms.
+   */
+  peerFallbackWaitMs: number;
 }
 
 interface EdgeTask {
@@ -255,6 +260,32 @@ export class LiveEdgeFetcher {
     const at = this.playhead();
     if (!at) return true;
     return secondsUntilUrgent(task.start, at.time, this.highDemandSec, at.rate) <= 0;
+  }
+
+  /**
+   * Resolves true once segment `sn` of the main stream is in the store, false after
+   * {@link LiveEdgeConfig.peerFallbackWaitMs} or at once without peers. For a load PML failed:
+   * PML gives an urgent segment three HTTP attempts and rejects the player's request, then
+   * (attempts spent) fetches it from a peer that has it in the background. hls.js would ask
+   * again only after its retry delay, which doubles up to 8 s; a viewer whose CDN edge fails
+   * stalls on that delay with the segment already in hand. Waiting here bridges it.
+   */
+  whenStored(sn: number): Promise<boolean> {
+    const store = this.store;
+    const ids = store?.lastIds.get("main");
+    if (!store || !ids || this.destroyed || this.peers.size === 0) return Promise.resolve(false);
+    if (store.hasData(ids.streamId, sn)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const finish = (stored: boolean): void => {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve(stored);
+      };
+      const timer = setTimeout(() => finish(false), this.config.peerFallbackWaitMs);
+      const unsubscribe = store.onStored((streamId, segmentId) => {
+        if (streamId === ids.streamId && segmentId === sn) finish(true);
+      });
+    });
   }
 
   /** Keeps `hold` until its segment is ready for PML, then calls its `release`. */
