@@ -44,6 +44,8 @@ export const DEFAULT_SWARMCAST_CONFIG = {
     holdTickMs: 100,
     /** A 2 s segment of 3.5 Mbit/s takes 1.4 s from a 5 Mbit/s uplink; a segment still missing after 2 segment durations is better retried by the player. */
     peerFallbackWaitMs: 4000,
+    /** PML starts a peer's download in the same queue pass that fails the request; this is slack. */
+    peerStartWaitMs: 300,
   } satisfies LiveEdgeConfig,
 
   /** WebRTC ICE servers (STUN/TURN) used to reach peers behind NAT. */

@@ -129,7 +129,8 @@ async function loadSegment(
   const response = await throughPml()
     .catch(async (error: unknown) => {
       // PML failed it over HTTP and may be fetching it from a peer (see LiveEdgeFetcher.whenStored).
-      if (edge && typeof segment.sn === "number" && (await edge.whenStored(segment.sn))) return throughPml();
+      if (edge && typeof segment.sn === "number" && (await edge.whenStored(segment.url, segment.sn)))
+        return throughPml();
       throw error;
     })
     .catch((error: unknown) => {

@@ -43,7 +43,7 @@ export function holdFragmentLoader(Inner: FragmentLoaderClass, edge: LiveEdgeFet
         this.ownContext = context;
         this.callbacks = callbacks;
         this.waitingForPeer = true;
-        void edge.whenStored(sn).then((stored) => {
+        void edge.whenStored(context.frag.url, sn).then((stored) => {
           if (!this.waitingForPeer) return;
           this.waitingForPeer = false;
           // Stored: PML answers the same request from its store at once.

@@ -15,6 +15,8 @@ export interface LiveEdgeConfig extends EdgeTimingConfig, LiveSegmentStoreOption
    * copy to reach the store before the failure goes to the player, ms.
    */
   peerFallbackWaitMs: number;
+  /** How soon after such a failure PML must have started loading the segment from a peer, ms. */
+  peerStartWaitMs: number;
 }
 
 interface EdgeTask {
@@ -63,6 +65,8 @@ export class LiveEdgeFetcher {
   private readonly tasks = new Map<string, EdgeTask>();
   private readonly holds = new Set<Hold>();
   private readonly pmlLoading = new Set<string>();
+  /** When PML last started loading a segment from a peer, by URL. */
+  private readonly peerLoadStarts = new Map<string, number>();
   /** Segments the player has asked PML for: PML owns them, an edge fetch would leave its request waiting. */
   private readonly passedToPml = new Set<string>();
   private lastSn = -1;
@@ -96,8 +100,12 @@ export class LiveEdgeFetcher {
   };
 
   /** PML's `onSegmentStart`: a segment PML is loading (from a peer or the CDN) needs no edge fetch. */
-  readonly onSegmentStart = ({ segment }: SegmentStartDetails): void => {
+  readonly onSegmentStart = ({ segment, downloadSource }: SegmentStartDetails): void => {
     this.pmlLoading.add(segment.url);
+    if (downloadSource === "p2p") {
+      this.peerLoadStarts.set(segment.url, Date.now());
+      if (this.peerLoadStarts.size > 64) this.peerLoadStarts.delete(this.peerLoadStarts.keys().next().value as string);
+    }
     const task = this.tasks.get(segment.url);
     if (task && task.timer !== undefined) {
       clearTimeout(task.timer);
@@ -263,25 +271,32 @@ export class LiveEdgeFetcher {
   }
 
   /**
-   * Resolves true once segment `sn` of the main stream is in the store, false after
-   * {@link LiveEdgeConfig.peerFallbackWaitMs} or at once without peers. For a load PML failed:
-   * PML gives an urgent segment three HTTP attempts and rejects the player's request, then
-   * (attempts spent) fetches it from a peer that has it in the background. hls.js would ask
-   * again only after its retry delay, which doubles up to 8 s; a viewer whose CDN edge fails
-   * stalls on that delay with the segment already in hand. Waiting here bridges it.
+   * Resolves true once segment `sn` (at `url`) of the main stream is in the store; false at
+   * once without peers, after {@link LiveEdgeConfig.peerStartWaitMs} if PML has not started
+   * loading it from a peer, and after {@link LiveEdgeConfig.peerFallbackWaitMs} in any case.
+   * For a load PML failed: PML gives an urgent segment three HTTP attempts and rejects the
+   * player's request, then (attempts spent) loads it from a peer that has it, in the
+   * background. hls.js would ask again only after its retry delay, which doubles up to 8 s; a
+   * viewer whose CDN edge fails stalls on that delay with the segment already in hand. When the
+   * whole CDN is down nobody has it, and the player's own retry must not wait.
    */
-  whenStored(sn: number): Promise<boolean> {
+  whenStored(url: string, sn: number): Promise<boolean> {
     const store = this.store;
     const ids = store?.lastIds.get("main");
     if (!store || !ids || this.destroyed || this.peers.size === 0) return Promise.resolve(false);
     if (store.hasData(ids.streamId, sn)) return Promise.resolve(true);
+    const failedAt = Date.now();
     return new Promise((resolve) => {
       const finish = (stored: boolean): void => {
-        clearTimeout(timer);
+        clearTimeout(giveUp);
+        clearTimeout(checkPeerLoad);
         unsubscribe();
         resolve(stored);
       };
-      const timer = setTimeout(() => finish(false), this.config.peerFallbackWaitMs);
+      const giveUp = setTimeout(() => finish(false), this.config.peerFallbackWaitMs);
+      const checkPeerLoad = setTimeout(() => {
+        if ((this.peerLoadStarts.get(url) ?? -Infinity) < failedAt) finish(false);
+      }, this.config.peerStartWaitMs);
       const unsubscribe = store.onStored((streamId, segmentId) => {
         if (streamId === ids.streamId && segmentId === sn) finish(true);
       });
