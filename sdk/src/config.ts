@@ -46,6 +46,12 @@ export const DEFAULT_SWARMCAST_CONFIG = {
     peerFallbackWaitMs: 4000,
     /** PML starts a peer's download in the same queue pass that fails the request; this is slack. */
     peerStartWaitMs: 300,
+    /**
+     * The urgent window (`core.highDemandTimeWindow`, the least it gets) grows to the slowest of
+     * the last 3 HTTP segment fetches plus 0.5 s, at most 6 s (3 segments of 2 s: everything
+     * from the CDN, as without P2P), when the CDN slows down.
+     */
+    urgentWindow: { maxSec: 6, samples: 3, marginSec: 0.5, stepSec: 0.5 },
   } satisfies LiveEdgeConfig,
 
   /** WebRTC ICE servers (STUN/TURN) used to reach peers behind NAT. */

@@ -163,6 +163,7 @@ describe("LiveEdgeFetcher.whenStored", () => {
     onHttpSegment: () => undefined,
     p2pActive: () => true,
     canServe: () => true,
+    onUrgentWindow: () => undefined,
   };
   const url = "https://cdn.example/s/9.ts";
 

@@ -144,6 +144,11 @@ export class LiveP2PSession {
     }
   }
 
+  /** The edge fetcher's urgent window moved with the CDN's fetch times: PML's follows. */
+  setUrgentWindow(seconds: number): void {
+    this.core?.applyCoreConfig({ mainStream: { highDemandTimeWindow: seconds } });
+  }
+
   /** While the player struggles, the edge fetcher and uploads pause (health/playback-health.ts). */
   private watchHealth(player: LivePlayer): void {
     this.health?.destroy();
@@ -362,6 +367,7 @@ function createEdgeFetcher(resolved: ResolvedOptions, session: LiveP2PSession): 
       },
       p2pActive: () => session.p2pActive(),
       canServe: (durationSec) => session.upload.canServe(durationSec),
+      onUrgentWindow: (seconds) => session.setUrgentWindow(seconds),
     },
   );
 }

@@ -2,6 +2,7 @@ import type { CoreEventMap, PeerDetails, SegmentStartDetails } from "p2p-media-l
 import type { LivePlayer, PlaylistEvent, PlaylistSegment } from "./live-player";
 import { LiveSegmentStore, type LiveSegmentStoreOptions } from "./segment-store";
 import { edgeFetchDelaySec, secondsUntilUrgent, type EdgeTimingConfig } from "./edge-timing";
+import { UrgentWindow, type UrgentWindowOptions } from "./urgent-window";
 
 export interface LiveEdgeConfig extends EdgeTimingConfig, LiveSegmentStoreOptions {
   /** Whether viewers fetch new live segments from the CDN themselves (see {@link LiveEdgeFetcher}). */
@@ -17,6 +18,8 @@ export interface LiveEdgeConfig extends EdgeTimingConfig, LiveSegmentStoreOption
   peerFallbackWaitMs: number;
   /** How soon after such a failure PML must have started loading the segment from a peer, ms. */
   peerStartWaitMs: number;
+  /** How the urgent window follows the CDN's fetch times (`urgent-window.ts`). */
+  urgentWindow: Omit<UrgentWindowOptions, "baseSec">;
 }
 
 interface EdgeTask {
@@ -41,6 +44,8 @@ export interface LiveEdgeHooks {
   p2pActive(): boolean;
   /** Whether this viewer could send a segment lasting `durationSec` to a peer in time. */
   canServe(durationSec: number): boolean;
+  /** The urgent window changed to `seconds` (PML's `highDemandTimeWindow` must follow). */
+  onUrgentWindow(seconds: number): void;
 }
 
 /**
@@ -67,6 +72,9 @@ export class LiveEdgeFetcher {
   private readonly pmlLoading = new Set<string>();
   /** When PML last started loading a segment from a peer, by URL. */
   private readonly peerLoadStarts = new Map<string, number>();
+  /** When PML started loading a segment over HTTP, by URL. */
+  private readonly httpLoadStarts = new Map<string, number>();
+  private readonly urgent: UrgentWindow;
   /** Segments the player has asked PML for: PML owns them, an edge fetch would leave its request waiting. */
   private readonly passedToPml = new Set<string>();
   private lastSn = -1;
@@ -80,9 +88,22 @@ export class LiveEdgeFetcher {
 
   constructor(
     private readonly config: LiveEdgeConfig,
-    private readonly highDemandSec: number,
+    highDemandSec: number,
     private readonly hooks: LiveEdgeHooks,
-  ) {}
+  ) {
+    this.urgent = new UrgentWindow({ ...config.urgentWindow, baseSec: highDemandSec });
+  }
+
+  /** Seconds ahead of the playhead at which a segment turns urgent (see {@link UrgentWindow}). */
+  get highDemandSec(): number {
+    return this.urgent.seconds;
+  }
+
+  /** An HTTP fetch of a segment, by this fetcher or by PML, took `seconds`. */
+  private noteHttpFetch(seconds: number): void {
+    const changed = this.urgent.noteHttpFetch(seconds);
+    if (changed !== undefined && !this.destroyed) this.hooks.onUrgentWindow(changed);
+  }
 
   /** PML's `customSegmentStorageFactory`: a fresh store each time PML (re)creates its storage. */
   readonly createStore = (): LiveSegmentStore => {
@@ -102,10 +123,9 @@ export class LiveEdgeFetcher {
   /** PML's `onSegmentStart`: a segment PML is loading (from a peer or the CDN) needs no edge fetch. */
   readonly onSegmentStart = ({ segment, downloadSource }: SegmentStartDetails): void => {
     this.pmlLoading.add(segment.url);
-    if (downloadSource === "p2p") {
-      this.peerLoadStarts.set(segment.url, Date.now());
-      if (this.peerLoadStarts.size > 64) this.peerLoadStarts.delete(this.peerLoadStarts.keys().next().value as string);
-    }
+    const starts = downloadSource === "p2p" ? this.peerLoadStarts : this.httpLoadStarts;
+    starts.set(segment.url, Date.now());
+    if (starts.size > 64) starts.delete(starts.keys().next().value as string);
     const task = this.tasks.get(segment.url);
     if (task && task.timer !== undefined) {
       clearTimeout(task.timer);
@@ -117,6 +137,12 @@ export class LiveEdgeFetcher {
   /** PML events the fetcher listens to, for `addEventListener`. */
   readonly pmlListeners: Partial<CoreEventMap> = {
     onSegmentStart: (details) => this.onSegmentStart(details),
+    onSegmentLoaded: ({ segmentUrl, downloadSource, streamType }) => {
+      const startedAt = this.httpLoadStarts.get(segmentUrl);
+      if (downloadSource !== "http" || streamType !== "main" || startedAt === undefined) return;
+      this.httpLoadStarts.delete(segmentUrl);
+      this.noteHttpFetch((Date.now() - startedAt) / 1000);
+    },
     onPeerConnect: ({ peerId, streamType }: PeerDetails) => {
       if (streamType === "main") this.peers.add(peerId);
     },
@@ -225,13 +251,17 @@ export class LiveEdgeFetcher {
     const abort = new AbortController();
     this.aborts.add(abort);
     const timeout = setTimeout(() => abort.abort(), this.config.fetchTimeoutMs);
+    const startedAt = Date.now();
     const fetching = fetch(task.url, { signal: abort.signal, credentials: "same-origin" }).then(async (response) => {
       if (!response.ok) return undefined;
       return await response.arrayBuffer();
     });
     const counted = fetching.then(
       (data) => {
-        if (data && data.byteLength > 0 && !this.destroyed) this.hooks.onHttpSegment(task.url, data.byteLength);
+        if (data && data.byteLength > 0 && !this.destroyed) {
+          this.hooks.onHttpSegment(task.url, data.byteLength);
+          this.noteHttpFetch((Date.now() - startedAt) / 1000);
+        }
         return data;
       },
       () => undefined,
