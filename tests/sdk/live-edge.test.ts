@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { DEFAULT_SWARMCAST_CONFIG } from "../../sdk/src/config";
 import { edgeFetchDelaySec, secondsUntilUrgent } from "../../sdk/src/live/edge-timing";
 import { LiveEdgeFetcher } from "../../sdk/src/live/edge-fetcher";
+import type { LivePlayer, PlaylistEvent } from "../../sdk/src/live/live-player";
 import { LiveSegmentStore } from "../../sdk/src/live/segment-store";
 import { mergeHlsConfig, resolveOptions, SwarmcastOptionError } from "../../sdk/src/options";
 
@@ -207,5 +208,52 @@ describe("LiveEdgeFetcher.whenStored", () => {
     const alone = await makeFetcher({ peerFallbackWaitMs: 60_000, peerStartWaitMs: 60_000 }, false);
     assert.equal(await alone.edge.whenStored(url, 9), false, "no peer can bring it");
     alone.edge.destroy();
+  });
+});
+
+describe("LiveEdgeFetcher holds", () => {
+  it("lets a held request go once the player runs dry, however far ahead its segment is", async () => {
+    const listeners: ((event: PlaylistEvent) => void)[] = [];
+    const state = { time: 10, ahead: 4 };
+    const player: LivePlayer = {
+      playhead: () => ({ time: state.time, rate: 1 }),
+      loadingLevel: () => 0,
+      bufferAhead: () => state.ahead,
+      on: (event: string, fn: (event: PlaylistEvent) => void) => {
+        if (event === "playlist-updated") listeners.push(fn);
+        return () => undefined;
+      },
+    };
+    const hooks = {
+      onHttpSegment: () => undefined,
+      p2pActive: () => true,
+      canServe: () => true,
+      onUrgentWindow: () => undefined,
+    };
+    const edge = new LiveEdgeFetcher({ ...DEFAULT_SWARMCAST_CONFIG.liveEdge, enabled: true }, 2, hooks);
+    const store = edge.createStore();
+    await store.initialize(coreConfig, streamConfig, streamConfig);
+    edge.bindPlayer(player);
+    store.onSegmentRequested("w", "s", 1, 2, 4, "main");
+    const segment = (sn: number) => ({
+      sn,
+      // A closed local port: the edge fetch this schedules fails at once, nothing leaves the machine.
+      url: `http://127.0.0.1:9/s/${sn}.ts`,
+      start: sn * 2,
+      duration: 2,
+      byteRange: [],
+      tagList: [],
+    });
+    const publish = (sns: number[]) =>
+      listeners.forEach((fn) =>
+        fn({ streamType: "main", level: 0, details: { url: "s", live: true, segments: sns.map(segment) } }),
+      );
+    publish([5, 6]);
+    publish([5, 6, 7, 8, 9, 10]);
+    const far = segment(10).url;
+    assert.equal(edge.holdFor(far), true, "20 s ahead of a playhead at 10 s, 4 s buffered: held");
+    state.ahead = 0;
+    assert.equal(edge.holdFor(far), false, "a stalled player is not held back");
+    edge.destroy();
   });
 });

@@ -22,6 +22,9 @@ export interface LiveEdgeConfig extends EdgeTimingConfig, LiveSegmentStoreOption
   urgentWindow: Omit<UrgentWindowOptions, "baseSec">;
 }
 
+/** Buffered media ahead of the playhead under which a player counts as run dry, seconds. */
+const DRY_BUFFER_SEC = 0.5;
+
 interface EdgeTask {
   url: string;
   sn: number;
@@ -289,7 +292,12 @@ export class LiveEdgeFetcher {
     return true;
   }
 
-  /** Whether the player's request for the task's segment can go to PML now. */
+  /**
+   * Whether the player's request for the task's segment can go to PML now: the segment is in
+   * the store, or urgent, or the player has run dry. The last matters when the playhead cannot
+   * reach the urgent moment: a player stalled long enough for its next segment to leave the
+   * live window asks for one far ahead of a playhead that no longer moves.
+   */
   private ready(task: EdgeTask): boolean {
     if (this.paused) return true;
     const store = this.store;
@@ -297,6 +305,8 @@ export class LiveEdgeFetcher {
     if (store && ids && store.hasData(ids.streamId, task.sn)) return true;
     const at = this.playhead();
     if (!at) return true;
+    const ahead = this.player?.bufferAhead?.();
+    if (ahead !== undefined && ahead < DRY_BUFFER_SEC) return true;
     return secondsUntilUrgent(task.start, at.time, this.highDemandSec, at.rate) <= 0;
   }
 
