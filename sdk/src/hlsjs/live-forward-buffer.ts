@@ -14,16 +14,14 @@ import Hls, { type LevelUpdatedData } from "hls.js";
  * its handlers when hls.js creates its playlist loader (in `loadSource`), after `bindHls`.
  * Video on demand keeps PML's rule.
  */
-export function keepLiveForwardBuffer(hls: Hls): () => void {
+export function keepLiveForwardBuffer(hls: Hls): void {
   const onLevelUpdated = (_event: string, data: LevelUpdatedData): void => {
     if (!data.details.live) return;
     const own = hls.userConfig;
     if (own.maxBufferLength === undefined && own.maxMaxBufferLength === undefined) {
       own.maxBufferLength = hls.config.maxBufferLength;
     }
-    unsubscribe();
+    hls.off(Hls.Events.LEVEL_UPDATED, onLevelUpdated);
   };
-  const unsubscribe = () => hls.off(Hls.Events.LEVEL_UPDATED, onLevelUpdated);
   hls.on(Hls.Events.LEVEL_UPDATED, onLevelUpdated);
-  return unsubscribe;
 }

@@ -72,11 +72,8 @@ export class LiveEdgeFetcher {
   private readonly unsubscribePlayer: (() => void)[] = [];
   private readonly tasks = new Map<string, EdgeTask>();
   private readonly holds = new Set<Hold>();
-  private readonly pmlLoading = new Set<string>();
-  /** When PML last started loading a segment from a peer, by URL. */
-  private readonly peerLoadStarts = new Map<string, number>();
-  /** When PML started loading a segment over HTTP, by URL. */
-  private readonly httpLoadStarts = new Map<string, number>();
+  /** Segments PML has started loading (it needs no edge fetch), by URL: the latest start's source and time. */
+  private readonly pmlLoading = new Map<string, { source: "http" | "p2p"; at: number }>();
   private readonly urgent: UrgentWindow;
   /** Segments the player has asked PML for: PML owns them, an edge fetch would leave its request waiting. */
   private readonly passedToPml = new Set<string>();
@@ -125,26 +122,22 @@ export class LiveEdgeFetcher {
 
   /** PML's `onSegmentStart`: a segment PML is loading (from a peer or the CDN) needs no edge fetch. */
   readonly onSegmentStart = ({ segment, downloadSource }: SegmentStartDetails): void => {
-    this.pmlLoading.add(segment.url);
-    const starts = downloadSource === "p2p" ? this.peerLoadStarts : this.httpLoadStarts;
-    starts.set(segment.url, Date.now());
-    if (starts.size > 64) starts.delete(starts.keys().next().value as string);
+    this.pmlLoading.set(segment.url, { source: downloadSource, at: Date.now() });
     const task = this.tasks.get(segment.url);
     if (task && task.timer !== undefined) {
       clearTimeout(task.timer);
       task.timer = undefined;
     }
-    if (this.pmlLoading.size > 64) this.pmlLoading.delete(this.pmlLoading.values().next().value as string);
+    if (this.pmlLoading.size > 64) this.pmlLoading.delete(this.pmlLoading.keys().next().value as string);
   };
 
   /** PML events the fetcher listens to, for `addEventListener`. */
   readonly pmlListeners: Partial<CoreEventMap> = {
     onSegmentStart: (details) => this.onSegmentStart(details),
     onSegmentLoaded: ({ segmentUrl, downloadSource, streamType }) => {
-      const startedAt = this.httpLoadStarts.get(segmentUrl);
-      if (downloadSource !== "http" || streamType !== "main" || startedAt === undefined) return;
-      this.httpLoadStarts.delete(segmentUrl);
-      this.noteHttpFetch((Date.now() - startedAt) / 1000);
+      const start = this.pmlLoading.get(segmentUrl);
+      if (downloadSource !== "http" || streamType !== "main" || start?.source !== "http") return;
+      this.noteHttpFetch((Date.now() - start.at) / 1000);
     },
     onPeerConnect: ({ peerId, streamType }: PeerDetails) => {
       if (streamType === "main") this.peers.add(peerId);
@@ -335,7 +328,8 @@ export class LiveEdgeFetcher {
       };
       const giveUp = setTimeout(() => finish(false), this.config.peerFallbackWaitMs);
       const checkPeerLoad = setTimeout(() => {
-        if ((this.peerLoadStarts.get(url) ?? -Infinity) < failedAt) finish(false);
+        const start = this.pmlLoading.get(url);
+        if (start?.source !== "p2p" || start.at < failedAt) finish(false);
       }, this.config.peerStartWaitMs);
       const unsubscribe = store.onStored((streamId, segmentId) => {
         if (streamId === ids.streamId && segmentId === sn) finish(true);
