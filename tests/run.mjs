@@ -4,7 +4,8 @@
 // fresh network namespace with only loopback up, so nothing a test starts (browsers included)
 // can reach beyond this machine.
 import { spawnSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -13,6 +14,8 @@ const filters = process.argv.slice(2);
 
 // The whole suite takes a few minutes; past this something is stuck, and CI must still end.
 const SUITE_TIMEOUT_MS = 25 * 60 * 1000;
+// A CI log is often read from its tail: the failures of every file are repeated there, this long at most.
+const FAILURE_LINES_PER_FILE = 120;
 
 function findTests(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -44,8 +47,9 @@ function runIsolated() {
   return result.status ?? 1;
 }
 
-function runFile(file, timeoutMs) {
+function runFile(file, timeoutMs, reportDir) {
   const started = performance.now();
+  const report = join(reportDir, `${file.replaceAll("/", "_")}.txt`);
   const result = spawnSync(
     process.execPath,
     [
@@ -56,13 +60,38 @@ function runFile(file, timeoutMs) {
       "--test-timeout=240000",
       "--test-force-exit",
       "--test-reporter=spec",
+      "--test-reporter-destination=stdout",
+      // The same report into a file, whose failures are repeated at the end of the run.
+      "--test-reporter=spec",
+      `--test-reporter-destination=${report}`,
       file,
     ],
     { cwd: root, stdio: "inherit", timeout: timeoutMs, killSignal: "SIGKILL" },
   );
   const seconds = (performance.now() - started) / 1000;
   if (result.error) console.error(`${file} stopped: ${result.error.message}`);
-  return { file, seconds, passed: result.status === 0 };
+  return { file, seconds, passed: result.status === 0, report };
+}
+
+/** The "failing tests" part of a file's spec report (assertion messages and stacks), or its tail. */
+function failureSection(report) {
+  let text;
+  try {
+    text = readFileSync(report, "utf8");
+  } catch {
+    return "(no report: the test process did not write one)";
+  }
+  const lines = text.split("\n");
+  const at = lines.findIndex((line) => line.includes("failing tests:"));
+  const section = at >= 0 ? lines.slice(at) : lines.slice(-FAILURE_LINES_PER_FILE);
+  const cut = section.length > FAILURE_LINES_PER_FILE;
+  return section.slice(0, FAILURE_LINES_PER_FILE).join("\n") + (cut ? "\n[...]" : "");
+}
+
+function printFailures(runs) {
+  for (const r of runs.filter((run) => !run.passed && run.report)) {
+    console.log(`\n# failures in ${r.file}\n${failureSection(r.report)}`);
+  }
 }
 
 function printTimes(runs) {
@@ -89,6 +118,7 @@ function main() {
   if (process.env.SWARMCAST_NETNS !== "1" && canIsolateNetwork()) return runIsolated();
 
   const deadline = performance.now() + SUITE_TIMEOUT_MS;
+  const reportDir = mkdtempSync(join(tmpdir(), "swarmcast-tests-"));
   const runs = [];
   for (const file of files) {
     const left = deadline - performance.now();
@@ -97,8 +127,10 @@ function main() {
       runs.push({ file, seconds: 0, passed: false });
       continue;
     }
-    runs.push(runFile(file, Math.ceil(left)));
+    runs.push(runFile(file, Math.ceil(left), reportDir));
   }
+  printFailures(runs);
+  rmSync(reportDir, { recursive: true, force: true });
   printTimes(runs);
   return runs.every((r) => r.passed) ? 0 : 1;
 }
