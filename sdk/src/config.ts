@@ -37,6 +37,12 @@ export const DEFAULT_SWARMCAST_CONFIG = {
     /** Left for the winner's CDN fetch plus the others' pull from it before the segment is urgent. */
     reserveSec: 1.2,
     maxSpreadSec: 3,
+    /**
+     * A viewer whose uplink sends 4 copies of a segment within its duration (a 2 s segment of
+     * 3.5 Mbit/s from 15 Mbit/s) fetches new segments early at full chance; one that sends 1
+     * (a 5 Mbit/s uplink) a quarter as often: the others pull from the first fetcher.
+     */
+    seedCopies: 4,
     /** Media kept behind the playhead for peers that sit a little further back. */
     keepBehindSec: 20,
     limitMiB: 64,

@@ -7,7 +7,7 @@ import type { LivePlayer, PlaylistEvent } from "../../sdk/src/live/live-player";
 import { LiveSegmentStore } from "../../sdk/src/live/segment-store";
 import { mergeHlsConfig, resolveOptions, SwarmcastOptionError } from "../../sdk/src/options";
 
-const timing = { reserveSec: 1, maxSpreadSec: 3 };
+const timing = { reserveSec: 1, maxSpreadSec: 3, seedCopies: 4 };
 const coreConfig = {} as Parameters<LiveSegmentStore["initialize"]>[0];
 const streamConfig = {} as Parameters<LiveSegmentStore["initialize"]>[1];
 
@@ -39,6 +39,27 @@ describe("edge timing", () => {
       wins[delays.indexOf(Math.min(...delays))]++;
     }
     for (const w of wins) assert.ok(w > 300 && w < 700, `wins ${wins.join(",")}`);
+  });
+
+  it("lets viewers whose uplink sends more copies in time fetch first, in proportion", () => {
+    let seed = 7;
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    // Copies of a segment each viewer sends in time: 20 Mbit/s, 10, 5 (twice), and 1 Mbit/s.
+    const copies = [5.7, 2, 1, 1, 0.3];
+    const wins = new Array(copies.length).fill(0);
+    for (let s = 0; s < 8000; s++) {
+      const delays = copies.map((c) => edgeFetchDelaySec(4, 7, rand(), timing, c));
+      wins[delays.indexOf(Math.min(...delays))]++;
+    }
+    // Weights 1, 0.5, 0.25, 0.25, and 0 (waits out the spread): shares 0.5, 0.25, 0.125, 0.125.
+    const share = wins.map((w) => w / 8000);
+    assert.ok(Math.abs(share[0] - 0.5) < 0.03, `shares ${share.join(", ")}`);
+    assert.ok(Math.abs(share[1] - 0.25) < 0.03, `shares ${share.join(", ")}`);
+    assert.ok(Math.abs(share[2] - 0.125) < 0.02 && Math.abs(share[3] - 0.125) < 0.02, `shares ${share.join(", ")}`);
+    assert.equal(wins[4], 0, "a viewer that cannot send one copy in time never fetches first");
+    assert.equal(edgeFetchDelaySec(4, 7, 0.5, timing, 40), 1.5, "beyond seedCopies: uniform, as unmeasured");
+    assert.equal(edgeFetchDelaySec(4, 7, 0.5, timing), 1.5, "unmeasured: full weight");
+    assert.ok(edgeFetchDelaySec(4, 7, 0.5, timing, 1) > 2.5, "a quarter of the weight draws late");
   });
 });
 
@@ -132,6 +153,7 @@ describe("liveEdge option and live sync defaults", () => {
     assert.equal(r.enabled, false);
     assert.equal(r.reserveSec, 0.5);
     assert.equal(r.maxSpreadSec, DEFAULT_SWARMCAST_CONFIG.liveEdge.maxSpreadSec);
+    assert.equal(resolve(opts({ liveEdge: { seedCopies: 1 } })).liveEdge.seedCopies, 1);
   });
 
   it("names the bad liveEdge field", () => {
@@ -140,6 +162,7 @@ describe("liveEdge option and live sync defaults", () => {
       [{ enabled: "yes" }, /"liveEdge.enabled" must be true or false/],
       [{ reserveSec: -1 }, /"liveEdge.reserveSec" must be a number of seconds ≥ 0, got -1/],
       [{ maxSpreadSec: "2" }, /"liveEdge.maxSpreadSec" .* got "2"/],
+      [{ seedCopies: 0.5 }, /"liveEdge.seedCopies" must be a number ≥ 1 .* got 0.5/],
       [{ spread: 1 }, /unknown option "liveEdge.spread"/],
     ];
     for (const [value, pattern] of bad) {
@@ -163,7 +186,7 @@ describe("LiveEdgeFetcher.whenStored", () => {
   const hooks = {
     onHttpSegment: () => undefined,
     p2pActive: () => true,
-    canServe: () => true,
+    serveCopies: () => undefined,
     onUrgentWindow: () => undefined,
   };
   const url = "https://cdn.example/s/9.ts";
@@ -227,7 +250,7 @@ describe("LiveEdgeFetcher holds", () => {
     const hooks = {
       onHttpSegment: () => undefined,
       p2pActive: () => true,
-      canServe: () => true,
+      serveCopies: () => undefined,
       onUrgentWindow: () => undefined,
     };
     const edge = new LiveEdgeFetcher({ ...DEFAULT_SWARMCAST_CONFIG.liveEdge, enabled: true }, 2, hooks);

@@ -76,6 +76,7 @@ describe("UplinkBudget", () => {
     budget.reserve(400_000, 0);
     assert.equal(budget.fits(400_000, 2, 0), false, "a second request waits for the first measurement");
     assert.equal(budget.sendsInTime(2, 0), true, "unmeasured: may seed");
+    assert.equal(budget.copiesInTime(2, 0), undefined);
   });
 
   it("refuses what a 1 Mbit/s uplink cannot send within a segment duration, and says it cannot seed", () => {
@@ -87,6 +88,8 @@ describe("UplinkBudget", () => {
     assert.equal(budget.fits(200_000, 2, t), true, "200 KB takes 1.6 s");
     assert.equal(budget.sendsInTime(2, t), false);
     assert.equal(budget.sendsInTime(4, t), true, "a 4 s segment of the same size fits");
+    const copies = budget.copiesInTime(2, t) ?? NaN;
+    assert.ok(copies > 0.55 && copies < 0.65, `copies in 2 s: ${copies} (about 250 KB of 400 KB)`);
   });
 
   it("on 5 Mbit/s admits one 875 KB segment at a time: the backlog counts until the wire carried it", () => {
@@ -181,6 +184,7 @@ describe("UploadGovernor with an uplink budget", () => {
     g.onSegmentLoaded(400_000);
     assert.equal(g.admit(400_000, 2), false);
     assert.equal(g.canServe(2), false);
+    assert.ok((g.serveCopies(2) ?? NaN) < 1, `copies ${g.serveCopies(2)}`);
     const uplink = g.stats().uplink;
     assert.ok(uplink && uplink.refusedRequests === 1 && uplink.estimateBps !== null);
     assert.ok(Math.abs(uplink.estimateBps / 1e6 - 1) < 0.1, `estimate ${uplink.estimateBps}`);
@@ -194,10 +198,10 @@ describe("UploadGovernor with an uplink budget", () => {
 
 describe("edge fetch delay of a viewer that cannot serve", () => {
   it("waits out the whole spread, so a viewer that can pass the segment on fetches first", () => {
-    const timing = { reserveSec: 1, maxSpreadSec: 3 };
-    assert.equal(edgeFetchDelaySec(4, 7, 0, timing, false), 3);
-    assert.equal(edgeFetchDelaySec(2.5, 7, 0.1, timing, false), 1.5);
-    assert.equal(edgeFetchDelaySec(4, 0, 0.5, timing, false), 0, "alone: nobody else will fetch it");
-    assert.equal(edgeFetchDelaySec(4, 7, 0.5, timing, true), 1.5);
+    const timing = { reserveSec: 1, maxSpreadSec: 3, seedCopies: 4 };
+    assert.equal(edgeFetchDelaySec(4, 7, 0, timing, 0), 3);
+    assert.equal(edgeFetchDelaySec(2.5, 7, 0.1, timing, 0.8), 1.5);
+    assert.equal(edgeFetchDelaySec(4, 0, 0.5, timing, 0), 0, "alone: nobody else will fetch it");
+    assert.equal(edgeFetchDelaySec(4, 7, 0.5, timing, 4), 1.5);
   });
 });

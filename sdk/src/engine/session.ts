@@ -366,7 +366,7 @@ function createEdgeFetcher(resolved: ResolvedOptions, session: LiveP2PSession): 
         session.countHttpSegment(url, bytes);
       },
       p2pActive: () => session.p2pActive(),
-      canServe: (durationSec) => session.upload.canServe(durationSec),
+      serveCopies: (durationSec) => session.upload.serveCopies(durationSec),
       onUrgentWindow: (seconds) => session.setUrgentWindow(seconds),
     },
   );

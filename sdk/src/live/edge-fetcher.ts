@@ -45,8 +45,11 @@ export interface LiveEdgeHooks {
   onHttpSegment(url: string, bytes: number): void;
   /** Whether P2P is on for the main stream now (integrity can switch it off). */
   p2pActive(): boolean;
-  /** Whether this viewer could send a segment lasting `durationSec` to a peer in time. */
-  canServe(durationSec: number): boolean;
+  /**
+   * How many copies of a segment lasting `durationSec` this viewer could send to peers in time
+   * (0: it serves nobody now; undefined: not measured yet).
+   */
+  serveCopies(durationSec: number): number | undefined;
   /** The urgent window changed to `seconds` (PML's `highDemandTimeWindow` must follow). */
   onUrgentWindow(seconds: number): void;
 }
@@ -230,7 +233,7 @@ export class LiveEdgeFetcher {
       this.peers.size,
       Math.random(),
       this.config,
-      this.hooks.canServe(frag.duration),
+      this.hooks.serveCopies(frag.duration) ?? this.config.seedCopies,
     );
     task.timer = setTimeout(() => {
       task.timer = undefined;

@@ -2,7 +2,7 @@ import type { LiveEdgeConfig } from "./edge-fetcher";
 
 /** The user-settable part of the live edge fetcher (the `liveEdge` option). */
 export type LiveEdgeOptions = Partial<
-  Pick<LiveEdgeConfig, "enabled" | "reserveSec" | "maxSpreadSec" | "keepBehindSec">
+  Pick<LiveEdgeConfig, "enabled" | "reserveSec" | "maxSpreadSec" | "keepBehindSec" | "seedCopies">
 >;
 
 const NUMBER_KEYS = ["reserveSec", "maxSpreadSec", "keepBehindSec"] as const;
@@ -18,10 +18,10 @@ export function resolveLiveEdge(
 ): LiveEdgeConfig {
   if (input === undefined) return { ...defaults };
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
-    fail(`option "liveEdge" must be an object like { enabled, reserveSec, maxSpreadSec, keepBehindSec }`);
+    fail(`option "liveEdge" must be an object like { enabled, reserveSec, maxSpreadSec, keepBehindSec, seedCopies }`);
   }
   const o = input as Record<string, unknown>;
-  const known = ["enabled", ...NUMBER_KEYS];
+  const known = ["enabled", ...NUMBER_KEYS, "seedCopies"];
   for (const key of Object.keys(o)) {
     if (!known.includes(key)) fail(`unknown option "liveEdge.${key}"; known: ${known.join(", ")}`);
   }
@@ -35,6 +35,12 @@ export function resolveLiveEdge(
         `option "liveEdge.${key}" must be a number of seconds ≥ 0, got ${typeof v === "number" ? String(v) : JSON.stringify(v)}`,
       );
     }
+  }
+  const copies = o.seedCopies;
+  if (copies !== undefined && (typeof copies !== "number" || !Number.isFinite(copies) || copies < 1)) {
+    fail(
+      `option "liveEdge.seedCopies" must be a number ≥ 1 (copies of a segment sent within its duration), got ${typeof copies === "number" ? String(copies) : JSON.stringify(copies)}`,
+    );
   }
   return { ...defaults, ...(o as LiveEdgeOptions) };
 }

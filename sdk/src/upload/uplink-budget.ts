@@ -160,10 +160,18 @@ export class UplinkBudget {
    * in time on an idle uplink. True before anything is measured: the first upload measures.
    */
   sendsInTime(durationSec: number, now: number): boolean {
+    return (this.copiesInTime(durationSec, now) ?? 1) >= 1;
+  }
+
+  /**
+   * How many copies of one segment lasting `durationSec` (of the mean size of the last few) an
+   * idle uplink sends in time; undefined before anything is measured.
+   */
+  copiesInTime(durationSec: number, now: number): number | undefined {
     const rate = this.estimate(now);
-    if (rate === undefined || this.segmentSizes.length === 0) return true;
+    if (rate === undefined || this.segmentSizes.length === 0) return undefined;
     const typical = this.segmentSizes.reduce((a, b) => a + b, 0) / this.segmentSizes.length;
-    return typical <= this.deadlineBytes(rate, durationSec);
+    return this.deadlineBytes(rate, durationSec) / typical;
   }
 
   /** Bytes the link carries at `rate` before the deadline of a segment lasting `durationSec`. */

@@ -166,8 +166,16 @@ export class UploadGovernor {
    * loaded) to a peer in time: uploads allowed, playback fine, and the uplink fast enough.
    */
   canServe(durationSec: number): boolean {
-    if (this.disabled) return false;
-    return this.uplink?.sendsInTime(durationSec, this.clock()) ?? true;
+    return (this.serveCopies(durationSec) ?? 1) >= 1;
+  }
+
+  /**
+   * How many copies of such a segment this viewer could send in time: 0 while it serves
+   * nobody, undefined while its uplink is unmeasured (or not admitted per request).
+   */
+  serveCopies(durationSec: number): number | undefined {
+    if (this.disabled) return 0;
+    return this.uplink?.copiesInTime(durationSec, this.clock());
   }
 
   stats(): UploadStats {
