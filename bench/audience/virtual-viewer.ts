@@ -184,10 +184,13 @@ async function main(): Promise<void> {
     ...hlsDefaults(),
     ...(config.fixedLevel !== undefined ? { fixedLevel: config.fixedLevel } : {}),
   };
-  if (config.mode === "swarmcast")
-    playerConfig.liveSyncDurationCount = (
-      (await import(config.engineModule)) as EngineModule
-    ).DEFAULT_SWARMCAST_CONFIG.hls.liveSyncDurationCount;
+  if (config.mode === "swarmcast") {
+    // The page's own hls settings (--sdk-config '{"hls":{...}}') win over the SDK's, as in Chromium.
+    const pageHls = (config.sdkOptions as { hls?: { liveSyncDurationCount?: number } }).hls;
+    playerConfig.liveSyncDurationCount =
+      pageHls?.liveSyncDurationCount ??
+      ((await import(config.engineModule)) as EngineModule).DEFAULT_SWARMCAST_CONFIG.hls.liveSyncDurationCount;
+  }
 
   const faults = {
     errorsByKind: {} as Record<string, number>,
