@@ -186,7 +186,7 @@ async function main(): Promise<void> {
   };
   if (config.mode === "swarmcast") {
     // The page's own hls settings (--sdk-config '{"hls":{...}}') win over the SDK's, as in Chromium.
-    const pageHls = (config.sdkOptions as { hls?: { liveSyncDurationCount?: number } }).hls;
+    const pageHls = (config.sdkOptions as { hls?: { liveSyncDurationCount?: number } } | undefined)?.hls;
     playerConfig.liveSyncDurationCount =
       pageHls?.liveSyncDurationCount ??
       ((await import(config.engineModule)) as EngineModule).DEFAULT_SWARMCAST_CONFIG.hls.liveSyncDurationCount;
