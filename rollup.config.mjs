@@ -55,12 +55,44 @@ export const browserPlugins = ({ include, tsconfig = "./tsconfig.json", sourceMa
   }),
 ];
 
-const plugins = () =>
-  browserPlugins({
+const plugins = () => [
+  patchPmlQueue(),
+  ...browserPlugins({
     tsconfig: "./sdk/tsconfig.build.json",
     include: ["sdk/src/**/*.ts", "shared/**/*.ts"],
     values: { __SWARMCAST_VERSION__: JSON.stringify(sdkPackage.version) },
-  });
+  }),
+];
+
+/**
+ * The one change this repository makes to PML 2.3.1 (sdk/README.md "Where PML is patched"): when a
+ * segment turns urgent while a peer is sending it, PML's queue abandons the transfer for HTTP at
+ * once; patched, it first asks `keepUrgentPeerDownload` (sdk/src/peers/keep-peer-download.ts)
+ * whether the transfer will finish in time. Applied to the SDK's own builds only (the bench's
+ * stock-PML viewers stay stock), to PML's browser bundle and to its ES build; the build fails
+ * if PML's code no longer reads as expected.
+ */
+const PML_QUEUE_FILES = /p2p-media-loader-core[\\/](dist[\\/]p2p-media-loader-core\.es\.js|lib[\\/]hybrid-loader\.js)$/;
+const PML_SWITCH_TO_HTTP = /(canLoadThroughHttp\s*&&\s*request\.downloadSource\s*===\s*"p2p"\s*&&)(\s*\()/;
+export const patchPmlQueue = () => ({
+  name: "swarmcast-pml-queue-patch",
+  transform(code, id) {
+    if (!PML_QUEUE_FILES.test(id)) return null;
+    const matches = code.match(new RegExp(PML_SWITCH_TO_HTTP, "g")) ?? [];
+    if (matches.length !== 1) {
+      this.error(`PML patch: expected one urgent peer-to-HTTP switch in ${id}, found ${matches.length}`);
+    }
+    const keep = fileURLToPath(new URL("./sdk/src/peers/keep-peer-download.ts", import.meta.url));
+    const patched = code.replace(
+      PML_SWITCH_TO_HTTP,
+      "$1 !__swarmcastKeepUrgentPeerDownload(request, segment, this.playback) &&$2",
+    );
+    return {
+      code: `import { keepUrgentPeerDownload as __swarmcastKeepUrgentPeerDownload } from ${JSON.stringify(keep)};\n${patched}`,
+      map: null,
+    };
+  },
+});
 
 export const onwarn = (warning, warn) => {
   // PML and hls.js use `this` at module top level in helpers; harmless in ESM.
@@ -183,10 +215,13 @@ const builds = [
     // native helpers stay imports.
     external: (id) => /^(hls\.js|node:|bufferutil|utf-8-validate)/.test(id),
     output: { file: "sdk/dist/swarmcast-engine.mjs", format: "es", sourcemap: true, inlineDynamicImports: true },
-    plugins: nodePmlPlugins({
-      include: ["sdk/src/**/*.ts", "shared/**/*.ts"],
-      values: { __SWARMCAST_VERSION__: JSON.stringify(sdkPackage.version) },
-    }),
+    plugins: [
+      patchPmlQueue(),
+      ...nodePmlPlugins({
+        include: ["sdk/src/**/*.ts", "shared/**/*.ts"],
+        values: { __SWARMCAST_VERSION__: JSON.stringify(sdkPackage.version) },
+      }),
+    ],
     onwarn,
   },
   {

@@ -63,6 +63,30 @@ describe("builds", () => {
     for (const name of PUBLIC_API) assert.match(code, new RegExp(`\\b${name}\\b`), name);
   });
 
+  it("PML's queue is patched in the SDK's builds, and the patch refuses a PML it does not recognise", async () => {
+    // Patched: the urgent peer-to-HTTP switch asks keepUrgentPeerDownload first (rollup.config.mjs).
+    const call = /!\s*[\w$]+\(\s*[\w$]+\s*,\s*[\w$]+\s*,\s*this\.playback\s*\)\s*&&/;
+    for (const file of ["sdk/dist/swarmcast.js", "sdk/dist/swarmcast.mjs", "sdk/dist/swarmcast-engine.mjs"]) {
+      assert.match(read(file), call, file);
+    }
+    // The transform refuses a PML whose code no longer reads as expected.
+    const { patchPmlQueue } = (await import(new URL("rollup.config.mjs", root).href)) as {
+      patchPmlQueue: () => { transform(this: { error(m: string): never }, code: string, id: string): unknown };
+    };
+    const plugin = patchPmlQueue();
+    const context = {
+      error(message: string): never {
+        throw new Error(message);
+      },
+    };
+    assert.throws(
+      () =>
+        plugin.transform.call(context, "const x = 1;", "/x/node_modules/p2p-media-loader-core/lib/hybrid-loader.js"),
+      /expected one urgent peer-to-HTTP switch .* found 0/,
+    );
+    assert.equal(plugin.transform.call(context, "const x = 1;", "/x/node_modules/other/index.js"), null);
+  });
+
   it("sdk/dist/swarmcast.d.ts declares the public API", () => {
     const dts = read("sdk/dist/swarmcast.d.ts");
     for (const name of [

@@ -1,0 +1,69 @@
+/**
+ * Whether a peer download of a segment that has just turned urgent should go on.
+ *
+ * PML 2.3.1 abandons a peer download the moment its segment enters the urgent window and an
+ * HTTP slot is free, and starts the whole segment again over HTTP, however close to done the
+ * peer's transfer is. A build-time patch (`patchPmlQueue` in rollup.config.mjs) asks this first: the
+ * download goes on when bytes keep arriving and, at the rate measured so far, the rest arrives
+ * with `reserveSec` to spare before the playhead reaches the segment. That reserve is what the
+ * HTTP fallback needs if the peer slows down later: PML asks again at every pass of its queue
+ * and switches as soon as the answer turns false.
+ */
+export interface PeerDownloadProgress {
+  /** Bytes of the segment received so far (all attempts). */
+  loadedBytes: number;
+  /** The segment's size as the peer announced it; undefined before the first chunk. */
+  totalBytes: number | undefined;
+  /** This attempt: when it started and how much it received (performance.now() ms). */
+  attempt: { startTimestamp: number; loadedBytes: number; lastLoadedChunkTimestamp?: number } | undefined;
+}
+
+export interface KeepPeerDownloadConfig {
+  /** Seconds left for an HTTP fetch of the segment should the peer slow down. */
+  reserveSec: number;
+  /** A transfer with no byte for this long is stalled, ms. */
+  stalledMs: number;
+  /** The rate is read only after this long, ms: the first chunks of a transfer come in a burst. */
+  minElapsedMs: number;
+}
+
+export const DEFAULT_KEEP_PEER_DOWNLOAD: KeepPeerDownloadConfig = { reserveSec: 1, stalledMs: 1000, minElapsedMs: 200 };
+
+export function keepPeerDownload(
+  progress: PeerDownloadProgress,
+  secondsUntilNeeded: number,
+  now: number,
+  config: KeepPeerDownloadConfig = DEFAULT_KEEP_PEER_DOWNLOAD,
+): boolean {
+  const { attempt, totalBytes, loadedBytes } = progress;
+  if (!attempt || totalBytes === undefined || !(totalBytes > 0)) return false;
+  const remaining = totalBytes - loadedBytes;
+  if (remaining <= 0) return true;
+  const elapsedMs = now - attempt.startTimestamp;
+  if (elapsedMs < config.minElapsedMs || attempt.loadedBytes <= 0) return false;
+  const lastChunkAt = attempt.lastLoadedChunkTimestamp ?? attempt.startTimestamp;
+  if (now - lastChunkAt > config.stalledMs) return false;
+  const bytesPerSec = attempt.loadedBytes / (elapsedMs / 1000);
+  return remaining / bytesPerSec <= secondsUntilNeeded - config.reserveSec;
+}
+
+/** What the patched PML passes: its request, the segment and the playback it tracks. */
+interface PmlRequestView {
+  loadedBytes: number;
+  totalBytes: number | undefined;
+  progress?: { startTimestamp: number; loadedBytes: number; lastLoadedChunkTimestamp?: number };
+}
+
+/** The call the build-time patch puts into PML's queue (`HybridLoader.processQueue`). */
+export function keepUrgentPeerDownload(
+  request: PmlRequestView,
+  segment: { startTime: number },
+  playback: { position: number; rate: number },
+): boolean {
+  const rate = playback.rate > 0 ? playback.rate : 1;
+  return keepPeerDownload(
+    { loadedBytes: request.loadedBytes, totalBytes: request.totalBytes, attempt: request.progress },
+    (segment.startTime - playback.position) / rate,
+    performance.now(),
+  );
+}
