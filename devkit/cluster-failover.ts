@@ -66,9 +66,14 @@ export interface FaultFigures {
   recoveredMs: number | null;
   /** Peers the late viewer connected to, per surviving node id. */
   joinerPeersByNode: Record<string, number>;
-  /** From its page load until it had a peer on every surviving node, ms (null: never). */
+  /**
+   * From its page load until it had a peer on every surviving node and segments crossed its
+   * peer connections, received or sent, ms (null: never). A late viewer that reloads its
+   * playlist first fetches each new segment itself and only sends.
+   */
   joinerMetAllMs: number | null;
   joinerP2pBytes: number;
+  joinerUploadedBytes: number;
   survivingNodes: string[];
 }
 
@@ -109,6 +114,7 @@ interface ViewerRead {
   stallsAt: number[];
   http: number;
   p2p: number;
+  uploaded: number;
   peerIds: string[];
   fatal: string[];
 }
@@ -134,7 +140,9 @@ class DrillViewer {
     return this.page.evaluate(() => {
       const w = window as unknown as {
         swarmcastTest: {
-          player: { stats(): { httpBytes: number; p2pBytes: number; peers: { id: string }[] } } | null;
+          player: {
+            stats(): { httpBytes: number; p2pBytes: number; uploadedBytes: number; peers: { id: string }[] };
+          } | null;
           errors: { message: string; fatal: boolean }[];
         };
         playbackWatch: { started: boolean; stallsAt: number[] };
@@ -145,6 +153,7 @@ class DrillViewer {
         stallsAt: [...w.playbackWatch.stallsAt],
         http: stats?.httpBytes ?? 0,
         p2p: stats?.p2pBytes ?? 0,
+        uploaded: stats?.uploadedBytes ?? 0,
         peerIds: stats?.peers.map((p) => p.id) ?? [],
         fatal: w.swarmcastTest.errors.filter((e) => e.fatal).map((e) => e.message),
       };
@@ -341,12 +350,13 @@ export async function runFailoverDrill(
             const node = owners.get(id);
             if (node !== undefined) byNode[node]++;
           }
-          return Object.values(byNode).every((n) => n > 0) && r.p2p > 0 ? Date.now() - joiner.openedAt : false;
+          const exchanged = r.p2p > 0 || r.uploaded > 0;
+          return Object.values(byNode).every((n) => n > 0) && exchanged ? Date.now() - joiner.openedAt : false;
         },
         options.joinTimeoutMs,
         500,
       );
-      const joinerP2pBytes = (await joiner.read()).p2p;
+      const { p2p: joinerP2pBytes, uploaded: joinerUploadedBytes } = await joiner.read();
       // Its checks are done: one page fewer to decode on a machine of two cores.
       await joiner.close();
       log(`${fault}: late viewer's peers per node ${JSON.stringify(byNode)}, all met after ${met ?? "—"} ms`);
@@ -396,6 +406,7 @@ export async function runFailoverDrill(
         joinerPeersByNode: byNode,
         joinerMetAllMs: met,
         joinerP2pBytes,
+        joinerUploadedBytes,
         survivingNodes: alive.map((n) => n.id),
       });
     }

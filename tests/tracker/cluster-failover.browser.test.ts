@@ -26,7 +26,7 @@ describe("tracker cluster failover with Chromium viewers", () => {
         );
         assert.ok(
           f.joinerMetAllMs !== null,
-          `${f.fault}: the late viewer's peers per node ${JSON.stringify(f.joinerPeersByNode)} (bytes from peers ${f.joinerP2pBytes})`,
+          `${f.fault}: the late viewer's peers per node ${JSON.stringify(f.joinerPeersByNode)} (bytes from peers ${f.joinerP2pBytes}, to peers ${f.joinerUploadedBytes})`,
         );
         assert.ok(
           f.recoveredMs !== null,
