@@ -3,6 +3,7 @@ import type { CoreConfig } from "p2p-media-loader-core";
 import type { LiveEdgeConfig } from "./live/edge-fetcher";
 import type { UploadMode } from "./upload/upload-consent";
 import type { ReconnectSchedule } from "./signaling/backoff";
+import type { KeepPeerDownloadConfig } from "./peers/keep-peer-download";
 
 /**
  * Every default of the SDK lives here, so tuning offload means editing one object.
@@ -59,6 +60,13 @@ export const DEFAULT_SWARMCAST_CONFIG = {
      */
     urgentWindow: { maxSec: 6, samples: 3, marginSec: 0.5, stepSec: 0.5 },
   } satisfies LiveEdgeConfig,
+
+  /**
+   * A peer download whose segment turns urgent goes on (`peers/keep-peer-download.ts`, through the
+   * build-time PML patch) while a byte arrived within `stalledMs` and, at the rate measured after
+   * `minElapsedMs`, the rest lands `reserveSec` before the playhead needs it.
+   */
+  keepPeerDownload: { reserveSec: 1, stalledMs: 1000, minElapsedMs: 200 } satisfies KeepPeerDownloadConfig,
 
   /** WebRTC ICE servers (STUN/TURN) used to reach peers behind NAT. */
   iceServers: [

@@ -233,7 +233,7 @@ export class LiveEdgeFetcher {
       this.peers.size,
       Math.random(),
       this.config,
-      this.hooks.serveCopies(frag.duration) ?? this.config.seedCopies,
+      this.hooks.serveCopies(frag.duration),
     );
     task.timer = setTimeout(() => {
       task.timer = undefined;

@@ -47,7 +47,7 @@ export function edgeFetchDelaySec(
   peers: number,
   u: number,
   config: EdgeTimingConfig,
-  copies: number = config.seedCopies,
+  copies: number | undefined = config.seedCopies,
 ): number {
   if (peers <= 0) return 0;
   const spread = Math.min(config.maxSpreadSec, Math.max(0, timeToUrgentSec - config.reserveSec));

@@ -1,3 +1,5 @@
+import { DEFAULT_SWARMCAST_CONFIG } from "../config";
+
 /**
  * Whether a peer download of a segment that has just turned urgent should go on.
  *
@@ -27,7 +29,8 @@ export interface KeepPeerDownloadConfig {
   minElapsedMs: number;
 }
 
-export const DEFAULT_KEEP_PEER_DOWNLOAD: KeepPeerDownloadConfig = { reserveSec: 1, stalledMs: 1000, minElapsedMs: 200 };
+/** The defaults, kept with every other default in `DEFAULT_SWARMCAST_CONFIG`. */
+export const DEFAULT_KEEP_PEER_DOWNLOAD: KeepPeerDownloadConfig = DEFAULT_SWARMCAST_CONFIG.keepPeerDownload;
 
 export function keepPeerDownload(
   progress: PeerDownloadProgress,
