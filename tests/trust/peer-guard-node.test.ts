@@ -16,7 +16,7 @@ function announcement(size: number): ArrayBuffer {
 }
 
 describe("peer connection guard on @roamhq/wrtc", () => {
-  it("refuses connections over the cap and drops a peer announcing an oversize segment before the channel's handler sees it", async () => {
+  it("refuses connections over the cap and drops a peer announcing an oversize segment before the channel's handler sees it or anything after it", async () => {
     const Guarded = guardedPeerConnectionClass(wrtc.RTCPeerConnection);
     let oversize = 0;
     const guard = new PeerConnectionGuard({
@@ -40,6 +40,8 @@ describe("peer connection guard on @roamhq/wrtc", () => {
       remote.onopen = () => {
         remote.send(new Uint8Array([1, 2, 3]).buffer);
         remote.send(announcement(100_000_000));
+        // The segment's first chunks follow the announcement at once, before the close lands.
+        for (let i = 0; i < 4; i++) remote.send(new Uint8Array(16_384).buffer);
       };
     };
     const offer = await viewer.createOffer();

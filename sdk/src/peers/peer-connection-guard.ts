@@ -119,15 +119,23 @@ export class PeerConnectionGuard {
     // Node WebRTC packages (@roamhq/wrtc) bring their own event target, whose events cannot be
     // stopped: there the channel's later handlers are wrapped to skip a refused message.
     const nativeEvents = typeof EventTarget === "function" && channel instanceof EventTarget;
+    // Registered before PML's handler: a refused message never reaches it.
+    const refuse = (event: MessageEvent): void => {
+      if (nativeEvents) event.stopImmediatePropagation();
+      else refused.add(event);
+    };
+    // Chunks the peer sent right behind its announcement may already be queued when the channel
+    // closes, and are still dispatched: they are refused too.
+    let dropped = false;
     channel.addEventListener("message", (event: MessageEvent) => {
+      if (dropped) return refuse(event);
       if (!(event.data instanceof ArrayBuffer)) return;
       const size = announcedSegmentSize(new Uint8Array(event.data));
       if (size === undefined) return;
       const limit = this.options.maxSegmentBytes();
       if (size <= limit) return;
-      // Registered before PML's handler: it never sees the announcement.
-      if (nativeEvents) event.stopImmediatePropagation();
-      else refused.add(event);
+      refuse(event);
+      dropped = true;
       this.oversize++;
       this.options.onOversize?.(size, limit);
       channel.close();
