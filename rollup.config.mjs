@@ -65,30 +65,46 @@ const plugins = () => [
 ];
 
 /**
- * The one change this repository makes to PML 2.3.1 (sdk/README.md "Where PML is patched"): when a
- * segment turns urgent while a peer is sending it, PML's queue abandons the transfer for HTTP at
- * once; patched, it first asks `keepUrgentPeerDownload` (sdk/src/peers/keep-peer-download.ts)
- * whether the transfer will finish in time. Applied to the SDK's own builds only (the bench's
- * stock-PML viewers stay stock), to PML's browser bundle and to its ES build; the build fails
- * if PML's code no longer reads as expected.
+ * The two changes this repository makes to PML 2.3.1 (sdk/README.md "Where PML is patched"), both
+ * in its queue (`HybridLoader.processQueue`):
+ * - when a segment turns urgent while a peer is sending it, PML abandons the transfer for HTTP
+ *   at once; patched, it first asks `keepUrgentPeerDownload` (sdk/src/peers/keep-peer-download.ts)
+ *   whether the transfer will finish in time;
+ * - after an HTTP attempt fails, PML retries HTTP until its retries are spent; patched, it asks
+ *   `peerAfterHttpFailure` (sdk/src/peers/peer-after-http-failure.ts) and takes the segment from a
+ *   peer that holds it.
+ * Applied to the SDK's own builds only (the bench's stock-PML viewers stay stock), to PML's
+ * browser bundle and to its ES build; the build fails if PML's code no longer reads as expected.
  */
 const PML_QUEUE_FILES = /p2p-media-loader-core[\\/](dist[\\/]p2p-media-loader-core\.es\.js|lib[\\/]hybrid-loader\.js)$/;
 const PML_SWITCH_TO_HTTP = /(canLoadThroughHttp\s*&&\s*request\.downloadSource\s*===\s*"p2p"\s*&&)(\s*\()/;
+/** The HTTP-retry test of the engine's request and of each urgent segment in the queue. */
+const PML_HTTP_RETRY = /\(request\?\.failedAttempts\.httpAttemptsCount\s*\?\?\s*0\)\s*<\s*httpErrorRetries/g;
+const PML_HTTP_RETRIES_EXPECTED = 2;
 export const patchPmlQueue = () => ({
   name: "swarmcast-pml-queue-patch",
   transform(code, id) {
     if (!PML_QUEUE_FILES.test(id)) return null;
-    const matches = code.match(new RegExp(PML_SWITCH_TO_HTTP, "g")) ?? [];
-    if (matches.length !== 1) {
-      this.error(`PML patch: expected one urgent peer-to-HTTP switch in ${id}, found ${matches.length}`);
+    const switches = code.match(new RegExp(PML_SWITCH_TO_HTTP, "g")) ?? [];
+    if (switches.length !== 1) {
+      this.error(`PML patch: expected one urgent peer-to-HTTP switch in ${id}, found ${switches.length}`);
     }
-    const keep = fileURLToPath(new URL("./sdk/src/peers/keep-peer-download.ts", import.meta.url));
-    const patched = code.replace(
-      PML_SWITCH_TO_HTTP,
-      "$1 !__swarmcastKeepUrgentPeerDownload(request, segment, this.playback) &&$2",
-    );
+    const retries = code.match(PML_HTTP_RETRY) ?? [];
+    if (retries.length !== PML_HTTP_RETRIES_EXPECTED) {
+      this.error(`PML patch: expected ${PML_HTTP_RETRIES_EXPECTED} HTTP retry tests in ${id}, found ${retries.length}`);
+    }
+    const hook = (file) => JSON.stringify(fileURLToPath(new URL(`./sdk/src/peers/${file}`, import.meta.url)));
+    const patched = code
+      .replace(PML_SWITCH_TO_HTTP, "$1 !__swarmcastKeepUrgentPeerDownload(request, segment, this.playback) &&$2")
+      .replace(
+        PML_HTTP_RETRY,
+        "$& && !__swarmcastPeerAfterHttpFailure(request, segment, this.p2pLoaders.currentLoader)",
+      );
     return {
-      code: `import { keepUrgentPeerDownload as __swarmcastKeepUrgentPeerDownload } from ${JSON.stringify(keep)};\n${patched}`,
+      code:
+        `import { keepUrgentPeerDownload as __swarmcastKeepUrgentPeerDownload } from ${hook("keep-peer-download.ts")};\n` +
+        `import { peerAfterHttpFailure as __swarmcastPeerAfterHttpFailure } from ${hook("peer-after-http-failure.ts")};\n` +
+        patched,
       map: null,
     };
   },

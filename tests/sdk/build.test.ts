@@ -66,8 +66,12 @@ describe("builds", () => {
   it("PML's queue is patched in the SDK's builds, and the patch refuses a PML it does not recognise", async () => {
     // Patched: the urgent peer-to-HTTP switch asks keepUrgentPeerDownload first (rollup.config.mjs).
     const call = /!\s*[\w$]+\(\s*[\w$]+\s*,\s*[\w$]+\s*,\s*this\.playback\s*\)\s*&&/;
+    // and each HTTP retry of an urgent segment asks peerAfterHttpFailure (the engine's request and the queue's).
+    const retry = /&&\s*!\s*[\w$]+\(\s*[\w$]+\s*,\s*[\w$]+\s*,\s*this\.p2pLoaders\.currentLoader\s*\)/g;
     for (const file of ["sdk/dist/swarmcast.js", "sdk/dist/swarmcast.mjs", "sdk/dist/swarmcast-engine.mjs"]) {
-      assert.match(read(file), call, file);
+      const code = read(file);
+      assert.match(code, call, file);
+      assert.equal(code.match(retry)?.length, 2, `${file}: HTTP retries asking peerAfterHttpFailure`);
     }
     // The transform refuses a PML whose code no longer reads as expected.
     const { patchPmlQueue } = (await import(new URL("rollup.config.mjs", root).href)) as {
@@ -83,6 +87,11 @@ describe("builds", () => {
       () =>
         plugin.transform.call(context, "const x = 1;", "/x/node_modules/p2p-media-loader-core/lib/hybrid-loader.js"),
       /expected one urgent peer-to-HTTP switch .* found 0/,
+    );
+    const switchOnly = 'if (canLoadThroughHttp && request.downloadSource === "p2p" && (a || b)) {}';
+    assert.throws(
+      () => plugin.transform.call(context, switchOnly, "/x/node_modules/p2p-media-loader-core/lib/hybrid-loader.js"),
+      /expected 2 HTTP retry tests .* found 0/,
     );
     assert.equal(plugin.transform.call(context, "const x = 1;", "/x/node_modules/other/index.js"), null);
   });
