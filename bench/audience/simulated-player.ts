@@ -127,14 +127,23 @@ export class SimulatedPlayer implements LivePlayer {
   ): Promise<void> {
     const playlist = await this.reloadPlaylist();
     if (adjust) this.config = adjust(playlist, this.config);
-    const startAt = playlist.edge - this.config.liveSyncDurationCount * playlist.targetDuration;
-    const first = this.timed(playlist).find((s) => s.start + s.duration > startAt) ?? this.timed(playlist)[0];
-    this.playheadSec = first.start;
-    this.bufferEndSec = first.start;
-    this.nextSn = first.sn;
+    this.seekToLiveSync(playlist);
     this.lastTickAt = Date.now();
     this.tickTimer = setInterval(() => this.tick(), this.config.tickMs);
     void this.loadLoop();
+  }
+
+  /**
+   * Where hls.js starts a live stream, and seeks to when the playhead falls out of the live
+   * window: `liveSyncDurationCount` target durations behind the edge, on a segment boundary.
+   */
+  private seekToLiveSync(playlist: MediaPlaylist & { edge: number }): void {
+    const syncAt = playlist.edge - this.config.liveSyncDurationCount * playlist.targetDuration;
+    const timed = this.timed(playlist);
+    const first = timed.find((s) => s.start + s.duration > syncAt) ?? timed[0];
+    this.playheadSec = first.start;
+    this.bufferEndSec = first.start;
+    this.nextSn = first.sn;
   }
 
   /** hls.js's `latency`: distance from the playlist's edge (aged since its load) to the playhead. */
@@ -228,7 +237,8 @@ export class SimulatedPlayer implements LivePlayer {
       const playlist = this.playlists.get(this.level);
       const segment = playlist ? this.timed(playlist).find((s) => s.sn === this.nextSn) : undefined;
       if (!segment) {
-        if (playlist && playlist.segments[0].sn > this.nextSn) this.nextSn = playlist.segments[0].sn; // fell out of the window
+        // The next segment left the live window (a long stall): hls.js seeks to the live sync position.
+        if (playlist && playlist.segments[0].sn > this.nextSn) this.seekToLiveSync(playlist);
         await new Promise<void>((resolve) => {
           this.playlistChanged = resolve;
           setTimeout(resolve, 1000);

@@ -4,6 +4,7 @@ import type { LiveEdgeConfig } from "./live/edge-fetcher";
 import type { UploadMode } from "./upload/upload-consent";
 import type { ReconnectSchedule } from "./signaling/backoff";
 import type { KeepPeerDownloadConfig } from "./peers/keep-peer-download";
+import type { PmlIdleFallbackConfig } from "./live/pml-activity";
 
 /**
  * Every default of the SDK lives here, so tuning offload means editing one object.
@@ -67,6 +68,14 @@ export const DEFAULT_SWARMCAST_CONFIG = {
    * `minElapsedMs`, the rest lands `reserveSec` before the playhead needs it.
    */
   keepPeerDownload: { reserveSec: 1, stalledMs: 1000, minElapsedMs: 200 } satisfies KeepPeerDownloadConfig,
+
+  /**
+   * A player's request PML has stopped working on (no attempt over HTTP or from a peer running
+   * for `idleMs`) is taken back from PML and fetched from the CDN (`src/live/pml-activity.ts`).
+   * PML starts its next attempt in the pass that ends the last one, so 2 s without one is not a
+   * pause between attempts.
+   */
+  pmlIdleFallback: { idleMs: 2000, tickMs: 250 } satisfies PmlIdleFallbackConfig,
 
   /** WebRTC ICE servers (STUN/TURN) used to reach peers behind NAT. */
   iceServers: [

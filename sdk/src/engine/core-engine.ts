@@ -9,6 +9,8 @@ import type { SwarmcastEventMap } from "../events";
 import type { LivePlayer, PlaylistSegment } from "../live/live-player";
 import type { ResolvedOptions } from "../options";
 import type { SwarmcastStats } from "../stats/accumulator";
+import { DEFAULT_SWARMCAST_CONFIG } from "../config";
+import { watchPmlIdle } from "../live/pml-activity";
 import { CoreStreamFeeder, fetchSegment, segmentRuntimeId } from "./core-stream-feeder";
 import { ensureNavigator } from "./node-runtime";
 import { LiveP2PSession, type P2PCoreHandle } from "./session";
@@ -122,9 +124,25 @@ async function loadSegment(
     await new Promise<void>((release) => edge.addHold({ url: segment.url, release }));
   }
   edge?.markPassed(segment.url);
+  // PML's answer, or null when PML stopped working on the request (it is taken back: see PmlActivity).
   const throughPml = () =>
-    new Promise<SegmentResponse>((resolve, reject) => {
-      void core.loadSegment(id, { onSuccess: resolve, onError: reject }).catch(reject);
+    new Promise<SegmentResponse | null>((resolve, reject) => {
+      const stopWatching = watchPmlIdle(
+        session.pmlActivity,
+        segment.url,
+        DEFAULT_SWARMCAST_CONFIG.pmlIdleFallback,
+        () => {
+          core.abortSegmentLoading(id);
+          resolve(null);
+        },
+      );
+      const settle =
+        <T>(done: (value: T) => void) =>
+        (value: T) => {
+          stopWatching();
+          done(value);
+        };
+      void core.loadSegment(id, { onSuccess: settle(resolve), onError: settle(reject) }).catch(settle(reject));
     });
   const response = await throughPml()
     .catch(async (error: unknown) => {
@@ -138,6 +156,7 @@ async function loadSegment(
         ? new Error(`segment ${segment.url}: ${error.type} (${error.message})`)
         : error;
     });
+  if (!response) return fetchOverHttp(session, segment);
   return { data: response.data, bandwidthBps: response.bandwidth };
 }
 

@@ -7,6 +7,7 @@ import { HlsLivePlayer } from "../hlsjs/hls-live-player";
 import { holdFragmentLoader } from "../hlsjs/held-fragment-loader";
 import { bindDefaultSwarmId } from "../hlsjs/default-swarm-id";
 import { keepLiveForwardBuffer } from "../hlsjs/live-forward-buffer";
+import { DEFAULT_SWARMCAST_CONFIG } from "../config";
 import { resolveOptions, type ResolvedOptions, type SwarmcastEngineOptions } from "../options";
 import type { SwarmcastStats } from "../stats/accumulator";
 import { createCountingLoader } from "./counting-loader";
@@ -109,7 +110,10 @@ function buildHlsConfig(
   return {
     ...resolved.hlsConfig,
     loader,
-    fLoader: edge ? holdFragmentLoader(fragmentLoader, edge) : fragmentLoader,
+    fLoader: holdFragmentLoader(fragmentLoader, edge, {
+      activity: session.pmlActivity,
+      config: DEFAULT_SWARMCAST_CONFIG.pmlIdleFallback,
+    }),
     pLoader: pLoader as HlsConfig["pLoader"],
   };
 }

@@ -10,6 +10,7 @@ import { Emitter, type SwarmcastEventMap } from "../events";
 import { healthOffStats, PlaybackHealth } from "../health/playback-health";
 import { IntegrityGuard } from "../integrity/guard";
 import { LiveEdgeFetcher } from "../live/edge-fetcher";
+import { PmlActivity } from "../live/pml-activity";
 import type { LivePlayer } from "../live/live-player";
 import type { ResolvedOptions } from "../options";
 import { PeerConnectionGuard, REFUSED_MESSAGE } from "../peers/peer-connection-guard";
@@ -57,6 +58,8 @@ export class LiveP2PSession {
   /** Sizes of segments fetched over HTTP: the bound on what a peer may announce. */
   readonly segmentSizes: SegmentSizeBound;
   readonly peerGuard: PeerConnectionGuard;
+  /** Which segments PML has an attempt running for: a player's request it stopped working on goes to the CDN. */
+  readonly pmlActivity = new PmlActivity();
   private core: P2PCoreHandle | null = null;
   private health: PlaybackHealth | undefined;
   private readonly pmlListeners: Partial<CoreEventMap>;
@@ -128,6 +131,7 @@ export class LiveP2PSession {
     this.core = core;
     addListeners(core, this.pmlListeners);
     addListeners(core, this.edge?.pmlListeners ?? {});
+    addListeners(core, this.pmlActivity.pmlListeners);
   }
 
   /** Connects the edge fetcher and integrity to the player (after PML has subscribed to it). */
@@ -209,6 +213,7 @@ export class LiveP2PSession {
     if (this.core) {
       removeListeners(this.core, this.pmlListeners);
       removeListeners(this.core, this.edge?.pmlListeners ?? {});
+      removeListeners(this.core, this.pmlActivity.pmlListeners);
       this.core.destroy();
       this.core = null;
     }
