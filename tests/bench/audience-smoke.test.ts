@@ -62,7 +62,7 @@ describe("audience bench smoke", { skip: !canCreateNamespaces() && "needs root a
           );
         }
         // The SDK's uplink budget measures each virtual viewer's link on its connections' counters:
-        // a lower bound, inflated at most by retransmissions counted as sent.
+        // close to the link, lifted by the link's queue filled at the start of a short stretch.
         const measured = mode.viewers.filter(
           (v) => v.uplinkEstimateMbps !== null && v.uplinkEstimateMbps !== undefined,
         );

@@ -113,6 +113,48 @@ describe("UplinkBudget", () => {
     assert.ok(estimate < 1.15 * MBIT, `estimate ${(estimate * 8) / 1e6} Mbit/s`);
   });
 
+  it("protocol overhead counted on the wire does not hand one stretch's tail to the next upload", () => {
+    // The counters carry 10 % more than was written (headers, retransmissions): "everything
+    // written counted" comes while the last 10 % still waits for the wire.
+    const wireRate = 5 * MBIT;
+    const overhead = 0.1;
+    const budget = new UplinkBudget(OPTIONS);
+    let data = 0;
+    const write = (bytes: number, at: number) => {
+      send(budget, bytes, at);
+      data += bytes;
+    };
+    const carryData = (from: number, to: number) => {
+      let t = from;
+      while (t + SAMPLE_MS <= to) {
+        t += SAMPLE_MS;
+        const wire = Math.min(data * (1 + overhead), (wireRate * SAMPLE_MS) / 1000);
+        data -= wire / (1 + overhead);
+        budget.onWireSample(wire, t);
+      }
+      return t;
+    };
+    write(2_500_000, 0);
+    let t = carryData(0, 4000);
+    write(100_000, t + 300); // the next request, between two readings
+    t = carryData(t, t + 6000);
+    assert.equal(budget.busy(t), false);
+    const estimate = budget.estimate(t) as number;
+    assert.ok(estimate <= 1.02 * wireRate, `estimate ${((estimate * 8) / 1e6).toFixed(2)} Mbit/s on a 5 Mbit/s link`);
+  });
+
+  it("an uploader that never pauses is measured every few seconds", () => {
+    const budget = new UplinkBudget(OPTIONS);
+    let t = 0;
+    for (let i = 0; i < 6; i++) {
+      send(budget, 400_000, t);
+      t = carry(budget, MBIT, t, t + 2000); // 400 KB every 2 s on 1 Mbit/s: always behind
+    }
+    assert.ok(budget.backlog(t) > 0, "still sending");
+    const estimate = budget.estimate(t) as number;
+    assert.ok(Math.abs(estimate / MBIT - 1) < 0.05, `estimate ${((estimate * 8) / 1e6).toFixed(2)} Mbit/s`);
+  });
+
   it("an upload admitted but never written (its requester cancelled) is no rate sample, and lapses after staleMs", () => {
     const budget = new UplinkBudget(OPTIONS);
     send(budget, 2_500_000, 0);
