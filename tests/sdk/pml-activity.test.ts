@@ -63,16 +63,48 @@ describe("PmlActivity", () => {
     const s = events(activity, "s1");
     s.start();
     let idle = 0;
-    watchPmlIdle(activity, "s1", { idleMs: 60, tickMs: 10 }, () => idle++);
+    watchPmlIdle(
+      activity,
+      "s1",
+      { idleMs: 60, tickMs: 10 },
+      () => true,
+      () => idle++,
+    );
     await new Promise((r) => setTimeout(r, 120));
     assert.equal(idle, 0, "busy: never idle");
     s.fail();
     await new Promise((r) => setTimeout(r, 150));
     assert.equal(idle, 1);
     let cancelled = 0;
-    const cancel = watchPmlIdle(activity, "s2", { idleMs: 60, tickMs: 10 }, () => cancelled++);
+    const cancel = watchPmlIdle(
+      activity,
+      "s2",
+      { idleMs: 60, tickMs: 10 },
+      () => true,
+      () => cancelled++,
+    );
     cancel();
     await new Promise((r) => setTimeout(r, 120));
     assert.equal(cancelled, 0);
+  });
+
+  it("watchPmlIdle leaves PML a segment the player does not need yet, and counts from when it does", async () => {
+    const activity = new PmlActivity();
+    let needed = false;
+    let idle = 0;
+    watchPmlIdle(
+      activity,
+      "ahead",
+      { idleMs: 80, tickMs: 10 },
+      () => needed,
+      () => idle++,
+    );
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(idle, 0, "not needed: PML may wait for a peer");
+    needed = true;
+    await new Promise((r) => setTimeout(r, 40));
+    assert.equal(idle, 0, "idle counts from when it is needed");
+    await new Promise((r) => setTimeout(r, 120));
+    assert.equal(idle, 1);
   });
 });

@@ -131,9 +131,11 @@ async function loadSegment(
         session.pmlActivity,
         segment.url,
         DEFAULT_SWARMCAST_CONFIG.pmlIdleFallback,
+        () => session.needsNow(segment.start),
         () => {
-          core.abortSegmentLoading(id);
+          // Settled first: PML answers the abort with an "aborted" error at once.
           resolve(null);
+          core.abortSegmentLoading(id);
         },
       );
       const settle =

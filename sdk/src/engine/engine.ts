@@ -113,6 +113,7 @@ function buildHlsConfig(
     fLoader: holdFragmentLoader(fragmentLoader, edge, {
       activity: session.pmlActivity,
       config: DEFAULT_SWARMCAST_CONFIG.pmlIdleFallback,
+      needsNow: (startSec) => session.needsNow(startSec),
     }),
     pLoader: pLoader as HlsConfig["pLoader"],
   };

@@ -9,7 +9,8 @@ import { DEFAULT_SWARMCAST_CONFIG } from "../config";
 import { Emitter, type SwarmcastEventMap } from "../events";
 import { healthOffStats, PlaybackHealth } from "../health/playback-health";
 import { IntegrityGuard } from "../integrity/guard";
-import { LiveEdgeFetcher } from "../live/edge-fetcher";
+import { DRY_BUFFER_SEC, LiveEdgeFetcher } from "../live/edge-fetcher";
+import { secondsUntilUrgent } from "../live/edge-timing";
 import { PmlActivity } from "../live/pml-activity";
 import type { LivePlayer } from "../live/live-player";
 import type { ResolvedOptions } from "../options";
@@ -61,6 +62,7 @@ export class LiveP2PSession {
   /** Which segments PML has an attempt running for: a player's request it stopped working on goes to the CDN. */
   readonly pmlActivity = new PmlActivity();
   private core: P2PCoreHandle | null = null;
+  private player: LivePlayer | undefined;
   private health: PlaybackHealth | undefined;
   private readonly pmlListeners: Partial<CoreEventMap>;
   private readonly timer: ReturnType<typeof setInterval> | undefined;
@@ -136,6 +138,7 @@ export class LiveP2PSession {
 
   /** Connects the edge fetcher and integrity to the player (after PML has subscribed to it). */
   bindPlayer(player: LivePlayer): void {
+    this.player = player;
     this.edge?.bindPlayer(player);
     if (this.p2pEnabled && this.resolved.playbackHealth) this.watchHealth(player);
     const core = this.core;
@@ -146,6 +149,20 @@ export class LiveP2PSession {
         }),
       );
     }
+  }
+
+  /**
+   * Whether the player needs the segment starting at `startSec` now: it is in PML's urgent
+   * window, or the player has run dry (or is not playing yet).
+   */
+  needsNow(startSec: number): boolean {
+    const at = this.player?.playhead();
+    if (!at) return true;
+    const ahead = this.player?.bufferAhead?.();
+    if (ahead !== undefined && ahead < DRY_BUFFER_SEC) return true;
+    return (
+      secondsUntilUrgent(startSec, at.time, this.edge?.highDemandSec ?? baseHighDemandSec(this.resolved), at.rate) <= 0
+    );
   }
 
   /** The edge fetcher's urgent window moved with the CDN's fetch times: PML's follows. */
@@ -358,23 +375,26 @@ function createPmlListeners(session: LiveP2PSession, trackers: string[]): Partia
 }
 
 /** The edge fetcher announces segments through its own store: a page's own store wins, without it. */
+/** PML's urgent window as configured (the edge fetcher widens it when the CDN slows down). */
+function baseHighDemandSec(resolved: ResolvedOptions): number {
+  return (
+    resolved.coreConfig.mainStream?.highDemandTimeWindow ??
+    resolved.coreConfig.highDemandTimeWindow ??
+    Core.DEFAULT_STREAM_CONFIG.highDemandTimeWindow
+  );
+}
+
 function createEdgeFetcher(resolved: ResolvedOptions, session: LiveP2PSession): LiveEdgeFetcher | undefined {
   if (!resolved.liveEdge.enabled || resolved.coreConfig.customSegmentStorageFactory) return undefined;
-  return new LiveEdgeFetcher(
-    resolved.liveEdge,
-    resolved.coreConfig.mainStream?.highDemandTimeWindow ??
-      resolved.coreConfig.highDemandTimeWindow ??
-      Core.DEFAULT_STREAM_CONFIG.highDemandTimeWindow,
-    {
-      onHttpSegment: (url, bytes) => {
-        session.upload.onSegmentLoaded(bytes);
-        session.countHttpSegment(url, bytes);
-      },
-      p2pActive: () => session.p2pActive(),
-      serveCopies: (durationSec) => session.upload.serveCopies(durationSec),
-      onUrgentWindow: (seconds) => session.setUrgentWindow(seconds),
+  return new LiveEdgeFetcher(resolved.liveEdge, baseHighDemandSec(resolved), {
+    onHttpSegment: (url, bytes) => {
+      session.upload.onSegmentLoaded(bytes);
+      session.countHttpSegment(url, bytes);
     },
-  );
+    p2pActive: () => session.p2pActive(),
+    serveCopies: (durationSec) => session.upload.serveCopies(durationSec),
+    onUrgentWindow: (seconds) => session.setUrgentWindow(seconds),
+  });
 }
 
 function startStatsTimer(

@@ -9,6 +9,8 @@ type Loader = InstanceType<FragmentLoaderClass>;
 export interface PmlWatch {
   activity: PmlActivity;
   config: PmlIdleFallbackConfig;
+  /** Whether the player needs the segment starting at `startSec` now. */
+  needsNow(startSec: number): boolean;
 }
 
 /**
@@ -62,7 +64,13 @@ export function holdFragmentLoader(
       const url = context.frag.url;
       const throughPml = (pmlCallbacks: LoaderCallbacks<FragmentLoaderContext>) => {
         this.stopWatching?.();
-        this.stopWatching = watchPmlIdle(watch.activity, url, watch.config, () => this.takeBack(config));
+        this.stopWatching = watchPmlIdle(
+          watch.activity,
+          url,
+          watch.config,
+          () => watch.needsNow(context.frag.start),
+          () => this.takeBack(config),
+        );
         const settled = <A extends unknown[]>(fn: ((...args: A) => void) | undefined) =>
           fn &&
           ((...args: A) => {

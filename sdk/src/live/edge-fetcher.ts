@@ -23,7 +23,7 @@ export interface LiveEdgeConfig extends EdgeTimingConfig, LiveSegmentStoreOption
 }
 
 /** Buffered media ahead of the playhead under which a player counts as run dry, seconds. */
-const DRY_BUFFER_SEC = 0.5;
+export const DRY_BUFFER_SEC = 0.5;
 
 interface EdgeTask {
   url: string;

@@ -53,19 +53,26 @@ export class PmlActivity {
 }
 
 /**
- * Calls `onIdle` once PML has had no attempt running for the request's segment for
- * `config.idleMs`; returns the cancel. The request reached PML now.
+ * Calls `onIdle` once the player needs the request's segment (`needed`: urgent, or the player ran
+ * dry) and PML has had no attempt running for it for `config.idleMs` since; returns the cancel.
+ * The request reached PML now. Before it is needed PML may rightly wait for a peer to have it.
  */
 export function watchPmlIdle(
   activity: PmlActivity,
   url: string,
   config: PmlIdleFallbackConfig,
+  needed: () => boolean,
   onIdle: () => void,
   clock: () => number = Date.now,
 ): () => void {
   const since = clock();
+  let neededSince: number | undefined;
   const timer = setInterval(() => {
-    if (activity.idleMs(url, since) < config.idleMs) return;
+    if (neededSince === undefined) {
+      if (!needed()) return;
+      neededSince = Math.max(since, clock());
+    }
+    if (activity.idleMs(url, neededSince) < config.idleMs) return;
     clearInterval(timer);
     onIdle();
   }, config.tickMs);
