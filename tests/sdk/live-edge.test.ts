@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { createServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import { DEFAULT_SWARMCAST_CONFIG } from "../../sdk/src/config";
 import { edgeFetchDelaySec, secondsUntilUrgent } from "../../sdk/src/live/edge-timing";
@@ -278,5 +280,69 @@ describe("LiveEdgeFetcher holds", () => {
     state.ahead = 0;
     assert.equal(edge.holdFor(far), false, "a stalled player is not held back");
     edge.destroy();
+  });
+});
+
+describe("LiveEdgeFetcher early fetches", () => {
+  it("abandons an early fetch whose CDN does not answer and withdraws the segment's announcement", async () => {
+    const held: ServerResponse[] = [];
+    // A CDN edge that takes requests and never answers them.
+    const cdn = createServer((_request, response) => held.push(response));
+    await new Promise<void>((resolve) => cdn.listen(0, "127.0.0.1", resolve));
+    const base = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`;
+    const listeners: ((event: PlaylistEvent) => void)[] = [];
+    const player: LivePlayer = {
+      playhead: () => ({ time: 10, rate: 1 }),
+      loadingLevel: () => 0,
+      bufferAhead: () => 4,
+      on: (event: string, fn: (event: PlaylistEvent) => void) => {
+        if (event === "playlist-updated") listeners.push(fn);
+        return () => undefined;
+      },
+    };
+    const hooks = {
+      onHttpSegment: () => undefined,
+      p2pActive: () => true,
+      serveCopies: () => undefined,
+      onUrgentWindow: () => undefined,
+    };
+    const responseTimeoutMs = 150;
+    const edge = new LiveEdgeFetcher(
+      { ...DEFAULT_SWARMCAST_CONFIG.liveEdge, enabled: true, maxSpreadSec: 0.01, responseTimeoutMs },
+      2,
+      hooks,
+    );
+    try {
+      const store = edge.createStore();
+      await store.initialize(coreConfig, streamConfig, streamConfig);
+      edge.bindPlayer(player);
+      store.onSegmentRequested("w", "s", 1, 2, 4, "main");
+      const segment = (sn: number) => ({
+        sn,
+        url: `${base}/s/${sn}.ts`,
+        start: sn * 2,
+        duration: 2,
+        byteRange: [],
+        tagList: [],
+      });
+      const publish = (sns: number[]) =>
+        listeners.forEach((fn) =>
+          fn({ streamType: "main", level: 0, details: { url: "s", live: true, segments: sns.map(segment) } }),
+        );
+      publish([5, 6]);
+      publish([5, 6, 7]); // 7 is new: fetched early, announced as held while the fetch runs
+      const deadline = Date.now() + 2000;
+      while (held.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(held.length, 1, "the early fetch reached the CDN");
+      assert.equal(store.isInFlight("s", 7), true, "announced while the fetch runs");
+      await new Promise((r) => setTimeout(r, responseTimeoutMs + 150));
+      assert.equal(store.isInFlight("s", 7), false, "withdrawn while the CDN still holds the request");
+      assert.equal(held[0].writableEnded, false);
+    } finally {
+      edge.destroy();
+      for (const response of held) response.destroy();
+      cdn.closeAllConnections();
+      await new Promise((r) => cdn.close(r));
+    }
   });
 });

@@ -9,6 +9,11 @@ export interface LiveEdgeConfig extends EdgeTimingConfig, LiveSegmentStoreOption
   enabled: boolean;
   /** A CDN fetch of one segment that takes longer than this is abandoned (PML takes over). */
   fetchTimeoutMs: number;
+  /**
+   * A CDN fetch with no response after this long is abandoned: the segment was announced as held
+   * when the fetch started, and peers wait on this viewer while its CDN edge hangs.
+   */
+  responseTimeoutMs: number;
   /** How often held requests re-check the playhead, ms. */
   holdTickMs: number;
   /**
@@ -250,8 +255,10 @@ export class LiveEdgeFetcher {
     const abort = new AbortController();
     this.aborts.add(abort);
     const timeout = setTimeout(() => abort.abort(), this.config.fetchTimeoutMs);
+    const noResponse = setTimeout(() => abort.abort(), this.config.responseTimeoutMs);
     const startedAt = Date.now();
     const fetching = fetch(task.url, { signal: abort.signal, credentials: "same-origin" }).then(async (response) => {
+      clearTimeout(noResponse);
       if (!response.ok) return undefined;
       return await response.arrayBuffer();
     });
@@ -269,6 +276,7 @@ export class LiveEdgeFetcher {
       await store.storeWhenFetched(ids.streamId, task.sn, task.start, task.end, counted);
     } finally {
       clearTimeout(timeout);
+      clearTimeout(noResponse);
       this.aborts.delete(abort);
       this.checkHolds();
     }
