@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import { DEFAULT_SWARMCAST_CONFIG } from "../../sdk/src/config";
 import { edgeFetchDelaySec, secondsUntilUrgent } from "../../sdk/src/live/edge-timing";
-import { LiveEdgeFetcher } from "../../sdk/src/live/edge-fetcher";
+import { LiveEdgeFetcher, type LiveEdgeConfig } from "../../sdk/src/live/edge-fetcher";
 import type { LivePlayer, PlaylistEvent } from "../../sdk/src/live/live-player";
 import { LiveSegmentStore } from "../../sdk/src/live/segment-store";
 import { mergeHlsConfig, resolveOptions, SwarmcastOptionError } from "../../sdk/src/options";
@@ -184,13 +184,50 @@ describe("liveEdge option and live sync defaults", () => {
   });
 });
 
-describe("LiveEdgeFetcher.whenStored", () => {
-  const hooks = {
-    onHttpSegment: () => undefined,
-    p2pActive: () => true,
-    serveCopies: () => undefined,
-    onUrgentWindow: () => undefined,
+/** The session's side of the fetcher: P2P on, nothing counted, no uplink measured. */
+const hooks = {
+  onHttpSegment: () => undefined,
+  p2pActive: () => true,
+  serveCopies: () => undefined,
+  onUrgentWindow: () => undefined,
+};
+
+/**
+ * A fetcher bound to a player at `state` (playhead time, seconds buffered ahead) whose playlist
+ * lists segments of 2 s under `base`; `publish` hands the player's playlist update to it.
+ */
+async function edgeOnPlayer(config: Partial<LiveEdgeConfig>, state: { time: number; ahead: number }, base: string) {
+  const listeners: ((event: PlaylistEvent) => void)[] = [];
+  const player: LivePlayer = {
+    playhead: () => ({ time: state.time, rate: 1 }),
+    loadingLevel: () => 0,
+    bufferAhead: () => state.ahead,
+    on: (event: string, fn: (event: PlaylistEvent) => void) => {
+      if (event === "playlist-updated") listeners.push(fn);
+      return () => undefined;
+    },
   };
+  const edge = new LiveEdgeFetcher({ ...DEFAULT_SWARMCAST_CONFIG.liveEdge, enabled: true, ...config }, 2, hooks);
+  const store = edge.createStore();
+  await store.initialize(coreConfig, streamConfig, streamConfig);
+  edge.bindPlayer(player);
+  store.onSegmentRequested("w", "s", 1, 2, 4, "main");
+  const segment = (sn: number) => ({
+    sn,
+    url: `${base}/s/${sn}.ts`,
+    start: sn * 2,
+    duration: 2,
+    byteRange: [],
+    tagList: [],
+  });
+  const publish = (sns: number[]) =>
+    listeners.forEach((fn) =>
+      fn({ streamType: "main", level: 0, details: { url: "s", live: true, segments: sns.map(segment) } }),
+    );
+  return { edge, store, segment, publish };
+}
+
+describe("LiveEdgeFetcher.whenStored", () => {
   const url = "https://cdn.example/s/9.ts";
 
   async function makeFetcher(waits: { peerFallbackWaitMs: number; peerStartWaitMs: number }, withPeer = true) {
@@ -238,41 +275,9 @@ describe("LiveEdgeFetcher.whenStored", () => {
 
 describe("LiveEdgeFetcher holds", () => {
   it("lets a held request go once the player runs dry, however far ahead its segment is", async () => {
-    const listeners: ((event: PlaylistEvent) => void)[] = [];
     const state = { time: 10, ahead: 4 };
-    const player: LivePlayer = {
-      playhead: () => ({ time: state.time, rate: 1 }),
-      loadingLevel: () => 0,
-      bufferAhead: () => state.ahead,
-      on: (event: string, fn: (event: PlaylistEvent) => void) => {
-        if (event === "playlist-updated") listeners.push(fn);
-        return () => undefined;
-      },
-    };
-    const hooks = {
-      onHttpSegment: () => undefined,
-      p2pActive: () => true,
-      serveCopies: () => undefined,
-      onUrgentWindow: () => undefined,
-    };
-    const edge = new LiveEdgeFetcher({ ...DEFAULT_SWARMCAST_CONFIG.liveEdge, enabled: true }, 2, hooks);
-    const store = edge.createStore();
-    await store.initialize(coreConfig, streamConfig, streamConfig);
-    edge.bindPlayer(player);
-    store.onSegmentRequested("w", "s", 1, 2, 4, "main");
-    const segment = (sn: number) => ({
-      sn,
-      // A closed local port: the edge fetch this schedules fails at once, nothing leaves the machine.
-      url: `http://127.0.0.1:9/s/${sn}.ts`,
-      start: sn * 2,
-      duration: 2,
-      byteRange: [],
-      tagList: [],
-    });
-    const publish = (sns: number[]) =>
-      listeners.forEach((fn) =>
-        fn({ streamType: "main", level: 0, details: { url: "s", live: true, segments: sns.map(segment) } }),
-      );
+    // A closed local port: the edge fetch this schedules fails at once, nothing leaves the machine.
+    const { edge, segment, publish } = await edgeOnPlayer({}, state, "http://127.0.0.1:9");
     publish([5, 6]);
     publish([5, 6, 7, 8, 9, 10]);
     const far = segment(10).url;
@@ -290,45 +295,13 @@ describe("LiveEdgeFetcher early fetches", () => {
     const cdn = createServer((_request, response) => held.push(response));
     await new Promise<void>((resolve) => cdn.listen(0, "127.0.0.1", resolve));
     const base = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`;
-    const listeners: ((event: PlaylistEvent) => void)[] = [];
-    const player: LivePlayer = {
-      playhead: () => ({ time: 10, rate: 1 }),
-      loadingLevel: () => 0,
-      bufferAhead: () => 4,
-      on: (event: string, fn: (event: PlaylistEvent) => void) => {
-        if (event === "playlist-updated") listeners.push(fn);
-        return () => undefined;
-      },
-    };
-    const hooks = {
-      onHttpSegment: () => undefined,
-      p2pActive: () => true,
-      serveCopies: () => undefined,
-      onUrgentWindow: () => undefined,
-    };
     const responseTimeoutMs = 150;
-    const edge = new LiveEdgeFetcher(
-      { ...DEFAULT_SWARMCAST_CONFIG.liveEdge, enabled: true, maxSpreadSec: 0.01, responseTimeoutMs },
-      2,
-      hooks,
+    const { edge, store, publish } = await edgeOnPlayer(
+      { maxSpreadSec: 0.01, responseTimeoutMs },
+      { time: 10, ahead: 4 },
+      base,
     );
     try {
-      const store = edge.createStore();
-      await store.initialize(coreConfig, streamConfig, streamConfig);
-      edge.bindPlayer(player);
-      store.onSegmentRequested("w", "s", 1, 2, 4, "main");
-      const segment = (sn: number) => ({
-        sn,
-        url: `${base}/s/${sn}.ts`,
-        start: sn * 2,
-        duration: 2,
-        byteRange: [],
-        tagList: [],
-      });
-      const publish = (sns: number[]) =>
-        listeners.forEach((fn) =>
-          fn({ streamType: "main", level: 0, details: { url: "s", live: true, segments: sns.map(segment) } }),
-        );
       publish([5, 6]);
       publish([5, 6, 7]); // 7 is new: fetched early, announced as held while the fetch runs
       const deadline = Date.now() + 2000;

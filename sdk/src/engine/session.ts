@@ -9,8 +9,8 @@ import { DEFAULT_SWARMCAST_CONFIG } from "../config";
 import { Emitter, type SwarmcastEventMap } from "../events";
 import { healthOffStats, PlaybackHealth } from "../health/playback-health";
 import { IntegrityGuard } from "../integrity/guard";
-import { DRY_BUFFER_SEC, LiveEdgeFetcher } from "../live/edge-fetcher";
-import { secondsUntilUrgent } from "../live/edge-timing";
+import { LiveEdgeFetcher } from "../live/edge-fetcher";
+import { playerNeedsSegment } from "../live/edge-timing";
 import { PmlActivity } from "../live/pml-activity";
 import type { LivePlayer } from "../live/live-player";
 import type { ResolvedOptions } from "../options";
@@ -156,13 +156,7 @@ export class LiveP2PSession {
    * window, or the player has run dry (or is not playing yet).
    */
   needsNow(startSec: number): boolean {
-    const at = this.player?.playhead();
-    if (!at) return true;
-    const ahead = this.player?.bufferAhead?.();
-    if (ahead !== undefined && ahead < DRY_BUFFER_SEC) return true;
-    return (
-      secondsUntilUrgent(startSec, at.time, this.edge?.highDemandSec ?? baseHighDemandSec(this.resolved), at.rate) <= 0
-    );
+    return playerNeedsSegment(this.player, startSec, this.edge?.highDemandSec ?? baseHighDemandSec(this.resolved));
   }
 
   /** The edge fetcher's urgent window moved with the CDN's fetch times: PML's follows. */
@@ -374,7 +368,6 @@ function createPmlListeners(session: LiveP2PSession, trackers: string[]): Partia
   };
 }
 
-/** The edge fetcher announces segments through its own store: a page's own store wins, without it. */
 /** PML's urgent window as configured (the edge fetcher widens it when the CDN slows down). */
 function baseHighDemandSec(resolved: ResolvedOptions): number {
   return (
@@ -384,6 +377,7 @@ function baseHighDemandSec(resolved: ResolvedOptions): number {
   );
 }
 
+/** The edge fetcher announces segments through its own store: a page's own store wins, without it. */
 function createEdgeFetcher(resolved: ResolvedOptions, session: LiveP2PSession): LiveEdgeFetcher | undefined {
   if (!resolved.liveEdge.enabled || resolved.coreConfig.customSegmentStorageFactory) return undefined;
   return new LiveEdgeFetcher(resolved.liveEdge, baseHighDemandSec(resolved), {

@@ -1,7 +1,7 @@
 import type { CoreEventMap, PeerDetails, SegmentStartDetails } from "p2p-media-loader-core";
 import type { LivePlayer, PlaylistEvent, PlaylistSegment } from "./live-player";
 import { LiveSegmentStore, type LiveSegmentStoreOptions } from "./segment-store";
-import { edgeFetchDelaySec, secondsUntilUrgent, type EdgeTimingConfig } from "./edge-timing";
+import { edgeFetchDelaySec, playerNeedsSegment, secondsUntilUrgent, type EdgeTimingConfig } from "./edge-timing";
 import { UrgentWindow, type UrgentWindowOptions } from "./urgent-window";
 
 export interface LiveEdgeConfig extends EdgeTimingConfig, LiveSegmentStoreOptions {
@@ -26,9 +26,6 @@ export interface LiveEdgeConfig extends EdgeTimingConfig, LiveSegmentStoreOption
   /** How the urgent window follows the CDN's fetch times (`urgent-window.ts`). */
   urgentWindow: Omit<UrgentWindowOptions, "baseSec">;
 }
-
-/** Buffered media ahead of the playhead under which a player counts as run dry, seconds. */
-export const DRY_BUFFER_SEC = 0.5;
 
 interface EdgeTask {
   url: string;
@@ -307,11 +304,7 @@ export class LiveEdgeFetcher {
     const store = this.store;
     const ids = store?.lastIds.get("main");
     if (store && ids && store.hasData(ids.streamId, task.sn)) return true;
-    const at = this.playhead();
-    if (!at) return true;
-    const ahead = this.player?.bufferAhead?.();
-    if (ahead !== undefined && ahead < DRY_BUFFER_SEC) return true;
-    return secondsUntilUrgent(task.start, at.time, this.highDemandSec, at.rate) <= 0;
+    return playerNeedsSegment(this.player, task.start, this.highDemandSec);
   }
 
   /**

@@ -1,3 +1,5 @@
+import type { LivePlayer } from "./live-player";
+
 /**
  * When a viewer should fetch a brand-new live segment from the CDN itself.
  *
@@ -27,6 +29,26 @@ export interface EdgeTimingConfig {
 export function secondsUntilUrgent(segmentStart: number, playhead: number, highDemandSec: number, rate = 1): number {
   const r = rate > 0 ? rate : 1;
   return (segmentStart - highDemandSec - playhead) / r;
+}
+
+/** Buffered media ahead of the playhead under which a player counts as run dry, seconds. */
+export const DRY_BUFFER_SEC = 0.5;
+
+/**
+ * Whether `player` needs the segment starting at `segmentStart` now: it is urgent for PML, or the
+ * player has run dry (a player stalled long enough asks for a segment far ahead of a playhead
+ * that no longer moves), or it is not playing yet.
+ */
+export function playerNeedsSegment(
+  player: Pick<LivePlayer, "playhead" | "bufferAhead"> | null | undefined,
+  segmentStart: number,
+  highDemandSec: number,
+): boolean {
+  const at = player?.playhead();
+  if (!at) return true;
+  const ahead = player?.bufferAhead?.();
+  if (ahead !== undefined && ahead < DRY_BUFFER_SEC) return true;
+  return secondsUntilUrgent(segmentStart, at.time, highDemandSec, at.rate) <= 0;
 }
 
 /**
