@@ -148,7 +148,8 @@ export class ChromiumViewer {
     for (const p of this.viewer.recentProblems()) if (!this.problems.includes(p)) this.note(p);
     if (!snapshot) return undefined;
     const usage = treeUsage(this.marker);
-    const converted = this.toVirtualShape(snapshot, usage);
+    const heapUsedBytes = await this.viewer.heapUsedBytes();
+    const converted = this.toVirtualShape(snapshot, usage, heapUsedBytes ?? null);
     this.lastLevel = converted.level;
     this.samples.push(converted);
     return converted;
@@ -175,7 +176,11 @@ export class ChromiumViewer {
    * (hls.js FRAG_LOADED) and per source (the player's counters), not both at once: the bytes
    * each rendition gained since the last sample are split by that interval's P2P share.
    */
-  private toVirtualShape(s: ViewerSnapshot, usage: TreeUsage | undefined): VirtualSnapshot {
+  private toVirtualShape(
+    s: ViewerSnapshot,
+    usage: TreeUsage | undefined,
+    heapUsedBytes: number | null,
+  ): VirtualSnapshot {
     const split = this.split;
     const gainedHttp = Math.max(0, s.httpBytes - split.httpBytes);
     const gainedP2p = Math.max(0, s.p2pBytes - split.p2pBytes);
@@ -207,6 +212,12 @@ export class ChromiumViewer {
         ...(s.tracker ? { tracker: s.tracker } : {}),
         ...(s.integrity ? { integrity: s.integrity } : {}),
         ...(s.peerIds ? { peerIds: s.peerIds } : {}),
+      },
+      resources: {
+        heapUsedBytes,
+        timers: s.timers ?? null,
+        storeSegments: s.storage ? s.storage.segments + s.storage.pending : null,
+        storeBytes: s.storage ? s.storage.bytes : null,
       },
     };
   }

@@ -2,6 +2,8 @@
 import * as echarts from "echarts";
 import type { AudienceModeResult, AudienceResult, GroupPoint, ViewerGroup } from "./run";
 import type { ModeOutcome } from "./scenario-outcome";
+import { timingOf } from "./scenarios";
+import type { JudgedFigure, ResourcePoint, ViewerSoak } from "./soak";
 
 const CHART_WIDTH = 900;
 const CHART_HEIGHT = 640;
@@ -23,7 +25,9 @@ export function renderAudienceMarkdown(result: AudienceResult): string {
     `Joins ${o.joinIntervalSec} s apart, ${o.warmupSec} s warm-up, ${o.durationSec} s steady state per mode; machine ${result.machine.cpus} CPUs, load ${result.machine.loadavgStart.map((x) => x.toFixed(1)).join(" / ")} at start, ${result.machine.loadavgEnd.map((x) => x.toFixed(1)).join(" / ")} at end; machine CPU ${pct(result.machine.cpuBeforeBench, 0)} busy with other work before the bench started; started ${result.machine.startedAt}.${Object.keys(o.sdkOptions ?? {}).length > 0 ? ` swarmcast mode with SDK options \`${JSON.stringify(o.sdkOptions)}\`.` : ""}`,
     "",
     result.valid.counts
-      ? "**Valid run**: http-only had no stall after startup and the machine's CPU stayed under 85 % in every steady window."
+      ? result.valid.httpOnlyStalls === null
+        ? "**Valid run**: the machine's CPU stayed under 85 % in the steady window (no http-only mode ran alongside: the scenario's goal counts every swarmcast stall)."
+        : "**Valid run**: http-only had no stall after startup and the machine's CPU stayed under 85 % in every steady window."
       : `**Invalid run** (does not count): ${result.valid.reasons.join("; ")}.`,
     "",
     `| | ${modes.map((m) => m.mode).join(" | ")} |`,
@@ -100,6 +104,7 @@ const GROUP_LABELS: Record<string, Record<ViewerGroup, string>> = {
   "lying-peer": { affected: "liars", others: "honest viewers", joined: "joined" },
   starved: { affected: "the throttled viewer", others: "the others", joined: "joined" },
   "tracker-kill": { affected: "viewers", others: "–", joined: "late joiner" },
+  "viewer-soak": { affected: "viewers", others: "–", joined: "–" },
 };
 
 function groupLabel(name: string, group: ViewerGroup): string {
@@ -134,7 +139,9 @@ function scenarioMarkdown(result: AudienceResult): string[] {
           `**The run is invalid (${result.valid.reasons.join("; ")}): the verdict below measures an overloaded machine, not the SDK.**`,
           "",
         ]),
-    `The fault starts ${setup.faultAtSec} s into each mode's steady window.`,
+    setup.name === "viewer-soak"
+      ? `No fault: the steady window (${num((setup.timing?.soakSec ?? timingOf(setup).soakSec) / 60, 0)} min) is the soak.`
+      : `The fault starts ${setup.faultAtSec} s into each mode's steady window.`,
     "",
     "| Check | Measured | |",
     "|---|---|---|",
@@ -189,6 +196,7 @@ function scenarioMarkdown(result: AudienceResult): string[] {
           ),
         ]
       : []),
+    ...soakMarkdown(modes),
     "",
     "P2P share is the share of segment bytes the viewers received from peers (2 s points); recovery",
     "is the first 6 s mean after the fault within 5 points of the mean before it. Failures are counted",
@@ -197,7 +205,36 @@ function scenarioMarkdown(result: AudienceResult): string[] {
   ];
 }
 
+/** viewer-soak: per viewer, each figure's high in the first and in the last quarter of the soak. */
+function soakMarkdown(modes: ModeOutcome[]): string[] {
+  const lines: string[] = [];
+  for (const m of modes) {
+    if (!m.soak) continue;
+    const cell = (v: ViewerSoak, figure: JudgedFigure) => {
+      const g = v.growth[figure];
+      return g ? `${g.firstHigh} → ${g.lastHigh}${g.bounded ? "" : " **grew**"}` : "–";
+    };
+    const rss = (v: ViewerSoak) => {
+      const values = v.points.map((p) => p.rssMB);
+      return values.length > 0 ? `${values[0]} → ${values[values.length - 1]}` : "–";
+    };
+    lines.push(
+      "",
+      `${m.mode}: highest value in the first quarter → in the last quarter of the soak (RSS: first → last point, not judged).`,
+      "",
+      "| Viewer | JS heap MB | Timers | Store segments | Store MB | Peers | RSS / PSS MB |",
+      "|---|---|---|---|---|---|---|",
+      ...m.soak.map(
+        (v) =>
+          `| ${v.id} (${v.kind}) | ${cell(v, "heapMB")} | ${cell(v, "timers")} | ${cell(v, "storeSegments")} | ${cell(v, "storeMB")} | ${cell(v, "peers")} | ${rss(v)} |`,
+      ),
+    );
+  }
+  return lines;
+}
+
 export function renderAudienceChart(result: AudienceResult): string {
+  if (result.scenario?.name === "viewer-soak") return renderSoakChart(result);
   if (result.scenario) return renderScenarioChart(result);
   const chart = echarts.init(null, null, { renderer: "svg", ssr: true, width: CHART_WIDTH, height: CHART_HEIGHT });
   const o = result.options;
@@ -361,6 +398,62 @@ function renderScenarioChart(result: AudienceResult): string {
       min: 0,
       max: xMax,
       name: i === panels.length - 1 ? "seconds since the mode's first join" : "",
+      nameLocation: "middle",
+      nameGap: 28,
+    })),
+    yAxis: panels.map((panel, i) => ({ type: "value", gridIndex: i, name: panel.name, min: 0 })),
+    series,
+  });
+  const svg = chart.renderToSVGString();
+  chart.dispose();
+  return svg;
+}
+
+/** viewer-soak: each viewer's JS heap, store, timers and peers through the soak, Chromium viewers drawn bold. */
+function renderSoakChart(result: AudienceResult): string {
+  const panels: Array<{ name: string; value: (p: ResourcePoint) => number | null }> = [
+    { name: "JS heap MB", value: (p) => p.heapMB },
+    { name: "store MB", value: (p) => p.storeMB },
+    { name: "timers", value: (p) => p.timers },
+    { name: "peers", value: (p) => p.peers },
+  ];
+  const chart = echarts.init(null, null, { renderer: "svg", ssr: true, width: CHART_WIDTH, height: 820 });
+  const scenario = result.scenario!;
+  const o = result.options;
+  const soaks = scenario.modes.flatMap((m) => (m.soak ?? []).map((v) => ({ mode: m.mode, ...v })));
+  const xMax = Math.ceil(Math.max(1, ...soaks.flatMap((v) => v.points.map((p) => p.min))));
+  const series = panels.flatMap((panel, axis) =>
+    soaks.map((v) => ({
+      name: `${v.mode} ${v.kind}`,
+      type: "line",
+      xAxisIndex: axis,
+      yAxisIndex: axis,
+      showSymbol: false,
+      lineStyle: { width: v.kind === "chromium" ? 2 : 1, opacity: v.kind === "chromium" ? 1 : 0.6 },
+      color: v.kind === "chromium" ? "#d9822b" : MODE_COLORS[v.mode],
+      data: v.points.flatMap((p) => {
+        const y = panel.value(p);
+        return y === null ? [] : [[p.min, y]];
+      }),
+    })),
+  );
+  chart.setOption({
+    animation: false,
+    backgroundColor: "#ffffff",
+    title: {
+      text: `Viewer soak — ${o.viewers} viewers (${o.browsers} Chromium), links ${o.links} — goal ${scenario.met ? "met" : "NOT met"}${result.valid.counts ? "" : " — INVALID RUN"}`,
+      subtext: "one line per viewer, one point per minute; bold orange: Chromium viewers (heap of the page)",
+      left: "center",
+      textStyle: { fontSize: 14 },
+    },
+    legend: { top: 56, data: [...new Set(series.map((x) => x.name))] },
+    grid: panels.map((_, i) => ({ left: 64, right: 32, top: 110 + i * 170, height: 130 })),
+    xAxis: panels.map((_, i) => ({
+      type: "value",
+      gridIndex: i,
+      min: 0,
+      max: xMax,
+      name: i === panels.length - 1 ? "minutes into the soak" : "",
       nameLocation: "middle",
       nameGap: 28,
     })),

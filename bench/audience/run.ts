@@ -12,7 +12,15 @@ import { ChromiumViewer } from "./chromium-viewer";
 import { renderAudienceChart, renderAudienceMarkdown } from "./report";
 import { evaluateScenario, type ScenarioOutcome } from "./scenario-outcome";
 import { buildViewerBundle } from "./viewer-build";
-import { affectedSlots, injectFault, scenarioSteadySec, type FaultRecord, type ScenarioSetup } from "./scenarios";
+import {
+  affectedSlots,
+  injectFault,
+  scenarioSteadySec,
+  timingOf,
+  type FaultRecord,
+  type ScenarioSetup,
+} from "./scenarios";
+import { resourceCurve } from "./soak";
 import { TrackerChild } from "./tracker-child";
 import { VirtualViewerProcess } from "./virtual-process";
 import type { AudienceMode, VirtualSnapshot } from "./virtual-protocol";
@@ -479,6 +487,10 @@ function summarizeMode(
       repeatedSegments: origin?.repeatedSegments ?? 0,
       /** What the viewer itself counted, whole run (SDK errors, failed loads, rejections, console errors). */
       faults: b?.faults ?? null,
+      /** viewer-soak: heap, timers, store and peers through the steady window, one point per bucket. */
+      ...(options.scenario?.name === "viewer-soak"
+        ? { resources: resourceCurve(v.samples, first.at, last.at, timingOf(options.scenario).soakBucketSec) }
+        : {}),
     };
   });
   const sum = (f: (v: (typeof perViewer)[number]) => number) => perViewer.reduce((a, v) => a + f(v), 0);
@@ -649,12 +661,13 @@ export const AUDIENCE_RESULT_FORMAT = "swarmcast-audience-bench/2";
 /** Machine CPU share above which a steady window does not count. */
 export const MAX_MACHINE_CPU = 0.85;
 
-function validity(modes: AudienceModeResult[], scenario: boolean): AudienceResult["valid"] {
+function validity(modes: AudienceModeResult[], scenario: ScenarioSetup | null): AudienceResult["valid"] {
   const reasons: string[] = [];
   const httpOnly = modes.find((m) => m.mode === "http-only");
-  if (!httpOnly) reasons.push("no http-only mode to check stalls against");
+  // A soak's hours cannot run twice on one machine: its goal counts any swarmcast stall as a miss instead.
+  if (!httpOnly && scenario?.name !== "viewer-soak") reasons.push("no http-only mode to check stalls against");
   // Under a fault http-only may stall: that is the figure swarmcast is compared with.
-  else if (httpOnly.steady.stalls > 0 && !scenario)
+  else if (httpOnly && httpOnly.steady.stalls > 0 && !scenario)
     reasons.push(`http-only stalled ${httpOnly.steady.stalls} times after startup (the machine or links, not P2P)`);
   for (const m of modes)
     if (m.steady.machineCpuShare >= MAX_MACHINE_CPU)
@@ -715,7 +728,7 @@ export async function runAudienceBench(
       },
       links: servers.links,
       chromiumSlots: [...browserSlots(options.viewers, options.browsers)],
-      valid: validity(modes, options.scenario !== null),
+      valid: validity(modes, options.scenario),
       modes,
       scenario: options.scenario ? evaluateScenario(options.scenario, modes, options.viewers) : null,
     };

@@ -5,6 +5,7 @@
  */
 import type { AudienceModeResult, TimelinePoint, ViewerGroup } from "./run";
 import { SCENARIO_GOALS, timingOf, type ScenarioSetup } from "./scenarios";
+import { judgeGrowth, SOAK_GROWTH_ALLOWANCE, type JudgedFigure, type ViewerSoak } from "./soak";
 
 type ModeViewer = AudienceModeResult["viewers"][number];
 
@@ -53,6 +54,8 @@ export interface ModeOutcome {
   announceRateMax?: number;
   announceRateMean?: number;
   lateJoinerPeers?: number[];
+  /** viewer-soak: every viewer's resource curve and how each judged figure grew. */
+  soak?: ViewerSoak[];
 }
 
 export interface ScenarioOutcome {
@@ -169,6 +172,11 @@ function modeOutcome(setup: ScenarioSetup, m: AudienceModeResult): ModeOutcome {
     }
     outcome.lateJoinerPeers = m.viewers.filter((v) => v.group === "joined").map((v) => v.peers);
   }
+  if (setup.name === "viewer-soak")
+    outcome.soak = m.viewers.map((v) => {
+      const points = v.resources ?? [];
+      return { id: v.id, kind: v.kind, points, growth: judgeGrowth(points) };
+    });
   return outcome;
 }
 
@@ -289,6 +297,33 @@ export function evaluateScenario(setup: ScenarioSetup, modes: AudienceModeResult
             `blamed ${sc.liars?.blamed.length ?? 0} peer(s), at most ${sc.liars?.maxFailuresPerViewer ?? 0} failures per viewer; still connected: ${sc.liars?.stillConnected.join(", ") || "none"}; connected to it, never served bad bytes: ${sc.liars?.connectedUncaught.length ?? 0}`,
           );
         break;
+      case "viewer-soak": {
+        const all = (o: ModeOutcome) => o.stalls.affected.stalls;
+        check(
+          http
+            ? "swarmcast stalled no more often than http-only"
+            : "swarmcast never stalled (http-only not run alongside)",
+          all(sc) <= (http ? all(http) : 0),
+          `${stallsOf(sc, "affected")}${http ? ` vs ${stallsOf(http, "affected")}` : ""}`,
+        );
+        for (const figure of Object.keys(SOAK_GROWTH_ALLOWANCE) as JudgedFigure[]) {
+          const judged = (sc.soak ?? []).flatMap((v) => {
+            const g = v.growth[figure];
+            return g ? [{ id: v.id, ...g }] : [];
+          });
+          const worst = judged.sort((a, b) => b.lastHigh - b.firstHigh - (a.lastHigh - a.firstHigh))[0];
+          const { share, slack } = SOAK_GROWTH_ALLOWANCE[figure];
+          check(
+            `swarmcast: every viewer's ${figure} bounded (last quarter's high <= first quarter's + max(${share * 100} %, ${slack}))`,
+            judged.length > 0 && judged.every((g) => g.bounded),
+            worst
+              ? `${judged.filter((g) => g.bounded).length} of ${judged.length} bounded; most growth ${worst.id}: ${worst.firstHigh} -> ${worst.lastHigh}`
+              : "no viewer reported it",
+          );
+        }
+        check("swarmcast: no unhandled rejection", sc.unhandledRejections === 0, `${sc.unhandledRejections}`);
+        break;
+      }
       case "starved":
         if (http) {
           const stalled = (o: ModeOutcome) => o.stalls.affected.stalledSec + o.stalls.others.stalledSec;

@@ -15,6 +15,7 @@ export const SCENARIO_NAMES = [
   "churn-storm",
   "lying-peer",
   "starved",
+  "viewer-soak",
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
@@ -66,6 +67,10 @@ export const SCENARIO_TIMING = {
   starveRate: 4,
   /** starved: how long it stays throttled. */
   starveSec: 60,
+  /** viewer-soak: how long the viewers play undisturbed. */
+  soakSec: 7200,
+  /** viewer-soak: one point of each viewer's resource curve per this many seconds. */
+  soakBucketSec: 60,
   /** Seconds of the steady window kept after a fault ends, for recovery. */
   recoverySec: 40,
   /** Offload counts as recovered within this many points of its pre-fault level. */
@@ -82,6 +87,8 @@ export function timingOf(setup: ScenarioSetup): ScenarioTiming {
 /** Seconds of steady window a scenario needs: the fault's start, its length and the recovery after it. */
 export function scenarioSteadySec(setup: ScenarioSetup): number {
   const t = timingOf(setup);
+  // No fault and nothing to recover from: the soak is the window.
+  if (setup.name === "viewer-soak") return t.soakSec;
   const length: Record<ScenarioName, number> = {
     "cdn-partial": t.partialOutageSec + (setup.cdnFault === "hang" ? t.hangMs / 1000 : 0),
     "cdn-outage": t.wholeOutageSec,
@@ -90,6 +97,7 @@ export function scenarioSteadySec(setup: ScenarioSetup): number {
     "churn-storm": t.churnGapSec,
     "lying-peer": t.lyingSec,
     starved: t.starveSec,
+    "viewer-soak": t.soakSec,
   };
   return setup.faultAtSec + length[setup.name] + t.recoverySec;
 }
@@ -110,6 +118,8 @@ export const SCENARIO_GOALS: Record<ScenarioName, string> = {
     "one viewer in eight serves corrupted bytes for every segment: zero corrupted bytes reach any other viewer's media, the liar is dropped by all within a few segments, offload loss stated",
   starved:
     "one Chromium viewer CPU-throttled 4x by CDP in an otherwise healthy swarm: swarmcast stalled time <= max(1.5x http-only's, http-only's + 0.5 % of watch time), CDN bytes not above http-only's, the throttled viewer does not slow the others",
+  "viewer-soak":
+    "viewers play undisturbed for the soak (2 hours unless --soak-minutes says otherwise): page heap, segment-store size, peer and timer counts stay bounded (last quarter's high within 25 % or a small slack of the first quarter's), no stall that http-only does not have",
 };
 
 /** Which viewer slots a scenario's fault hits (cdn-partial: every other slot; liars: one in eight). */
@@ -121,6 +131,7 @@ export function affectedSlots(setup: ScenarioSetup, viewers: number, chromiumSlo
     case "cdn-outage":
     case "cdn-slow":
     case "tracker-kill":
+    case "viewer-soak":
       return new Set(all);
     case "churn-storm":
       // The leavers: every other slot, Chromium ones included.
@@ -217,6 +228,9 @@ export async function injectFault(setup: ScenarioSetup, ctx: FaultContext): Prom
       // The liars lie from their first segment: the fault is the whole window, marked from here.
       record.notes.push("liars serve corrupted bytes from their first segment; the window marks the one measured");
       record.endAt = startAt + t.lyingSec * 1000;
+      break;
+    case "viewer-soak":
+      record.notes.push("no fault: the viewers play undisturbed; the steady window is the soak");
       break;
     case "starved":
       await ctx.throttle(ctx.affected[0], t.starveRate);

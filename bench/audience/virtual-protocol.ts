@@ -56,6 +56,17 @@ export interface FaultCounters {
   corruptedServed?: number;
 }
 
+/** What a viewer holds in memory now: the figures a soak watches for growth. */
+export interface ViewerResources {
+  /** JS heap in use, bytes (the page's, by CDP, for Chromium; the process's for a virtual viewer). */
+  heapUsedBytes: number | null;
+  /** Timers pending (timeouts and intervals set and not yet run or cleared). */
+  timers: number | null;
+  /** The SDK's live segment store (`stats().storage`); null without the SDK. */
+  storeSegments: number | null;
+  storeBytes: number | null;
+}
+
 /** A Chromium viewer's snapshot plus what only the virtual viewer knows. */
 export interface VirtualSnapshot extends ViewerSnapshot {
   /** Rendition index being loaded. */
@@ -76,6 +87,7 @@ export interface VirtualSnapshot extends ViewerSnapshot {
   /** The SDK's uplink budget: measured rate (bit/s), bytes waiting to go out, requests refused. */
   uplink?: { estimateBps: number | null; backlogBytes: number; refusedRequests: number };
   faults?: FaultCounters;
+  resources?: ViewerResources;
 }
 
 /** One line a virtual viewer writes to stdout. */

@@ -23,7 +23,7 @@ import type {
 import { hlsDefaults, withPmlAdjustments, type SimulatedPlayerConfig } from "./player-config";
 import { SimulatedPlayer } from "./simulated-player";
 import { installWebRtc, PeerTraffic, type BytesByAddress, type ConnectionCounts } from "./webrtc-probe";
-import type { FaultCounters, VirtualSnapshot, VirtualViewerConfig } from "./virtual-protocol";
+import type { FaultCounters, ViewerResources, VirtualSnapshot, VirtualViewerConfig } from "./virtual-protocol";
 
 type EngineModule = typeof import("../../sdk/src/engine-entry");
 type StockPmlModule = typeof import("./stock-pml");
@@ -316,8 +316,18 @@ async function main(): Promise<void> {
       faults: faultCounters(),
       ...(stats?.uploadCap ? { uploadCap: stats.uploadCap } : {}),
       ...(stats?.uplink ? { uplink: stats.uplink } : {}),
+      resources: resources(),
     };
   };
+  function resources(): ViewerResources {
+    const storage = path?.sdkStats?.().storage ?? null;
+    return {
+      heapUsedBytes: memoryUsage().heapUsed,
+      timers: process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length,
+      storeSegments: storage ? storage.segments + storage.pending : null,
+      storeBytes: storage ? storage.bytes : null,
+    };
+  }
   function faultCounters(): FaultCounters {
     const stats = path?.sdkStats?.();
     return {

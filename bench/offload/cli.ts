@@ -32,6 +32,7 @@ function audienceOptions(input: Partial<BenchOptions>): AudienceOptions {
           trackerRestartSec: options.trackerRestart === "never" ? null : options.trackerRestart,
           hashes: options.hashes === "on",
           faultAtSec: options.faultAt,
+          ...(options.scenario === "viewer-soak" ? { timing: { soakSec: options.soakMinutes * 60 } } : {}),
         };
   return {
     ...DEFAULT_AUDIENCE_OPTIONS,

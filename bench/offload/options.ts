@@ -60,6 +60,8 @@ export interface BenchOptions {
   hashes: "on" | "off";
   /** Seconds into the steady window at which a scenario's fault starts. */
   faultAt: number;
+  /** viewer-soak: minutes the viewers play undisturbed. */
+  soakMinutes: number;
   /** Base name of the result files. Default: "<viewers>-viewers". */
   name: string;
   /** Folder the result files are written to. */
@@ -91,6 +93,7 @@ export const DEFAULT_BENCH_OPTIONS: BenchOptions = {
   trackerRestart: 10,
   hashes: "on",
   faultAt: 20,
+  soakMinutes: 120,
   name: "",
   out: "bench/results",
 };
@@ -370,6 +373,13 @@ export const OPTION_SPECS: OptionSpec[] = [
     help: "--scenario: seconds into the steady window at which the fault starts",
     parse: number(0, 3600, false),
   },
+  {
+    key: "soakMinutes",
+    flag: "--soak-minutes",
+    arg: "<min>",
+    help: "--scenario viewer-soak: minutes the viewers play undisturbed",
+    parse: number(1, 24 * 60, false),
+  },
   { key: "name", flag: "--name", arg: "<name>", help: "base name of the result files", parse: safeName },
   { key: "out", flag: "--out", arg: "<dir>", help: "folder the result files are written to", parse: path },
 ];
@@ -466,6 +476,7 @@ function checkLinkOptions(options: BenchOptions): void {
     ["cdnFault", "cdn-partial"],
     ["trackerRestart", "tracker-kill"],
     ["hashes", "lying-peer"],
+    ["soakMinutes", "viewer-soak"],
   ];
   for (const [key, scenario] of scenarioOnly) {
     if (options[key] !== DEFAULT_BENCH_OPTIONS[key] && options.scenario !== scenario) {

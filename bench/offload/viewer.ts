@@ -1,4 +1,4 @@
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, BrowserContext, CDPSession, Page } from "playwright-core";
 import type { ViewerConfig, ViewerSnapshot, ViewerVersions } from "../pages/viewer.js";
 
 export type { ViewerConfig, ViewerSnapshot, ViewerVersions };
@@ -28,6 +28,7 @@ export class BenchViewer {
   private readonly consoleErrors: string[] = [];
   private context: BrowserContext | null = null;
   private page: Page | null = null;
+  private cdp: CDPSession | null = null;
 
   constructor(
     readonly id: string,
@@ -104,6 +105,19 @@ export class BenchViewer {
     await session.send("Emulation.setCPUThrottlingRate", { rate });
   }
 
+  /** The page's JS heap in use, bytes (CDP Runtime.getHeapUsage); undefined when it did not answer. */
+  async heapUsedBytes(): Promise<number | undefined> {
+    if (!this.present || !this.page || !this.context) return undefined;
+    try {
+      this.cdp ??= await this.context.newCDPSession(this.page);
+      const usage = await withTimeout(this.cdp.send("Runtime.getHeapUsage"), CALL_TIMEOUT_MS, `${this.id}: heap`);
+      return usage.usedSize;
+    } catch (error) {
+      this.note(`heap usage failed: ${cleanMessage(error)}`);
+      return undefined;
+    }
+  }
+
   async leave({ sample = true } = {}): Promise<void> {
     if (this.leftAt !== null) return;
     if (sample && this.present) await this.sample();
@@ -111,6 +125,7 @@ export class BenchViewer {
     const context = this.context;
     this.page = null;
     this.context = null;
+    this.cdp = null;
     await context?.close().catch(() => undefined);
   }
 

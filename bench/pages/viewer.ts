@@ -68,6 +68,10 @@ export interface ViewerSnapshot {
   integrity?: { failures: number; bannedPeers: number; failuresByPeer: Record<string, number> };
   /** Remote peer ids connected now (swarmcast mode). */
   peerIds?: string[];
+  /** Timers the page has pending (timeouts not yet run, intervals not cleared). */
+  timers?: number;
+  /** The SDK's live segment store (`stats().storage`, swarmcast mode). */
+  storage?: { segments: number; pending: number; bytes: number } | null;
 }
 
 /** What the page plays with, for the record. */
@@ -92,6 +96,48 @@ declare global {
 }
 
 const RECENT_ERRORS = 5;
+
+/**
+ * Counts the page's pending timers. Installed before the player's script loads, so every timer
+ * hls.js, PML and the SDK set goes through it; a soak watches the count for leaks.
+ */
+function countTimers(): () => number {
+  const pending = new Set<number>();
+  const setT = window.setTimeout.bind(window);
+  const clearT = window.clearTimeout.bind(window);
+  const setI = window.setInterval.bind(window);
+  const clearI = window.clearInterval.bind(window);
+  window.setTimeout = ((handler: TimerHandler, ms?: number, ...args: unknown[]) => {
+    if (typeof handler !== "function") return setT(handler, ms, ...args);
+    const id: number = setT(
+      (...a: unknown[]) => {
+        pending.delete(id);
+        (handler as (...x: unknown[]) => void)(...a);
+      },
+      ms,
+      ...args,
+    );
+    pending.add(id);
+    return id;
+  }) as typeof window.setTimeout;
+  window.setInterval = ((handler: TimerHandler, ms?: number, ...args: unknown[]) => {
+    const id = setI(handler, ms, ...args);
+    pending.add(id);
+    return id;
+  }) as typeof window.setInterval;
+  // Either clear function clears either kind of timer.
+  window.clearTimeout = ((id?: number) => {
+    if (id !== undefined) pending.delete(id);
+    clearT(id);
+  }) as typeof window.clearTimeout;
+  window.clearInterval = ((id?: number) => {
+    if (id !== undefined) pending.delete(id);
+    clearI(id);
+  }) as typeof window.clearInterval;
+  return () => pending.size;
+}
+
+const pendingTimers = countTimers();
 
 class Viewer {
   private readonly video: HTMLVideoElement;
@@ -189,8 +235,12 @@ class Viewer {
               failuresByPeer: { ...stats.integrity.failuresByPeer },
             },
             peerIds: stats.peers.map((p) => p.id),
+            storage: stats.storage
+              ? { segments: stats.storage.segments, pending: stats.storage.pending, bytes: stats.storage.bytes }
+              : null,
           }
         : {}),
+      timers: pendingTimers(),
     };
   }
 

@@ -19,6 +19,7 @@ export type {
 export type { SwarmcastStats, PeerStats, TrackerStats, DeliverySource } from "./stats/accumulator";
 export type { IntegrityMode, IntegrityStats } from "./integrity/verifier";
 export type { UploadStats } from "./upload/upload-governor";
+export type { SegmentStoreUsage } from "./live/segment-store";
 export { version } from "./version";
 export { Hls };
 

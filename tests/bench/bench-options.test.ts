@@ -116,6 +116,12 @@ describe("bench options", () => {
     assert.equal(options.scenario, "tracker-kill");
     assert.equal(options.trackerRestart, "never");
     assert.equal(resolveBenchOptions({ links: "default", scenario: "cdn-partial", cdnFault: "hang" }).cdnFault, "hang");
+    optionError(() => parseArgs(["--soak-minutes", "0"]), "--soak-minutes");
+    optionError(() => resolveBenchOptions({ links: "default", soakMinutes: 30 }), "--soak-minutes");
+    const soak = resolveBenchOptions(
+      parseArgs(["--links", "default", "--scenario", "viewer-soak", "--soak-minutes", "30"]),
+    );
+    assert.equal(soak.soakMinutes, 30);
   });
 
   it("passes the latency target, the upload cap and --sdk-config to the swarmcast mode", () => {

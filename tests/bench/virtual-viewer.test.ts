@@ -104,6 +104,13 @@ describe("virtual viewer", () => {
       assert.ok(Math.abs(uploaded - p2p) <= 0.05 * p2p + 200_000, `uploaded ${uploaded} vs received from peers ${p2p}`);
       const connected = last.reduce((sum, s) => sum + s.connections.connected, 0);
       assert.ok(connected >= 2, `peer connections counted: ${connected}`);
+      // What a soak watches: the SDK's store (stats().storage) holds what was played, the process its heap.
+      for (const s of last) {
+        const r = s.resources!;
+        assert.ok(r.storeSegments! >= 2 && r.storeBytes! > 100_000, `store ${r.storeSegments} / ${r.storeBytes} B`);
+        assert.ok(r.heapUsedBytes! > 1e6 && r.timers! > 0, `heap ${r.heapUsedBytes} B, timers ${r.timers}`);
+      }
+      for (const v of stock) assert.equal(v.last!.resources!.storeSegments, null, "stock PML has no SDK store");
       // Stock PML announces the swarm id as given, the SDK its wire-versioned one: two swarms.
       assert.ok(
         stock.some((v) => v.last!.p2pBytes > 0),

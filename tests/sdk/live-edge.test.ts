@@ -84,9 +84,11 @@ describe("LiveSegmentStore", () => {
     assert.equal(store.hasData("s", 7), false);
     assert.equal(store.isInFlight("s", 7), true);
     assert.deepEqual(store.getStoredSegmentIds("w", "s"), [7]);
+    assert.deepEqual(store.usage(), { segments: 0, pending: 1, bytes: 0, limitBytes: 1024 * 1024 });
     const asked = store.getSegmentData("w", "s", 7);
     finish(new Uint8Array([1, 2, 3]).buffer);
     assert.equal(await stored, true);
+    assert.deepEqual(store.usage(), { segments: 1, pending: 0, bytes: 3, limitBytes: 1024 * 1024 });
     assert.deepEqual(new Uint8Array((await asked)!), new Uint8Array([1, 2, 3]));
     assert.equal(store.hasData("s", 7), true);
   });
@@ -124,6 +126,7 @@ describe("LiveSegmentStore", () => {
     // Over budget (1 MiB): past segments go first, future ones stay.
     await store.storeSegment("w", "s", 11, new ArrayBuffer(1024 * 1024), 22, 24, "main", true);
     assert.deepEqual(store.getStoredSegmentIds("w", "s"), [7, 8, 9, 10, 11], "7 ends after the playhead");
+    assert.deepEqual(store.usage(), { segments: 5, pending: 0, bytes: 400 + 1024 * 1024, limitBytes: 1024 * 1024 });
     const usage = store.getUsage();
     assert.equal(usage.totalCapacity, 1);
     assert.ok(usage.usedCapacity > 1, "only segments ahead of the playhead count as used");

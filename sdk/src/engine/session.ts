@@ -207,6 +207,7 @@ export class LiveP2PSession {
       upload: this.upload.stats(),
       peerConnections: this.peerGuard.stats(),
       health: this.health?.stats() ?? healthOffStats(),
+      storage: this.edge?.storeUsage() ?? null,
     };
   }
 

@@ -1,6 +1,6 @@
 import type { CoreEventMap, PeerDetails, SegmentStartDetails } from "p2p-media-loader-core";
 import type { LivePlayer, PlaylistEvent, PlaylistSegment } from "./live-player";
-import { LiveSegmentStore, type LiveSegmentStoreOptions } from "./segment-store";
+import { LiveSegmentStore, type LiveSegmentStoreOptions, type SegmentStoreUsage } from "./segment-store";
 import { edgeFetchDelaySec, playerNeedsSegment, secondsUntilUrgent, type EdgeTimingConfig } from "./edge-timing";
 import { UrgentWindow, type UrgentWindowOptions } from "./urgent-window";
 
@@ -124,6 +124,11 @@ export class LiveEdgeFetcher {
     this.store = store;
     return store;
   };
+
+  /** What the store PML uses now holds; null before PML created it. */
+  storeUsage(): SegmentStoreUsage | null {
+    return this.store?.usage() ?? null;
+  }
 
   /** PML's `onSegmentStart`: a segment PML is loading (from a peer or the CDN) needs no edge fetch. */
   readonly onSegmentStart = ({ segment, downloadSource }: SegmentStartDetails): void => {

@@ -19,6 +19,18 @@ export interface LiveSegmentStoreOptions {
 
 const BYTES_PER_MIB = 1024 * 1024;
 
+/** What the store holds now (`stats().storage`). */
+export interface SegmentStoreUsage {
+  /** Segments held with their bytes. */
+  segments: number;
+  /** Segments announced while their CDN fetch is still running. */
+  pending: number;
+  /** Bytes of the segments held. */
+  bytes: number;
+  /** Byte budget, bytes. */
+  limitBytes: number;
+}
+
 /**
  * PML's segment store, with one addition: a segment can be put in "in flight" — announced to
  * peers as held while this viewer is still fetching it from the CDN. A peer that asks for it
@@ -165,6 +177,17 @@ export class LiveSegmentStore implements SegmentStorage {
 
   setSegmentChangeCallback(callback: (streamId: string) => void): void {
     this.onChange = callback;
+  }
+
+  usage(): SegmentStoreUsage {
+    let segments = 0;
+    for (const item of this.items.values()) if (item.data) segments++;
+    return {
+      segments,
+      pending: this.items.size - segments,
+      bytes: this.usedBytes,
+      limitBytes: this.limitMiB * BYTES_PER_MIB,
+    };
   }
 
   /** Calls `fn` whenever the bytes of a segment arrive (from any source). */

@@ -1,5 +1,6 @@
 import type { PlaybackHealthStats } from "../health/playback-health";
 import type { TrustStats } from "../integrity/trust-stats";
+import type { SegmentStoreUsage } from "../live/segment-store";
 import { SlidingRate } from "./rate";
 
 export type DeliverySource = "http" | "p2p";
@@ -63,6 +64,11 @@ export interface SwarmcastStats extends TrustStats {
   tracker: TrackerStats;
   /** This viewer's playback health (`playbackHealth`): while struggling it neither fetches early nor serves. */
   health: PlaybackHealthStats;
+  /**
+   * Segments held for peers in the SDK's live store; null when the page brings its own store
+   * (`customSegmentStorageFactory`), the live edge fetcher is off, or before PML created the store.
+   */
+  storage: SegmentStoreUsage | null;
 }
 
 interface PeerEntry {
@@ -179,7 +185,7 @@ export class StatsAccumulator {
   }
 
   /** Everything but the integrity and upload-cap figures, which the engine adds. */
-  snapshot(now: number): Omit<SwarmcastStats, keyof TrustStats | "version" | "health"> {
+  snapshot(now: number): Omit<SwarmcastStats, keyof TrustStats | "version" | "health" | "storage"> {
     const total = this.httpBytes + this.p2pBytes;
     const httpDownloadRate = this.httpRate.rate(now);
     const p2pDownloadRate = this.p2pRate.rate(now);
