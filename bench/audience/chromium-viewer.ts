@@ -212,6 +212,7 @@ export class ChromiumViewer {
         ...(s.tracker ? { tracker: s.tracker } : {}),
         ...(s.integrity ? { integrity: s.integrity } : {}),
         ...(s.peerIds ? { peerIds: s.peerIds } : {}),
+        ...(s.cdn ? { cdn: s.cdn } : {}),
       },
       resources: {
         heapUsedBytes,

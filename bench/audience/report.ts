@@ -173,6 +173,13 @@ function scenarioMarkdown(result: AudienceResult): string[] {
     ),
     row("Viewers: unhandled rejections / console errors", (m) => `${m.unhandledRejections} / ${m.consoleErrors}`),
     row("Viewers: tracker errors / reconnects (SDK stats)", (m) => `${m.trackerErrors} / ${m.trackerReconnects}`),
+    row(
+      `SDK stats().cdn of ${groupLabel(scenario.name, "affected")}: CDN failures / time failing / segments from peers meanwhile`,
+      (m) =>
+        m.cdnSeen.viewersReporting === 0
+          ? "–"
+          : `${m.cdnSeen.failures} / ${num(m.cdnSeen.outageSec)} s / ${m.cdnSeen.peerSegmentsDuringOutage} (n=${m.cdnSeen.viewersReporting})`,
+    ),
     ...(scenario.name === "tracker-kill"
       ? [
           row(

@@ -38,6 +38,8 @@ export interface ModeOutcome {
   consoleErrors: number;
   trackerErrors: number;
   trackerReconnects: number;
+  /** What the SDK told the site about the CDN (`stats().cdn`), summed over the viewers the fault hit. */
+  cdnSeen: { failures: number; outageSec: number; peerSegmentsDuringOutage: number; viewersReporting: number };
   /** lying-peer: media the honest viewers consumed, checked against the origin. */
   media?: { checked: number; mismatched: number; mismatchedBytes: number; unchecked: number };
   /** lying-peer: peers blamed for bad bytes, how many failures each honest viewer took before the drop, and who still holds one. */
@@ -101,6 +103,16 @@ function groupStalls(viewers: ModeViewer[], group: ViewerGroup): GroupStalls {
   };
 }
 
+function cdnSeenBy(viewers: ModeViewer[]): ModeOutcome["cdnSeen"] {
+  const reporting = viewers.flatMap((v) => (v.faults?.cdn ? [v.faults.cdn] : []));
+  return {
+    failures: reporting.reduce((a, c) => a + c.failures, 0),
+    outageSec: reporting.reduce((a, c) => a + c.outageMs, 0) / 1000,
+    peerSegmentsDuringOutage: reporting.reduce((a, c) => a + c.peerSegmentsDuringOutage, 0),
+    viewersReporting: reporting.length,
+  };
+}
+
 function modeOutcome(setup: ScenarioSetup, m: AudienceModeResult): ModeOutcome {
   const fault = m.fault;
   const start = fault?.startSec ?? m.steadyFromSec;
@@ -134,6 +146,7 @@ function modeOutcome(setup: ScenarioSetup, m: AudienceModeResult): ModeOutcome {
     consoleErrors: sum((v) => v.faults?.consoleErrors ?? 0),
     trackerErrors: sum((v) => v.faults?.tracker?.errors ?? 0),
     trackerReconnects: sum((v) => v.faults?.tracker?.reconnects ?? 0),
+    cdnSeen: cdnSeenBy(m.viewers.filter((v) => v.group === "affected")),
   };
   if (setup.name === "lying-peer") {
     const honest = m.viewers.filter((v) => v.group !== "affected");

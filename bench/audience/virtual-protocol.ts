@@ -43,6 +43,8 @@ export interface FaultCounters {
   integrity?: { failures: number; bannedPeers: number; failuresByPeer: Record<string, number> };
   /** Remote peer ids connected now. */
   peerIds?: string[];
+  /** The SDK's view of the CDN (`stats().cdn`): failures, time failing, segments peers bridged meanwhile. */
+  cdn?: { failures: number; outageMs: number; peerSegmentsDuringOutage: number };
   /** With `verifyMedia`: segments the player consumed, checked against the origin. */
   media?: {
     checked: number;

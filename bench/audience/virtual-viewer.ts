@@ -344,6 +344,11 @@ async function main(): Promise<void> {
               failuresByPeer: { ...stats.integrity.failuresByPeer },
             },
             peerIds: stats.peers.map((p) => p.id),
+            cdn: {
+              failures: stats.cdn.failures,
+              outageMs: stats.cdn.outageMs,
+              peerSegmentsDuringOutage: stats.cdn.peerSegmentsDuringOutage,
+            },
           }
         : {}),
       ...(mediaCheck ? { media: { ...mediaCheck.counts, last: [...mediaCheck.mismatches] } } : {}),

@@ -68,6 +68,8 @@ export interface ViewerSnapshot {
   integrity?: { failures: number; bannedPeers: number; failuresByPeer: Record<string, number> };
   /** Remote peer ids connected now (swarmcast mode). */
   peerIds?: string[];
+  /** The SDK's view of the CDN (`stats().cdn`, swarmcast mode). */
+  cdn?: { failures: number; outageMs: number; peerSegmentsDuringOutage: number };
   /** Timers the page has pending (timeouts not yet run, intervals not cleared). */
   timers?: number;
   /** The SDK's live segment store (`stats().storage`, swarmcast mode). */
@@ -235,6 +237,11 @@ class Viewer {
               failuresByPeer: { ...stats.integrity.failuresByPeer },
             },
             peerIds: stats.peers.map((p) => p.id),
+            cdn: {
+              failures: stats.cdn.failures,
+              outageMs: stats.cdn.outageMs,
+              peerSegmentsDuringOutage: stats.cdn.peerSegmentsDuringOutage,
+            },
             storage: stats.storage
               ? { segments: stats.storage.segments, pending: stats.storage.pending, bytes: stats.storage.bytes }
               : null,

@@ -86,6 +86,11 @@ describe("fault scenarios, smoke", () => {
       assert.ok(peerMbit > 0, "no peer bytes reached the viewers whose CDN failed");
       assert.equal(cdnMbit, 0, "CDN bytes reached viewers during their outage: the fault did not hold");
       assert.equal(outcome.unhandledRejections, 0);
+      // What the site sees (stats().cdn): the failures, the time failing, and the segments peers bridged.
+      const seen = outcome.cdnSeen;
+      assert.equal(seen.viewersReporting, 3);
+      assert.ok(seen.failures > 0 && seen.outageSec > 5, `stats().cdn of the affected: ${JSON.stringify(seen)}`);
+      assert.ok(seen.peerSegmentsDuringOutage > 0, `no segment from peers while failing: ${JSON.stringify(seen)}`);
     },
   );
 

@@ -54,7 +54,10 @@ function load(Loader: ReturnType<typeof createCountingLoader>, context: Record<s
 describe("counting loader", () => {
   it("reports each media segment's URL and bytes and still hands the data to hls.js", async () => {
     const seen: Array<[string, number]> = [];
-    const Loader = createCountingLoader(FetchLoader, (url, bytes) => seen.push([url, bytes]));
+    const Loader = createCountingLoader(FetchLoader, {
+      onSegment: (url, bytes) => seen.push([url, bytes]),
+      onFailure: (url) => assert.fail(`${url} reported as failed`),
+    });
     const result = await load(Loader, {
       url: `${base}/seg-1.ts`,
       responseType: "arraybuffer",
@@ -66,9 +69,13 @@ describe("counting loader", () => {
     assert.deepEqual(seen, [[`${base}/seg-1.ts`, 18800]]);
   });
 
-  it("does not count playlists or failed requests", async () => {
+  it("does not count playlists or failed requests, and reports the failures", async () => {
     const seen: Array<[string, number]> = [];
-    const Loader = createCountingLoader(FetchLoader, (url, bytes) => seen.push([url, bytes]));
+    const failed: string[] = [];
+    const Loader = createCountingLoader(FetchLoader, {
+      onSegment: (url, bytes) => seen.push([url, bytes]),
+      onFailure: (url, reason) => failed.push(`${reason} ${url}`),
+    });
     const playlist = await load(Loader, { url: `${base}/index.m3u8`, responseType: "text", type: "level" });
     assert.equal(playlist.ok, true);
     const missing = await load(Loader, {
@@ -80,5 +87,6 @@ describe("counting loader", () => {
     });
     assert.equal(missing.ok, false);
     assert.deepEqual(seen, []);
+    assert.deepEqual(failed, [`HTTP 404 Not Found ${base}/seg-404.ts`]);
   });
 });

@@ -187,9 +187,13 @@ describe("liveEdge option and live sync defaults", () => {
   });
 });
 
-/** The session's side of the fetcher: P2P on, nothing counted, no uplink measured. */
+/** CDN failures the fetcher reported, newest last. */
+const httpFailures: string[] = [];
+
+/** The session's side of the fetcher: P2P on, failures noted, nothing else counted, no uplink measured. */
 const hooks = {
   onHttpSegment: () => undefined,
+  onHttpFailure: (url: string, reason: string) => void httpFailures.push(`${reason} ${url}`),
   p2pActive: () => true,
   serveCopies: () => undefined,
   onUrgentWindow: () => undefined,
@@ -314,6 +318,7 @@ describe("LiveEdgeFetcher early fetches", () => {
       await new Promise((r) => setTimeout(r, responseTimeoutMs + 150));
       assert.equal(store.isInFlight("s", 7), false, "withdrawn while the CDN still holds the request");
       assert.equal(held[0].writableEnded, false);
+      assert.deepEqual(httpFailures.slice(-1), [`no answer in time ${base}/s/7.ts`], "reported as a CDN failure");
     } finally {
       edge.destroy();
       for (const response of held) response.destroy();

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { SlidingRate } from "../../sdk/src/stats/rate";
 import { StatsAccumulator } from "../../sdk/src/stats/accumulator";
+import { CdnHealth } from "../../sdk/src/stats/cdn-health";
 
 const T0 = 1_700_000_000_000;
 
@@ -164,5 +165,42 @@ describe("StatsAccumulator", () => {
     const s = a.snapshot(T0);
     assert.equal(s.httpBytes + s.p2pBytes, 0);
     assert.deepEqual(s.tracker, { errors: 1, warnings: 1, lastError: "failure reply", reconnects: 0 });
+  });
+});
+
+describe("CdnHealth", () => {
+  it("counts failures, times each outage until the next success, and the peer segments meanwhile", () => {
+    const cdn = new CdnHealth();
+    cdn.segmentFromPeer();
+    cdn.succeeded(1000);
+    assert.deepEqual(cdn.stats(1000), {
+      failures: 0,
+      failing: false,
+      outages: 0,
+      outageMs: 0,
+      peerSegmentsDuringOutage: 0,
+      lastFailure: null,
+    });
+    cdn.failed("HTTP 503", 2000);
+    cdn.failed("no answer in time", 2500);
+    cdn.segmentFromPeer();
+    cdn.segmentFromPeer();
+    assert.deepEqual(cdn.stats(4000), {
+      failures: 2,
+      failing: true,
+      outages: 1,
+      outageMs: 2000,
+      peerSegmentsDuringOutage: 2,
+      lastFailure: "no answer in time",
+    });
+    cdn.succeeded(6000);
+    cdn.segmentFromPeer();
+    cdn.failed("HTTP 500", 7000);
+    cdn.succeeded(7500);
+    const after = cdn.stats(9000);
+    assert.equal(after.failing, false);
+    assert.equal(after.outages, 2);
+    assert.equal(after.outageMs, 4500);
+    assert.equal(after.peerSegmentsDuringOutage, 2, "a peer segment after the outage does not count");
   });
 });

@@ -12,6 +12,7 @@ import type { SwarmcastStats } from "../stats/accumulator";
 import { DEFAULT_SWARMCAST_CONFIG } from "../config";
 import { watchPmlIdle } from "../live/pml-activity";
 import { CoreStreamFeeder, fetchSegment, segmentRuntimeId } from "./core-stream-feeder";
+import { messageOf } from "./message-of";
 import { ensureNavigator } from "./node-runtime";
 import { LiveP2PSession, type P2PCoreHandle } from "./session";
 import { defaultWireSwarmId } from "./wire-identity";
@@ -163,7 +164,10 @@ async function loadSegment(
 }
 
 async function fetchOverHttp(session: LiveP2PSession, segment: PlaylistSegment): Promise<LoadedSegment> {
-  const loaded = await fetchSegment(segment);
+  const loaded = await fetchSegment(segment).catch((error: unknown) => {
+    session.countHttpFailure(segment.url, messageOf(error));
+    throw error;
+  });
   session.countHttpSegment(segment.url, loaded.data.byteLength);
   return loaded;
 }

@@ -102,7 +102,10 @@ function buildHlsConfig(
   p2pEngine: HlsJsP2PEngine | null,
 ): Partial<HlsConfig> {
   const baseLoader = resolved.hlsConfig.loader ?? Hls.DefaultConfig.loader;
-  const loader = createCountingLoader(baseLoader, (url, bytes) => session.countHttpSegment(url, bytes));
+  const loader = createCountingLoader(baseLoader, {
+    onSegment: (url, bytes) => session.countHttpSegment(url, bytes),
+    onFailure: (url, reason) => session.countHttpFailure(url, reason),
+  });
   if (!p2pEngine) return { ...resolved.hlsConfig, loader };
   const { fLoader, pLoader } = p2pEngine.getConfigForHlsJs();
   const edge = session.edge;

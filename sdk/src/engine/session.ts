@@ -19,6 +19,7 @@ import { watchTracker } from "../signaling/reconnecting-socket";
 import { SegmentSizeBound } from "../peers/segment-size-bound";
 import { StatsAccumulator, type SwarmcastStats } from "../stats/accumulator";
 import { startStatsBeacon } from "../stats/beacon";
+import { CdnHealth } from "../stats/cdn-health";
 import { withAdmission } from "../upload/admission-storage";
 import { UploadGovernor } from "../upload/upload-governor";
 import { version } from "../version";
@@ -61,6 +62,8 @@ export class LiveP2PSession {
   readonly peerGuard: PeerConnectionGuard;
   /** Which segments PML has an attempt running for: a player's request it stopped working on goes to the CDN. */
   readonly pmlActivity = new PmlActivity();
+  /** How the CDN answered segment requests, from every path that asks it. */
+  readonly cdnHealth = new CdnHealth();
   private core: P2PCoreHandle | null = null;
   private player: LivePlayer | undefined;
   private health: PlaybackHealth | undefined;
@@ -191,10 +194,16 @@ export class LiveP2PSession {
 
   /** A segment the player fetched over HTTP itself, outside PML. */
   countHttpSegment(url: string, bytes: number): void {
+    this.cdnHealth.succeeded(Date.now());
     this.segmentSizes.note(bytes);
     this.stats.bytesDownloaded(bytes, "http", undefined, Date.now());
     this.stats.segmentLoaded("http", undefined);
     this.emitter.emit("segment", { url, bytes, source: "http" });
+  }
+
+  /** A segment request to the CDN that failed, whichever path made it. */
+  countHttpFailure(url: string, reason: string): void {
+    this.cdnHealth.failed(`${reason} (${url.split("?")[0]})`, Date.now());
   }
 
   snapshot(now: number): SwarmcastStats {
@@ -208,6 +217,7 @@ export class LiveP2PSession {
       peerConnections: this.peerGuard.stats(),
       health: this.health?.stats() ?? healthOffStats(),
       storage: this.edge?.storeUsage() ?? null,
+      cdn: this.cdnHealth.stats(now),
     };
   }
 
@@ -324,8 +334,13 @@ function createPmlListeners(session: LiveP2PSession, trackers: string[]): Partia
       acc.bytesUploaded(bytes, peerId, Date.now());
       upload.onChunkUploaded(bytes, peerId);
     },
-    onSegmentError: integrity.onSegmentError,
+    onSegmentError: (details) => {
+      integrity.onSegmentError(details);
+      if (details.downloadSource === "http") session.countHttpFailure(details.segment.url, details.error.type);
+    },
     onSegmentLoaded: ({ segmentUrl, bytesLength, downloadSource, peerId }) => {
+      if (downloadSource === "http") session.cdnHealth.succeeded(Date.now());
+      else session.cdnHealth.segmentFromPeer();
       upload.onSegmentLoaded(bytesLength);
       if (downloadSource === "http") segmentSizes.note(bytesLength);
       acc.segmentLoaded(downloadSource, peerId);
@@ -386,6 +401,7 @@ function createEdgeFetcher(resolved: ResolvedOptions, session: LiveP2PSession): 
       session.upload.onSegmentLoaded(bytes);
       session.countHttpSegment(url, bytes);
     },
+    onHttpFailure: (url, reason) => session.countHttpFailure(url, reason),
     p2pActive: () => session.p2pActive(),
     serveCopies: (durationSec) => session.upload.serveCopies(durationSec),
     onUrgentWindow: (seconds) => session.setUrgentWindow(seconds),

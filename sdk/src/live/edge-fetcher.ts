@@ -45,6 +45,8 @@ export interface Hold {
 export interface LiveEdgeHooks {
   /** Bytes of a segment this viewer fetched from the CDN itself. */
   onHttpSegment(url: string, bytes: number): void;
+  /** A fetch of this viewer's to the CDN failed (error status, network error, no answer in time). */
+  onHttpFailure(url: string, reason: string): void;
   /** Whether P2P is on for the main stream now (integrity can switch it off). */
   p2pActive(): boolean;
   /**
@@ -261,7 +263,10 @@ export class LiveEdgeFetcher {
     const startedAt = Date.now();
     const fetching = fetch(task.url, { signal: abort.signal, credentials: "same-origin" }).then(async (response) => {
       clearTimeout(noResponse);
-      if (!response.ok) return undefined;
+      if (!response.ok) {
+        if (!this.destroyed) this.hooks.onHttpFailure(task.url, `HTTP ${response.status}`);
+        return undefined;
+      }
       return await response.arrayBuffer();
     });
     const counted = fetching.then(
@@ -272,7 +277,15 @@ export class LiveEdgeFetcher {
         }
         return data;
       },
-      () => undefined,
+      (error: unknown) => {
+        // Aborted by destroy() is no CDN failure; aborted by a timeout is one.
+        if (!this.destroyed)
+          this.hooks.onHttpFailure(
+            task.url,
+            abort.signal.aborted ? "no answer in time" : error instanceof Error ? error.message : String(error),
+          );
+        return undefined;
+      },
     );
     try {
       await store.storeWhenFetched(ids.streamId, task.sn, task.start, task.end, counted);

@@ -1,6 +1,7 @@
 import type { PlaybackHealthStats } from "../health/playback-health";
 import type { TrustStats } from "../integrity/trust-stats";
 import type { SegmentStoreUsage } from "../live/segment-store";
+import type { CdnHealthStats } from "./cdn-health";
 import { SlidingRate } from "./rate";
 
 export type DeliverySource = "http" | "p2p";
@@ -69,6 +70,8 @@ export interface SwarmcastStats extends TrustStats {
    * (`customSegmentStorageFactory`), the live edge fetcher is off, or before PML created the store.
    */
   storage: SegmentStoreUsage | null;
+  /** How the CDN answered this viewer's segment requests: failures, outages and what peers bridged. */
+  cdn: CdnHealthStats;
 }
 
 interface PeerEntry {
@@ -185,7 +188,7 @@ export class StatsAccumulator {
   }
 
   /** Everything but the integrity and upload-cap figures, which the engine adds. */
-  snapshot(now: number): Omit<SwarmcastStats, keyof TrustStats | "version" | "health" | "storage"> {
+  snapshot(now: number): Omit<SwarmcastStats, keyof TrustStats | "version" | "health" | "storage" | "cdn"> {
     const total = this.httpBytes + this.p2pBytes;
     const httpDownloadRate = this.httpRate.rate(now);
     const p2pDownloadRate = this.p2pRate.rate(now);
