@@ -1,4 +1,4 @@
-import { median } from "../links/measure";
+import { median } from "../../devkit/quantiles";
 import type { AudienceResult } from "./run";
 import type { AudienceMode } from "./virtual-protocol";
 

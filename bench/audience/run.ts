@@ -3,6 +3,7 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { startOrigin, type Origin } from "../../devkit/origin/index";
 import { startPageServer, type PageServer } from "../../devkit/page-server";
+import { rankQuantile } from "../../devkit/quantiles";
 import { startTracker, type RunningTracker } from "../../tracker/src/index";
 import { createLinkLab, type LinkLab } from "../links/namespaces";
 import { assignLinks, loadProfiles, type ViewerLink } from "../links/profile";
@@ -170,9 +171,7 @@ function sweep(servers: Servers, seats: Seat[]): Sweep {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 function quantile(values: number[], q: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return values.length === 0 ? null : rankQuantile(values, q);
 }
 
 export interface TimelinePoint {

@@ -17,6 +17,7 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import WebSocket from "ws";
+import { median } from "../../devkit/quantiles";
 import { type RedisProcess, startRedis } from "../../devkit/redis";
 import type { TrackerReply, TrackerUsage } from "./messages";
 import { EXEC_ARGV } from "./run";
@@ -341,13 +342,6 @@ export interface ClusterBenchResult {
   /** The same for the N nodes without Redis (with `separate`): the share of the ratio before any relay. */
   separateRatio?: number;
   note: string;
-}
-
-function median(values: number[]): number {
-  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (v.length === 0) return NaN;
-  const mid = v.length >> 1;
-  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
 /** Each figure's median over the phases of one configuration (the label is theirs in common). */

@@ -5,6 +5,7 @@
  * receives, and reports counts and announce-reply latencies.
  */
 import WebSocket from "ws";
+import { rankQuantile } from "../../devkit/quantiles";
 import { ANSWER_JSON, OFFER_SDP_JSON, peerIdFor } from "./frames";
 import { makeZipf, mulberry32 } from "./zipf";
 import type { LoadgenReply, LoadgenRequest, OpenRequest, PhaseResult, RunRequest } from "./messages";
@@ -150,11 +151,6 @@ async function open(req: OpenRequest): Promise<LoadgenReply> {
   };
 }
 
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
-
 async function run(req: RunRequest): Promise<LoadgenReply> {
   for (const k of ["replies", "offersIn", "answersIn", "failures", "answersOut"] as const) stats[k] = 0;
   stats.latencies.length = 0;
@@ -211,9 +207,9 @@ async function run(req: RunRequest): Promise<LoadgenReply> {
     answersReceived: stats.answersIn,
     failures: stats.failures,
     latencyMs: {
-      p50: quantile(sorted, 0.5),
-      p90: quantile(sorted, 0.9),
-      p99: quantile(sorted, 0.99),
+      p50: rankQuantile(sorted, 0.5),
+      p90: rankQuantile(sorted, 0.9),
+      p99: rankQuantile(sorted, 0.99),
       max: sorted.at(-1) ?? NaN,
     },
     samples: sorted.map((x) => Math.round(x * 100) / 100),

@@ -8,6 +8,7 @@ import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
+import { rankQuantile } from "../../devkit/quantiles";
 import type { LoadgenReply, LoadgenRequest, PhaseResult, TrackerReply, TrackerRequest, TrackerUsage } from "./messages";
 
 export type TrackerKind = "swarmcast" | "reference";
@@ -256,10 +257,6 @@ async function measure(t: TrackerChild, g: LoadChild, req: LoadgenRequest & { ty
   };
 }
 
-function quantile(sorted: number[], q: number): number {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
-
 /** Sums the rounds of one tracker's phase; latency quantiles over all their samples. */
 function combine(parts: PhasePart[]): LoadPhase {
   const sum = (f: (p: PhasePart) => number) => parts.reduce((a, p) => a + f(p), 0);
@@ -279,9 +276,9 @@ function combine(parts: PhasePart[]): LoadPhase {
     answersReceived,
     failures: sum((p) => p.result.failures),
     latencyMs: {
-      p50: quantile(samples, 0.5),
-      p90: quantile(samples, 0.9),
-      p99: quantile(samples, 0.99),
+      p50: rankQuantile(samples, 0.5),
+      p90: rankQuantile(samples, 0.9),
+      p99: rankQuantile(samples, 0.99),
       max: samples.at(-1) ?? NaN,
     },
     trackerCpuMs: round(cpuMs, 1),

@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from "node:fs";
 import http from "node:http";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
+import { rankQuantile } from "../../devkit/quantiles";
 import { freePort } from "../../devkit/redis";
 import { emptySoakCounters, type SoakCounters, type SoakGenReply, type SoakGenRequest } from "./messages";
 
@@ -389,9 +390,7 @@ function sumCounters(replies: SoakGenReply[]): SoakCounters {
 }
 
 function quantile(values: number[], q: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = values.slice().sort((a, b) => a - b);
-  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] * 10) / 10;
+  return Math.round(rankQuantile(values, q) * 10) / 10;
 }
 
 function loadAverage(): number[] {

@@ -7,7 +7,7 @@ import {
   renderCalibrationMarkdown,
   type ViewerKind,
 } from "../../bench/audience/calibration";
-import { median } from "../../bench/links/measure";
+import { median, rankQuantile } from "../../devkit/quantiles";
 
 function run(kind: ViewerKind, n: number, offload: number, stalledSecPerViewer: number, cpu = 0.5): CalibrationRun {
   return {
@@ -30,6 +30,10 @@ describe("calibration", () => {
   it("takes the median of each kind's runs, not their mean", () => {
     assert.equal(median([0.9, 0.1, 0.8]), 0.8);
     assert.equal(median([1, 2, 3, 4]), 2.5);
+    assert.ok(Number.isNaN(median([])));
+    assert.equal(median([3, Number.NaN, 1]), 2, "non-finite values are left out");
+    assert.equal(rankQuantile([5, 1, 4, 2, 3], 0.5), 3);
+    assert.equal(rankQuantile([5, 1, 4, 2, 3], 0.99), 5);
     const [c] = compareKinds(
       [
         run("chromium", 1, 0.8, 0),

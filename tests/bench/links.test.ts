@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { connectPair, type IcePeerResult } from "../../bench/links/ice-check";
-import { measureRate, measureRtts, median } from "../../bench/links/measure";
+import { median } from "../../devkit/quantiles";
+import { measureRate, measureRtts } from "../../bench/links/measure";
 import { canCreateNamespaces, createLinkLab, type LinkLab } from "../../bench/links/namespaces";
 import { assignLinks, loadProfiles, type LinkProfile, type ViewerLink } from "../../bench/links/profile";
 import type { TurnUserUsage } from "../../bench/links/turn";
