@@ -398,17 +398,7 @@ function renderScenarioChart(result: AudienceResult): string {
       textStyle: { fontSize: 14 },
     },
     legend: { top: 56, type: "scroll", data: series.slice(0, result.modes.length * groups.length).map((x) => x.name) },
-    grid: panels.map((_, i) => ({ left: 64, right: 32, top: 110 + i * 170, height: 130 })),
-    xAxis: panels.map((_, i) => ({
-      type: "value",
-      gridIndex: i,
-      min: 0,
-      max: xMax,
-      name: i === panels.length - 1 ? "seconds since the mode's first join" : "",
-      nameLocation: "middle",
-      nameGap: 28,
-    })),
-    yAxis: panels.map((panel, i) => ({ type: "value", gridIndex: i, name: panel.name, min: 0 })),
+    ...stackedPanels(panels, xMax, "seconds since the mode's first join"),
     series,
   });
   const svg = chart.renderToSVGString();
@@ -454,20 +444,27 @@ function renderSoakChart(result: AudienceResult): string {
       textStyle: { fontSize: 14 },
     },
     legend: { top: 56, data: [...new Set(series.map((x) => x.name))] },
+    ...stackedPanels(panels, xMax, "minutes into the soak"),
+    series,
+  });
+  const svg = chart.renderToSVGString();
+  chart.dispose();
+  return svg;
+}
+
+/** Grids and axes of panels stacked one above the other, sharing the x range; the x name on the last. */
+function stackedPanels(panels: Array<{ name: string }>, xMax: number | undefined, xName: string) {
+  return {
     grid: panels.map((_, i) => ({ left: 64, right: 32, top: 110 + i * 170, height: 130 })),
     xAxis: panels.map((_, i) => ({
       type: "value",
       gridIndex: i,
       min: 0,
       max: xMax,
-      name: i === panels.length - 1 ? "minutes into the soak" : "",
+      name: i === panels.length - 1 ? xName : "",
       nameLocation: "middle",
       nameGap: 28,
     })),
     yAxis: panels.map((panel, i) => ({ type: "value", gridIndex: i, name: panel.name, min: 0 })),
-    series,
-  });
-  const svg = chart.renderToSVGString();
-  chart.dispose();
-  return svg;
+  };
 }
