@@ -111,7 +111,7 @@ describe("LiveSegmentStore", () => {
     assert.deepEqual(store.lastIds.get("main"), { swarmId: "w", streamId: "s" });
   });
 
-  it("keeps segments a while behind the playhead, then drops them and the budget's excess", async () => {
+  it("keeps segments a while behind the playhead, then drops them", async () => {
     const { store, changes } = await makeStore();
     for (let i = 0; i < 10; i++)
       await store.storeSegment("w", "s", i, new ArrayBuffer(100), i * 2, i * 2 + 2, "main", true);
@@ -123,13 +123,39 @@ describe("LiveSegmentStore", () => {
       "ends before 15 − 10 s dropped",
     );
     assert.ok(changes.length > 11);
-    // Over budget (1 MiB): past segments go first, future ones stay.
-    await store.storeSegment("w", "s", 11, new ArrayBuffer(1024 * 1024), 22, 24, "main", true);
-    assert.deepEqual(store.getStoredSegmentIds("w", "s"), [7, 8, 9, 10, 11], "7 ends after the playhead");
-    assert.deepEqual(store.usage(), { segments: 5, pending: 0, bytes: 400 + 1024 * 1024, limitBytes: 1024 * 1024 });
     const usage = store.getUsage();
     assert.equal(usage.totalCapacity, 1);
-    assert.ok(usage.usedCapacity > 1, "only segments ahead of the playhead count as used");
+    assert.equal(usage.usedCapacity, 400 / 2 ** 20, "only segments ahead of the playhead count as used");
+  });
+
+  it("holds to its byte budget: the past goes first, then the segments farthest ahead", async () => {
+    const { store } = await makeStore();
+    const quarter = 256 * 1024;
+    store.onPlaybackUpdated(12.5, 1);
+    // 8 and 9 lie behind the playhead (within keepBehindSec), 10–13 ahead of it.
+    for (let i = 4; i < 7; i++)
+      await store.storeSegment("w", "s", i + 4, new ArrayBuffer(quarter), i * 2, i * 2 + 2, "main", true);
+    assert.deepEqual(store.getStoredSegmentIds("w", "s"), [8, 9, 10]);
+    await store.storeSegment("w", "s", 11, new ArrayBuffer(quarter), 14, 16, "main", true);
+    assert.deepEqual(store.getStoredSegmentIds("w", "s"), [8, 9, 10, 11], "exactly the budget");
+    await store.storeSegment("w", "s", 12, new ArrayBuffer(quarter), 16, 18, "main", true);
+    assert.deepEqual(store.getStoredSegmentIds("w", "s"), [9, 10, 11, 12], "the oldest past segment goes");
+    await store.storeSegment("w", "s", 13, new ArrayBuffer(quarter), 18, 20, "main", true);
+    assert.deepEqual(store.getStoredSegmentIds("w", "s"), [10, 11, 12, 13]);
+    assert.equal(store.roomForAnother(), false, "no room without dropping a segment the player needs");
+    // Nothing behind the playhead is left: a segment further ahead cannot stay.
+    await store.storeSegment("w", "s", 14, new ArrayBuffer(quarter), 20, 22, "main", true);
+    assert.deepEqual(store.getStoredSegmentIds("w", "s"), [10, 11, 12, 13], "the farthest ahead is dropped");
+    assert.equal(store.usage().bytes, 4 * quarter);
+    // An in-flight segment holds no bytes yet and stays announced.
+    let finish!: (b: ArrayBuffer) => void;
+    const stored = store.storeWhenFetched("s", 15, 22, 24, new Promise((r) => (finish = r)));
+    assert.deepEqual(store.getStoredSegmentIds("w", "s"), [10, 11, 12, 13, 15]);
+    store.onPlaybackUpdated(16, 1);
+    assert.equal(store.roomForAnother(), true, "10 lies behind the playhead now");
+    finish(new ArrayBuffer(quarter));
+    assert.equal(await stored, true);
+    assert.deepEqual(store.getStoredSegmentIds("w", "s"), [11, 12, 13, 15]);
   });
 
   it("tells listeners when bytes arrive", async () => {

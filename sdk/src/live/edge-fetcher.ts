@@ -255,7 +255,7 @@ export class LiveEdgeFetcher {
     const ids = store?.lastIds.get("main");
     if (this.destroyed || !store || !ids || this.streamLevel !== task.level) return;
     if (this.pmlLoading.has(task.url) || this.passedToPml.has(task.url)) return;
-    if (store.hasSegment(ids.swarmId, ids.streamId, task.sn)) return;
+    if (store.hasSegment(ids.swarmId, ids.streamId, task.sn) || !store.roomForAnother()) return;
     const abort = new AbortController();
     this.aborts.add(abort);
     const timeout = setTimeout(() => abort.abort(), this.config.fetchTimeoutMs);

@@ -203,19 +203,53 @@ export class LiveSegmentStore implements SegmentStorage {
     this.usedBytes = 0;
   }
 
-  /** Drops segments well behind the playhead, then the oldest ones while over the byte budget. */
+  /**
+   * Whether one more segment of the usual size fits the byte budget once what lies behind the
+   * playhead is dropped: a viewer far behind the live edge (paused, or playing slower than real
+   * time) stops fetching new segments early instead of filling the store with them.
+   */
+  roomForAnother(): boolean {
+    let held = 0;
+    let aheadBytes = 0;
+    for (const item of this.items.values()) {
+      if (!item.data) continue;
+      held++;
+      if (item.endTime >= this.position) aheadBytes += item.data.byteLength;
+    }
+    const typical = held > 0 ? this.usedBytes / held : 0;
+    return aheadBytes + typical <= this.limitMiB * BYTES_PER_MIB;
+  }
+
+  /**
+   * Drops segments well behind the playhead; then, while over the byte budget, the rest behind it
+   * (oldest first) and then those ahead of it, farthest first: the ones the player needs next
+   * stay. Segments still being fetched hold no bytes and stay announced.
+   */
   private evict(): void {
     const limitBytes = this.limitMiB * BYTES_PER_MIB;
     const affected = new Set<string>();
-    const byAge = [...this.items.entries()].sort((a, b) => a[1].startTime - b[1].startTime);
-    for (const [key, item] of byAge) {
-      if (!item.data) continue;
-      const stale = item.endTime < this.position - this.options.keepBehindSec;
-      const overBudget = this.usedBytes > limitBytes && item.endTime < this.position;
-      if (!stale && !overBudget) continue;
+    const drop = (key: string, item: StoredSegment & { data: ArrayBuffer }): void => {
       this.items.delete(key);
       this.usedBytes -= item.data.byteLength;
       affected.add(item.streamId);
+    };
+    const held = [...this.items.entries()].filter((entry): entry is [string, StoredSegment & { data: ArrayBuffer }] =>
+      Boolean(entry[1].data),
+    );
+    const keep: typeof held = [];
+    for (const entry of held) {
+      if (entry[1].endTime < this.position - this.options.keepBehindSec) drop(...entry);
+      else keep.push(entry);
+    }
+    if (this.usedBytes > limitBytes) {
+      const behind = keep.filter(([, item]) => item.endTime < this.position);
+      const ahead = keep.filter(([, item]) => item.endTime >= this.position);
+      behind.sort((a, b) => a[1].startTime - b[1].startTime);
+      ahead.sort((a, b) => b[1].startTime - a[1].startTime);
+      for (const entry of [...behind, ...ahead]) {
+        if (this.usedBytes <= limitBytes) break;
+        drop(...entry);
+      }
     }
     for (const streamId of affected) this.changed(streamId);
   }
