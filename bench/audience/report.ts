@@ -221,19 +221,19 @@ function soakMarkdown(modes: ModeOutcome[]): string[] {
       const g = v.growth[figure];
       return g ? `${g.firstHigh} → ${g.lastHigh}${g.bounded ? "" : " **grew**"}` : "–";
     };
-    const rss = (v: ViewerSoak) => {
-      const values = v.points.map((p) => p.rssMB);
+    const firstToLast = (v: ViewerSoak, figure: "rssMB" | "latencySec") => {
+      const values = v.points.flatMap((p) => (p[figure] === null ? [] : [p[figure]]));
       return values.length > 0 ? `${values[0]} → ${values[values.length - 1]}` : "–";
     };
     lines.push(
       "",
-      `${m.mode}: highest value in the first quarter → in the last quarter of the soak (RSS: first → last point, not judged).`,
+      `${m.mode}: highest value in the first quarter → in the last quarter of the soak (RSS and latency: first → last point, not judged).`,
       "",
-      "| Viewer | JS heap MB | Timers | Store segments | Store MB | Peers | RSS / PSS MB |",
-      "|---|---|---|---|---|---|---|",
+      "| Viewer | JS heap MB | Timers | Store segments | Store MB | Peers | RSS / PSS MB | Latency s |",
+      "|---|---|---|---|---|---|---|---|",
       ...m.soak.map(
         (v) =>
-          `| ${v.id} (${v.kind}) | ${cell(v, "heapMB")} | ${cell(v, "timers")} | ${cell(v, "storeSegments")} | ${cell(v, "storeMB")} | ${cell(v, "peers")} | ${rss(v)} |`,
+          `| ${v.id} (${v.kind}) | ${cell(v, "heapMB")} | ${cell(v, "timers")} | ${cell(v, "storeSegments")} | ${cell(v, "storeMB")} | ${cell(v, "peers")} | ${firstToLast(v, "rssMB")} | ${firstToLast(v, "latencySec")} |`,
       ),
     );
   }
@@ -413,8 +413,14 @@ function renderSoakChart(result: AudienceResult): string {
     { name: "store MB", value: (p) => p.storeMB },
     { name: "timers", value: (p) => p.timers },
     { name: "peers", value: (p) => p.peers },
+    { name: "latency s", value: (p) => p.latencySec },
   ];
-  const chart = echarts.init(null, null, { renderer: "svg", ssr: true, width: CHART_WIDTH, height: 820 });
+  const chart = echarts.init(null, null, {
+    renderer: "svg",
+    ssr: true,
+    width: CHART_WIDTH,
+    height: 140 + panels.length * 170,
+  });
   const scenario = result.scenario!;
   const o = result.options;
   const soaks = scenario.modes.flatMap((m) => (m.soak ?? []).map((v) => ({ mode: m.mode, ...v })));
@@ -426,7 +432,11 @@ function renderSoakChart(result: AudienceResult): string {
       xAxisIndex: axis,
       yAxisIndex: axis,
       showSymbol: false,
-      lineStyle: { width: v.kind === "chromium" ? 2 : 1, opacity: v.kind === "chromium" ? 1 : 0.6 },
+      lineStyle: {
+        width: v.kind === "chromium" ? 2 : 1,
+        opacity: v.kind === "chromium" ? 1 : 0.6,
+        type: v.mode === "http-only" ? "dashed" : "solid",
+      },
       color: v.kind === "chromium" ? "#d9822b" : MODE_COLORS[v.mode],
       data: v.points.flatMap((p) => {
         const y = panel.value(p);
@@ -439,7 +449,8 @@ function renderSoakChart(result: AudienceResult): string {
     backgroundColor: "#ffffff",
     title: {
       text: `Viewer soak — ${o.viewers} viewers (${o.browsers} Chromium), links ${o.links} — goal ${scenario.met ? "met" : "NOT met"}${result.valid.counts ? "" : " — INVALID RUN"}`,
-      subtext: "one line per viewer, one point per minute; bold orange: Chromium viewers (heap of the page)",
+      subtext:
+        "one line per viewer, one point per minute; bold orange: Chromium viewers (heap of the page); dashed: http-only",
       left: "center",
       textStyle: { fontSize: 14 },
     },

@@ -16,6 +16,8 @@ export interface ResourcePoint {
   storeSegments: number | null;
   storeMB: number | null;
   peers: number;
+  /** Live latency, s: how far the playhead sits behind the live edge (reported, not judged). */
+  latencySec: number | null;
   /** Whole process (virtual viewer) or browser process tree PSS (Chromium), MB: reported, not judged. */
   rssMB: number;
 }
@@ -68,6 +70,7 @@ export function resourceCurve(
       storeSegments: r?.storeSegments ?? null,
       storeMB: r?.storeBytes != null ? round(r.storeBytes / MB) : null,
       peers: s.peers,
+      latencySec: s.latency != null ? round(s.latency, 1) : null,
       rssMB: round(s.rssBytes / MB, 1),
     };
   });

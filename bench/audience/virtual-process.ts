@@ -58,7 +58,8 @@ export class VirtualViewerProcess {
       stockPmlModule: STOCK_PML_BUNDLE,
     };
     const entry = this.options.runner === "source" ? ["--import", "tsx", SOURCE] : [VIEWER_BUNDLE];
-    const node = [process.execPath, ...entry, JSON.stringify(config)];
+    // --expose-gc: the soak's heap figure is taken after a full collection (virtual-viewer.ts).
+    const node = [process.execPath, "--expose-gc", ...entry, JSON.stringify(config)];
     const netns = this.options.netns;
     const [command, ...args] = netns ? ["ip", "netns", "exec", netns, ...node] : node;
     this.spawnedAt = Date.now();

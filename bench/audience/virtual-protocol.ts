@@ -60,7 +60,10 @@ export interface FaultCounters {
 
 /** What a viewer holds in memory now: the figures a soak watches for growth. */
 export interface ViewerResources {
-  /** JS heap in use, bytes (the page's, by CDP, for Chromium; the process's for a virtual viewer). */
+  /**
+   * JS heap in use, bytes: the page's, by CDP, for Chromium; for a virtual viewer the process's
+   * after a full collection, taken once a minute.
+   */
   heapUsedBytes: number | null;
   /** Timers pending (timeouts and intervals set and not yet run or cleared). */
   timers: number | null;

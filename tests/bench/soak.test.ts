@@ -10,6 +10,7 @@ function sample(at: number, heapMB: number, timers: number, peers = 3): VirtualS
   return {
     at,
     peers,
+    latency: 7.04,
     rssBytes: 100 * MB,
     resources: { heapUsedBytes: heapMB * MB, timers, storeSegments: 12, storeBytes: 9 * MB },
   } as VirtualSnapshot;
@@ -23,6 +24,7 @@ function points(heap: (minute: number) => number, minutes = 120): ResourcePoint[
     storeSegments: 12,
     storeMB: 9,
     peers: 3,
+    latencySec: 7,
     rssMB: 100,
   }));
 }
@@ -40,6 +42,7 @@ describe("viewer soak", () => {
     assert.equal(curve[0].heapMB, 10.2);
     assert.equal(curve[0].storeMB, 9);
     assert.equal(curve[0].rssMB, 100);
+    assert.equal(curve[0].latencySec, 7, "latency in seconds, one decimal");
   });
 
   it("calls a breathing heap bounded and a leaking one not", () => {
