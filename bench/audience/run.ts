@@ -480,6 +480,8 @@ function summarizeMode(
         .filter((s) => s.at >= first.at && s.at <= last.at && s.latency !== null)
         .map((s) => s.latency as number),
       problems: v.problems.slice(-3),
+      /** Stalls in the window with the steps of the segment each one waited for (virtual viewers). */
+      stallLog: (b?.stallLog ?? []).filter((stall) => stall.at >= first.at && stall.at <= last.at),
       /** The origin's count for this viewer, whole run: requests a fault hit, error answers, segments sent twice. */
       originFaults: origin?.faults ?? 0,
       originErrors: origin?.errors ?? 0,

@@ -35,6 +35,26 @@ export interface PlaybackCounters {
   levelSwitches: number;
 }
 
+/** One stall: what the player was waiting for when it ran dry. */
+export interface StallRecord {
+  /** Epoch ms the buffer ran dry. */
+  at: number;
+  /** How long it lasted, ms; null while it runs. */
+  durationMs: number | null;
+  /** The segment the player needed next, and its rendition. */
+  sn: number;
+  level: number;
+  /** The request under way for it then (null: none, e.g. the playlist did not list it yet). */
+  url: string | null;
+  /** How long that request had been under way when the buffer ran dry, ms. */
+  requestedMsBefore: number | null;
+  /** Live latency when it began, s. */
+  latency: number | null;
+}
+
+/** Stalls kept in {@link SimulatedPlayer.stallLog}. */
+const STALL_LOG_LENGTH = 20;
+
 type Listener = (payload: never) => void;
 
 /**
@@ -48,6 +68,9 @@ type Listener = (payload: never) => void;
  */
 export class SimulatedPlayer implements LivePlayer {
   readonly counters: PlaybackCounters;
+  /** The latest stalls, oldest first. */
+  readonly stallLog: StallRecord[] = [];
+  private loading: { url: string; since: number } | null = null;
   renditions: Rendition[] = [];
   level = 0;
   private playlists = new Map<number, MediaPlaylist & { loadedAt: number; edge: number }>();
@@ -248,14 +271,17 @@ export class SimulatedPlayer implements LivePlayer {
       const level = this.level;
       const started = performance.now();
       let loaded: LoadedSegment;
+      this.loading = { url: segment.url, since: Date.now() };
       try {
         loaded = await this.loadSegment(segment);
       } catch (error) {
+        this.loading = null;
         this.counters.loadErrors++;
         this.counters.lastLoadError = error instanceof Error ? error.message : String(error);
         await sleep(1000);
         continue;
       }
+      this.loading = null;
       if (this.stopped) return;
       const bytes = loaded.data.byteLength;
       // hls.js's ABR sees PML's reported throughput for PML loads, the measured one for its own.
@@ -303,6 +329,8 @@ export class SimulatedPlayer implements LivePlayer {
     if (this.counters.firstFrameAt === null || this.stopped) return;
     if (this.counters.stallSince !== null) {
       if (this.bufferedAhead() > 0.1) {
+        const running = this.stallLog[this.stallLog.length - 1];
+        if (running?.durationMs === null) running.durationMs = now - this.counters.stallSince;
         this.counters.stalledMs += now - this.counters.stallSince;
         this.counters.stallSince = null;
         this.playing = true;
@@ -314,6 +342,16 @@ export class SimulatedPlayer implements LivePlayer {
       this.counters.stalls++;
       this.counters.stallSince = now;
       this.playing = false;
+      this.stallLog.push({
+        at: now,
+        durationMs: null,
+        sn: this.nextSn,
+        level: this.level,
+        url: this.loading?.url ?? null,
+        requestedMsBefore: this.loading ? now - this.loading.since : null,
+        latency: this.latency(),
+      });
+      if (this.stallLog.length > STALL_LOG_LENGTH) this.stallLog.shift();
     }
   }
 }

@@ -1,3 +1,4 @@
+import type { StallRecord } from "./simulated-player";
 import type { ViewerSnapshot } from "../pages/viewer.js";
 import type { BytesByAddress, ConnectionCounts } from "./webrtc-probe";
 
@@ -93,6 +94,13 @@ export interface VirtualSnapshot extends ViewerSnapshot {
   uplink?: { estimateBps: number | null; backlogBytes: number; refusedRequests: number };
   faults?: FaultCounters;
   resources?: ViewerResources;
+  /** The latest stalls, each with the steps of the segment the player waited for (a virtual viewer's). */
+  stallLog?: TracedStall[];
+}
+
+/** A stall and what happened to the segment it waited for, ms from the stall's start. */
+export interface TracedStall extends StallRecord {
+  trace: string[];
 }
 
 /** One line a virtual viewer writes to stdout. */

@@ -11,6 +11,7 @@
  * peer id per module instance, and a network namespace belongs to a process.
  */
 import { createHash } from "node:crypto";
+import type { Core } from "p2p-media-loader-core";
 import { cpuUsage, memoryUsage } from "node:process";
 import "../../devkit/pages/lying-storage.js";
 import type {
@@ -21,9 +22,16 @@ import type {
   SwarmcastStats,
 } from "../../sdk/src/engine-entry";
 import { hlsDefaults, withPmlAdjustments, type SimulatedPlayerConfig } from "./player-config";
+import { SegmentTrace } from "./segment-trace";
 import { SimulatedPlayer } from "./simulated-player";
 import { installWebRtc, PeerTraffic, type BytesByAddress, type ConnectionCounts } from "./webrtc-probe";
-import type { FaultCounters, ViewerResources, VirtualSnapshot, VirtualViewerConfig } from "./virtual-protocol";
+import type {
+  FaultCounters,
+  TracedStall,
+  ViewerResources,
+  VirtualSnapshot,
+  VirtualViewerConfig,
+} from "./virtual-protocol";
 
 type EngineModule = typeof import("../../sdk/src/engine-entry");
 type StockPmlModule = typeof import("./stock-pml");
@@ -35,6 +43,8 @@ interface P2PPath {
   loadSegment(segment: PlaylistSegment): Promise<LoadedSegment>;
   onSegment(listener: (event: { url: string; bytes: number; source: string; peerId?: string }) => void): void;
   onChunkUploaded(listener: (bytes: number, peerId: string) => void): void;
+  /** PML's core, whose segment events the stall record traces; null when P2P is off. */
+  core: Pick<Core, "addEventListener"> | null;
   /** PML's urgent window, seconds (how far ahead hls.js may buffer under PML). */
   highDemandSec(): number;
   stats(): Pick<VirtualSnapshot, "httpBytes" | "p2pBytes" | "uploadedBytes" | "peers" | "uploadCap" | "uplink">;
@@ -57,6 +67,7 @@ async function swarmcastPath(
     loadSegment: (segment) => engine.loadSegment(segment),
     onSegment: (listener) => engine.on("segment", listener),
     onChunkUploaded: (listener) => engine.core?.addEventListener("onChunkUploaded", listener),
+    core: engine.core,
     highDemandSec: () => engine.core?.getConfig().mainStream.highDemandTimeWindow ?? 0,
     stats: () => {
       const stats = engine.stats();
@@ -93,10 +104,29 @@ async function stockPmlPath(
     loadSegment: (segment) => pml.loadSegment(segment),
     onSegment: (listener) => pml.onSegment(listener),
     onChunkUploaded: (listener) => pml.core.addEventListener("onChunkUploaded", listener),
+    core: pml.core,
     highDemandSec: () => pml.core.getConfig().mainStream.highDemandTimeWindow,
     stats: () => pml.stats(),
     destroy: () => pml.destroy(),
   };
+}
+
+/** PML's steps for each segment, into the stall record's trace. */
+function traceSegments(path: P2PPath, trace: SegmentTrace): void {
+  const peer = (id: string | undefined) => (id ? ` ${id.slice(-6)}` : "");
+  path.core?.addEventListener("onSegmentStart", ({ segment, downloadSource, peerId }) =>
+    trace.note(segment.url, `pml start ${downloadSource}${peer(peerId)}`),
+  );
+  path.core?.addEventListener("onSegmentError", ({ segment, downloadSource, peerId, error }) =>
+    trace.note(segment.url, `pml error ${downloadSource}${peer(peerId)}: ${error.type}`),
+  );
+  path.core?.addEventListener("onSegmentAbort", ({ segment, downloadSource, peerId }) =>
+    trace.note(segment.url, `pml abort ${downloadSource ?? "-"}${peer(peerId)}`),
+  );
+  path.core?.addEventListener("onSegmentLoaded", ({ segmentUrl, downloadSource, peerId }) =>
+    trace.note(segmentUrl, `pml loaded ${downloadSource}${peer(peerId)}`),
+  );
+  path.onSegment(({ url, source, peerId }) => trace.note(url, `segment ${source}${peer(peerId)}`));
 }
 
 /** The SDK options of the swarmcast mode; a liar serves corrupted bytes from its own store. */
@@ -241,13 +271,17 @@ async function main(): Promise<void> {
         return { data, bandwidthBps: (data.byteLength * 8 * 1000) / Math.max(1, performance.now() - started) };
       };
 
-  const consume: typeof load = mediaCheck
-    ? async (segment) => {
-        const loaded = await load(segment);
-        mediaCheck.check(segment.url, loaded.data, sources.get(segment.url) ?? "unknown");
-        return loaded;
-      }
-    : load;
+  const trace = new SegmentTrace();
+  const consume: typeof load = async (segment) => {
+    trace.note(segment.url, "requested");
+    const loaded = await load(segment).catch((error: unknown) => {
+      trace.note(segment.url, `failed: ${error instanceof Error ? error.message : String(error)}`);
+      throw error;
+    });
+    trace.note(segment.url, "delivered");
+    mediaCheck?.check(segment.url, loaded.data, sources.get(segment.url) ?? "unknown");
+    return loaded;
+  };
   const player = new SimulatedPlayer(config.manifestUrl, playerConfig, consume);
   const renditions = await loadManifestRetrying(player);
   const levelOf = (url: string): number => {
@@ -256,6 +290,7 @@ async function main(): Promise<void> {
   };
   const add = (list: number[], level: number, bytes: number) => (list[level] = (list[level] ?? 0) + bytes);
   if (path) {
+    traceSegments(path, trace);
     path.onSegment(({ url, bytes, source, peerId }) => {
       add(source === "p2p" ? bySource.p2p : bySource.http, levelOf(url), bytes);
       if (mediaCheck) {
@@ -319,8 +354,23 @@ async function main(): Promise<void> {
       ...(stats?.uploadCap ? { uploadCap: stats.uploadCap } : {}),
       ...(stats?.uplink ? { uplink: stats.uplink } : {}),
       resources: resources(),
+      stallLog: stallLog(),
     };
   };
+  /** A stall's trace is kept once the stall is over (the segment's steps are forgotten later). */
+  const tracedStalls = new Map<number, TracedStall>();
+  function stallLog(): TracedStall[] {
+    return player.stallLog.map((stall) => {
+      const kept = tracedStalls.get(stall.at);
+      if (kept) return kept;
+      const traced = { ...stall, trace: stall.url ? trace.describe(stall.url, stall.at) : [] };
+      if (stall.durationMs !== null) {
+        tracedStalls.set(stall.at, traced);
+        if (tracedStalls.size > 40) tracedStalls.delete(tracedStalls.keys().next().value as number);
+      }
+      return traced;
+    });
+  }
   /**
    * The heap after a full collection, taken once a minute: heapUsed between collections counts
    * garbage V8 has not yet swept, and V8 lets that grow with the allocation rate (an uploading

@@ -9,6 +9,8 @@ import { buildViewerBundle } from "../../bench/audience/viewer-build";
 import { VirtualViewerProcess } from "../../bench/audience/virtual-process";
 import { EwmaBandwidthEstimator } from "../../bench/audience/ewma";
 import { parseMediaPlaylist, parseMultivariant } from "../../bench/audience/hls-playlist";
+import { hlsDefaults } from "../../bench/audience/player-config";
+import { SimulatedPlayer } from "../../bench/audience/simulated-player";
 
 describe("virtual viewer", () => {
   let origin: Origin;
@@ -66,6 +68,41 @@ describe("virtual viewer", () => {
   });
 
   it(
+    "records each stall with the segment it waited for and how long that request had run",
+    { timeout: 60_000 },
+    async () => {
+      let loads = 0;
+      let slowUrl: string | undefined;
+      // The first segment plays while the second is held back longer than it lasts.
+      const holdMs = 7000;
+      const player = new SimulatedPlayer(origin.liveUrl("stall-log"), hlsDefaults(), async (segment) => {
+        if (loads++ === 1) {
+          slowUrl = segment.url;
+          await new Promise((r) => setTimeout(r, holdMs));
+        }
+        const response = await fetch(segment.url);
+        return { data: await response.arrayBuffer(), bandwidthBps: 10_000_000 };
+      });
+      try {
+        await player.loadManifest();
+        await player.start();
+        const deadline = Date.now() + 30_000;
+        while (player.stallLog[0]?.durationMs == null && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 200));
+      } finally {
+        player.stop();
+      }
+      const [stall] = player.stallLog;
+      assert.ok(stall, "no stall recorded");
+      assert.equal(stall.url, slowUrl);
+      assert.ok(stall.durationMs! > 0 && stall.durationMs! < holdMs, `lasted ${stall.durationMs} ms`);
+      assert.ok(stall.requestedMsBefore! > 0 && stall.requestedMsBefore! < holdMs, `${stall.requestedMsBefore} ms`);
+      assert.ok(stall.latency !== null && stall.latency > 0);
+      assert.equal(player.counters.stalls, player.stallLog.length);
+    },
+  );
+
+  it(
     "three SDK viewers play at the SDK's latency and share; two stock PML viewers of the same swarm id share only with each other",
     { timeout: 180_000 },
     async () => {
@@ -111,6 +148,16 @@ describe("virtual viewer", () => {
         assert.ok(r.heapUsedBytes! > 1e6 && r.timers! > 0, `heap ${r.heapUsedBytes} B, timers ${r.timers}`);
       }
       for (const v of stock) assert.equal(v.last!.resources!.storeSegments, null, "stock PML has no SDK store");
+      for (const v of all) {
+        const stalls = v.last!.stallLog ?? [];
+        assert.equal(stalls.length, Math.min(v.last!.stalls, 20), `${v.config.id}: every stall recorded`);
+        for (const stall of stalls)
+          if (stall.url)
+            assert.ok(
+              stall.trace.some((step) => step.endsWith(" requested")),
+              stall.trace.join(", "),
+            );
+      }
       // Stock PML announces the swarm id as given, the SDK its wire-versioned one: two swarms.
       assert.ok(
         stock.some((v) => v.last!.p2pBytes > 0),
