@@ -94,8 +94,31 @@ export function renderAudienceMarkdown(result: AudienceResult): string {
     "figure; connection success and TURN share come from the virtual viewers' WebRTC probe.",
     "",
     ...scenarioMarkdown(result),
+    ...stallsMarkdown(modes),
   ];
   return lines.join("\n");
+}
+
+/** Each virtual viewer's stalls in the steady window, with the steps of the segment it waited for. */
+function stallsMarkdown(modes: AudienceModeResult[]): string[] {
+  const lines: string[] = [];
+  for (const m of modes) {
+    const stalls = m.viewers.flatMap((v) => (v.stallLog ?? []).map((stall) => ({ v, stall })));
+    if (stalls.length === 0) continue;
+    lines.push(
+      "",
+      `### ${m.mode}: stalls of virtual viewers (steps in ms from the stall's start)`,
+      "",
+      ...stalls.map(({ v, stall }) => {
+        const waited =
+          stall.requestedMsBefore === null ? "no request under way" : `requested ${stall.requestedMsBefore} ms before`;
+        const lasted = stall.durationMs === null ? "still running" : `${stall.durationMs} ms`;
+        const steps = stall.trace.length > 0 ? `: ${stall.trace.join(" · ")}` : "";
+        return `- ${v.id} (${v.uplinkMbps ?? "?"} Mbit/s up), ${lasted}, segment ${stall.sn} of rendition ${stall.level}, ${waited}${steps}`;
+      }),
+    );
+  }
+  return lines;
 }
 
 const GROUP_LABELS: Record<string, Record<ViewerGroup, string>> = {
