@@ -270,18 +270,18 @@ export class SimulatedPlayer implements LivePlayer {
       }
       const level = this.level;
       const started = performance.now();
-      let loaded: LoadedSegment;
       this.loading = { url: segment.url, since: Date.now() };
-      try {
-        loaded = await this.loadSegment(segment);
-      } catch (error) {
-        this.loading = null;
-        this.counters.loadErrors++;
-        this.counters.lastLoadError = error instanceof Error ? error.message : String(error);
+      const loaded = await this.loadSegment(segment)
+        .catch((error: unknown) => {
+          this.counters.loadErrors++;
+          this.counters.lastLoadError = error instanceof Error ? error.message : String(error);
+          return undefined;
+        })
+        .finally(() => (this.loading = null));
+      if (!loaded) {
         await sleep(1000);
         continue;
       }
-      this.loading = null;
       if (this.stopped) return;
       const bytes = loaded.data.byteLength;
       // hls.js's ABR sees PML's reported throughput for PML loads, the measured one for its own.

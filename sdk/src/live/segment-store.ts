@@ -168,11 +168,7 @@ export class LiveSegmentStore implements SegmentStorage {
   }
 
   getUsage(): { totalCapacity: number; usedCapacity: number } {
-    let ahead = 0;
-    for (const item of this.items.values()) {
-      if (item.data && item.endTime >= this.position) ahead += item.data.byteLength;
-    }
-    return { totalCapacity: this.limitMiB, usedCapacity: ahead / BYTES_PER_MIB };
+    return { totalCapacity: this.limitMiB, usedCapacity: this.bytesAhead() / BYTES_PER_MIB };
   }
 
   setSegmentChangeCallback(callback: (streamId: string) => void): void {
@@ -209,15 +205,18 @@ export class LiveSegmentStore implements SegmentStorage {
    * time) stops fetching new segments early instead of filling the store with them.
    */
   roomForAnother(): boolean {
-    let held = 0;
-    let aheadBytes = 0;
+    const { segments } = this.usage();
+    const typical = segments > 0 ? this.usedBytes / segments : 0;
+    return this.bytesAhead() + typical <= this.limitMiB * BYTES_PER_MIB;
+  }
+
+  /** Bytes of the held segments that end at or after the playhead. */
+  private bytesAhead(): number {
+    let ahead = 0;
     for (const item of this.items.values()) {
-      if (!item.data) continue;
-      held++;
-      if (item.endTime >= this.position) aheadBytes += item.data.byteLength;
+      if (item.data && item.endTime >= this.position) ahead += item.data.byteLength;
     }
-    const typical = held > 0 ? this.usedBytes / held : 0;
-    return aheadBytes + typical <= this.limitMiB * BYTES_PER_MIB;
+    return ahead;
   }
 
   /**
