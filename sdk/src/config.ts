@@ -197,6 +197,17 @@ export const DEFAULT_SWARMCAST_CONFIG = {
     sampleMs: 500,
   },
 
+  /**
+   * Uplink yield (`uplinkYield` option, `src/upload/uplink-yield.ts`): while a CDN fetch of this
+   * viewer's own runs, segment data for peers waits in memory, for at most `maxHoldMs` per
+   * fetch; messages of at most `passThroughBytes` (PML's commands) still go out.
+   */
+  uplinkYield: {
+    enabled: true,
+    maxHoldMs: 2000,
+    passThroughBytes: 1024,
+  },
+
   /** `maxUploadKbps` holds over every window of this length. */
   uploadCapWindowMs: 10_000,
 

@@ -79,6 +79,11 @@ export interface SwarmcastEngineOptions {
    */
   uplinkBudget?: boolean;
   /**
+   * While a CDN fetch of this viewer's own runs, hold the segment data it sends to peers, so its
+   * uplink's queue does not slow that fetch (for at most 2 s per fetch). Default `true`.
+   */
+  uplinkYield?: boolean;
+  /**
    * Report this viewer's byte counters (CDN, peers, uploaded) every 30 s to the tracker, which
    * shows audience-wide offload: `true` sends to the first tracker's `/beacon`, a string is the
    * http(s) URL to send to. Off by default.
@@ -116,6 +121,7 @@ export interface ResolvedOptions {
   liveEdge: LiveEdgeConfig;
   playbackHealth: boolean;
   uplinkBudget: boolean;
+  uplinkYield: boolean;
   /** Where the stats beacon goes; undefined = off. */
   statsBeaconUrl: string | undefined;
 }
@@ -152,6 +158,7 @@ const ENGINE_OPTION_NAMES = [
   "liveEdge",
   "playbackHealth",
   "uplinkBudget",
+  "uplinkYield",
   "statsBeacon",
 ] as const;
 type EngineOptionName = (typeof ENGINE_OPTION_NAMES)[number];
@@ -391,6 +398,10 @@ const OPTION_CHECKS: Record<EngineOptionName, OptionCheck> = {
     if (typeof value !== "boolean")
       fail("uplinkBudget", `option "uplinkBudget" must be true or false, got ${describe(value)}`);
   },
+  uplinkYield: (value) => {
+    if (typeof value !== "boolean")
+      fail("uplinkYield", `option "uplinkYield" must be true or false, got ${describe(value)}`);
+  },
   statsBeacon: (value) => {
     if (typeof value !== "boolean" && !(typeof value === "string" && /^https?:\/\//.test(value))) {
       fail("statsBeacon", `option "statsBeacon" must be true, false or an http(s):// URL, got ${describe(value)}`);
@@ -545,5 +556,6 @@ export function resolveOptions(input: unknown, { requireSrc }: { requireSrc: boo
     liveEdge: resolveLiveEdge(o.liveEdge, defaults.liveEdge, (message) => fail("liveEdge", message)),
     playbackHealth: o.playbackHealth ?? defaults.playbackHealth.enabled,
     uplinkBudget: o.uplinkBudget ?? defaults.uplinkBudget.enabled,
+    uplinkYield: o.uplinkYield ?? defaults.uplinkYield.enabled,
   };
 }

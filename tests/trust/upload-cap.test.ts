@@ -288,6 +288,7 @@ describe("UploadGovernor", () => {
       windowBytes: 0,
       pausedForPlayback: false,
       uplink: null,
+      yield: null,
     });
     g.destroy();
   });

@@ -22,6 +22,7 @@ import { startStatsBeacon } from "../stats/beacon";
 import { CdnHealth } from "../stats/cdn-health";
 import { withAdmission } from "../upload/admission-storage";
 import { UploadGovernor } from "../upload/upload-governor";
+import { pmlHttpHolds, UplinkYield, type UplinkYieldOptions } from "../upload/uplink-yield";
 import { version } from "../version";
 import { messageOf } from "./message-of";
 import { describeTrackerWarning, redactToken } from "./tracker-messages";
@@ -60,6 +61,8 @@ export class LiveP2PSession {
   /** Sizes of segments fetched over HTTP: the bound on what a peer may announce. */
   readonly segmentSizes: SegmentSizeBound;
   readonly peerGuard: PeerConnectionGuard;
+  /** Holds uploads while this viewer's own CDN fetches run; undefined when off. */
+  readonly uplinkYield: UplinkYield | undefined;
   /** Which segments PML has an attempt running for: a player's request it stopped working on goes to the CDN. */
   readonly pmlActivity = new PmlActivity();
   /** How the CDN answered segment requests, from every path that asks it. */
@@ -68,6 +71,7 @@ export class LiveP2PSession {
   private player: LivePlayer | undefined;
   private health: PlaybackHealth | undefined;
   private readonly pmlListeners: Partial<CoreEventMap>;
+  private readonly yieldListeners: Partial<CoreEventMap>;
   private readonly timer: ReturnType<typeof setInterval> | undefined;
   private readonly beacon: ReturnType<typeof startStatsBeacon> | undefined;
   private readonly unwatchTrackers: Array<() => void>;
@@ -92,7 +96,12 @@ export class LiveP2PSession {
       factor: DEFAULT_SWARMCAST_CONFIG.peerSegmentSizeFactor,
       floorBytes: DEFAULT_SWARMCAST_CONFIG.peerSegmentFloorBytes,
     });
-    this.peerGuard = createPeerGuard(resolved, this.segmentSizes, this.emitter);
+    this.uplinkYield =
+      this.p2pEnabled && resolved.uplinkYield && resolved.upload !== false
+        ? new UplinkYield(yieldOptions(DEFAULT_SWARMCAST_CONFIG.uplinkYield), (held) => this.upload.setUplinkHeld(held))
+        : undefined;
+    this.yieldListeners = this.uplinkYield ? pmlHttpHolds(this.uplinkYield) : {};
+    this.peerGuard = createPeerGuard(resolved, this.segmentSizes, this.emitter, this.uplinkYield);
     this.pmlListeners = createPmlListeners(this, resolved.trackers);
     this.unwatchTrackers = this.p2pEnabled ? watchTrackers(resolved, this.stats, this.emitter, this.integrity) : [];
     this.edge = this.p2pEnabled ? createEdgeFetcher(resolved, this) : undefined;
@@ -137,6 +146,7 @@ export class LiveP2PSession {
     addListeners(core, this.pmlListeners);
     addListeners(core, this.edge?.pmlListeners ?? {});
     addListeners(core, this.pmlActivity.pmlListeners);
+    addListeners(core, this.yieldListeners);
   }
 
   /** Connects the edge fetcher and integrity to the player (after PML has subscribed to it). */
@@ -213,7 +223,7 @@ export class LiveP2PSession {
       ...this.stats.snapshot(now),
       integrityFailures: integrityStats.failures,
       integrity: integrityStats,
-      upload: this.upload.stats(),
+      upload: { ...this.upload.stats(), yield: this.uplinkYield?.stats() ?? null },
       peerConnections: this.peerGuard.stats(),
       health: this.health?.stats() ?? healthOffStats(),
       storage: this.edge?.storeUsage() ?? null,
@@ -229,6 +239,7 @@ export class LiveP2PSession {
     this.health?.destroy();
     this.integrity.destroy();
     this.upload.destroy();
+    this.uplinkYield?.destroy();
     this.peerGuard.destroy();
     for (const unwatch of this.unwatchTrackers) unwatch();
     this.edge?.destroy();
@@ -236,6 +247,7 @@ export class LiveP2PSession {
       removeListeners(this.core, this.pmlListeners);
       removeListeners(this.core, this.edge?.pmlListeners ?? {});
       removeListeners(this.core, this.pmlActivity.pmlListeners);
+      removeListeners(this.core, this.yieldListeners);
       this.core.destroy();
       this.core = null;
     }
@@ -300,14 +312,20 @@ function bothValidate(
   };
 }
 
+function yieldOptions({ maxHoldMs, passThroughBytes }: UplinkYieldOptions): UplinkYieldOptions {
+  return { maxHoldMs, passThroughBytes };
+}
+
 function createPeerGuard(
   resolved: ResolvedOptions,
   segmentSizes: SegmentSizeBound,
   emitter: Emitter<SwarmcastEventMap>,
+  uplinkYield: UplinkYield | undefined,
 ): PeerConnectionGuard {
   return new PeerConnectionGuard({
     maxConnections: resolved.maxPeerConnections,
     maxSegmentBytes: segmentSizes.limit,
+    ...(uplinkYield ? { onDataChannel: (channel: RTCDataChannel) => uplinkYield.attach(channel) } : {}),
     onOversize: (size, limit) =>
       emitter.emit("error", {
         kind: "peer",
@@ -405,6 +423,7 @@ function createEdgeFetcher(resolved: ResolvedOptions, session: LiveP2PSession): 
     p2pActive: () => session.p2pActive(),
     serveCopies: (durationSec) => session.upload.serveCopies(durationSec),
     onUrgentWindow: (seconds) => session.setUrgentWindow(seconds),
+    ...(session.uplinkYield ? { holdUplink: () => session.uplinkYield!.hold() } : {}),
   });
 }
 

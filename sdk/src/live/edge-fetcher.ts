@@ -56,6 +56,8 @@ export interface LiveEdgeHooks {
   serveCopies(durationSec: number): number | undefined;
   /** The urgent window changed to `seconds` (PML's `highDemandTimeWindow` must follow). */
   onUrgentWindow(seconds: number): void;
+  /** A CDN fetch of this viewer's starts: uploads to peers may wait for it; returns the release. */
+  holdUplink?(): () => void;
 }
 
 /**
@@ -261,6 +263,7 @@ export class LiveEdgeFetcher {
     const timeout = setTimeout(() => abort.abort(), this.config.fetchTimeoutMs);
     const noResponse = setTimeout(() => abort.abort(), this.config.responseTimeoutMs);
     const startedAt = Date.now();
+    const releaseUplink = this.hooks.holdUplink?.();
     const fetching = fetch(task.url, { signal: abort.signal, credentials: "same-origin" }).then(async (response) => {
       clearTimeout(noResponse);
       if (!response.ok) {
@@ -269,6 +272,7 @@ export class LiveEdgeFetcher {
       }
       return await response.arrayBuffer();
     });
+    if (releaseUplink) fetching.then(releaseUplink, releaseUplink);
     const counted = fetching.then(
       (data) => {
         if (data && data.byteLength > 0 && !this.destroyed) {
@@ -290,6 +294,7 @@ export class LiveEdgeFetcher {
     try {
       await store.storeWhenFetched(ids.streamId, task.sn, task.start, task.end, counted);
     } finally {
+      releaseUplink?.();
       clearTimeout(timeout);
       clearTimeout(noResponse);
       this.aborts.delete(abort);

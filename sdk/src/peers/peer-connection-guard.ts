@@ -17,6 +17,8 @@ export interface PeerConnectionGuardOptions {
   maxSegmentBytes: () => number;
   /** A peer was dropped for announcing `size` bytes (over `limit`). */
   onOversize?: (size: number, limit: number) => void;
+  /** Every data channel of this viewer's connections, as it is created or received, before PML sees it. */
+  onDataChannel?: (channel: RTCDataChannel) => void;
 }
 
 /** The `rtcConfig` key that names a viewer's guard; removed before the native constructor sees it. */
@@ -115,6 +117,7 @@ export class PeerConnectionGuard {
 
   /** @internal Watches a data channel's incoming messages; closes `connection` on an oversize announcement. */
   watch(channel: RTCDataChannel, connection: RTCPeerConnection): void {
+    this.options.onDataChannel?.(channel);
     const refused = new WeakSet<object>();
     // Node WebRTC packages (@roamhq/wrtc) bring their own event target, whose events cannot be
     // stopped: there the channel's later handlers are wrapped to skip a refused message.

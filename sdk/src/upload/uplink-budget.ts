@@ -81,6 +81,8 @@ export class UplinkBudget {
   private samples: RateSample[] = [];
   private readonly segmentSizes: number[] = [];
   private stretch: BusyStretch | undefined;
+  /** Uploads are held for this viewer's own fetch: a quiet wire says nothing of the link. */
+  private held = false;
 
   constructor(private readonly options: UplinkBudgetOptions) {
     for (const [name, value] of Object.entries(options)) {
@@ -135,7 +137,7 @@ export class UplinkBudget {
       left -= taken;
       if (head.bytes <= 0) this.admitted.shift();
     }
-    this.stretch ??= { startedAt: now, wireBytes: 0, lastBusyAt: now, readings: 0 };
+    if (!this.held) this.stretch ??= { startedAt: now, wireBytes: 0, lastBusyAt: now, readings: 0 };
     this.unsent += bytes;
     this.lastProgressAt = now;
   }
@@ -145,9 +147,9 @@ export class UplinkBudget {
     this.backlog(now);
     const sent = Math.max(0, bytes);
     if (sent > 0) this.lastProgressAt = now;
+    this.unsent = Math.max(0, this.unsent - sent);
     const stretch = this.stretch;
     if (!stretch) return;
-    this.unsent = Math.max(0, this.unsent - sent);
     const quiet = sent <= (QUIET_SHARE * stretch.wireBytes) / Math.max(1, stretch.readings);
     stretch.readings++;
     if (this.unsent > 0 || !quiet) {
@@ -161,6 +163,25 @@ export class UplinkBudget {
     }
     this.stretch = undefined;
     this.addSample(stretch.wireBytes, stretch.lastBusyAt - stretch.startedAt, now);
+  }
+
+  /**
+   * Uploads are held (`true`) or go on (`false`): a stretch open at the hold is measured up to
+   * its last busy reading, and none is measured while held; written bytes still waiting open a
+   * new one when uploads go on.
+   */
+  setHeld(held: boolean, now: number): void {
+    if (held === this.held) return;
+    this.held = held;
+    if (held) {
+      const stretch = this.stretch;
+      this.stretch = undefined;
+      if (stretch) this.addSample(stretch.wireBytes, stretch.lastBusyAt - stretch.startedAt, now);
+      return;
+    }
+    // The hold is no sign of a dead connection.
+    this.lastProgressAt = now;
+    if (this.unsent > 0) this.stretch = { startedAt: now, wireBytes: 0, lastBusyAt: now, readings: 0 };
   }
 
   private addSample(wireBytes: number, spanMs: number, now: number): void {

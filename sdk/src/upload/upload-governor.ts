@@ -1,6 +1,7 @@
 import { UploadConsent, type DeviceFacts, type UploadMode, type UploadWithheldReason } from "./upload-consent";
 import { UploadLimiter } from "./upload-limiter";
 import { UplinkBudget, type UplinkBudgetOptions, type UplinkStats } from "./uplink-budget";
+import type { UplinkYieldStats } from "./uplink-yield";
 
 export interface UploadGovernorOptions {
   /** `false`: never upload; `"auto"`: upload unless the device says it is metered or low. */
@@ -49,6 +50,8 @@ export interface UploadStats {
   pausedForPlayback: boolean;
   /** The measured uplink and what waits to go out on it; null when uploads are not admitted one by one. */
   uplink: (UplinkStats & { refusedRequests: number }) | null;
+  /** Segment data held for this viewer's own CDN fetches (`uplinkYield`); null when off. */
+  yield: UplinkYieldStats | null;
 }
 
 /**
@@ -150,6 +153,11 @@ export class UploadGovernor {
     this.updatePeers();
   };
 
+  /** Uploads are held for a fetch of this viewer's own (`uplinkYield`), or go on. */
+  setUplinkHeld(held: boolean): void {
+    this.uplink?.setHeld(held, this.clock());
+  }
+
   /** Playback health's verdict: while struggling, peers are told this viewer has nothing. */
   setPausedForPlayback(paused: boolean): void {
     this.pausedForPlayback = paused;
@@ -190,6 +198,7 @@ export class UploadGovernor {
       windowBytes: this.limiter?.sentBytes(this.clock()) ?? 0,
       pausedForPlayback: this.pausedForPlayback,
       uplink: this.uplink ? { ...this.uplink.stats(this.clock()), refusedRequests: this.refusedForUplink } : null,
+      yield: null,
     };
   }
 
