@@ -185,13 +185,14 @@ export const DEFAULT_SWARMCAST_CONFIG = {
    * admitted only if it and the uploads admitted before it leave within `deadlineSegments`
    * segment durations at the uplink rate measured on the wire (the peer connections' sent
    * bytes, read every `sampleMs` while uploads are under way; the fastest busy stretch of at
-   * least `minStretchMs` within `windowMs`). An admitted upload not on the wire after `staleMs`
-   * was cancelled.
+   * least `minStretchMs` within `windowMs`; with none there, the last estimate for `rememberMs`).
+   * An admitted upload not on the wire after `staleMs` was cancelled.
    */
   uplinkBudget: {
     enabled: true,
     deadlineSegments: 1,
     windowMs: 60_000,
+    rememberMs: 1_800_000,
     staleMs: 10_000,
     minStretchMs: 200,
     sampleMs: 500,

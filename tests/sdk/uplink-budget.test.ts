@@ -5,7 +5,7 @@ import { edgeFetchDelaySec } from "../../sdk/src/live/edge-timing";
 import { UploadGovernor } from "../../sdk/src/upload/upload-governor";
 import { UplinkBudget } from "../../sdk/src/upload/uplink-budget";
 
-const OPTIONS = { deadlineSegments: 1, windowMs: 60_000, staleMs: 10_000, minStretchMs: 200 };
+const OPTIONS = { deadlineSegments: 1, windowMs: 60_000, rememberMs: 600_000, staleMs: 10_000, minStretchMs: 200 };
 const MBIT = 1_000_000 / 8;
 const SAMPLE_MS = 500;
 
@@ -192,12 +192,28 @@ describe("UplinkBudget", () => {
     assert.ok(Math.abs(estimate / (5 * MBIT) - 1) < 0.01, `estimate ${(estimate * 8) / 1e6} Mbit/s`);
   });
 
-  it("forgets samples older than the window: then one upload at a time measures again", () => {
+  it("a slow uplink is not measured again at every window: its last estimate holds for rememberMs, then one upload measures again", () => {
     const budget = new UplinkBudget(OPTIONS);
     send(budget, 400_000, 0);
     const t = carry(budget, MBIT, 0, 5000);
     assert.equal(budget.fits(400_000, 2, t), false);
-    assert.equal(budget.fits(400_000, 2, t + 61_000), true);
+    // Past the window nothing new was measured (the slow viewer served nobody): still too slow.
+    assert.equal(budget.fits(400_000, 2, t + 61_000), false);
+    assert.equal(budget.sendsInTime(2, t + 61_000), true, "no segment size noted yet: nothing to judge");
+    budget.noteSegmentSize(400_000);
+    assert.equal(budget.sendsInTime(2, t + 300_000), false);
+    assert.equal(budget.fits(400_000, 2, t + 601_000), true);
+  });
+
+  it("a fresh stretch within the window replaces the remembered estimate", () => {
+    const budget = new UplinkBudget(OPTIONS);
+    send(budget, 400_000, 0);
+    let t = carry(budget, MBIT, 0, 5000);
+    t += 120_000;
+    send(budget, 1_250_000, t);
+    t = carry(budget, 5 * MBIT, t, t + 5000);
+    const estimate = budget.estimate(t) as number;
+    assert.ok(Math.abs(estimate / (5 * MBIT) - 1) < 0.05, `estimate ${(estimate * 8) / 1e6} Mbit/s`);
   });
 
   it("refuses bad options by name", () => {

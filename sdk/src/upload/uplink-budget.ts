@@ -6,6 +6,12 @@ export interface UplinkBudgetOptions {
   deadlineSegments: number;
   /** The rate estimate is the fastest busy stretch within this window. */
   windowMs: number;
+  /**
+   * With no stretch in the window, the last estimate still holds this long: an uplink too slow
+   * to serve anybody sends nothing, and measuring it again costs it a segment's upload that
+   * arrives too late and fills its own link meanwhile.
+   */
+  rememberMs: number;
   /** An admitted upload not seen on the wire after this long was cancelled: it stops counting. */
   staleMs: number;
   /** Busy stretches shorter than this say little about the link and are not measured. */
@@ -79,6 +85,8 @@ export class UplinkBudget {
   /** Last time the wire carried bytes or the channels took some. */
   private lastProgressAt = -Infinity;
   private samples: RateSample[] = [];
+  /** The estimate when the last stretch was measured. */
+  private remembered: RateSample | undefined;
   private readonly segmentSizes: number[] = [];
   private stretch: BusyStretch | undefined;
   /** Uploads are held for this viewer's own fetch: a quiet wire says nothing of the link. */
@@ -91,11 +99,15 @@ export class UplinkBudget {
     }
   }
 
-  /** Bytes per second the link carried in recent busy stretches, or undefined without any in the window. */
+  /**
+   * Bytes per second the link carried in recent busy stretches; without any in the window, the
+   * last estimate for `rememberMs`; else undefined.
+   */
   estimate(now: number): number | undefined {
     this.samples = this.samples.filter((s) => now - s.at <= this.options.windowMs);
-    if (this.samples.length === 0) return undefined;
-    return Math.max(...this.samples.map((s) => s.bytesPerSecond));
+    if (this.samples.length > 0) return Math.max(...this.samples.map((s) => s.bytesPerSecond));
+    const remembered = this.remembered;
+    return remembered && now - remembered.at <= this.options.rememberMs ? remembered.bytesPerSecond : undefined;
   }
 
   /** Bytes admitted and not yet seen on the wire. */
@@ -185,8 +197,9 @@ export class UplinkBudget {
   }
 
   private addSample(wireBytes: number, spanMs: number, now: number): void {
-    if (spanMs >= this.options.minStretchMs)
-      this.samples.push({ at: now, bytesPerSecond: (wireBytes * 1000) / spanMs });
+    if (spanMs < this.options.minStretchMs) return;
+    this.samples.push({ at: now, bytesPerSecond: (wireBytes * 1000) / spanMs });
+    this.remembered = { at: now, bytesPerSecond: this.estimate(now)! };
   }
 
   /** Whether wire samples are wanted: something admitted is not out yet, or a stretch is still open. */

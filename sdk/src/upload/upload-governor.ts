@@ -100,8 +100,8 @@ export class UploadGovernor {
       });
     }
     if (options.upload !== false && options.perRequest && options.uplink) {
-      const { deadlineSegments, windowMs, staleMs, minStretchMs } = options.uplink;
-      this.uplink = new UplinkBudget({ deadlineSegments, windowMs, staleMs, minStretchMs });
+      const { deadlineSegments, windowMs, rememberMs, staleMs, minStretchMs } = options.uplink;
+      this.uplink = new UplinkBudget({ deadlineSegments, windowMs, rememberMs, staleMs, minStretchMs });
     }
   }
 
