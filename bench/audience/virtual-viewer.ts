@@ -111,11 +111,31 @@ async function stockPmlPath(
   };
 }
 
-/** PML's steps for each segment, into the stall record's trace. */
+/** How far back an HTTP attempt's step looks at this viewer's own uploads, ms. */
+const UPLOAD_LOOKBACK_MS = 8000;
+
+/**
+ * PML's steps for each segment, into the stall record's trace. An HTTP attempt's step says what
+ * this viewer handed its peers in the seconds before: on a slow uplink that is still queued on
+ * the link while the fetch runs.
+ */
 function traceSegments(path: P2PPath, trace: SegmentTrace): void {
   const peer = (id: string | undefined) => (id ? ` ${id.slice(-6)}` : "");
+  const uploads: Array<{ at: number; bytes: number }> = [];
+  path.onChunkUploaded((bytes) => {
+    const now = Date.now();
+    uploads.push({ at: now, bytes });
+    while (uploads.length > 0 && now - uploads[0].at > UPLOAD_LOOKBACK_MS) uploads.shift();
+  });
+  const uploadedBefore = (now: number): string => {
+    const bytes = uploads.filter((u) => now - u.at <= UPLOAD_LOOKBACK_MS).reduce((a, u) => a + u.bytes, 0);
+    return ` (uploaded ${Math.round(bytes / 1000)} KB in the ${UPLOAD_LOOKBACK_MS / 1000} s before)`;
+  };
   path.core?.addEventListener("onSegmentStart", ({ segment, downloadSource, peerId }) =>
-    trace.note(segment.url, `pml start ${downloadSource}${peer(peerId)}`),
+    trace.note(
+      segment.url,
+      `pml start ${downloadSource}${peer(peerId)}${downloadSource === "http" ? uploadedBefore(Date.now()) : ""}`,
+    ),
   );
   path.core?.addEventListener("onSegmentError", ({ segment, downloadSource, peerId, error }) =>
     trace.note(segment.url, `pml error ${downloadSource}${peer(peerId)}: ${error.type}`),
