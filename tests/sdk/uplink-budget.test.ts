@@ -176,15 +176,14 @@ describe("UplinkBudget", () => {
     assert.equal(budget.backlog(t), 0);
   });
 
-  it("a hold for this viewer's own fetch is no slow stretch: measured up to the hold, the quiet wire meanwhile not counted", () => {
+  it("a hold for this viewer's own fetch is no slow stretch: the stretch is frozen for the hold, its quiet wire not counted", () => {
     const budget = new UplinkBudget(OPTIONS);
     send(budget, 1_250_000, 0);
     let t = carry(budget, 5 * MBIT, 0, 1000);
     budget.setHeld(true, t);
-    const atHold = budget.estimate(t) as number;
-    assert.ok(Math.abs(atHold / (5 * MBIT) - 1) < 0.01, `estimate at the hold ${(atHold * 8) / 1e6} Mbit/s`);
     // Nothing leaves for 1.5 s while the fetch runs.
     t = carry(budget, 0, t, t + 1500);
+    assert.equal(budget.estimate(t), undefined, "a stretch was measured at the hold");
     budget.setHeld(false, t);
     t = carry(budget, 5 * MBIT, t, t + 5000);
     assert.equal(budget.backlog(t), 0);

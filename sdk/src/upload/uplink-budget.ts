@@ -89,8 +89,8 @@ export class UplinkBudget {
   private remembered: RateSample | undefined;
   private readonly segmentSizes: number[] = [];
   private stretch: BusyStretch | undefined;
-  /** Uploads are held for this viewer's own fetch: a quiet wire says nothing of the link. */
-  private held = false;
+  /** When uploads were held for this viewer's own fetch, or undefined: a quiet wire says nothing of the link then. */
+  private heldAt: number | undefined;
 
   constructor(private readonly options: UplinkBudgetOptions) {
     for (const [name, value] of Object.entries(options)) {
@@ -149,7 +149,7 @@ export class UplinkBudget {
       left -= taken;
       if (head.bytes <= 0) this.admitted.shift();
     }
-    if (!this.held) this.stretch ??= { startedAt: now, wireBytes: 0, lastBusyAt: now, readings: 0 };
+    if (this.heldAt === undefined) this.stretch ??= { startedAt: now, wireBytes: 0, lastBusyAt: now, readings: 0 };
     this.unsent += bytes;
     this.lastProgressAt = now;
   }
@@ -161,7 +161,7 @@ export class UplinkBudget {
     if (sent > 0) this.lastProgressAt = now;
     this.unsent = Math.max(0, this.unsent - sent);
     const stretch = this.stretch;
-    if (!stretch) return;
+    if (!stretch || this.heldAt !== undefined) return;
     const quiet = sent <= (QUIET_SHARE * stretch.wireBytes) / Math.max(1, stretch.readings);
     stretch.readings++;
     if (this.unsent > 0 || !quiet) {
@@ -178,22 +178,26 @@ export class UplinkBudget {
   }
 
   /**
-   * Uploads are held (`true`) or go on (`false`): a stretch open at the hold is measured up to
-   * its last busy reading, and none is measured while held; written bytes still waiting open a
-   * new one when uploads go on.
+   * Uploads are held (`true`) or go on (`false`). An open stretch is frozen for the hold: its
+   * readings meanwhile are left out and it resumes later by the hold's length. Closing it at the
+   * hold would measure many short stretches, each lifted by the link's queue filled at its start.
    */
   setHeld(held: boolean, now: number): void {
-    if (held === this.held) return;
-    this.held = held;
+    if (held === (this.heldAt !== undefined)) return;
     if (held) {
-      const stretch = this.stretch;
-      this.stretch = undefined;
-      if (stretch) this.addSample(stretch.wireBytes, stretch.lastBusyAt - stretch.startedAt, now);
+      this.heldAt = now;
       return;
     }
+    const heldMs = now - this.heldAt!;
+    this.heldAt = undefined;
     // The hold is no sign of a dead connection.
     this.lastProgressAt = now;
-    if (this.unsent > 0) this.stretch = { startedAt: now, wireBytes: 0, lastBusyAt: now, readings: 0 };
+    if (this.stretch) {
+      this.stretch.startedAt += heldMs;
+      this.stretch.lastBusyAt += heldMs;
+    } else if (this.unsent > 0) {
+      this.stretch = { startedAt: now, wireBytes: 0, lastBusyAt: now, readings: 0 };
+    }
   }
 
   private addSample(wireBytes: number, spanMs: number, now: number): void {
