@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { createServer as createTcpServer, type AddressInfo } from "node:net";
+import { rankQuantile } from "../../devkit/quantiles";
 import { canCreateNamespaces, createLinkLab } from "./namespaces";
 
 const SEGMENT_BYTES = 830_000;
@@ -81,10 +82,6 @@ function runClient(namespace: string, argv: string[]): Promise<number[]> {
   });
 }
 
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
-
 async function main(): Promise<void> {
   if (!canCreateNamespaces()) throw new Error("uplink-contention needs root and network namespaces");
   const lab = createLinkLab(
@@ -115,8 +112,13 @@ async function main(): Promise<void> {
       for (const mode of MODES) {
         const argv = [url, String(fetches), String(GAP_MS), lab.hubAddress, sinkPort, mode];
         const fetchMs = await runClient(lab.viewers[i].namespace, argv);
-        const sorted = [...fetchMs].sort((a, b) => a - b);
-        const row = { uplinkMbps: mbps, mode, fetchMs, medianMs: quantile(sorted, 0.5), maxMs: sorted.at(-1)! };
+        const row = {
+          uplinkMbps: mbps,
+          mode,
+          fetchMs,
+          medianMs: rankQuantile(fetchMs, 0.5),
+          maxMs: Math.max(...fetchMs),
+        };
         rows.push(row);
         console.log(JSON.stringify(row));
       }

@@ -6,6 +6,7 @@ import { createRequire } from "node:module";
 import { describe, it } from "node:test";
 import type { CoreEventMap } from "p2p-media-loader-core";
 import { waitFor } from "../../devkit/wait";
+import { negotiate } from "../../devkit/webrtc-pair";
 import { pmlHttpHolds, UplinkYield } from "../../sdk/src/upload/uplink-yield";
 
 const require = createRequire(import.meta.url);
@@ -26,8 +27,6 @@ interface Pair {
 async function channelPair(prepare: (channel: RTCDataChannel) => void): Promise<Pair> {
   const sender = new wrtc.RTCPeerConnection({ iceServers: [] });
   const receiver = new wrtc.RTCPeerConnection({ iceServers: [] });
-  sender.onicecandidate = (e) => void (e.candidate && receiver.addIceCandidate(e.candidate));
-  receiver.onicecandidate = (e) => void (e.candidate && sender.addIceCandidate(e.candidate));
   const channel = sender.createDataChannel("pml");
   channel.binaryType = "arraybuffer";
   channel.bufferedAmountLowThreshold = WRITER_THRESHOLD;
@@ -38,12 +37,7 @@ async function channelPair(prepare: (channel: RTCDataChannel) => void): Promise<
     remote.onmessage = (event) => received.push(new Uint8Array(event.data as ArrayBuffer));
   };
   const open = new Promise<void>((resolve) => channel.addEventListener("open", () => resolve()));
-  const offer = await sender.createOffer();
-  await sender.setLocalDescription(offer);
-  await receiver.setRemoteDescription(offer);
-  const answer = await receiver.createAnswer();
-  await receiver.setLocalDescription(answer);
-  await sender.setRemoteDescription(answer);
+  await negotiate(sender, receiver);
   await open;
   return {
     channel,

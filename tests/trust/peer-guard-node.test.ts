@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { describe, it } from "node:test";
+import { negotiate } from "../../devkit/webrtc-pair";
 import { guardedPeerConnectionClass, PeerConnectionGuard } from "../../sdk/src/peers/peer-connection-guard";
 
 const require = createRequire(import.meta.url);
@@ -28,8 +29,6 @@ describe("peer connection guard on @roamhq/wrtc", () => {
     assert.throws(() => new Guarded(guard.rtcConfig({ iceServers: [] })), /peer connection limit reached/);
 
     const peer = new wrtc.RTCPeerConnection({ iceServers: [] });
-    viewer.onicecandidate = (e) => void (e.candidate && peer.addIceCandidate(e.candidate));
-    peer.onicecandidate = (e) => void (e.candidate && viewer.addIceCandidate(e.candidate));
     const channel = viewer.createDataChannel("pml");
     channel.binaryType = "arraybuffer";
     const received: number[] = [];
@@ -44,12 +43,7 @@ describe("peer connection guard on @roamhq/wrtc", () => {
         for (let i = 0; i < 4; i++) remote.send(new Uint8Array(16_384).buffer);
       };
     };
-    const offer = await viewer.createOffer();
-    await viewer.setLocalDescription(offer);
-    await peer.setRemoteDescription(offer);
-    const answer = await peer.createAnswer();
-    await peer.setLocalDescription(answer);
-    await viewer.setRemoteDescription(answer);
+    await negotiate(viewer, peer);
     try {
       await closed;
       assert.deepEqual(received, [3]);

@@ -22,7 +22,7 @@ import { startStatsBeacon } from "../stats/beacon";
 import { CdnHealth } from "../stats/cdn-health";
 import { withAdmission } from "../upload/admission-storage";
 import { UploadGovernor } from "../upload/upload-governor";
-import { pmlHttpHolds, UplinkYield, type UplinkYieldOptions } from "../upload/uplink-yield";
+import { pmlHttpHolds, UplinkYield } from "../upload/uplink-yield";
 import { version } from "../version";
 import { messageOf } from "./message-of";
 import { describeTrackerWarning, redactToken } from "./tracker-messages";
@@ -96,9 +96,11 @@ export class LiveP2PSession {
       factor: DEFAULT_SWARMCAST_CONFIG.peerSegmentSizeFactor,
       floorBytes: DEFAULT_SWARMCAST_CONFIG.peerSegmentFloorBytes,
     });
+    const { maxHoldMs, passThroughBytes } = DEFAULT_SWARMCAST_CONFIG.uplinkYield;
+    const yieldOptions = { maxHoldMs, passThroughBytes };
     this.uplinkYield =
       this.p2pEnabled && resolved.uplinkYield && resolved.upload !== false
-        ? new UplinkYield(yieldOptions(DEFAULT_SWARMCAST_CONFIG.uplinkYield), (held) => this.upload.setUplinkHeld(held))
+        ? new UplinkYield(yieldOptions, (held) => this.upload.setUplinkHeld(held))
         : undefined;
     this.yieldListeners = this.uplinkYield ? pmlHttpHolds(this.uplinkYield) : {};
     this.peerGuard = createPeerGuard(resolved, this.segmentSizes, this.emitter, this.uplinkYield);
@@ -310,10 +312,6 @@ function bothValidate(
     validateHTTPSegment: async (url, byteRange, data) =>
       (await page(url, byteRange, data)) && (await sdk(url, byteRange, data)),
   };
-}
-
-function yieldOptions({ maxHoldMs, passThroughBytes }: UplinkYieldOptions): UplinkYieldOptions {
-  return { maxHoldMs, passThroughBytes };
 }
 
 function createPeerGuard(

@@ -294,7 +294,6 @@ export class LiveEdgeFetcher {
     try {
       await store.storeWhenFetched(ids.streamId, task.sn, task.start, task.end, counted);
     } finally {
-      releaseUplink?.();
       clearTimeout(timeout);
       clearTimeout(noResponse);
       this.aborts.delete(abort);

@@ -53,10 +53,9 @@ function nativeBufferedReader(channel: RTCDataChannel): (() => number) | undefin
  * Gives this viewer's own CDN fetches its uplink. A home uplink queues what it cannot send yet;
  * a viewer serving peers keeps that queue full (the data channels' congestion control, like
  * TCP's, fills it until packets drop), and its own requests and the acknowledgements of its
- * own downloads wait in that queue too. Measured on an emulated link (bench/README.md, "Why
- * swarmcast stalled"): an 830 KB fetch over a 50 Mbit/s downlink took 130 ms on an idle uplink,
- * 150–710 ms while a 5 Mbit/s uplink was kept busy and 0.6–2.3 s on a busy 1 Mbit/s one — the
- * late CDN fetches behind swarmcast's stalls.
+ * own downloads wait in that queue too. Measured on an emulated link (bench/README.md, "Link
+ * model", uplink contention): an 830 KB fetch over a 50 Mbit/s downlink took 131 ms at the
+ * median on an idle 1 Mbit/s uplink and 949 ms (at most 2.4 s) on a busy one.
  *
  * While a fetch of this viewer's own runs, the segment data PML writes to its peers waits in
  * memory instead of on the link ({@link hold}); the link's queue drains within its own depth,
