@@ -85,6 +85,8 @@ export class SimulatedPlayer implements LivePlayer {
   private lastTickAt = 0;
   private tickTimer: ReturnType<typeof setInterval> | undefined;
   private reloadTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A playlist load is under way. */
+  private reloading = false;
   private playlistChanged: (() => void) | undefined;
 
   constructor(
@@ -124,6 +126,12 @@ export class SimulatedPlayer implements LivePlayer {
   bufferAhead(): number | undefined {
     if (this.counters.stallSince !== null) return 0;
     return this.playing ? this.bufferedAhead() : undefined;
+  }
+
+  /** The SDK asks for the playlist now (a peer announced a segment it does not list): loaded as hls.js would, and the next reload scheduled from it. */
+  refreshPlaylist(): void {
+    if (this.stopped || this.reloading || Number.isNaN(this.timelineZeroMs)) return;
+    this.reloadPlaylist().catch(() => undefined);
   }
 
   on<K extends keyof LivePlayerEventMap>(event: K, fn: (payload: LivePlayerEventMap[K]) => void): () => void {
@@ -215,7 +223,14 @@ export class SimulatedPlayer implements LivePlayer {
     const level = this.level;
     const url = this.renditions[level].url;
     const started = Date.now();
-    const parsed = parseMediaPlaylist(await fetchText(url), url);
+    this.reloading = true;
+    let text: string;
+    try {
+      text = await fetchText(url);
+    } finally {
+      this.reloading = false;
+    }
+    const parsed = parseMediaPlaylist(text, url);
     if (parsed.segments.length === 0) throw new Error(`${url}: no segments`);
     if (Number.isNaN(this.timelineZeroMs)) this.timelineZeroMs = parsed.segments[0].programDateMs;
     const previous = this.playlists.get(level);

@@ -91,7 +91,15 @@ export interface VirtualSnapshot extends ViewerSnapshot {
   /** The SDK's upload cap counters (`stats().upload`), when the engine runs. */
   uploadCap?: { capKbps: number | null; limitedCount: number; refusedRequests: number };
   /** The SDK's uplink budget: measured rate (bit/s), bytes waiting to go out, requests refused. */
-  uplink?: { estimateBps: number | null; backlogBytes: number; refusedRequests: number };
+  uplink?: {
+    estimateBps: number | null;
+    backlogBytes: number;
+    refusedRequests: number;
+    /** Serial uploads: uploads that waited a turn, refused for a late turn, given up by their requester. */
+    queue?: { queued: number; refused: number; cancelled: number } | null;
+  };
+  /** Live playlist reloads the SDK asked for because a peer announced a segment not listed yet. */
+  playlistRefreshes?: number;
   faults?: FaultCounters;
   resources?: ViewerResources;
   /** The latest stalls, each with the steps of the segment the player waited for (a virtual viewer's). */

@@ -47,7 +47,10 @@ interface P2PPath {
   core: Pick<Core, "addEventListener"> | null;
   /** PML's urgent window, seconds (how far ahead hls.js may buffer under PML). */
   highDemandSec(): number;
-  stats(): Pick<VirtualSnapshot, "httpBytes" | "p2pBytes" | "uploadedBytes" | "peers" | "uploadCap" | "uplink">;
+  stats(): Pick<
+    VirtualSnapshot,
+    "httpBytes" | "p2pBytes" | "uploadedBytes" | "peers" | "uploadCap" | "uplink" | "playlistRefreshes"
+  >;
   /** The SDK's own stats (the swarmcast mode only). */
   sdkStats?(): SwarmcastStats;
   destroy(): void;
@@ -82,6 +85,7 @@ async function swarmcastPath(
           refusedRequests: stats.upload.refusedRequests,
         },
         uplink: stats.upload.uplink ?? undefined,
+        playlistRefreshes: stats.playlistRefreshes,
       };
     },
     sdkStats: () => engine.stats(),
@@ -373,6 +377,7 @@ async function main(): Promise<void> {
       faults: faultCounters(),
       ...(stats?.uploadCap ? { uploadCap: stats.uploadCap } : {}),
       ...(stats?.uplink ? { uplink: stats.uplink } : {}),
+      ...(stats?.playlistRefreshes !== undefined ? { playlistRefreshes: stats.playlistRefreshes } : {}),
       resources: resources(),
       stallLog: stallLog(),
     };

@@ -199,6 +199,30 @@ export const DEFAULT_SWARMCAST_CONFIG = {
   },
 
   /**
+   * Playlist refresh (`playlistRefresh` option, `src/live/playlist-refresh.ts`): a peer announcing
+   * a segment up to `maxAhead` past the newest the live playlist lists has it reloaded now, no
+   * sooner than `minAfterLoadMs` after its last load nor `minIntervalMs` after the last refresh.
+   */
+  playlistRefresh: {
+    enabled: true,
+    minAfterLoadMs: 500,
+    minIntervalMs: 1000,
+    maxAhead: 3,
+  },
+
+  /**
+   * Serial uploads (`serialUploads` option, `src/upload/upload-queue.ts`): segments peers ask for
+   * go out one after another at the measured uplink rate; a request whose turn would come more
+   * than `maxWaitMs` later is answered "absent" (under PML's 2 s no-bytes timeout of the peer);
+   * the next upload starts `overlapMs` before the one ahead is expected to have left.
+   */
+  serialUploads: {
+    enabled: true,
+    maxWaitMs: 1200,
+    overlapMs: 100,
+  },
+
+  /**
    * Uplink yield (`uplinkYield` option, `src/upload/uplink-yield.ts`): while a CDN fetch of this
    * viewer's own runs, segment data for peers waits in memory, for at most `maxHoldMs` per
    * fetch; messages of at most `passThroughBytes` (PML's commands) still go out.

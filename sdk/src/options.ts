@@ -79,6 +79,18 @@ export interface SwarmcastEngineOptions {
    */
   uplinkBudget?: boolean;
   /**
+   * Reload the live playlist as soon as a peer announces a segment it does not list yet (at most
+   * once a second), instead of waiting for the player's next scheduled reload: the viewer starts
+   * pulling a new segment from peers up to a target duration sooner. Default `true`.
+   */
+  playlistRefresh?: boolean;
+  /**
+   * Send the segments peers ask for one after another, each at the full measured uplink rate,
+   * instead of all at once: the first peer has a segment sooner and passes it on while the
+   * others wait their turn (needs `uplinkBudget`). Default `true`.
+   */
+  serialUploads?: boolean;
+  /**
    * While a CDN fetch of this viewer's own runs, hold the segment data it sends to peers, so its
    * uplink's queue does not slow that fetch (for at most 2 s per fetch). Default `true`.
    */
@@ -121,6 +133,8 @@ export interface ResolvedOptions {
   liveEdge: LiveEdgeConfig;
   playbackHealth: boolean;
   uplinkBudget: boolean;
+  playlistRefresh: boolean;
+  serialUploads: boolean;
   uplinkYield: boolean;
   /** Where the stats beacon goes; undefined = off. */
   statsBeaconUrl: string | undefined;
@@ -158,6 +172,8 @@ const ENGINE_OPTION_NAMES = [
   "liveEdge",
   "playbackHealth",
   "uplinkBudget",
+  "playlistRefresh",
+  "serialUploads",
   "uplinkYield",
   "statsBeacon",
 ] as const;
@@ -398,6 +414,14 @@ const OPTION_CHECKS: Record<EngineOptionName, OptionCheck> = {
     if (typeof value !== "boolean")
       fail("uplinkBudget", `option "uplinkBudget" must be true or false, got ${describe(value)}`);
   },
+  playlistRefresh: (value) => {
+    if (typeof value !== "boolean")
+      fail("playlistRefresh", `option "playlistRefresh" must be true or false, got ${describe(value)}`);
+  },
+  serialUploads: (value) => {
+    if (typeof value !== "boolean")
+      fail("serialUploads", `option "serialUploads" must be true or false, got ${describe(value)}`);
+  },
   uplinkYield: (value) => {
     if (typeof value !== "boolean")
       fail("uplinkYield", `option "uplinkYield" must be true or false, got ${describe(value)}`);
@@ -556,6 +580,8 @@ export function resolveOptions(input: unknown, { requireSrc }: { requireSrc: boo
     liveEdge: resolveLiveEdge(o.liveEdge, defaults.liveEdge, (message) => fail("liveEdge", message)),
     playbackHealth: o.playbackHealth ?? defaults.playbackHealth.enabled,
     uplinkBudget: o.uplinkBudget ?? defaults.uplinkBudget.enabled,
+    playlistRefresh: o.playlistRefresh ?? defaults.playlistRefresh.enabled,
+    serialUploads: o.serialUploads ?? defaults.serialUploads.enabled,
     uplinkYield: o.uplinkYield ?? defaults.uplinkYield.enabled,
   };
 }

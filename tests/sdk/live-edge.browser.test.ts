@@ -44,7 +44,7 @@ function freshSegments(logs: SegmentEvent[][], from: number): string[] {
 
 describe("live edge fetcher", () => {
   it(
-    "fetches each new live segment from the CDN about once and reports each segment once",
+    "fetches each new live segment from the CDN about once, reports each segment once, and reloads the playlist on a peer's announcement",
     { timeout: 75_000 },
     async () => {
       const swarm = `edge-${Date.now()}`;
@@ -131,6 +131,13 @@ describe("live edge fetcher", () => {
         assert.ok(perSegment <= 1.8, `CDN fetches per segment ${perSegment.toFixed(2)} (3 would be no sharing)`);
         const p2pBytes = states.reduce((sum, s) => sum + s.stats!.p2pBytes, 0);
         assert.ok(p2pBytes > 0, "no bytes from peers");
+        // hls.js reloads on its own phase; a viewer told by a peer of a segment its playlist does
+        // not list yet reloads at once (playlistRefresh), and the segments still arrive once each.
+        const refreshes = states.map((s) => s.stats!.playlistRefreshes);
+        assert.ok(
+          refreshes.some((n) => n > 0),
+          `no viewer reloaded its playlist on a peer's announcement: ${refreshes.join(" ")}`,
+        );
       } finally {
         await Promise.all(viewers.map((v) => v.close()));
       }

@@ -14,6 +14,9 @@ import { playerNeedsSegment } from "../live/edge-timing";
 import { PmlActivity } from "../live/pml-activity";
 import type { LivePlayer } from "../live/live-player";
 import type { ResolvedOptions } from "../options";
+import { PlaylistRefresh } from "../live/playlist-refresh";
+import { IncomingRequests } from "../peers/incoming-requests";
+import type { PeerCommand } from "../peers/peer-commands";
 import { PeerConnectionGuard, REFUSED_MESSAGE } from "../peers/peer-connection-guard";
 import { watchTracker } from "../signaling/reconnecting-socket";
 import { SegmentSizeBound } from "../peers/segment-size-bound";
@@ -63,6 +66,10 @@ export class LiveP2PSession {
   readonly peerGuard: PeerConnectionGuard;
   /** Holds uploads while this viewer's own CDN fetches run; undefined when off. */
   readonly uplinkYield: UplinkYield | undefined;
+  /** The requests peers sent, so an upload waiting its turn is called off when its peer stops waiting. */
+  readonly incomingRequests: IncomingRequests | undefined;
+  /** Reloads the live playlist when a peer announces a segment it does not list yet; undefined when off. */
+  readonly playlistRefresh: PlaylistRefresh | undefined;
   /** Which segments PML has an attempt running for: a player's request it stopped working on goes to the CDN. */
   readonly pmlActivity = new PmlActivity();
   /** How the CDN answered segment requests, from every path that asks it. */
@@ -103,7 +110,14 @@ export class LiveP2PSession {
         ? new UplinkYield(yieldOptions, (held) => this.upload.setUplinkHeld(held))
         : undefined;
     this.yieldListeners = this.uplinkYield ? pmlHttpHolds(this.uplinkYield) : {};
-    this.peerGuard = createPeerGuard(resolved, this.segmentSizes, this.emitter, this.uplinkYield);
+    this.incomingRequests = this.upload.ordersUploads ? new IncomingRequests() : undefined;
+    const { enabled: _refresh, ...refreshOptions } = DEFAULT_SWARMCAST_CONFIG.playlistRefresh;
+    this.playlistRefresh =
+      this.p2pEnabled && resolved.playlistRefresh ? new PlaylistRefresh(refreshOptions) : undefined;
+    this.peerGuard = createPeerGuard(resolved, this.segmentSizes, this.emitter, this.uplinkYield, [
+      this.incomingRequests?.onPeerCommand,
+      this.playlistRefresh?.onPeerCommand,
+    ]);
     this.pmlListeners = createPmlListeners(this, resolved.trackers);
     this.unwatchTrackers = this.p2pEnabled ? watchTrackers(resolved, this.stats, this.emitter, this.integrity) : [];
     this.edge = this.p2pEnabled ? createEdgeFetcher(resolved, this) : undefined;
@@ -138,7 +152,11 @@ export class LiveP2PSession {
       validateP2PSegment: this.integrity.validateP2PSegment,
       ...bothValidate(user.validateHTTPSegment, this.integrity.validateHTTPSegment),
       isP2PUploadDisabled: this.upload.initiallyDisabled,
-      ...withAdmission(this.edge?.createStore ?? user.customSegmentStorageFactory, this.upload.admit),
+      ...withAdmission(
+        this.edge?.createStore ?? user.customSegmentStorageFactory,
+        this.upload.admit,
+        this.incomingRequests && ((segmentId) => this.incomingRequests?.take(segmentId)),
+      ),
     };
   }
 
@@ -155,6 +173,7 @@ export class LiveP2PSession {
   bindPlayer(player: LivePlayer): void {
     this.player = player;
     this.edge?.bindPlayer(player);
+    this.playlistRefresh?.bindPlayer(player);
     if (this.p2pEnabled && this.resolved.playbackHealth) this.watchHealth(player);
     const core = this.core;
     if (core) {
@@ -230,6 +249,7 @@ export class LiveP2PSession {
       health: this.health?.stats() ?? healthOffStats(),
       storage: this.edge?.storeUsage() ?? null,
       cdn: this.cdnHealth.stats(now),
+      playlistRefreshes: this.playlistRefresh?.stats().refreshes ?? 0,
     };
   }
 
@@ -242,6 +262,7 @@ export class LiveP2PSession {
     this.integrity.destroy();
     this.upload.destroy();
     this.uplinkYield?.destroy();
+    this.playlistRefresh?.unbind();
     this.peerGuard.destroy();
     for (const unwatch of this.unwatchTrackers) unwatch();
     this.edge?.destroy();
@@ -294,7 +315,15 @@ function createUploadGovernor(
       initialSegmentBytes: DEFAULT_SWARMCAST_CONFIG.uploadCapInitialSegmentBytes,
       // Requests are admitted one by one where the session wraps the segment store (coreConfig()).
       perRequest: !!resolved.coreConfig.customSegmentStorageFactory || (p2pEnabled && resolved.liveEdge.enabled),
-      ...(resolved.uplinkBudget ? { uplink: { ...DEFAULT_SWARMCAST_CONFIG.uplinkBudget, sentBytes } } : {}),
+      ...(resolved.uplinkBudget
+        ? {
+            uplink: {
+              ...DEFAULT_SWARMCAST_CONFIG.uplinkBudget,
+              sentBytes,
+              ...(resolved.serialUploads ? { queue: DEFAULT_SWARMCAST_CONFIG.serialUploads } : {}),
+            },
+          }
+        : {}),
     },
     setUploadDisabled,
   );
@@ -319,11 +348,19 @@ function createPeerGuard(
   segmentSizes: SegmentSizeBound,
   emitter: Emitter<SwarmcastEventMap>,
   uplinkYield: UplinkYield | undefined,
+  commandListeners: Array<((channel: RTCDataChannel, command: PeerCommand) => void) | undefined>,
 ): PeerConnectionGuard {
+  const listeners = commandListeners.filter((listener) => listener !== undefined);
   return new PeerConnectionGuard({
     maxConnections: resolved.maxPeerConnections,
     maxSegmentBytes: segmentSizes.limit,
     ...(uplinkYield ? { onDataChannel: (channel: RTCDataChannel) => uplinkYield.attach(channel) } : {}),
+    ...(listeners.length > 0
+      ? {
+          onPeerCommand: (channel: RTCDataChannel, command: PeerCommand) =>
+            listeners.forEach((l) => l(channel, command)),
+        }
+      : {}),
     onOversize: (size, limit) =>
       emitter.emit("error", {
         kind: "peer",

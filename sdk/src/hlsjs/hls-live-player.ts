@@ -42,6 +42,25 @@ export class HlsLivePlayer implements LivePlayer {
     return { dropped: quality.droppedVideoFrames, total: quality.totalVideoFrames };
   }
 
+  /**
+   * hls.js has no call for "reload the playlist now": the SDK asks its playlist loader with the
+   * event hls.js's level controller sends for a scheduled reload. The result goes the usual way
+   * (LEVEL_LOADED, merged, LEVEL_UPDATED) and hls.js reschedules its next reload from it.
+   */
+  refreshPlaylist(): void {
+    const index = this.hls.loadLevel;
+    const level = this.hls.levels[index];
+    if (!level?.details?.live) return;
+    this.hls.trigger(Hls.Events.LEVEL_LOADING, {
+      url: level.uri,
+      level: index,
+      levelInfo: level,
+      pathwayId: level.attrs["PATHWAY-ID"],
+      id: 0,
+      deliveryDirectives: null,
+    });
+  }
+
   on<K extends keyof LivePlayerEventMap>(event: K, fn: (payload: LivePlayerEventMap[K]) => void): Unsubscribe {
     const emit = fn as (payload: unknown) => void;
     switch (event) {

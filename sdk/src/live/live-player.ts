@@ -14,6 +14,8 @@ export interface LivePlayer {
   bufferAhead?(): number | undefined;
   /** Frames dropped and shown so far, where the player decodes video. */
   frames?(): { dropped: number; total: number } | undefined;
+  /** Reloads the live media playlist being loaded now, ahead of the player's schedule. */
+  refreshPlaylist?(): void;
   /** Subscribes to player events; returns the function that unsubscribes. */
   on<K extends keyof LivePlayerEventMap>(event: K, fn: (payload: LivePlayerEventMap[K]) => void): () => void;
 }

@@ -11,6 +11,8 @@
  * behaves as the native class for everything else.
  */
 
+import { parsePeerCommand, PEER_COMMAND, type PeerCommand } from "./peer-commands";
+
 export interface PeerConnectionGuardOptions {
   maxConnections: number;
   /** Largest segment size a peer may announce, bytes. */
@@ -19,6 +21,8 @@ export interface PeerConnectionGuardOptions {
   onOversize?: (size: number, limit: number) => void;
   /** Every data channel of this viewer's connections, as it is created or received, before PML sees it. */
   onDataChannel?: (channel: RTCDataChannel) => void;
+  /** Every small command a peer sends (requests, cancels), before PML handles it. */
+  onPeerCommand?: (channel: RTCDataChannel, command: PeerCommand) => void;
 }
 
 /** The `rtcConfig` key that names a viewer's guard; removed before the native constructor sees it. */
@@ -133,7 +137,11 @@ export class PeerConnectionGuard {
     channel.addEventListener("message", (event: MessageEvent) => {
       if (dropped) return refuse(event);
       if (!(event.data instanceof ArrayBuffer)) return;
-      const size = announcedSegmentSize(new Uint8Array(event.data));
+      const command = parsePeerCommand(new Uint8Array(event.data));
+      if (!command) return;
+      this.options.onPeerCommand?.(channel, command);
+      if (command.type !== PEER_COMMAND.segmentData) return;
+      const size = command.fields.s;
       if (size === undefined) return;
       const limit = this.options.maxSegmentBytes();
       if (size <= limit) return;
@@ -182,40 +190,6 @@ function skipRefusedMessages(channel: RTCDataChannel, refused: WeakSet<object>):
       onmessage = typeof fn === "function" ? skipping(fn) : null;
     },
   });
-}
-
-const FRAME_START = [0x63, 0x73, 0x74, 0x72]; // "cstr"
-const FRAME_END = [0x63, 0x65, 0x6e, 0x64]; // "cend"
-/** PML's command code for "segment data follows" (its `s` field is the size). */
-const SEGMENT_DATA_COMMAND = 2;
-const INT_ITEM = 0;
-
-/**
- * The size a PML "segment data" command announces, or undefined for any other message. PML's
- * wire form: "cstr", a command byte, then fields (a name byte, a type/length byte, big-endian
- * bytes with the sign in the top bit), then "cend".
- */
-export function announcedSegmentSize(bytes: Uint8Array): number | undefined {
-  const n = bytes.length;
-  if (n < 10 || bytes[4] !== SEGMENT_DATA_COMMAND) return undefined;
-  for (let i = 0; i < 4; i++) {
-    if (bytes[i] !== FRAME_START[i] || bytes[n - 4 + i] !== FRAME_END[i]) return undefined;
-  }
-  let offset = 5;
-  while (offset < n - 4) {
-    const name = bytes[offset];
-    const meta = bytes[offset + 1];
-    if (meta >> 4 !== INT_ITEM) return undefined;
-    const length = meta & 0x0f;
-    if (offset + 2 + length > n - 4) return undefined;
-    if (name === 0x73 /* "s" */) {
-      let value = bytes[offset + 2] & 0x7f;
-      for (let i = 1; i < length; i++) value = value * 256 + bytes[offset + 2 + i];
-      return bytes[offset + 2] & 0x80 ? -value : value;
-    }
-    offset += 2 + length;
-  }
-  return undefined;
 }
 
 /** The `bytesSent` of a connection's selected candidate pair, or undefined (none yet, or closed). */

@@ -72,6 +72,8 @@ export interface SwarmcastStats extends TrustStats {
   storage: SegmentStoreUsage | null;
   /** How the CDN answered this viewer's segment requests: failures, outages and what peers bridged. */
   cdn: CdnHealthStats;
+  /** Live playlist reloads asked for because a peer announced a segment it did not list yet (`playlistRefresh`). */
+  playlistRefreshes: number;
 }
 
 interface PeerEntry {
@@ -188,7 +190,9 @@ export class StatsAccumulator {
   }
 
   /** Everything but the integrity and upload-cap figures, which the engine adds. */
-  snapshot(now: number): Omit<SwarmcastStats, keyof TrustStats | "version" | "health" | "storage" | "cdn"> {
+  snapshot(
+    now: number,
+  ): Omit<SwarmcastStats, keyof TrustStats | "version" | "health" | "storage" | "cdn" | "playlistRefreshes"> {
     const total = this.httpBytes + this.p2pBytes;
     const httpDownloadRate = this.httpRate.rate(now);
     const p2pDownloadRate = this.p2pRate.rate(now);

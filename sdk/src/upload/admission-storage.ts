@@ -1,7 +1,17 @@
 import type { CommonCoreConfig, SegmentStorage } from "p2p-media-loader-core";
 
-/** Decides whether a peer gets a segment of `bytes` lasting `durationSec` (unknown: undefined). */
-export type Admit = (bytes: number, durationSec: number | undefined) => boolean;
+/**
+ * Decides whether a peer gets a segment of `bytes` lasting `durationSec` (unknown: undefined),
+ * at once or when its turn comes; `requester` aborts when the peer stops waiting.
+ */
+export type Admit = (
+  bytes: number,
+  durationSec: number | undefined,
+  requester: AbortSignal | undefined,
+) => boolean | Promise<boolean>;
+
+/** Pairs a peer's read with the request it answers: the signal that aborts when the peer stops waiting. */
+export type RequesterOf = (segmentId: number) => AbortSignal | undefined;
 
 /** A store that can tell a held segment's duration (the SDK's live store can). */
 interface TimedStorage extends SegmentStorage {
@@ -18,7 +28,7 @@ interface TimedStorage extends SegmentStorage {
  * second is always preceded, in the same synchronous run, by `onSegmentRequested` for that
  * segment, which is how the two are told apart.
  */
-export function admittingStorage(store: TimedStorage, admit: Admit): SegmentStorage {
+export function admittingStorage(store: TimedStorage, admit: Admit, requesterOf?: RequesterOf): SegmentStorage {
   let ownRead: string | undefined;
   const onSegmentRequested = store.onSegmentRequested.bind(store);
   const getSegmentData = store.getSegmentData.bind(store);
@@ -33,10 +43,13 @@ export function admittingStorage(store: TimedStorage, admit: Admit): SegmentStor
       ownRead = undefined;
       return getSegmentData(swarmId, streamId, segmentId);
     }
+    const requester = requesterOf?.(segmentId);
     if (!store.hasSegment(swarmId, streamId, segmentId)) return Promise.resolve(undefined);
-    return getSegmentData(swarmId, streamId, segmentId).then((data) =>
-      data && admit(data.byteLength, store.segmentDuration?.(streamId, segmentId)) ? data : undefined,
-    );
+    return getSegmentData(swarmId, streamId, segmentId).then(async (data) => {
+      if (!data || requester?.aborted) return undefined;
+      const go = await admit(data.byteLength, store.segmentDuration?.(streamId, segmentId), requester);
+      return go ? data : undefined;
+    });
   };
   return store;
 }
@@ -45,7 +58,8 @@ export function admittingStorage(store: TimedStorage, admit: Admit): SegmentStor
 export function withAdmission(
   factory: CommonCoreConfig["customSegmentStorageFactory"],
   admit: Admit,
+  requesterOf?: RequesterOf,
 ): Pick<CommonCoreConfig, "customSegmentStorageFactory"> {
   if (!factory) return {};
-  return { customSegmentStorageFactory: (isLive) => admittingStorage(factory(isLive), admit) };
+  return { customSegmentStorageFactory: (isLive) => admittingStorage(factory(isLive), admit, requesterOf) };
 }

@@ -132,9 +132,21 @@ export class UplinkBudget {
     return backlog + bytes <= this.deadlineBytes(rate, durationSec);
   }
 
-  /** An upload of `bytes` was admitted: it counts in the backlog until the wire has carried it. */
-  reserve(bytes: number, now: number): void {
-    if (bytes > 0) this.admitted.push({ bytes, at: now });
+  /**
+   * An upload of `bytes` was admitted: it counts in the backlog until the wire has carried it.
+   * Returns the reservation, for {@link release}.
+   */
+  reserve(bytes: number, now: number): object | undefined {
+    if (!(bytes > 0)) return undefined;
+    const reservation = { bytes, at: now };
+    this.admitted.push(reservation);
+    return reservation;
+  }
+
+  /** An admitted upload will not be sent after all (its requester stopped waiting for its turn). */
+  release(reservation: object | undefined): void {
+    const index = this.admitted.findIndex((entry) => entry === reservation);
+    if (index >= 0) this.admitted.splice(index, 1);
   }
 
   /** PML wrote `bytes` of an upload to a data channel (`onChunkUploaded`). */

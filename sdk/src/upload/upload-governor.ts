@@ -1,6 +1,7 @@
 import { UploadConsent, type DeviceFacts, type UploadMode, type UploadWithheldReason } from "./upload-consent";
 import { UploadLimiter } from "./upload-limiter";
 import { UplinkBudget, type UplinkBudgetOptions, type UplinkStats } from "./uplink-budget";
+import { UploadQueue, type UploadQueueOptions, type UploadQueueStats } from "./upload-queue";
 import type { UplinkYieldStats } from "./uplink-yield";
 
 export interface UploadGovernorOptions {
@@ -26,6 +27,8 @@ export interface UploadGovernorOptions {
     sampleMs: number;
     /** Bytes the peer connections put on the wire since the last call. */
     sentBytes: () => Promise<number>;
+    /** Uploads go out one after another at the measured rate (`serialUploads`); undefined: all at once. */
+    queue?: UploadQueueOptions;
   };
 }
 
@@ -49,7 +52,7 @@ export interface UploadStats {
   /** True while this viewer's own playback struggles, so it serves nobody (`playbackHealth`). */
   pausedForPlayback: boolean;
   /** The measured uplink and what waits to go out on it; null when uploads are not admitted one by one. */
-  uplink: (UplinkStats & { refusedRequests: number }) | null;
+  uplink: (UplinkStats & { refusedRequests: number; queue: UploadQueueStats | null }) | null;
   /** Segment data held for this viewer's own CDN fetches (`uplinkYield`); null when off. */
   yield: UplinkYieldStats | null;
 }
@@ -71,6 +74,7 @@ export class UploadGovernor {
   private limitedCount = 0;
   private refusedRequests = 0;
   private readonly uplink: UplinkBudget | undefined;
+  private readonly queue: UploadQueue | undefined;
   private refusedForUplink = 0;
   private uplinkTimer: ReturnType<typeof setTimeout> | undefined;
   private uplinkSampling = false;
@@ -101,8 +105,16 @@ export class UploadGovernor {
     }
     if (options.upload !== false && options.perRequest && options.uplink) {
       const { deadlineSegments, windowMs, rememberMs, staleMs, minStretchMs } = options.uplink;
-      this.uplink = new UplinkBudget({ deadlineSegments, windowMs, rememberMs, staleMs, minStretchMs });
+      const uplink = new UplinkBudget({ deadlineSegments, windowMs, rememberMs, staleMs, minStretchMs });
+      this.uplink = uplink;
+      if (options.uplink.queue)
+        this.queue = new UploadQueue(options.uplink.queue, () => uplink.estimate(clock()), clock);
     }
+  }
+
+  /** Whether admitted uploads wait their turn (`serialUploads`). */
+  get ordersUploads(): boolean {
+    return this.queue !== undefined;
   }
 
   /** The PML config value to start with. */
@@ -112,9 +124,10 @@ export class UploadGovernor {
 
   /**
    * A peer asks for `bytes` of a segment lasting `durationSec`: whether to send it (false:
-   * answer "absent"). Without a duration the uplink is not consulted.
+   * answer "absent"), or with the upload queue a promise of that, settled when the upload's
+   * turn comes or `requester` aborts. Without a duration the uplink is not consulted.
    */
-  readonly admit = (bytes = 0, durationSec?: number): boolean => {
+  readonly admit = (bytes = 0, durationSec?: number, requester?: AbortSignal): boolean | Promise<boolean> => {
     if (!this.consent.allowed || this.pausedForPlayback) return false;
     const now = this.clock();
     if (this.uplink && durationSec !== undefined && durationSec > 0 && !this.uplink.fits(bytes, durationSec, now)) {
@@ -127,11 +140,16 @@ export class UploadGovernor {
       this.apply(this.limiter.allowed);
       if (!admitted) return false;
     }
-    if (this.uplink) {
-      this.uplink.reserve(bytes, now);
-      void this.sampleUplink();
-    }
-    return true;
+    if (!this.uplink) return true;
+    const reservation = this.uplink.reserve(bytes, now);
+    void this.sampleUplink();
+    const turn = this.queue?.enqueue(bytes, requester) ?? true;
+    if (turn === true) return true;
+    const settle = (go: boolean): boolean => {
+      if (!go) this.uplink?.release(reservation);
+      return go;
+    };
+    return turn === false ? settle(false) : turn.then(settle);
   };
 
   readonly onChunkUploaded = (bytes: number, peerId: string): void => {
@@ -197,7 +215,13 @@ export class UploadGovernor {
       refusedRequests: this.refusedRequests,
       windowBytes: this.limiter?.sentBytes(this.clock()) ?? 0,
       pausedForPlayback: this.pausedForPlayback,
-      uplink: this.uplink ? { ...this.uplink.stats(this.clock()), refusedRequests: this.refusedForUplink } : null,
+      uplink: this.uplink
+        ? {
+            ...this.uplink.stats(this.clock()),
+            refusedRequests: this.refusedForUplink,
+            queue: this.queue?.stats() ?? null,
+          }
+        : null,
       yield: null,
     };
   }
@@ -208,6 +232,7 @@ export class UploadGovernor {
 
   destroy(): void {
     this.destroyed = true;
+    this.queue?.destroy();
     if (this.uplinkTimer !== undefined) clearTimeout(this.uplinkTimer);
     this.consent.destroy();
     if (this.timer !== undefined) clearInterval(this.timer);
