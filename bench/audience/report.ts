@@ -32,7 +32,10 @@ export function renderAudienceMarkdown(result: AudienceResult): string {
     "",
     `| | ${modes.map((m) => m.mode).join(" | ")} |`,
     `|---|${modes.map(() => "---").join("|")}|`,
-    row("**Offload** (1 − CDN segment egress / segment bytes received)", (m) => `**${pct(m.steady.offload)}**`),
+    row(
+      "**Offload** (1 − CDN segment egress / segment bytes the players took in)",
+      (m) => `**${pct(m.steady.offload)}**`,
+    ),
     row(
       "Bound (byte-weighted over renditions) / offload ÷ bound",
       (m) => `${pct(m.steady.bound)} / ${pct(m.steady.ratioToBound)}`,
@@ -46,15 +49,31 @@ export function renderAudienceMarkdown(result: AudienceResult): string {
         },
       ),
     ),
-    row("CDN segment egress / received", (m) => `${mb(m.steady.cdnBytes)} / ${mb(m.steady.consumedBytes)}`),
+    row(
+      "CDN segment egress / taken in by the players / received (thrown-away bytes included)",
+      (m) =>
+        `${mb(m.steady.cdnBytes)} / ${mb(m.steady.consumedBytes)} / ${m.steady.receivedBytes === undefined ? "–" : mb(m.steady.receivedBytes)}`,
+    ),
     row("P2P share as viewers count it", (m) => pct(m.steady.viewerP2pShare)),
     row("Rebuffering share / stalls", (m) => `${pct(m.steady.rebufferingShare, 2)} / ${m.steady.stalls}`),
     row("Live latency median / p95 (s)", (m) => `${num(m.steady.latencyMedianSec)} / ${num(m.steady.latencyP95Sec)}`),
+    row(
+      "Latency behind the origin's clock (program date-time at the playhead) median / p95 (s)",
+      (m) => `${num(m.steady.clockLatencyMedianSec ?? null)} / ${num(m.steady.clockLatencyP95Sec ?? null)}`,
+    ),
     row("Startup median (s)", (m) => num(m.steady.startupMedianMs === null ? null : m.steady.startupMedianMs / 1000)),
     row("Peers per viewer (median)", (m) => num(m.steady.peersMedian, 0)),
     row(
       "P2P connection success / TURN share (virtual viewers)",
       (m) => `${pct(m.steady.connectionSuccess)} / ${pct(m.steady.turnShare)}`,
+    ),
+    row(
+      "Virtual viewers: uploads that waited a turn / refused for a late turn / given up; playlist reloads on a peer's announcement",
+      (m) => {
+        const t = m.steady.uploadTurns;
+        const turns = t ? `${t.queued} / ${t.refused} / ${t.cancelled}` : "–";
+        return `${turns}; ${m.steady.playlistRefreshes ?? "–"}`;
+      },
     ),
     row(
       "Upload per viewer by uplink, median Mbit/s: SDK-reported / on the link",

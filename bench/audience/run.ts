@@ -472,6 +472,16 @@ function summarizeMode(
       /** The SDK's uplink budget at the end of the window: measured Mbit/s and requests it refused in the window. */
       uplinkEstimateMbps: b?.uplink?.estimateBps != null ? b.uplink.estimateBps / 1e6 : null,
       uplinkRefused: b?.uplink ? b.uplink.refusedRequests - (a?.uplink?.refusedRequests ?? 0) : null,
+      /** Serial uploads in the window: uploads that waited a turn, refused for a late turn, given up by their requester. */
+      uploadTurns: b?.uplink?.queue
+        ? {
+            queued: b.uplink.queue.queued - (a?.uplink?.queue?.queued ?? 0),
+            refused: b.uplink.queue.refused - (a?.uplink?.queue?.refused ?? 0),
+            cancelled: b.uplink.queue.cancelled - (a?.uplink?.queue?.cancelled ?? 0),
+          }
+        : null,
+      /** Playlist reloads the SDK asked for in the window (a peer announced a segment not listed yet). */
+      playlistRefreshes: b?.playlistRefreshes !== undefined ? b.playlistRefreshes - (a?.playlistRefreshes ?? 0) : null,
       connections: b?.connections ?? { attempts: 0, connected: 0, relayed: 0, failed: 0 },
       cpuSec: d((s) => s.cpuMicros) / 1e6,
       cpuShare: b && a && b.at > a.at ? (b.cpuMicros - a.cpuMicros) / 1e3 / (b.at - a.at) : null,
@@ -479,6 +489,9 @@ function summarizeMode(
       latencies: v.samples
         .filter((s) => s.at >= first.at && s.at <= last.at && s.latency !== null)
         .map((s) => s.latency as number),
+      clockLatencies: v.samples
+        .filter((s) => s.at >= first.at && s.at <= last.at && s.clockLatency != null)
+        .map((s) => s.clockLatency as number),
       problems: v.problems.slice(-3),
       /** Stalls in the window with the steps of the segment each one waited for (virtual viewers). */
       stallLog: (b?.stallLog ?? []).filter((stall) => stall.at >= first.at && stall.at <= last.at),
@@ -495,7 +508,11 @@ function summarizeMode(
     };
   });
   const sum = (f: (v: (typeof perViewer)[number]) => number) => perViewer.reduce((a, v) => a + f(v), 0);
-  const consumed = sum((v) => v.httpBytes + v.p2pBytes);
+  // What the players took in: each segment once, whatever its source. The viewers' byte counters
+  // (`received`) also count what they threw away — a peer transfer given up for the CDN, a
+  // segment loaded twice — which would lift offload for bytes nobody watched.
+  const consumed = sum((v) => v.httpByLevel.reduce((a, b) => a + b, 0) + v.p2pByLevel.reduce((a, b) => a + b, 0));
+  const received = sum((v) => v.httpBytes + v.p2pBytes);
   const cdn = sum((v) => v.cdnBytes);
   const renditions = bitrates.map((bitrate, l) => {
     const watchers = perViewer.filter((v) => v.level === l);
@@ -521,6 +538,7 @@ function summarizeMode(
   );
   const offload = consumed > 0 ? 1 - cdn / consumed : 0;
   const latencies = perViewer.flatMap((v) => v.latencies);
+  const clockLatencies = perViewer.flatMap((v) => v.clockLatencies);
   const watchMs = sum((v) => v.watchMs);
   const byUplink = new Map<number, { sdk: number[]; link: number[] }>();
   for (const v of perViewer) {
@@ -565,8 +583,21 @@ function summarizeMode(
     steady: {
       cdnBytes: cdn,
       consumedBytes: consumed,
+      receivedBytes: received,
       offload,
-      viewerP2pShare: consumed > 0 ? sum((v) => v.p2pBytes) / consumed : 0,
+      viewerP2pShare: received > 0 ? sum((v) => v.p2pBytes) / received : 0,
+      /** Virtual viewers in the window: uploads that waited a turn, refused for a late turn, given up; null without serial uploads. */
+      uploadTurns: perViewer.some((v) => v.uploadTurns)
+        ? {
+            queued: sum((v) => v.uploadTurns?.queued ?? 0),
+            refused: sum((v) => v.uploadTurns?.refused ?? 0),
+            cancelled: sum((v) => v.uploadTurns?.cancelled ?? 0),
+          }
+        : null,
+      /** Virtual viewers' playlist reloads on a peer's announcement in the window; null without them. */
+      playlistRefreshes: perViewer.some((v) => v.playlistRefreshes !== null)
+        ? sum((v) => v.playlistRefreshes ?? 0)
+        : null,
       bound,
       ratioToBound: bound > 0 ? offload / bound : null,
       renditions,
@@ -574,6 +605,9 @@ function summarizeMode(
       stalls: sum((v) => v.stalls),
       latencyMedianSec: quantile(latencies, 0.5),
       latencyP95Sec: quantile(latencies, 0.95),
+      /** Behind the origin's clock (program date-time at the playhead), whatever the playlist reload phase. */
+      clockLatencyMedianSec: quantile(clockLatencies, 0.5),
+      clockLatencyP95Sec: quantile(clockLatencies, 0.95),
       startupMedianMs: quantile(
         perViewer.flatMap((v) => (v.startupMs === null ? [] : [v.startupMs])),
         0.5,
@@ -612,7 +646,7 @@ function summarizeMode(
       crossing,
     },
     counts: cpuShare < 0.85,
-    viewers: perViewer.map(({ latencies: _l, ...rest }) => rest),
+    viewers: perViewer.map(({ latencies: _l, clockLatencies: _c, ...rest }) => rest),
     timeline,
     fault: fault
       ? {

@@ -177,6 +177,16 @@ export class SimulatedPlayer implements LivePlayer {
     this.nextSn = first.sn;
   }
 
+  /**
+   * Seconds between now and the program date-time at the playhead (hls.js's `playingDate`): the
+   * origin stamps each segment with the wall-clock time its media starts, so this does not
+   * depend on when this viewer last reloaded its playlist, unlike {@link latency}.
+   */
+  clockLatency(): number | null {
+    if (this.counters.firstFrameAt === null || Number.isNaN(this.timelineZeroMs)) return null;
+    return (Date.now() - this.timelineZeroMs) / 1000 - this.playheadSec;
+  }
+
   /** hls.js's `latency`: distance from the playlist's edge (aged since its load) to the playhead. */
   latency(): number | null {
     const playlist = this.playlists.get(this.level);

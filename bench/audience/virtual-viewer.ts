@@ -362,6 +362,7 @@ async function main(): Promise<void> {
       uploadedBytes: stats ? stats.uploadedBytes : 0,
       peers: stats ? stats.peers : 0,
       latency: player.latency(),
+      clockLatency: player.clockLatency(),
       hlsFatal: 0,
       hlsNonFatal: c.loadErrors,
       playerErrors: errorCount,

@@ -47,6 +47,8 @@ export interface ViewerSnapshot {
   peers: number;
   /** hls.js distance to the live edge in seconds, or null before it is known. */
   latency: number | null;
+  /** Seconds between now and the program date-time at the playhead (the origin's clock), or null before it is known. */
+  clockLatency?: number | null;
   hlsFatal: number;
   hlsNonFatal: number;
   /** SDK `error` events (swarmcast mode) or PML segment/peer/tracker errors (pml-defaults). */
@@ -199,6 +201,8 @@ class Viewer {
       const value = this.hls.latency;
       latency = Number.isFinite(value) && value > 0 ? value : null;
     }
+    const playingDate = this.firstFrameAt !== null ? this.hls?.playingDate : null;
+    const clockLatency = playingDate ? (now - playingDate.getTime()) / 1000 : null;
     const stats = this.player?.stats();
     if (stats) {
       this.http = stats.httpBytes;
@@ -219,6 +223,7 @@ class Viewer {
       uploadedBytes: this.uploaded,
       peers: this.peerCount,
       latency,
+      clockLatency,
       hlsFatal: this.hlsFatal,
       hlsNonFatal: this.hlsNonFatal,
       playerErrors: this.playerErrors,
