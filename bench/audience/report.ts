@@ -58,8 +58,9 @@ export function renderAudienceMarkdown(result: AudienceResult): string {
     row("Rebuffering share / stalls", (m) => `${pct(m.steady.rebufferingShare, 2)} / ${m.steady.stalls}`),
     row("Live latency median / p95 (s)", (m) => `${num(m.steady.latencyMedianSec)} / ${num(m.steady.latencyP95Sec)}`),
     row(
-      "Latency behind the origin's clock (program date-time at the playhead) median / p95 (s)",
-      (m) => `${num(m.steady.clockLatencyMedianSec ?? null)} / ${num(m.steady.clockLatencyP95Sec ?? null)}`,
+      "Latency behind the origin's clock (program date-time at the playhead) median / p95 (s); virtual viewers' start lag behind the edge's publication, median (s)",
+      (m) =>
+        `${num(m.steady.clockLatencyMedianSec ?? null)} / ${num(m.steady.clockLatencyP95Sec ?? null)}; ${num(m.steady.startLagMedianSec ?? null)}`,
     ),
     row("Startup median (s)", (m) => num(m.steady.startupMedianMs === null ? null : m.steady.startupMedianMs / 1000)),
     row("Peers per viewer (median)", (m) => num(m.steady.peersMedian, 0)),

@@ -466,6 +466,7 @@ function summarizeMode(
       stalledMs: d((s) => s.stalledMs),
       watchMs: d((s) => s.watchMs),
       startupMs: b?.firstFrameAt != null ? b.firstFrameAt - b.startedAt : null,
+      startLagSec: b?.startLagSec ?? null,
       level: b?.level ?? 0,
       levelSwitches: b?.levelSwitches ?? 0,
       peers: b?.peers ?? 0,
@@ -608,6 +609,11 @@ function summarizeMode(
       /** Behind the origin's clock (program date-time at the playhead), whatever the playlist reload phase. */
       clockLatencyMedianSec: quantile(clockLatencies, 0.5),
       clockLatencyP95Sec: quantile(clockLatencies, 0.95),
+      /** Virtual viewers' start lag (first playlist load after the edge's publication), median: it stays in the clock latency. */
+      startLagMedianSec: quantile(
+        perViewer.flatMap((v) => (v.startLagSec == null ? [] : [v.startLagSec])),
+        0.5,
+      ),
       startupMedianMs: quantile(
         perViewer.flatMap((v) => (v.startupMs === null ? [] : [v.startupMs])),
         0.5,

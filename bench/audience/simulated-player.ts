@@ -87,6 +87,7 @@ export class SimulatedPlayer implements LivePlayer {
   private reloadTimer: ReturnType<typeof setTimeout> | undefined;
   /** A playlist load is under way. */
   private reloading = false;
+  private startLag: number | null = null;
   private playlistChanged: (() => void) | undefined;
 
   constructor(
@@ -157,6 +158,7 @@ export class SimulatedPlayer implements LivePlayer {
     adjust?: (playlist: MediaPlaylist, config: SimulatedPlayerConfig) => SimulatedPlayerConfig,
   ): Promise<void> {
     const playlist = await this.reloadPlaylist();
+    this.startLag = (playlist.loadedAt - (this.timelineZeroMs + playlist.edge * 1000)) / 1000;
     if (adjust) this.config = adjust(playlist, this.config);
     this.seekToLiveSync(playlist);
     this.lastTickAt = Date.now();
@@ -175,6 +177,15 @@ export class SimulatedPlayer implements LivePlayer {
     this.playheadSec = first.start;
     this.bufferEndSec = first.start;
     this.nextSn = first.sn;
+  }
+
+  /**
+   * How long after the newest listed segment was published the first playlist load came back,
+   * seconds: the start position is set from that playlist, so this lag stays in the viewer's
+   * latency behind the origin's clock for the whole session.
+   */
+  startLagSec(): number | null {
+    return this.startLag;
   }
 
   /**

@@ -363,6 +363,7 @@ async function main(): Promise<void> {
       peers: stats ? stats.peers : 0,
       latency: player.latency(),
       clockLatency: player.clockLatency(),
+      startLagSec: player.startLagSec(),
       hlsFatal: 0,
       hlsNonFatal: c.loadErrors,
       playerErrors: errorCount,

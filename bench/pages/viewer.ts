@@ -49,6 +49,8 @@ export interface ViewerSnapshot {
   latency: number | null;
   /** Seconds between now and the program date-time at the playhead (the origin's clock), or null before it is known. */
   clockLatency?: number | null;
+  /** Virtual viewers: how long after the newest listed segment's publication the first playlist load came back, s. */
+  startLagSec?: number | null;
   hlsFatal: number;
   hlsNonFatal: number;
   /** SDK `error` events (swarmcast mode) or PML segment/peer/tracker errors (pml-defaults). */
