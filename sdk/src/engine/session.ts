@@ -111,9 +111,10 @@ export class LiveP2PSession {
         : undefined;
     this.yieldListeners = this.uplinkYield ? pmlHttpHolds(this.uplinkYield) : {};
     this.incomingRequests = this.upload.ordersUploads ? new IncomingRequests() : undefined;
-    const { enabled: _refresh, ...refreshOptions } = DEFAULT_SWARMCAST_CONFIG.playlistRefresh;
     this.playlistRefresh =
-      this.p2pEnabled && resolved.playlistRefresh ? new PlaylistRefresh(refreshOptions) : undefined;
+      this.p2pEnabled && resolved.playlistRefresh
+        ? new PlaylistRefresh(DEFAULT_SWARMCAST_CONFIG.playlistRefresh)
+        : undefined;
     this.peerGuard = createPeerGuard(resolved, this.segmentSizes, this.emitter, this.uplinkYield, [
       this.incomingRequests?.onPeerCommand,
       this.playlistRefresh?.onPeerCommand,

@@ -60,10 +60,8 @@ export class PlaylistRefresh {
     const player = this.player;
     if (listed === undefined || !player?.refreshPlaylist) return;
     const { minAfterLoadMs, minIntervalMs, maxAhead } = this.options;
-    const newer = [...(command.arrays.l ?? []), ...(command.arrays.p ?? [])].some(
-      (id) => id > listed && id <= listed + maxAhead,
-    );
-    if (!newer) return;
+    const unlisted = (id: number) => id > listed && id <= listed + maxAhead;
+    if (!command.arrays.l?.some(unlisted) && !command.arrays.p?.some(unlisted)) return;
     const now = this.clock();
     if (now - this.loadedAt < minAfterLoadMs || now - this.refreshedAt < minIntervalMs) return;
     this.refreshedAt = now;
