@@ -77,6 +77,18 @@ export function renderAudienceMarkdown(result: AudienceResult): string {
       },
     ),
     row(
+      "Virtual viewers' CDN segments by cause, share of what they took in: own early fetch (seed) / urgent before any peer had it / after a peer attempt (its last error)",
+      (m) => {
+        const c = m.steady.httpCauses;
+        if (!c) return "–";
+        const errors = Object.entries(c.afterPeerByError)
+          .sort((x, y) => y[1] - x[1])
+          .map(([error, n]) => `${error} ${n}`)
+          .join(", ");
+        return `${pct(c.edge)} / ${pct(c.direct)} / ${pct(c.afterPeer)}${errors ? ` (${errors})` : ""}`;
+      },
+    ),
+    row(
       "Upload per viewer by uplink, median Mbit/s: SDK-reported / on the link",
       (m) =>
         Object.entries(m.steady.uploadMbpsByUplink)

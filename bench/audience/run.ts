@@ -25,6 +25,7 @@ import { resourceCurve } from "./soak";
 import { TrackerChild } from "./tracker-child";
 import { VirtualViewerProcess } from "./virtual-process";
 import type { AudienceMode, VirtualSnapshot } from "./virtual-protocol";
+import type { HttpCauseCounts } from "./http-causes";
 import { UNKNOWN_ADDRESS } from "./webrtc-probe";
 
 /** A viewer of either kind, as the run sees it. */
@@ -421,6 +422,53 @@ async function runMode(
   }
 }
 
+function httpCausesBetween(a: HttpCauseCounts | undefined, b: HttpCauseCounts): HttpCauseCounts {
+  const count = (key: "edge" | "direct" | "afterPeer") => ({
+    segments: b[key].segments - (a?.[key].segments ?? 0),
+    bytes: b[key].bytes - (a?.[key].bytes ?? 0),
+  });
+  const afterPeerByError: Record<string, number> = {};
+  for (const [error, n] of Object.entries(b.afterPeerByError)) {
+    const d = n - (a?.afterPeerByError[error] ?? 0);
+    if (d > 0) afterPeerByError[error] = d;
+  }
+  return { edge: count("edge"), direct: count("direct"), afterPeer: count("afterPeer"), afterPeerByError };
+}
+
+/**
+ * The virtual viewers' CDN bytes by cause, each as a share of the segment bytes they took in: the
+ * three shares add up to their CDN share, and times their count they give CDN copies per segment.
+ */
+function httpCauseShares(
+  perViewer: Array<{ httpCauses: HttpCauseCounts | null; httpByLevel: number[]; p2pByLevel: number[] }>,
+): {
+  viewers: number;
+  edge: number;
+  direct: number;
+  afterPeer: number;
+  afterPeerByError: Record<string, number>;
+} | null {
+  const counted = perViewer.filter((v) => v.httpCauses !== null);
+  const taken = counted.reduce(
+    (a, v) => a + v.httpByLevel.reduce((x, y) => x + y, 0) + v.p2pByLevel.reduce((x, y) => x + y, 0),
+    0,
+  );
+  if (counted.length === 0 || taken === 0) return null;
+  const share = (key: "edge" | "direct" | "afterPeer") =>
+    counted.reduce((a, v) => a + (v.httpCauses as HttpCauseCounts)[key].bytes, 0) / taken;
+  const afterPeerByError: Record<string, number> = {};
+  for (const v of counted)
+    for (const [error, n] of Object.entries((v.httpCauses as HttpCauseCounts).afterPeerByError))
+      afterPeerByError[error] = (afterPeerByError[error] ?? 0) + n;
+  return {
+    viewers: counted.length,
+    edge: share("edge"),
+    direct: share("direct"),
+    afterPeer: share("afterPeer"),
+    afterPeerByError,
+  };
+}
+
 function summarizeMode(
   mode: AudienceMode,
   servers: Servers,
@@ -483,6 +531,8 @@ function summarizeMode(
         : null,
       /** Playlist reloads the SDK asked for in the window (a peer announced a segment not listed yet). */
       playlistRefreshes: b?.playlistRefreshes !== undefined ? b.playlistRefreshes - (a?.playlistRefreshes ?? 0) : null,
+      /** Why its CDN segments came from the CDN, in the window (virtual viewers of the P2P modes). */
+      httpCauses: b?.httpCauses ? httpCausesBetween(a?.httpCauses, b.httpCauses) : null,
       connections: b?.connections ?? { attempts: 0, connected: 0, relayed: 0, failed: 0 },
       cpuSec: d((s) => s.cpuMicros) / 1e6,
       cpuShare: b && a && b.at > a.at ? (b.cpuMicros - a.cpuMicros) / 1e3 / (b.at - a.at) : null,
@@ -599,6 +649,8 @@ function summarizeMode(
       playlistRefreshes: perViewer.some((v) => v.playlistRefreshes !== null)
         ? sum((v) => v.playlistRefreshes ?? 0)
         : null,
+      /** Virtual viewers' CDN segments by cause, as shares of the segment bytes they took in; null without them. */
+      httpCauses: httpCauseShares(perViewer),
       bound,
       ratioToBound: bound > 0 ? offload / bound : null,
       renditions,

@@ -1,6 +1,7 @@
 import type { StallRecord } from "./simulated-player";
 import type { ViewerSnapshot } from "../pages/viewer.js";
 import type { BytesByAddress, ConnectionCounts } from "./webrtc-probe";
+import type { HttpCauseCounts } from "./http-causes";
 
 export type AudienceMode = "http-only" | "pml-defaults" | "swarmcast";
 
@@ -100,6 +101,8 @@ export interface VirtualSnapshot extends ViewerSnapshot {
   };
   /** Live playlist reloads the SDK asked for because a peer announced a segment not listed yet. */
   playlistRefreshes?: number;
+  /** Why the segments it took from the CDN came from there (P2P modes). */
+  httpCauses?: HttpCauseCounts;
   faults?: FaultCounters;
   resources?: ViewerResources;
   /** The latest stalls, each with the steps of the segment the player waited for (a virtual viewer's). */

@@ -23,6 +23,7 @@ import type {
 } from "../../sdk/src/engine-entry";
 import { hlsDefaults, withPmlAdjustments, type SimulatedPlayerConfig } from "./player-config";
 import { SegmentTrace } from "./segment-trace";
+import { HttpCauses } from "./http-causes";
 import { SimulatedPlayer } from "./simulated-player";
 import { installWebRtc, PeerTraffic, type BytesByAddress, type ConnectionCounts } from "./webrtc-probe";
 import type {
@@ -313,10 +314,12 @@ async function main(): Promise<void> {
     return index < 0 ? 0 : index;
   };
   const add = (list: number[], level: number, bytes: number) => (list[level] = (list[level] ?? 0) + bytes);
+  const httpCauses = path?.core ? new HttpCauses(path.core) : undefined;
   if (path) {
     traceSegments(path, trace);
     path.onSegment(({ url, bytes, source, peerId }) => {
       add(source === "p2p" ? bySource.p2p : bySource.http, levelOf(url), bytes);
+      httpCauses?.noteSegment(url, bytes, source);
       if (mediaCheck) {
         sources.set(url, peerId ? `${source} ${peerId}` : source);
         if (sources.size > 50) sources.delete(sources.keys().next().value as string);
@@ -380,6 +383,7 @@ async function main(): Promise<void> {
       ...(stats?.uploadCap ? { uploadCap: stats.uploadCap } : {}),
       ...(stats?.uplink ? { uplink: stats.uplink } : {}),
       ...(stats?.playlistRefreshes !== undefined ? { playlistRefreshes: stats.playlistRefreshes } : {}),
+      ...(httpCauses ? { httpCauses: structuredClone(httpCauses.counts) } : {}),
       resources: resources(),
       stallLog: stallLog(),
     };
