@@ -69,7 +69,8 @@ const plugins = () => [
  * in its queue (`HybridLoader.processQueue`):
  * - when a segment turns urgent while a peer is sending it, PML abandons the transfer for HTTP
  *   at once; patched, it first asks `keepUrgentPeerDownload` (sdk/src/peers/keep-peer-download.ts)
- *   whether the transfer will finish in time;
+ *   whether the transfer will finish in time (with its segment store, by which the SDK tells how
+ *   long this viewer's HTTP fallback takes);
  * - after an HTTP attempt fails, PML retries HTTP until its retries are spent; patched, it asks
  *   `peerAfterHttpFailure` (sdk/src/peers/peer-after-http-failure.ts) and takes the segment from a
  *   peer that holds it.
@@ -95,7 +96,10 @@ export const patchPmlQueue = () => ({
     }
     const hook = (file) => JSON.stringify(fileURLToPath(new URL(`./sdk/src/peers/${file}`, import.meta.url)));
     const patched = code
-      .replace(PML_SWITCH_TO_HTTP, "$1 !__swarmcastKeepUrgentPeerDownload(request, segment, this.playback) &&$2")
+      .replace(
+        PML_SWITCH_TO_HTTP,
+        "$1 !__swarmcastKeepUrgentPeerDownload(request, segment, this.playback, this.segmentStorage) &&$2",
+      )
       .replace(
         PML_HTTP_RETRY,
         "$& && !__swarmcastPeerAfterHttpFailure(request, segment, this.p2pLoaders.currentLoader)",

@@ -65,7 +65,7 @@ describe("builds", () => {
 
   it("PML's queue is patched in the SDK's builds, and the patch refuses a PML it does not recognise", async () => {
     // Patched: the urgent peer-to-HTTP switch asks keepUrgentPeerDownload first (rollup.config.mjs).
-    const call = /!\s*[\w$]+\(\s*[\w$]+\s*,\s*[\w$]+\s*,\s*this\.playback\s*\)\s*&&/;
+    const call = /!\s*[\w$]+\(\s*[\w$]+\s*,\s*[\w$]+\s*,\s*this\.playback\s*,\s*this\.segmentStorage\s*\)\s*&&/;
     // and each HTTP retry of an urgent segment asks peerAfterHttpFailure (the engine's request and the queue's).
     const retry = /&&\s*!\s*[\w$]+\(\s*[\w$]+\s*,\s*[\w$]+\s*,\s*this\.p2pLoaders\.currentLoader\s*\)/g;
     for (const file of ["sdk/dist/swarmcast.js", "sdk/dist/swarmcast.mjs", "sdk/dist/swarmcast-engine.mjs"]) {

@@ -4,6 +4,7 @@ import {
   DEFAULT_KEEP_PEER_DOWNLOAD,
   keepPeerDownload,
   keepUrgentPeerDownload,
+  setHttpFallbackEstimate,
 } from "../../sdk/src/peers/keep-peer-download";
 
 const KB = 1000;
@@ -39,6 +40,14 @@ describe("keepPeerDownload", () => {
     assert.equal(keepPeerDownload({ ...transfer(500 * KB, 990), attempt: undefined }, 4, 1000), false);
   });
 
+  it("reserves what this viewer's HTTP fallback takes now when that is longer than the configured reserve", () => {
+    // 700 KB in 1 s: 175 KB left take 0.25 s; needed in 2 s.
+    assert.equal(keepPeerDownload(transfer(700 * KB, 990), 2, 1000, DEFAULT_KEEP_PEER_DOWNLOAD, 1.5), true);
+    assert.equal(keepPeerDownload(transfer(700 * KB, 990), 2, 1000, DEFAULT_KEEP_PEER_DOWNLOAD, 1.8), false);
+    // A quick fallback does not shrink the configured reserve.
+    assert.equal(keepPeerDownload(transfer(700 * KB, 990), 1.2, 1000, DEFAULT_KEEP_PEER_DOWNLOAD, 0.2), false);
+  });
+
   it("keeps a transfer with nothing left to receive", () => {
     assert.equal(keepPeerDownload(transfer(875 * KB, 990), 0, 1000), true);
   });
@@ -53,5 +62,12 @@ describe("keepPeerDownload", () => {
     assert.equal(keepUrgentPeerDownload(request, { startTime: 102 }, { position: 100, rate: 1 }), true);
     // At 2x the segment is needed in 1 s: under the reserve.
     assert.equal(keepUrgentPeerDownload(request, { startTime: 102 }, { position: 100, rate: 2 }), false);
+    // PML's queue passes its segment store; the SDK tells by it how long this viewer's HTTP fallback takes.
+    const store = {};
+    assert.equal(keepUrgentPeerDownload(request, { startTime: 102 }, { position: 100, rate: 1 }, store), true);
+    setHttpFallbackEstimate(store, () => 1.9);
+    assert.equal(keepUrgentPeerDownload(request, { startTime: 102 }, { position: 100, rate: 1 }, store), false);
+    setHttpFallbackEstimate(store, () => undefined);
+    assert.equal(keepUrgentPeerDownload(request, { startTime: 102 }, { position: 100, rate: 1 }, store), true);
   });
 });

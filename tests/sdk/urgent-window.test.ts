@@ -24,6 +24,17 @@ describe("UrgentWindow", () => {
     assert.equal(window.noteHttpFetch(0.3), undefined);
   });
 
+  it("tells how long a fallback fetch takes now, below the configured window too", () => {
+    const window = new UrgentWindow(options);
+    assert.equal(window.fallbackSec(), undefined, "nothing fetched yet");
+    window.noteHttpFetch(0.2);
+    window.noteHttpFetch(1.3);
+    assert.equal(window.seconds, 2);
+    assert.equal(window.fallbackSec(), 1.8, "the slowest recent fetch plus the margin");
+    window.noteHttpFetch(20);
+    assert.equal(window.fallbackSec(), 6, "capped");
+  });
+
   it("ignores readings that are not durations and names a bad option", () => {
     const window = new UrgentWindow(options);
     assert.equal(window.noteHttpFetch(Number.NaN), undefined);

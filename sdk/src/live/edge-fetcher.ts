@@ -3,6 +3,7 @@ import type { LivePlayer, PlaylistEvent, PlaylistSegment } from "./live-player";
 import { LiveSegmentStore, type LiveSegmentStoreOptions, type SegmentStoreUsage } from "./segment-store";
 import { edgeFetchDelaySec, playerNeedsSegment, secondsUntilUrgent, type EdgeTimingConfig } from "./edge-timing";
 import { UrgentWindow, type UrgentWindowOptions } from "./urgent-window";
+import { setHttpFallbackEstimate } from "../peers/keep-peer-download";
 
 export interface LiveEdgeConfig extends EdgeTimingConfig, LiveSegmentStoreOptions {
   /** Whether viewers fetch new live segments from the CDN themselves (see {@link LiveEdgeFetcher}). */
@@ -125,6 +126,7 @@ export class LiveEdgeFetcher {
         this.streamLevel = this.player.loadingLevel();
     };
     this.unsubscribeStore = store.onStored(() => this.checkHolds());
+    setHttpFallbackEstimate(store, () => this.urgent.fallbackSec());
     this.store = store;
     return store;
   };

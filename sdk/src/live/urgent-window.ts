@@ -39,6 +39,16 @@ export class UrgentWindow {
     return this.current;
   }
 
+  /**
+   * How long an HTTP fetch of a segment takes this viewer now, with the margin: the slowest of
+   * the recent fetches plus `marginSec`, at most `maxSec`; undefined before the first fetch.
+   * Unlike {@link seconds} it is not held up at the configured window.
+   */
+  fallbackSec(): number | undefined {
+    if (this.fetchSec.length === 0) return undefined;
+    return Math.min(this.options.maxSec, Math.max(...this.fetchSec) + this.options.marginSec);
+  }
+
   /** An HTTP fetch of a segment took `seconds`. Returns the new window when it changed. */
   noteHttpFetch(seconds: number): number | undefined {
     if (!(seconds >= 0) || !Number.isFinite(seconds)) return undefined;

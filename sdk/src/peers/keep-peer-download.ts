@@ -7,9 +7,11 @@ import { DEFAULT_SWARMCAST_CONFIG } from "../config";
  * HTTP slot is free, and starts the whole segment again over HTTP, however close to done the
  * peer's transfer is. A build-time patch (`patchPmlQueue` in rollup.config.mjs) asks this first: the
  * download goes on when bytes keep arriving and, at the rate measured so far, the rest arrives
- * with `reserveSec` to spare before the playhead reaches the segment. That reserve is what the
+ * with a reserve to spare before the playhead reaches the segment. That reserve is what the
  * HTTP fallback needs if the peer slows down later: PML asks again at every pass of its queue
- * and switches as soon as the answer turns false.
+ * and switches as soon as the answer turns false. It is `reserveSec`, or longer when this
+ * viewer's recent HTTP fetches took longer (a downlink shared with incoming peer transfers, a
+ * busy uplink delaying the fetch's acknowledgements): the fallback must still arrive in time.
  */
 export interface PeerDownloadProgress {
   /** Bytes of the segment received so far (all attempts). */
@@ -32,11 +34,16 @@ export interface KeepPeerDownloadConfig {
 /** The defaults, kept with every other default in `DEFAULT_SWARMCAST_CONFIG`. */
 export const DEFAULT_KEEP_PEER_DOWNLOAD: KeepPeerDownloadConfig = DEFAULT_SWARMCAST_CONFIG.keepPeerDownload;
 
+/**
+ * `keepPeerDownload`'s verdict. `httpFallbackSec` is how long this viewer's HTTP fetch of a
+ * segment takes now (undefined: not measured); the reserve is the longer of it and `reserveSec`.
+ */
 export function keepPeerDownload(
   progress: PeerDownloadProgress,
   secondsUntilNeeded: number,
   now: number,
   config: KeepPeerDownloadConfig = DEFAULT_KEEP_PEER_DOWNLOAD,
+  httpFallbackSec?: number,
 ): boolean {
   const { attempt, totalBytes, loadedBytes } = progress;
   if (!attempt || totalBytes === undefined || !(totalBytes > 0)) return false;
@@ -47,7 +54,19 @@ export function keepPeerDownload(
   const lastChunkAt = attempt.lastLoadedChunkTimestamp ?? attempt.startTimestamp;
   if (now - lastChunkAt > config.stalledMs) return false;
   const bytesPerSec = attempt.loadedBytes / (elapsedMs / 1000);
-  return remaining / bytesPerSec <= secondsUntilNeeded - config.reserveSec;
+  const reserveSec = Math.max(config.reserveSec, httpFallbackSec ?? 0);
+  return remaining / bytesPerSec <= secondsUntilNeeded - reserveSec;
+}
+
+/**
+ * How long each PML segment store's viewer takes to fetch a segment over HTTP, by store: PML's
+ * queue knows its store, not the SDK session around it (see {@link keepUrgentPeerDownload}).
+ */
+const httpFallbackByStore = new WeakMap<object, () => number | undefined>();
+
+/** Tells the queue patch how long an HTTP fetch takes the viewer whose PML uses `store`. */
+export function setHttpFallbackEstimate(store: object, estimateSec: () => number | undefined): void {
+  httpFallbackByStore.set(store, estimateSec);
 }
 
 /** What the patched PML passes: its request, the segment and the playback it tracks. */
@@ -57,16 +76,22 @@ interface PmlRequestView {
   progress?: { startTimestamp: number; loadedBytes: number; lastLoadedChunkTimestamp?: number };
 }
 
-/** The call the build-time patch puts into PML's queue (`HybridLoader.processQueue`). */
+/**
+ * The call the build-time patch puts into PML's queue (`HybridLoader.processQueue`), with the
+ * queue's segment store.
+ */
 export function keepUrgentPeerDownload(
   request: PmlRequestView,
   segment: { startTime: number },
   playback: { position: number; rate: number },
+  store?: object,
 ): boolean {
   const rate = playback.rate > 0 ? playback.rate : 1;
   return keepPeerDownload(
     { loadedBytes: request.loadedBytes, totalBytes: request.totalBytes, attempt: request.progress },
     (segment.startTime - playback.position) / rate,
     performance.now(),
+    DEFAULT_KEEP_PEER_DOWNLOAD,
+    store ? httpFallbackByStore.get(store)?.() : undefined,
   );
 }
