@@ -89,6 +89,13 @@ export function renderAudienceMarkdown(result: AudienceResult): string {
       },
     ),
     row(
+      "Virtual viewers' early CDN fetches (seeds) / draws reopened after a holder refused / of those, ending in a fetch",
+      (m) => {
+        const e = m.steady.liveEdge;
+        return e ? `${e.seeded} / ${e.redraws} / ${e.redrawSeeded}` : "–";
+      },
+    ),
+    row(
       "Upload per viewer by uplink, median Mbit/s: SDK-reported / on the link",
       (m) =>
         Object.entries(m.steady.uploadMbpsByUplink)

@@ -531,6 +531,14 @@ function summarizeMode(
         : null,
       /** Playlist reloads the SDK asked for in the window (a peer announced a segment not listed yet). */
       playlistRefreshes: b?.playlistRefreshes !== undefined ? b.playlistRefreshes - (a?.playlistRefreshes ?? 0) : null,
+      /** The edge fetcher in the window: segments seeded, draws reopened after a refusal, and those that ended in a fetch. */
+      liveEdge: b?.liveEdge
+        ? {
+            seeded: b.liveEdge.seeded - (a?.liveEdge?.seeded ?? 0),
+            redraws: b.liveEdge.redraws - (a?.liveEdge?.redraws ?? 0),
+            redrawSeeded: b.liveEdge.redrawSeeded - (a?.liveEdge?.redrawSeeded ?? 0),
+          }
+        : null,
       /** Why its CDN segments came from the CDN, in the window (virtual viewers of the P2P modes). */
       httpCauses: b?.httpCauses ? httpCausesBetween(a?.httpCauses, b.httpCauses) : null,
       connections: b?.connections ?? { attempts: 0, connected: 0, relayed: 0, failed: 0 },
@@ -648,6 +656,14 @@ function summarizeMode(
       /** Virtual viewers' playlist reloads on a peer's announcement in the window; null without them. */
       playlistRefreshes: perViewer.some((v) => v.playlistRefreshes !== null)
         ? sum((v) => v.playlistRefreshes ?? 0)
+        : null,
+      /** Virtual viewers' edge fetcher in the window, summed; null without it. */
+      liveEdge: perViewer.some((v) => v.liveEdge)
+        ? {
+            seeded: sum((v) => v.liveEdge?.seeded ?? 0),
+            redraws: sum((v) => v.liveEdge?.redraws ?? 0),
+            redrawSeeded: sum((v) => v.liveEdge?.redrawSeeded ?? 0),
+          }
         : null,
       /** Virtual viewers' CDN segments by cause, as shares of the segment bytes they took in; null without them. */
       httpCauses: httpCauseShares(perViewer),

@@ -101,6 +101,8 @@ export interface VirtualSnapshot extends ViewerSnapshot {
   };
   /** Live playlist reloads the SDK asked for because a peer announced a segment not listed yet. */
   playlistRefreshes?: number;
+  /** The SDK's live edge fetcher: segments seeded, draws reopened after a refusal (`stats().liveEdge`). */
+  liveEdge?: { seeded: number; redraws: number; redrawSeeded: number };
   /** Why the segments it took from the CDN came from there (P2P modes). */
   httpCauses?: HttpCauseCounts;
   faults?: FaultCounters;

@@ -50,7 +50,7 @@ interface P2PPath {
   highDemandSec(): number;
   stats(): Pick<
     VirtualSnapshot,
-    "httpBytes" | "p2pBytes" | "uploadedBytes" | "peers" | "uploadCap" | "uplink" | "playlistRefreshes"
+    "httpBytes" | "p2pBytes" | "uploadedBytes" | "peers" | "uploadCap" | "uplink" | "playlistRefreshes" | "liveEdge"
   >;
   /** The SDK's own stats (the swarmcast mode only). */
   sdkStats?(): SwarmcastStats;
@@ -87,6 +87,7 @@ async function swarmcastPath(
         },
         uplink: stats.upload.uplink ?? undefined,
         playlistRefreshes: stats.playlistRefreshes,
+        ...(stats.liveEdge ? { liveEdge: stats.liveEdge } : {}),
       };
     },
     sdkStats: () => engine.stats(),
@@ -383,6 +384,7 @@ async function main(): Promise<void> {
       ...(stats?.uploadCap ? { uploadCap: stats.uploadCap } : {}),
       ...(stats?.uplink ? { uplink: stats.uplink } : {}),
       ...(stats?.playlistRefreshes !== undefined ? { playlistRefreshes: stats.playlistRefreshes } : {}),
+      ...(stats?.liveEdge ? { liveEdge: stats.liveEdge } : {}),
       ...(httpCauses ? { httpCauses: structuredClone(httpCauses.counts) } : {}),
       resources: resources(),
       stallLog: stallLog(),

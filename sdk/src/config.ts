@@ -51,6 +51,8 @@ export const DEFAULT_SWARMCAST_CONFIG = {
     fetchTimeoutMs: 10_000,
     /** PML gives up on an HTTP load after 3 s without a byte; an early fetch is due sooner. */
     responseTimeoutMs: 2500,
+    /** A holder's refusal before the segment is urgent reopens the draw for a second seed. */
+    redrawOnPeerFailure: true,
     holdTickMs: 100,
     /** A 2 s segment of 3.5 Mbit/s takes 1.4 s from a 5 Mbit/s uplink; a segment still missing after 2 segment durations is better retried by the player. */
     peerFallbackWaitMs: 4000,

@@ -20,6 +20,7 @@ export type { SwarmcastStats, PeerStats, TrackerStats, DeliverySource } from "./
 export type { IntegrityMode, IntegrityStats } from "./integrity/verifier";
 export type { UploadStats } from "./upload/upload-governor";
 export type { SegmentStoreUsage } from "./live/segment-store";
+export type { LiveEdgeStats } from "./live/edge-fetcher";
 export { version } from "./version";
 export { Hls };
 

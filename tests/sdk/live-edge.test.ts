@@ -353,3 +353,79 @@ describe("LiveEdgeFetcher early fetches", () => {
     }
   });
 });
+
+describe("LiveEdgeFetcher second seeds", () => {
+  /** A CDN answering every segment with 1 KB; counts its requests. */
+  async function cdnServer() {
+    const requests: string[] = [];
+    const cdn = createServer((request, response) => {
+      requests.push(request.url ?? "");
+      response.end(Buffer.alloc(1000));
+    });
+    await new Promise<void>((resolve) => cdn.listen(0, "127.0.0.1", resolve));
+    const close = async () => {
+      cdn.closeAllConnections();
+      await new Promise((r) => cdn.close(r));
+    };
+    return { base: `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`, requests, close };
+  }
+
+  /** A fetcher with one peer; segment 7 turns urgent 2 s from now (playhead 10, window 2 s). */
+  async function fetcherWithPeer(base: string, redrawOnPeerFailure: boolean) {
+    const fixture = await edgeOnPlayer({ maxSpreadSec: 0.05, redrawOnPeerFailure }, { time: 10, ahead: 4 }, base);
+    fixture.edge.pmlListeners.onPeerConnect!({ peerId: "p1", streamType: "main" } as never);
+    fixture.publish([5, 6]);
+    fixture.publish([5, 6, 7]);
+    const url = fixture.segment(7).url;
+    // A peer announced 7 first: PML pulls it from that peer, and this viewer's early fetch is off.
+    fixture.edge.onSegmentStart({ segment: { url }, downloadSource: "p2p", peerId: "p1" } as never);
+    const refused = () =>
+      fixture.edge.pmlListeners.onSegmentError!({
+        segment: { url },
+        downloadSource: "p2p",
+        peerId: "p1",
+        streamType: "main",
+        error: { type: "peer-segment-absent" },
+      } as never);
+    return { ...fixture, refused };
+  }
+
+  it("draws the early fetch again when the holder refuses before the segment is urgent", async () => {
+    const cdn = await cdnServer();
+    const { edge, store, refused } = await fetcherWithPeer(cdn.base, true);
+    try {
+      await new Promise((r) => setTimeout(r, 150));
+      assert.deepEqual(cdn.requests, [], "PML is pulling it from a peer: no early fetch");
+      refused();
+      const deadline = Date.now() + 2000;
+      while (!store.hasData("s", 7) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(cdn.requests, ["/s/7.ts"], "fetched from the CDN: a second seed");
+      assert.deepEqual(edge.stats(), { seeded: 1, redraws: 1, redrawSeeded: 1 });
+      refused();
+      assert.equal(edge.stats().redraws, 1, "held now: nothing to draw for");
+    } finally {
+      edge.destroy();
+      await cdn.close();
+    }
+  });
+
+  it("lets PML take it from another holder meanwhile, and leaves it to PML when the option is off", async () => {
+    const cdn = await cdnServer();
+    const first = await fetcherWithPeer(cdn.base, true);
+    const off = await fetcherWithPeer(cdn.base, false);
+    try {
+      first.refused();
+      // Another holder announced it: PML starts pulling it before the new delay ends.
+      first.edge.onSegmentStart({ segment: { url: first.segment(7).url }, downloadSource: "p2p" } as never);
+      off.refused();
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(cdn.requests, []);
+      assert.deepEqual(first.edge.stats(), { seeded: 0, redraws: 1, redrawSeeded: 0 });
+      assert.deepEqual(off.edge.stats(), { seeded: 0, redraws: 0, redrawSeeded: 0 });
+    } finally {
+      first.edge.destroy();
+      off.edge.destroy();
+      await cdn.close();
+    }
+  });
+});

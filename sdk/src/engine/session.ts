@@ -251,6 +251,7 @@ export class LiveP2PSession {
       storage: this.edge?.storeUsage() ?? null,
       cdn: this.cdnHealth.stats(now),
       playlistRefreshes: this.playlistRefresh?.stats().refreshes ?? 0,
+      liveEdge: this.edge?.stats() ?? null,
     };
   }
 

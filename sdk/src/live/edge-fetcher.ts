@@ -26,6 +26,20 @@ export interface LiveEdgeConfig extends EdgeTimingConfig, LiveSegmentStoreOption
   peerStartWaitMs: number;
   /** How the urgent window follows the CDN's fetch times (`urgent-window.ts`). */
   urgentWindow: Omit<UrgentWindowOptions, "baseSec">;
+  /**
+   * A peer attempt that failed (the holder refused: its uplink is taken) before the segment is
+   * urgent draws the early fetch again, so a second seed comes from the viewers left waiting.
+   */
+  redrawOnPeerFailure: boolean;
+}
+
+/** What the edge fetcher did, for `stats().liveEdge`. */
+export interface LiveEdgeStats {
+  /** Early CDN fetches of new live segments this viewer made (it seeded them). */
+  seeded: number;
+  /** Draws reopened after a failed peer attempt, and of those, the ones that ended in a fetch of this viewer's. */
+  redraws: number;
+  redrawSeeded: number;
 }
 
 interface EdgeTask {
@@ -35,6 +49,8 @@ interface EdgeTask {
   start: number;
   end: number;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** The draw was reopened after a failed peer attempt. */
+  redrawn: boolean;
 }
 
 /** A player's request for a segment, waiting for the edge fetch of it. */
@@ -95,6 +111,7 @@ export class LiveEdgeFetcher {
   private unsubscribeStore: (() => void) | undefined;
   private readonly peers = new Set<string>();
   private paused = false;
+  private readonly counts: LiveEdgeStats = { seeded: 0, redraws: 0, redrawSeeded: 0 };
 
   constructor(
     private readonly config: LiveEdgeConfig,
@@ -154,6 +171,9 @@ export class LiveEdgeFetcher {
       const start = this.pmlLoading.get(segmentUrl);
       if (downloadSource !== "http" || streamType !== "main" || start?.source !== "http") return;
       this.noteHttpFetch((Date.now() - start.at) / 1000);
+    },
+    onSegmentError: ({ segment, downloadSource, streamType }) => {
+      if (downloadSource === "p2p" && streamType === "main") this.redraw(segment.url);
     },
     onPeerConnect: ({ peerId, streamType }: PeerDetails) => {
       if (streamType === "main") this.peers.add(peerId);
@@ -227,10 +247,6 @@ export class LiveEdgeFetcher {
 
   private schedule(frag: PlaylistSegment, level: number): void {
     if (frag.byteRange.length > 0 || this.tasks.has(frag.url)) return;
-    const at = this.playhead();
-    if (!at) return;
-    const toUrgent = secondsUntilUrgent(frag.start, at.time, this.highDemandSec, at.rate);
-    if (toUrgent <= 0) return;
     const task: EdgeTask = {
       url: frag.url,
       sn: frag.sn as number,
@@ -238,20 +254,56 @@ export class LiveEdgeFetcher {
       start: frag.start,
       end: frag.start + frag.duration,
       timer: undefined,
+      redrawn: false,
     };
+    if (this.timeToUrgent(task) <= 0) return;
     this.tasks.set(frag.url, task);
     if (this.pmlLoading.has(frag.url)) return;
+    this.draw(task);
+  }
+
+  private timeToUrgent(task: EdgeTask): number {
+    const at = this.playhead();
+    return at ? secondsUntilUrgent(task.start, at.time, this.highDemandSec, at.rate) : 0;
+  }
+
+  /** Arms the task's early fetch after a delay drawn for this viewer (`edge-timing.ts`). */
+  private draw(task: EdgeTask): void {
     const delaySec = edgeFetchDelaySec(
-      toUrgent,
+      this.timeToUrgent(task),
       this.peers.size,
       Math.random(),
       this.config,
-      this.hooks.serveCopies(frag.duration),
+      this.hooks.serveCopies(task.end - task.start),
     );
     task.timer = setTimeout(() => {
       task.timer = undefined;
       void this.fetchIfNobodyHas(task);
     }, delaySec * 1000);
+  }
+
+  /**
+   * A peer attempt at `url` failed: its holder refused (its uplink is taken) or went. Other
+   * viewers waiting on that holder fail too, and the segment would reach them only over HTTP
+   * when it turns urgent, each for itself. Unless PML starts it from another holder meanwhile,
+   * the early fetch is drawn again among them: the first whose delay ends fetches it and becomes
+   * a second seed.
+   */
+  private redraw(url: string): void {
+    const task = this.tasks.get(url);
+    if (!this.config.redrawOnPeerFailure || !task || task.timer !== undefined || this.destroyed || this.paused) return;
+    if (this.passedToPml.has(url) || this.streamLevel !== task.level || !this.hooks.p2pActive()) return;
+    const ids = this.store?.lastIds.get("main");
+    if (!ids || this.store?.hasSegment(ids.swarmId, ids.streamId, task.sn)) return;
+    if (this.timeToUrgent(task) <= 0) return;
+    this.pmlLoading.delete(url);
+    task.redrawn = true;
+    this.counts.redraws++;
+    this.draw(task);
+  }
+
+  stats(): LiveEdgeStats {
+    return { ...this.counts };
   }
 
   private async fetchIfNobodyHas(task: EdgeTask): Promise<void> {
@@ -260,6 +312,8 @@ export class LiveEdgeFetcher {
     if (this.destroyed || !store || !ids || this.streamLevel !== task.level) return;
     if (this.pmlLoading.has(task.url) || this.passedToPml.has(task.url)) return;
     if (store.hasSegment(ids.swarmId, ids.streamId, task.sn) || !store.roomForAnother()) return;
+    this.counts.seeded++;
+    if (task.redrawn) this.counts.redrawSeeded++;
     const abort = new AbortController();
     this.aborts.add(abort);
     const timeout = setTimeout(() => abort.abort(), this.config.fetchTimeoutMs);

@@ -1,6 +1,7 @@
 import type { PlaybackHealthStats } from "../health/playback-health";
 import type { TrustStats } from "../integrity/trust-stats";
 import type { SegmentStoreUsage } from "../live/segment-store";
+import type { LiveEdgeStats } from "../live/edge-fetcher";
 import type { CdnHealthStats } from "./cdn-health";
 import { SlidingRate } from "./rate";
 
@@ -74,6 +75,8 @@ export interface SwarmcastStats extends TrustStats {
   cdn: CdnHealthStats;
   /** Live playlist reloads asked for because a peer announced a segment it did not list yet (`playlistRefresh`). */
   playlistRefreshes: number;
+  /** What the live edge fetcher did: segments this viewer seeded, draws reopened after a refusal; null when it is off. */
+  liveEdge: LiveEdgeStats | null;
 }
 
 interface PeerEntry {
@@ -192,7 +195,10 @@ export class StatsAccumulator {
   /** Everything but the integrity and upload-cap figures, which the engine adds. */
   snapshot(
     now: number,
-  ): Omit<SwarmcastStats, keyof TrustStats | "version" | "health" | "storage" | "cdn" | "playlistRefreshes"> {
+  ): Omit<
+    SwarmcastStats,
+    keyof TrustStats | "version" | "health" | "storage" | "cdn" | "playlistRefreshes" | "liveEdge"
+  > {
     const total = this.httpBytes + this.p2pBytes;
     const httpDownloadRate = this.httpRate.rate(now);
     const p2pDownloadRate = this.p2pRate.rate(now);
