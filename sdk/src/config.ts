@@ -53,6 +53,8 @@ export const DEFAULT_SWARMCAST_CONFIG = {
     responseTimeoutMs: 2500,
     /** A holder's refusal before the segment is urgent reopens the draw for a second seed. */
     redrawOnPeerFailure: true,
+    /** A viewer whose CDN request just failed fetches nothing early for 10 s (the next early fetch tries the CDN again). */
+    cdnFailurePauseMs: 10_000,
     holdTickMs: 100,
     /** A 2 s segment of 3.5 Mbit/s takes 1.4 s from a 5 Mbit/s uplink; a segment still missing after 2 segment durations is better retried by the player. */
     peerFallbackWaitMs: 4000,

@@ -229,7 +229,12 @@ const hooks = {
  * A fetcher bound to a player at `state` (playhead time, seconds buffered ahead) whose playlist
  * lists segments of 2 s under `base`; `publish` hands the player's playlist update to it.
  */
-async function edgeOnPlayer(config: Partial<LiveEdgeConfig>, state: { time: number; ahead: number }, base: string) {
+async function edgeOnPlayer(
+  config: Partial<LiveEdgeConfig>,
+  state: { time: number; ahead: number },
+  base: string,
+  withHooks: Partial<typeof hooks & { cdnFailing: (withinMs: number) => boolean }> = {},
+) {
   const listeners: ((event: PlaylistEvent) => void)[] = [];
   const player: LivePlayer = {
     playhead: () => ({ time: state.time, rate: 1 }),
@@ -240,7 +245,10 @@ async function edgeOnPlayer(config: Partial<LiveEdgeConfig>, state: { time: numb
       return () => undefined;
     },
   };
-  const edge = new LiveEdgeFetcher({ ...DEFAULT_SWARMCAST_CONFIG.liveEdge, enabled: true, ...config }, 2, hooks);
+  const edge = new LiveEdgeFetcher({ ...DEFAULT_SWARMCAST_CONFIG.liveEdge, enabled: true, ...config }, 2, {
+    ...hooks,
+    ...withHooks,
+  });
   const store = edge.createStore();
   await store.initialize(coreConfig, streamConfig, streamConfig);
   edge.bindPlayer(player);
@@ -371,8 +379,17 @@ describe("LiveEdgeFetcher second seeds", () => {
   }
 
   /** A fetcher with one peer; segment 7 turns urgent 2 s from now (playhead 10, window 2 s). */
-  async function fetcherWithPeer(base: string, redrawOnPeerFailure: boolean) {
-    const fixture = await edgeOnPlayer({ maxSpreadSec: 0.05, redrawOnPeerFailure }, { time: 10, ahead: 4 }, base);
+  async function fetcherWithPeer(
+    base: string,
+    redrawOnPeerFailure: boolean,
+    cdnFailing?: (withinMs: number) => boolean,
+  ) {
+    const fixture = await edgeOnPlayer(
+      { maxSpreadSec: 0.05, redrawOnPeerFailure },
+      { time: 10, ahead: 4 },
+      base,
+      cdnFailing ? { cdnFailing } : {},
+    );
     fixture.edge.pmlListeners.onPeerConnect!({ peerId: "p1", streamType: "main" } as never);
     fixture.publish([5, 6]);
     fixture.publish([5, 6, 7]);
@@ -425,6 +442,25 @@ describe("LiveEdgeFetcher second seeds", () => {
     } finally {
       first.edge.destroy();
       off.edge.destroy();
+      await cdn.close();
+    }
+  });
+
+  it("fetches nothing early while this viewer's CDN is failing", async () => {
+    const cdn = await cdnServer();
+    const pauses: number[] = [];
+    const { edge, refused } = await fetcherWithPeer(cdn.base, true, (withinMs) => {
+      pauses.push(withinMs);
+      return true;
+    });
+    try {
+      refused();
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(cdn.requests, [], "the redrawn fetch did not go to a failing CDN");
+      assert.deepEqual(pauses, [DEFAULT_SWARMCAST_CONFIG.liveEdge.cdnFailurePauseMs]);
+      assert.deepEqual(edge.stats(), { seeded: 0, redraws: 1, redrawSeeded: 0 });
+    } finally {
+      edge.destroy();
       await cdn.close();
     }
   });

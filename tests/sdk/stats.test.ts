@@ -193,7 +193,10 @@ describe("CdnHealth", () => {
       peerSegmentsDuringOutage: 2,
       lastFailure: "no answer in time",
     });
+    assert.equal(cdn.failedWithin(10_000, 12_000), true, "failing, the last failure 9.5 s ago");
+    assert.equal(cdn.failedWithin(10_000, 12_500), false, "failing, but nothing tried for 10 s");
     cdn.succeeded(6000);
+    assert.equal(cdn.failedWithin(10_000, 6000), false, "a success ends it");
     cdn.segmentFromPeer();
     cdn.failed("HTTP 500", 7000);
     cdn.succeeded(7500);

@@ -460,6 +460,7 @@ function createEdgeFetcher(resolved: ResolvedOptions, session: LiveP2PSession): 
     p2pActive: () => session.p2pActive(),
     serveCopies: (durationSec) => session.upload.serveCopies(durationSec),
     onUrgentWindow: (seconds) => session.setUrgentWindow(seconds),
+    cdnFailing: (withinMs) => session.cdnHealth.failedWithin(withinMs, Date.now()),
     ...(session.uplinkYield ? { holdUplink: () => session.uplinkYield!.hold() } : {}),
   });
 }

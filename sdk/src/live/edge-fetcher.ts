@@ -31,6 +31,8 @@ export interface LiveEdgeConfig extends EdgeTimingConfig, LiveSegmentStoreOption
    * urgent draws the early fetch again, so a second seed comes from the viewers left waiting.
    */
   redrawOnPeerFailure: boolean;
+  /** After a failed request to the CDN (and none succeeded since), no early fetch for this long, ms. */
+  cdnFailurePauseMs: number;
 }
 
 /** What the edge fetcher did, for `stats().liveEdge`. */
@@ -75,6 +77,13 @@ export interface LiveEdgeHooks {
   onUrgentWindow(seconds: number): void;
   /** A CDN fetch of this viewer's starts: uploads to peers may wait for it; returns the release. */
   holdUplink?(): () => void;
+  /**
+   * This viewer's CDN is failing: its last request failed, within `cdnFailurePauseMs`, and none
+   * succeeded since. It fetches nothing early meanwhile (an announcement it would withdraw at
+   * once sends its peers elsewhere late); the player's own requests, which PML still tries over
+   * HTTP, tell when the CDN is back, and after the pause an early fetch tries it again.
+   */
+  cdnFailing?(withinMs: number): boolean;
 }
 
 /**
@@ -310,7 +319,12 @@ export class LiveEdgeFetcher {
     const store = this.store;
     const ids = store?.lastIds.get("main");
     if (this.destroyed || !store || !ids || this.streamLevel !== task.level) return;
-    if (this.pmlLoading.has(task.url) || this.passedToPml.has(task.url)) return;
+    if (
+      this.pmlLoading.has(task.url) ||
+      this.passedToPml.has(task.url) ||
+      this.hooks.cdnFailing?.(this.config.cdnFailurePauseMs)
+    )
+      return;
     if (store.hasSegment(ids.swarmId, ids.streamId, task.sn) || !store.roomForAnother()) return;
     this.counts.seeded++;
     if (task.redrawn) this.counts.redrawSeeded++;

@@ -26,9 +26,11 @@ export class CdnHealth {
   private failingSince: number | null = null;
   private peerSegments = 0;
   private lastFailure: string | null = null;
+  private lastFailureAt: number | null = null;
 
   failed(reason: string, now: number): void {
     this.failures++;
+    this.lastFailureAt = now;
     this.lastFailure = reason;
     if (this.failingSince !== null) return;
     this.failingSince = now;
@@ -39,6 +41,11 @@ export class CdnHealth {
     if (this.failingSince === null) return;
     this.pastOutageMs += now - this.failingSince;
     this.failingSince = null;
+  }
+
+  /** The CDN is failing (see {@link CdnHealthStats.failing}) and its last failure came within `ms` before `now`. */
+  failedWithin(ms: number, now: number): boolean {
+    return this.failingSince !== null && this.lastFailureAt !== null && now - this.lastFailureAt < ms;
   }
 
   segmentFromPeer(): void {
