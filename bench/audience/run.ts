@@ -422,17 +422,37 @@ async function runMode(
   }
 }
 
+/** Counters `keys` of `b` less those of the earlier sample `a` (absent in `a`: counted from zero). */
+function countsBetween<K extends string>(
+  a: Partial<Record<K, number>> | undefined,
+  b: Record<K, number>,
+  keys = Object.keys(b) as K[],
+): Record<K, number> {
+  const d = {} as Record<K, number>;
+  for (const key of keys) d[key] = b[key] - (a?.[key] ?? 0);
+  return d;
+}
+
+/** Counters summed key by key over the viewers that have them; null when none has. */
+function sumCounts<K extends string>(records: Array<Record<K, number> | null | undefined>): Record<K, number> | null {
+  const present = records.filter((r): r is Record<K, number> => r != null);
+  if (present.length === 0) return null;
+  const total = {} as Record<K, number>;
+  for (const record of present)
+    for (const key of Object.keys(record) as K[]) total[key] = (total[key] ?? 0) + record[key];
+  return total;
+}
+
 function httpCausesBetween(a: HttpCauseCounts | undefined, b: HttpCauseCounts): HttpCauseCounts {
-  const count = (key: "edge" | "direct" | "afterPeer") => ({
-    segments: b[key].segments - (a?.[key].segments ?? 0),
-    bytes: b[key].bytes - (a?.[key].bytes ?? 0),
-  });
   const afterPeerByError: Record<string, number> = {};
-  for (const [error, n] of Object.entries(b.afterPeerByError)) {
-    const d = n - (a?.afterPeerByError[error] ?? 0);
-    if (d > 0) afterPeerByError[error] = d;
-  }
-  return { edge: count("edge"), direct: count("direct"), afterPeer: count("afterPeer"), afterPeerByError };
+  for (const [error, n] of Object.entries(countsBetween(a?.afterPeerByError, b.afterPeerByError)))
+    if (n > 0) afterPeerByError[error] = n;
+  return {
+    edge: countsBetween(a?.edge, b.edge),
+    direct: countsBetween(a?.direct, b.direct),
+    afterPeer: countsBetween(a?.afterPeer, b.afterPeer),
+    afterPeerByError,
+  };
 }
 
 /**
@@ -448,24 +468,20 @@ function httpCauseShares(
   afterPeer: number;
   afterPeerByError: Record<string, number>;
 } | null {
-  const counted = perViewer.filter((v) => v.httpCauses !== null);
+  const counted = perViewer.flatMap((v) => (v.httpCauses ? [{ ...v, httpCauses: v.httpCauses }] : []));
   const taken = counted.reduce(
     (a, v) => a + v.httpByLevel.reduce((x, y) => x + y, 0) + v.p2pByLevel.reduce((x, y) => x + y, 0),
     0,
   );
   if (counted.length === 0 || taken === 0) return null;
   const share = (key: "edge" | "direct" | "afterPeer") =>
-    counted.reduce((a, v) => a + (v.httpCauses as HttpCauseCounts)[key].bytes, 0) / taken;
-  const afterPeerByError: Record<string, number> = {};
-  for (const v of counted)
-    for (const [error, n] of Object.entries((v.httpCauses as HttpCauseCounts).afterPeerByError))
-      afterPeerByError[error] = (afterPeerByError[error] ?? 0) + n;
+    counted.reduce((a, v) => a + v.httpCauses[key].bytes, 0) / taken;
   return {
     viewers: counted.length,
     edge: share("edge"),
     direct: share("direct"),
     afterPeer: share("afterPeer"),
-    afterPeerByError,
+    afterPeerByError: sumCounts(counted.map((v) => v.httpCauses.afterPeerByError)) ?? {},
   };
 }
 
@@ -523,22 +539,12 @@ function summarizeMode(
       uplinkRefused: b?.uplink ? b.uplink.refusedRequests - (a?.uplink?.refusedRequests ?? 0) : null,
       /** Serial uploads in the window: uploads that waited a turn, refused for a late turn, given up by their requester. */
       uploadTurns: b?.uplink?.queue
-        ? {
-            queued: b.uplink.queue.queued - (a?.uplink?.queue?.queued ?? 0),
-            refused: b.uplink.queue.refused - (a?.uplink?.queue?.refused ?? 0),
-            cancelled: b.uplink.queue.cancelled - (a?.uplink?.queue?.cancelled ?? 0),
-          }
+        ? countsBetween(a?.uplink?.queue ?? undefined, b.uplink.queue, ["queued", "refused", "cancelled"])
         : null,
       /** Playlist reloads the SDK asked for in the window (a peer announced a segment not listed yet). */
       playlistRefreshes: b?.playlistRefreshes !== undefined ? b.playlistRefreshes - (a?.playlistRefreshes ?? 0) : null,
       /** The edge fetcher in the window: segments seeded, draws reopened after a refusal, and those that ended in a fetch. */
-      liveEdge: b?.liveEdge
-        ? {
-            seeded: b.liveEdge.seeded - (a?.liveEdge?.seeded ?? 0),
-            redraws: b.liveEdge.redraws - (a?.liveEdge?.redraws ?? 0),
-            redrawSeeded: b.liveEdge.redrawSeeded - (a?.liveEdge?.redrawSeeded ?? 0),
-          }
-        : null,
+      liveEdge: b?.liveEdge ? countsBetween(a?.liveEdge, b.liveEdge) : null,
       /** Why its CDN segments came from the CDN, in the window (virtual viewers of the P2P modes). */
       httpCauses: b?.httpCauses ? httpCausesBetween(a?.httpCauses, b.httpCauses) : null,
       connections: b?.connections ?? { attempts: 0, connected: 0, relayed: 0, failed: 0 },
@@ -646,25 +652,13 @@ function summarizeMode(
       offload,
       viewerP2pShare: received > 0 ? sum((v) => v.p2pBytes) / received : 0,
       /** Virtual viewers in the window: uploads that waited a turn, refused for a late turn, given up; null without serial uploads. */
-      uploadTurns: perViewer.some((v) => v.uploadTurns)
-        ? {
-            queued: sum((v) => v.uploadTurns?.queued ?? 0),
-            refused: sum((v) => v.uploadTurns?.refused ?? 0),
-            cancelled: sum((v) => v.uploadTurns?.cancelled ?? 0),
-          }
-        : null,
+      uploadTurns: sumCounts(perViewer.map((v) => v.uploadTurns)),
       /** Virtual viewers' playlist reloads on a peer's announcement in the window; null without them. */
       playlistRefreshes: perViewer.some((v) => v.playlistRefreshes !== null)
         ? sum((v) => v.playlistRefreshes ?? 0)
         : null,
       /** Virtual viewers' edge fetcher in the window, summed; null without it. */
-      liveEdge: perViewer.some((v) => v.liveEdge)
-        ? {
-            seeded: sum((v) => v.liveEdge?.seeded ?? 0),
-            redraws: sum((v) => v.liveEdge?.redraws ?? 0),
-            redrawSeeded: sum((v) => v.liveEdge?.redrawSeeded ?? 0),
-          }
-        : null,
+      liveEdge: sumCounts(perViewer.map((v) => v.liveEdge)),
       /** Virtual viewers' CDN segments by cause, as shares of the segment bytes they took in; null without them. */
       httpCauses: httpCauseShares(perViewer),
       bound,

@@ -2,6 +2,7 @@ import type { StallRecord } from "./simulated-player";
 import type { ViewerSnapshot } from "../pages/viewer.js";
 import type { BytesByAddress, ConnectionCounts } from "./webrtc-probe";
 import type { HttpCauseCounts } from "./http-causes";
+import type { LiveEdgeStats } from "../../sdk/src/engine-entry";
 
 export type AudienceMode = "http-only" | "pml-defaults" | "swarmcast";
 
@@ -102,7 +103,7 @@ export interface VirtualSnapshot extends ViewerSnapshot {
   /** Live playlist reloads the SDK asked for because a peer announced a segment not listed yet. */
   playlistRefreshes?: number;
   /** The SDK's live edge fetcher: segments seeded, draws reopened after a refusal (`stats().liveEdge`). */
-  liveEdge?: { seeded: number; redraws: number; redrawSeeded: number };
+  liveEdge?: LiveEdgeStats;
   /** Why the segments it took from the CDN came from there (P2P modes). */
   httpCauses?: HttpCauseCounts;
   faults?: FaultCounters;

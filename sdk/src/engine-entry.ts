@@ -29,6 +29,7 @@ export { DEFAULT_SWARMCAST_CONFIG } from "./config";
 export { SwarmcastOptionError, type SwarmcastEngineOptions } from "./options";
 export type { SwarmcastEventMap, SegmentEvent, PeerEvent, SwarmcastErrorEvent } from "./events";
 export type { SwarmcastStats, PeerStats, DeliverySource } from "./stats/accumulator";
+export type { LiveEdgeStats } from "./live/edge-fetcher";
 export { version } from "./version";
 
 /** Validates `options` (those of `createP2PEngine`) and returns a {@link LiveEngine}. */
