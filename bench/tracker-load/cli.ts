@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { DEFAULT_CLUSTER_BENCH, renderClusterMarkdown, runClusterBench } from "./cluster";
+import { DEFAULT_CLUSTER_BENCH, renderClusterSweepMarkdown, runClusterSweep } from "./cluster";
 import { renderFailoverMarkdown, runFailoverBench } from "./failover";
 import { DEFAULT_RELAY_BENCH, renderRelayTransportMarkdown, runRelayTransportBench } from "./relay-transport";
 import { renderMarkdown } from "./report";
@@ -49,7 +49,8 @@ offered load), saturation throughput, p99 announce-reply latency and RSS per idl
   --nodes <n>           instead: the cluster bench, one tracker vs n trackers sharing swarms
                         through a redis-server (CPU per 1,000 announces, cross-node relay
                         latency); writes bench/results/tracker-cluster.{json,md}. With it:
-                        --connections, --swarms, --rate, --offers, --rate-seconds, --note, --out,
+                        --connections, --swarms, --offers, --rate-seconds, --note, --out,
+                        --rate <n[,n…]> (several: the bench at each offered load in turn, one summary table),
                         --rounds (default ${DEFAULT_CLUSTER_BENCH.rounds}: 1 node and n nodes alternate, medians reported),
                         --separate (each round also runs the n nodes without Redis: the cost before sharing)
   --soak                instead: the soak, the compiled tracker (npm run build first) under a
@@ -170,12 +171,13 @@ async function main(): Promise<void> {
   }
   if (values.nodes !== undefined) {
     const c = DEFAULT_CLUSTER_BENCH;
-    const result = await runClusterBench(
+    const rates = (values.rate ?? String(c.rate)).split(",").map((r) => num("rate", r, c.rate, 1));
+    const results = await runClusterSweep(
+      rates,
       {
         nodes: num("nodes", values.nodes, c.nodes, 2),
         connections: num("connections", values.connections, c.connections, 1),
         swarms: num("swarms", values.swarms, c.swarms, 1),
-        rate: num("rate", values.rate, c.rate, 1),
         offers: num("offers", values.offers, c.offers, 0),
         seconds: num("rate-seconds", values["rate-seconds"], c.seconds, 1),
         rounds: num("rounds", values.rounds, c.rounds, 1),
@@ -186,8 +188,9 @@ async function main(): Promise<void> {
     );
     const out = resolve(values.out ?? "bench/results/tracker-cluster");
     mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(`${out}.json`, `${JSON.stringify(result, null, 2)}\n`);
-    const md = renderClusterMarkdown(result);
+    const json = results.length === 1 ? results[0] : { sweep: results };
+    writeFileSync(`${out}.json`, `${JSON.stringify(json, null, 2)}\n`);
+    const md = renderClusterSweepMarkdown(results);
     writeFileSync(`${out}.md`, md);
     process.stdout.write(md);
     return;

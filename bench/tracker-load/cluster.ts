@@ -456,3 +456,54 @@ export function renderClusterMarkdown(r: ClusterBenchResult): string {
     "",
   ].join("\n");
 }
+
+/**
+ * The cluster bench at several offered loads, one after another in one run: what clustering
+ * costs depends on how many announces share each wake-up of a node, so one load alone says
+ * little about a node near its capacity, where a second node is added.
+ */
+export async function runClusterSweep(
+  rates: number[],
+  config: Partial<ClusterBenchConfig> = {},
+  note = "",
+  log: (line: string) => void = () => {},
+): Promise<ClusterBenchResult[]> {
+  const results: ClusterBenchResult[] = [];
+  for (const rate of rates) {
+    log(`offered load ${rate} announces/s`);
+    results.push(await runClusterBench({ ...config, rate }, note, log));
+  }
+  return results;
+}
+
+/** A sweep's summary table (one row per offered load), then each load's own report. */
+export function renderClusterSweepMarkdown(results: ClusterBenchResult[]): string {
+  if (results.length === 1) return renderClusterMarkdown(results[0]);
+  const f = (n: number | undefined, d = 1) => (n !== undefined && Number.isFinite(n) ? n.toFixed(d) : "–");
+  const nodes = results[0].config.nodes;
+  const rows = results.map((r) => {
+    const [single, cluster] = r.phases;
+    // ms per 1,000 announces × announces/s ÷ 1,000 = ms per s; ÷ 10 = % of a core
+    const busy = (p: ClusterPhase) => (p.cpuMsPer1000 * r.config.rate) / 10_000;
+    return (
+      `| ${r.config.rate} | ${f(single.cpuMsPer1000, 0)} (${f(busy(single), 0)} %) | ${f(cluster.cpuMsPer1000, 0)} (${f(busy(cluster), 0)} %) | ` +
+      `**${f(r.cpuRatio, 2)}×** | ${f(r.separateRatio, 2)}${r.separateRatio === undefined ? "" : "×"} | ${f(cluster.wakeupsPer1000 / single.wakeupsPer1000, 1)}× | ` +
+      `${f(cluster.relayP99Ms, 1)} | ${r.cpuRatio <= 1.5 && cluster.relayP99Ms <= 20 ? "yes" : "no"} |`
+    );
+  });
+  return [
+    "# Tracker cluster cost by offered load",
+    "",
+    `${results.length} offered loads run one after another; each is the cluster bench below (rounds alternating 1 node and ${nodes} nodes, medians).`,
+    "",
+    `| announces/s offered | 1 node: CPU ms / 1,000 announces (share of a core) | ${nodes} nodes, Redis: the same, all nodes | ratio (goal ≤ 1.5×) | ${nodes} nodes without Redis | wake-ups, ${nodes} nodes ÷ 1 | relay p99 ms (goal ≤ 20) | both goals |`,
+    "|---|---|---|---|---|---|---|---|",
+    ...rows,
+    "",
+    ...results.flatMap((r) => [
+      renderClusterMarkdown(r)
+        .replace(/^# Tracker cluster cost$/m, `## ${r.config.rate} announces/s`)
+        .replace(/^## Each round$/m, "### Each round"),
+    ]),
+  ].join("\n");
+}

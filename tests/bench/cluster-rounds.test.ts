@@ -6,6 +6,7 @@ import {
   type ClusterRound,
   DEFAULT_CLUSTER_BENCH,
   renderClusterMarkdown,
+  renderClusterSweepMarkdown,
   summarizeRounds,
 } from "../../bench/tracker-load/cluster";
 
@@ -75,5 +76,19 @@ describe("cluster bench rounds", () => {
       assert.ok(md.includes(`| ${label} |`), label);
     }
     assert.match(md, /rounds: 2\.33, 2\.32/);
+  });
+
+  it("sums up a sweep of offered loads in one table, each load's report below it", () => {
+    const low = summarizeRounds({ ...DEFAULT_CLUSTER_BENCH, rate: 300 }, [round(300, 700, 400)], RUN);
+    const high = summarizeRounds({ ...DEFAULT_CLUSTER_BENCH, rate: 2400 }, [round(160, 230, 165)], RUN);
+    const md = renderClusterSweepMarkdown([low, high]);
+    // 300 ms per 1,000 announces at 300 announces/s is 9 % of a core.
+    assert.ok(md.includes("| 300 | 300 (9 %) | 700 (21 %) | **2.33×** | 1.33× |"), md);
+    assert.ok(md.includes("| 2400 | 160 (38 %) | 230 (55 %) | **1.44×** | 1.03× |"), md);
+    assert.match(md, /\| 2400 \|[^\n]*\| yes \|/);
+    assert.match(md, /\| 300 \|[^\n]*\| no \|/);
+    assert.match(md, /^## 300 announces\/s$/m);
+    assert.match(md, /^### Each round$/m);
+    assert.equal(renderClusterSweepMarkdown([low]), renderClusterMarkdown(low), "one load: the plain report");
   });
 });
