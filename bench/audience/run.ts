@@ -545,6 +545,10 @@ function summarizeMode(
       playlistRefreshes: b?.playlistRefreshes !== undefined ? b.playlistRefreshes - (a?.playlistRefreshes ?? 0) : null,
       /** The edge fetcher in the window: segments seeded, draws reopened after a refusal, and those that ended in a fetch. */
       liveEdge: b?.liveEdge ? countsBetween(a?.liveEdge, b.liveEdge) : null,
+      /** The SDK's latency steps by the end of the window (adaptiveLatency): steps and seconds added since the viewer joined. */
+      adaptiveLatency: b?.adaptiveLatency
+        ? { steps: b.adaptiveLatency.steps, addedSec: b.adaptiveLatency.addedSec }
+        : null,
       /** Why its CDN segments came from the CDN, in the window (virtual viewers of the P2P modes). */
       httpCauses: b?.httpCauses ? httpCausesBetween(a?.httpCauses, b.httpCauses) : null,
       connections: b?.connections ?? { attempts: 0, connected: 0, relayed: 0, failed: 0 },
@@ -659,6 +663,13 @@ function summarizeMode(
         : null,
       /** Virtual viewers' edge fetcher in the window, summed; null without it. */
       liveEdge: sumCounts(perViewer.map((v) => v.liveEdge)),
+      /** Virtual viewers that had added latency by the end of the window, of those reporting it; null without them. */
+      latencySteps: perViewer.some((v) => v.adaptiveLatency !== null)
+        ? {
+            stepped: perViewer.filter((v) => (v.adaptiveLatency?.steps ?? 0) > 0).length,
+            of: perViewer.filter((v) => v.adaptiveLatency !== null).length,
+          }
+        : null,
       /** Virtual viewers' CDN segments by cause, as shares of the segment bytes they took in; null without them. */
       httpCauses: httpCauseShares(perViewer),
       bound,

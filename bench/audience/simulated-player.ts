@@ -78,6 +78,12 @@ export class SimulatedPlayer implements LivePlayer {
   private readonly bandwidth: EwmaBandwidthEstimator;
   private timelineZeroMs = NaN;
   private playheadSec = 0;
+  /** Playback rate: 1, or below it while the SDK has the playhead fall back (`addLatency`). */
+  private rate = 1;
+  /** Latency still to gain at the slow rate, seconds. */
+  private fallingBackSec = 0;
+  /** Latency the SDK added to the live sync target, seconds. */
+  private addedLatencySec = 0;
   private bufferEndSec = 0;
   private nextSn = -1;
   private playing = false;
@@ -116,11 +122,18 @@ export class SimulatedPlayer implements LivePlayer {
 
   // LivePlayer
   playhead(): { time: number; rate: number } | undefined {
-    return this.playing || this.counters.stallSince !== null ? { time: this.playheadSec, rate: 1 } : undefined;
+    return this.playing || this.counters.stallSince !== null ? { time: this.playheadSec, rate: this.rate } : undefined;
   }
 
   loadingLevel(): number {
     return this.level;
+  }
+
+  /** As the hls.js adapter does: the live sync target moves back, and playback runs at `slowRate` until the latency grew by `seconds`. */
+  addLatency(seconds: number, slowRate: number): void {
+    this.addedLatencySec += seconds;
+    this.fallingBackSec += seconds;
+    this.rate = slowRate;
   }
 
   /** The SDK's playback health reads it: buffer ahead while playing (a stall reads 0). */
@@ -171,7 +184,7 @@ export class SimulatedPlayer implements LivePlayer {
    * window: `liveSyncDurationCount` target durations behind the edge, on a segment boundary.
    */
   private seekToLiveSync(playlist: MediaPlaylist & { edge: number }): void {
-    const syncAt = playlist.edge - this.config.liveSyncDurationCount * playlist.targetDuration;
+    const syncAt = playlist.edge - this.config.liveSyncDurationCount * playlist.targetDuration - this.addedLatencySec;
     const timed = this.timed(playlist);
     const first = timed.find((s) => s.start + s.duration > syncAt) ?? timed[0];
     this.playheadSec = first.start;
@@ -373,7 +386,14 @@ export class SimulatedPlayer implements LivePlayer {
       }
       return;
     }
-    this.playheadSec = Math.min(this.bufferEndSec, this.playheadSec + elapsed);
+    this.playheadSec = Math.min(this.bufferEndSec, this.playheadSec + elapsed * this.rate);
+    if (this.rate < 1) {
+      this.fallingBackSec -= elapsed * (1 - this.rate);
+      if (this.fallingBackSec <= 0) {
+        this.fallingBackSec = 0;
+        this.rate = 1;
+      }
+    }
     if (this.bufferEndSec - this.playheadSec < 1e-3) {
       this.counters.stalls++;
       this.counters.stallSince = now;

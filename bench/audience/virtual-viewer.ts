@@ -50,7 +50,15 @@ interface P2PPath {
   highDemandSec(): number;
   stats(): Pick<
     VirtualSnapshot,
-    "httpBytes" | "p2pBytes" | "uploadedBytes" | "peers" | "uploadCap" | "uplink" | "playlistRefreshes" | "liveEdge"
+    | "httpBytes"
+    | "p2pBytes"
+    | "uploadedBytes"
+    | "peers"
+    | "uploadCap"
+    | "uplink"
+    | "playlistRefreshes"
+    | "liveEdge"
+    | "adaptiveLatency"
   >;
   /** The SDK's own stats (the swarmcast mode only). */
   sdkStats?(): SwarmcastStats;
@@ -88,6 +96,7 @@ async function swarmcastPath(
         uplink: stats.upload.uplink ?? undefined,
         playlistRefreshes: stats.playlistRefreshes,
         ...(stats.liveEdge ? { liveEdge: stats.liveEdge } : {}),
+        adaptiveLatency: stats.adaptiveLatency,
       };
     },
     sdkStats: () => engine.stats(),
@@ -385,6 +394,7 @@ async function main(): Promise<void> {
       ...(stats?.uplink ? { uplink: stats.uplink } : {}),
       ...(stats?.playlistRefreshes !== undefined ? { playlistRefreshes: stats.playlistRefreshes } : {}),
       ...(stats?.liveEdge ? { liveEdge: stats.liveEdge } : {}),
+      ...(stats?.adaptiveLatency ? { adaptiveLatency: stats.adaptiveLatency } : {}),
       ...(httpCauses ? { httpCauses: structuredClone(httpCauses.counts) } : {}),
       resources: resources(),
       stallLog: stallLog(),

@@ -5,6 +5,7 @@ import type { UploadMode } from "./upload/upload-consent";
 import type { ReconnectSchedule } from "./signaling/backoff";
 import type { KeepPeerDownloadConfig } from "./peers/keep-peer-download";
 import type { PmlIdleFallbackConfig } from "./live/pml-activity";
+import type { AdaptiveLatencyConfig } from "./live/adaptive-latency";
 
 /**
  * Every default of the SDK lives here, so tuning offload means editing one object.
@@ -201,6 +202,20 @@ export const DEFAULT_SWARMCAST_CONFIG = {
     minStretchMs: 200,
     sampleMs: 500,
   },
+
+  /**
+   * Adaptive latency (`adaptiveLatency` option, `src/live/adaptive-latency.ts`): once `lateShare`
+   * of the last `windowSegments` new live segments came from the CDN late (the swarm could not
+   * deliver them in time), the player falls back one segment duration, playing at `slowRate`
+   * until it has; at most `maxSteps` times per session.
+   */
+  adaptiveLatency: {
+    enabled: true,
+    windowSegments: 20,
+    lateShare: 0.2,
+    slowRate: 0.9,
+    maxSteps: 1,
+  } satisfies AdaptiveLatencyConfig,
 
   /**
    * Playlist refresh (`playlistRefresh` option, `src/live/playlist-refresh.ts`): a peer announcing

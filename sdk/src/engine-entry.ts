@@ -27,9 +27,10 @@ export type {
 export { isP2PSupported } from "./engine/session";
 export { DEFAULT_SWARMCAST_CONFIG } from "./config";
 export { SwarmcastOptionError, type SwarmcastEngineOptions } from "./options";
-export type { SwarmcastEventMap, SegmentEvent, PeerEvent, SwarmcastErrorEvent } from "./events";
+export type { SwarmcastEventMap, SegmentEvent, PeerEvent, SwarmcastErrorEvent, LatencyEvent } from "./events";
 export type { SwarmcastStats, PeerStats, DeliverySource } from "./stats/accumulator";
 export type { LiveEdgeStats } from "./live/edge-fetcher";
+export type { AdaptiveLatencyStats } from "./live/adaptive-latency";
 export { version } from "./version";
 
 /** Validates `options` (those of `createP2PEngine`) and returns a {@link LiveEngine}. */

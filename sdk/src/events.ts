@@ -48,6 +48,15 @@ export interface SwarmcastErrorEvent {
   cause: unknown;
 }
 
+export interface LatencyEvent {
+  /** Seconds added by this step (one segment duration). */
+  addedSec: number;
+  /** Seconds added since the session started. */
+  totalAddedSec: number;
+  /** Share of recent new segments that came from the CDN late, which called for the step. */
+  lateShare: number;
+}
+
 export interface SwarmcastEventMap {
   /** Every `statsIntervalMs`. */
   stats: SwarmcastStats;
@@ -58,6 +67,8 @@ export interface SwarmcastEventMap {
   error: SwarmcastErrorEvent;
   /** This viewer's playback started or stopped struggling (`playbackHealth`). */
   health: HealthEvent;
+  /** The player fell back one segment behind the live edge, for peers to have time (`adaptiveLatency`). */
+  latency: LatencyEvent;
 }
 
 export type SwarmcastEventName = keyof SwarmcastEventMap;
@@ -70,6 +81,7 @@ export const SWARMCAST_EVENT_NAMES = [
   "segment",
   "error",
   "health",
+  "latency",
 ] as const satisfies readonly SwarmcastEventName[];
 export type Listener<K extends SwarmcastEventName> = (payload: SwarmcastEventMap[K]) => void;
 

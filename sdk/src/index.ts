@@ -15,12 +15,14 @@ export type {
   SwarmcastErrorKind,
   SegmentEvent,
   PeerEvent,
+  LatencyEvent,
 } from "./events";
 export type { SwarmcastStats, PeerStats, TrackerStats, DeliverySource } from "./stats/accumulator";
 export type { IntegrityMode, IntegrityStats } from "./integrity/verifier";
 export type { UploadStats } from "./upload/upload-governor";
 export type { SegmentStoreUsage } from "./live/segment-store";
 export type { LiveEdgeStats } from "./live/edge-fetcher";
+export type { AdaptiveLatencyStats } from "./live/adaptive-latency";
 export { version } from "./version";
 export { Hls };
 

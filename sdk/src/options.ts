@@ -85,6 +85,13 @@ export interface SwarmcastEngineOptions {
    */
   playlistRefresh?: boolean;
   /**
+   * Let the player fall back one segment further behind the live edge (slowing to 0.9× for a
+   * while, never stalling) once a fifth of the new live segments reached this viewer from the CDN
+   * late because its peers could not deliver them in time: large swarms and slow uplinks need
+   * more time per segment to spread. Default `true`; `false` keeps the player's latency.
+   */
+  adaptiveLatency?: boolean;
+  /**
    * Send the segments peers ask for one after another, each at the full measured uplink rate,
    * instead of all at once: the first peer has a segment sooner and passes it on while the
    * others wait their turn (needs `uplinkBudget`). Default `true`.
@@ -134,6 +141,7 @@ export interface ResolvedOptions {
   playbackHealth: boolean;
   uplinkBudget: boolean;
   playlistRefresh: boolean;
+  adaptiveLatency: boolean;
   serialUploads: boolean;
   uplinkYield: boolean;
   /** Where the stats beacon goes; undefined = off. */
@@ -173,6 +181,7 @@ const ENGINE_OPTION_NAMES = [
   "playbackHealth",
   "uplinkBudget",
   "playlistRefresh",
+  "adaptiveLatency",
   "serialUploads",
   "uplinkYield",
   "statsBeacon",
@@ -418,6 +427,10 @@ const OPTION_CHECKS: Record<EngineOptionName, OptionCheck> = {
     if (typeof value !== "boolean")
       fail("playlistRefresh", `option "playlistRefresh" must be true or false, got ${describe(value)}`);
   },
+  adaptiveLatency: (value) => {
+    if (typeof value !== "boolean")
+      fail("adaptiveLatency", `option "adaptiveLatency" must be true or false, got ${describe(value)}`);
+  },
   serialUploads: (value) => {
     if (typeof value !== "boolean")
       fail("serialUploads", `option "serialUploads" must be true or false, got ${describe(value)}`);
@@ -581,6 +594,7 @@ export function resolveOptions(input: unknown, { requireSrc }: { requireSrc: boo
     playbackHealth: o.playbackHealth ?? defaults.playbackHealth.enabled,
     uplinkBudget: o.uplinkBudget ?? defaults.uplinkBudget.enabled,
     playlistRefresh: o.playlistRefresh ?? defaults.playlistRefresh.enabled,
+    adaptiveLatency: o.adaptiveLatency ?? defaults.adaptiveLatency.enabled,
     serialUploads: o.serialUploads ?? defaults.serialUploads.enabled,
     uplinkYield: o.uplinkYield ?? defaults.uplinkYield.enabled,
   };

@@ -4,7 +4,8 @@ import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import { DEFAULT_SWARMCAST_CONFIG } from "../../sdk/src/config";
 import { edgeFetchDelaySec, secondsUntilUrgent } from "../../sdk/src/live/edge-timing";
-import { LiveEdgeFetcher, type LiveEdgeConfig } from "../../sdk/src/live/edge-fetcher";
+import { LiveEdgeFetcher, type LiveEdgeConfig, type LiveEdgeHooks } from "../../sdk/src/live/edge-fetcher";
+import type { SegmentOutcome } from "../../sdk/src/live/adaptive-latency";
 import type { LivePlayer, PlaylistEvent } from "../../sdk/src/live/live-player";
 import { LiveSegmentStore } from "../../sdk/src/live/segment-store";
 import { mergeHlsConfig, resolveOptions, SwarmcastOptionError } from "../../sdk/src/options";
@@ -233,7 +234,7 @@ async function edgeOnPlayer(
   config: Partial<LiveEdgeConfig>,
   state: { time: number; ahead: number },
   base: string,
-  withHooks: Partial<typeof hooks & { cdnFailing: (withinMs: number) => boolean }> = {},
+  withHooks: Partial<LiveEdgeHooks> = {},
 ) {
   const listeners: ((event: PlaylistEvent) => void)[] = [];
   const player: LivePlayer = {
@@ -383,13 +384,12 @@ describe("LiveEdgeFetcher second seeds", () => {
     base: string,
     redrawOnPeerFailure: boolean,
     cdnFailing?: (withinMs: number) => boolean,
+    outcomes: [SegmentOutcome, number][] = [],
   ) {
-    const fixture = await edgeOnPlayer(
-      { maxSpreadSec: 0.05, redrawOnPeerFailure },
-      { time: 10, ahead: 4 },
-      base,
-      cdnFailing ? { cdnFailing } : {},
-    );
+    const fixture = await edgeOnPlayer({ maxSpreadSec: 0.05, redrawOnPeerFailure }, { time: 10, ahead: 4 }, base, {
+      ...(cdnFailing ? { cdnFailing } : {}),
+      onSegmentOutcome: (outcome, durationSec) => void outcomes.push([outcome, durationSec]),
+    });
     fixture.edge.pmlListeners.onPeerConnect!({ peerId: "p1", streamType: "main" } as never);
     fixture.publish([5, 6]);
     fixture.publish([5, 6, 7]);
@@ -409,7 +409,8 @@ describe("LiveEdgeFetcher second seeds", () => {
 
   it("draws the early fetch again when the holder refuses before the segment is urgent", async () => {
     const cdn = await cdnServer();
-    const { edge, store, refused } = await fetcherWithPeer(cdn.base, true);
+    const outcomes: [SegmentOutcome, number][] = [];
+    const { edge, store, refused } = await fetcherWithPeer(cdn.base, true, undefined, outcomes);
     try {
       await new Promise((r) => setTimeout(r, 150));
       assert.deepEqual(cdn.requests, [], "PML is pulling it from a peer: no early fetch");
@@ -418,6 +419,7 @@ describe("LiveEdgeFetcher second seeds", () => {
       while (!store.hasData("s", 7) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       assert.deepEqual(cdn.requests, ["/s/7.ts"], "fetched from the CDN: a second seed");
       assert.deepEqual(edge.stats(), { seeded: 1, redraws: 1, redrawSeeded: 1 });
+      assert.deepEqual(outcomes, [["late", 2]], "a second seed is a segment the swarm did not deliver in time");
       refused();
       assert.equal(edge.stats().redraws, 1, "held now: nothing to draw for");
     } finally {
@@ -462,6 +464,68 @@ describe("LiveEdgeFetcher second seeds", () => {
     } finally {
       edge.destroy();
       await cdn.close();
+    }
+  });
+});
+
+describe("LiveEdgeFetcher segment outcomes", () => {
+  const loaded = (edge: LiveEdgeFetcher, url: string, downloadSource: "http" | "p2p") =>
+    edge.pmlListeners.onSegmentLoaded!({ segmentUrl: url, downloadSource, streamType: "main" } as never);
+
+  it("reports each new live segment once: a first seed, a peer's copy, PML's CDN fetch as late", async () => {
+    const served: string[] = [];
+    const cdn = createServer((request, response) => {
+      served.push(request.url ?? "");
+      response.end(Buffer.alloc(1000));
+    });
+    await new Promise<void>((resolve) => cdn.listen(0, "127.0.0.1", resolve));
+    const base = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`;
+    const outcomes: [SegmentOutcome, number][] = [];
+    const { edge, store, segment, publish } = await edgeOnPlayer(
+      { maxSpreadSec: 0.05, reserveSec: 0 },
+      { time: 10, ahead: 4 },
+      base,
+      { onSegmentOutcome: (outcome, durationSec) => void outcomes.push([outcome, durationSec]) },
+    );
+    try {
+      edge.pmlListeners.onPeerConnect!({ peerId: "p1", streamType: "main" } as never);
+      publish([5, 6]);
+      publish([5, 6, 7, 8, 9]);
+      // 8 and 9 come from PML: one from a peer, one over HTTP at the urgent moment.
+      for (const sn of [8, 9])
+        edge.onSegmentStart({ segment: { url: segment(sn).url }, downloadSource: "p2p" } as never);
+      const deadline = Date.now() + 2000;
+      while (!store.hasData("s", 7) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(served, ["/s/7.ts"]);
+      loaded(edge, segment(8).url, "p2p");
+      loaded(edge, segment(9).url, "http");
+      loaded(edge, segment(9).url, "p2p");
+      loaded(edge, segment(6).url, "http");
+      assert.deepEqual(outcomes, [
+        ["seed", 2],
+        ["peer", 2],
+        ["late", 2],
+      ]);
+    } finally {
+      edge.destroy();
+      cdn.closeAllConnections();
+      await new Promise((r) => cdn.close(r));
+    }
+  });
+
+  it("does not call a CDN fetch late without peers", async () => {
+    const outcomes: SegmentOutcome[] = [];
+    const { edge, segment, publish } = await edgeOnPlayer({}, { time: 10, ahead: 4 }, "http://127.0.0.1:9", {
+      onSegmentOutcome: (outcome) => void outcomes.push(outcome),
+      cdnFailing: () => true,
+    });
+    try {
+      publish([5, 6]);
+      publish([5, 6, 7]);
+      loaded(edge, segment(7).url, "http");
+      assert.deepEqual(outcomes, []);
+    } finally {
+      edge.destroy();
     }
   });
 });

@@ -9,6 +9,7 @@ import { DEFAULT_SWARMCAST_CONFIG } from "../config";
 import { Emitter, type SwarmcastEventMap } from "../events";
 import { healthOffStats, PlaybackHealth } from "../health/playback-health";
 import { IntegrityGuard } from "../integrity/guard";
+import { AdaptiveLatency } from "../live/adaptive-latency";
 import { LiveEdgeFetcher } from "../live/edge-fetcher";
 import { playerNeedsSegment } from "../live/edge-timing";
 import { PmlActivity } from "../live/pml-activity";
@@ -74,6 +75,8 @@ export class LiveP2PSession {
   readonly pmlActivity = new PmlActivity();
   /** How the CDN answered segment requests, from every path that asks it. */
   readonly cdnHealth = new CdnHealth();
+  /** Adds a segment of latency when peers cannot deliver new segments in time. */
+  readonly adaptiveLatency: AdaptiveLatency;
   private core: P2PCoreHandle | null = null;
   private player: LivePlayer | undefined;
   private health: PlaybackHealth | undefined;
@@ -121,6 +124,12 @@ export class LiveP2PSession {
     ]);
     this.pmlListeners = createPmlListeners(this, resolved.trackers);
     this.unwatchTrackers = this.p2pEnabled ? watchTrackers(resolved, this.stats, this.emitter, this.integrity) : [];
+    this.adaptiveLatency = new AdaptiveLatency(
+      { ...DEFAULT_SWARMCAST_CONFIG.adaptiveLatency, enabled: resolved.adaptiveLatency },
+      () => this.player,
+      (addedSec, lateShare) =>
+        this.emitter.emit("latency", { addedSec, totalAddedSec: this.adaptiveLatency.stats().addedSec, lateShare }),
+    );
     this.edge = this.p2pEnabled ? createEdgeFetcher(resolved, this) : undefined;
     this.timer = startStatsTimer(resolved.statsIntervalMs, this.emitter, () => this.snapshot(Date.now()));
     this.beacon =
@@ -252,6 +261,7 @@ export class LiveP2PSession {
       cdn: this.cdnHealth.stats(now),
       playlistRefreshes: this.playlistRefresh?.stats().refreshes ?? 0,
       liveEdge: this.edge?.stats() ?? null,
+      adaptiveLatency: this.adaptiveLatency.stats(),
     };
   }
 
@@ -461,6 +471,7 @@ function createEdgeFetcher(resolved: ResolvedOptions, session: LiveP2PSession): 
     serveCopies: (durationSec) => session.upload.serveCopies(durationSec),
     onUrgentWindow: (seconds) => session.setUrgentWindow(seconds),
     cdnFailing: (withinMs) => session.cdnHealth.failedWithin(withinMs, Date.now()),
+    onSegmentOutcome: (outcome, durationSec) => session.adaptiveLatency.note(outcome, durationSec),
     ...(session.uplinkYield ? { holdUplink: () => session.uplinkYield!.hold() } : {}),
   });
 }

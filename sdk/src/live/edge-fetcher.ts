@@ -4,6 +4,7 @@ import { LiveSegmentStore, type LiveSegmentStoreOptions, type SegmentStoreUsage 
 import { edgeFetchDelaySec, playerNeedsSegment, secondsUntilUrgent, type EdgeTimingConfig } from "./edge-timing";
 import { UrgentWindow, type UrgentWindowOptions } from "./urgent-window";
 import { setHttpFallbackEstimate } from "../peers/keep-peer-download";
+import type { SegmentOutcome } from "./adaptive-latency";
 
 export interface LiveEdgeConfig extends EdgeTimingConfig, LiveSegmentStoreOptions {
   /** Whether viewers fetch new live segments from the CDN themselves (see {@link LiveEdgeFetcher}). */
@@ -53,6 +54,8 @@ interface EdgeTask {
   timer: ReturnType<typeof setTimeout> | undefined;
   /** The draw was reopened after a failed peer attempt. */
   redrawn: boolean;
+  /** How this viewer obtained the segment, once it has. */
+  outcome: SegmentOutcome | undefined;
 }
 
 /** A player's request for a segment, waiting for the edge fetch of it. */
@@ -84,6 +87,13 @@ export interface LiveEdgeHooks {
    * HTTP, tell when the CDN is back, and after the pause an early fetch tries it again.
    */
   cdnFailing?(withinMs: number): boolean;
+  /**
+   * How this viewer obtained a new live segment lasting `durationSec` (one call per segment the
+   * fetcher watched): from a peer, as the first early fetch (a seed), or late, from the CDN after
+   * the swarm could not deliver it in time (PML's urgent fetch, or a seed drawn again after a
+   * holder refused). `adaptive-latency.ts` reads it.
+   */
+  onSegmentOutcome?(outcome: SegmentOutcome, durationSec: number): void;
 }
 
 /**
@@ -177,6 +187,8 @@ export class LiveEdgeFetcher {
   readonly pmlListeners: Partial<CoreEventMap> = {
     onSegmentStart: (details) => this.onSegmentStart(details),
     onSegmentLoaded: ({ segmentUrl, downloadSource, streamType }) => {
+      if (streamType === "main")
+        this.noteOutcome(this.tasks.get(segmentUrl), downloadSource === "p2p" ? "peer" : "late");
       const start = this.pmlLoading.get(segmentUrl);
       if (downloadSource !== "http" || streamType !== "main" || start?.source !== "http") return;
       this.noteHttpFetch((Date.now() - start.at) / 1000);
@@ -264,6 +276,7 @@ export class LiveEdgeFetcher {
       end: frag.start + frag.duration,
       timer: undefined,
       redrawn: false,
+      outcome: undefined,
     };
     if (this.timeToUrgent(task) <= 0) return;
     this.tasks.set(frag.url, task);
@@ -311,6 +324,14 @@ export class LiveEdgeFetcher {
     this.draw(task);
   }
 
+  private noteOutcome(task: EdgeTask | undefined, outcome: SegmentOutcome): void {
+    if (!task || task.outcome !== undefined || this.destroyed) return;
+    task.outcome = outcome;
+    // Without peers the CDN is the only source, never a sign of a swarm short of time.
+    if (outcome === "late" && this.peers.size === 0) return;
+    this.hooks.onSegmentOutcome?.(outcome, task.end - task.start);
+  }
+
   stats(): LiveEdgeStats {
     return { ...this.counts };
   }
@@ -348,6 +369,7 @@ export class LiveEdgeFetcher {
         if (data && data.byteLength > 0 && !this.destroyed) {
           this.hooks.onHttpSegment(task.url, data.byteLength);
           this.noteHttpFetch((Date.now() - startedAt) / 1000);
+          this.noteOutcome(task, task.redrawn ? "late" : "seed");
         }
         return data;
       },

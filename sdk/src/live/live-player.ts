@@ -16,6 +16,11 @@ export interface LivePlayer {
   frames?(): { dropped: number; total: number } | undefined;
   /** Reloads the live media playlist being loaded now, ahead of the player's schedule. */
   refreshPlaylist?(): void;
+  /**
+   * Falls back `seconds` further behind the live edge without a stall or a seek: plays at
+   * `slowRate` until its latency has grown by that much, and keeps the new latency as its target.
+   */
+  addLatency?(seconds: number, slowRate: number): void;
   /** Subscribes to player events; returns the function that unsubscribes. */
   on<K extends keyof LivePlayerEventMap>(event: K, fn: (payload: LivePlayerEventMap[K]) => void): () => void;
 }

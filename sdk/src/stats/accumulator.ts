@@ -1,6 +1,7 @@
 import type { PlaybackHealthStats } from "../health/playback-health";
 import type { TrustStats } from "../integrity/trust-stats";
 import type { SegmentStoreUsage } from "../live/segment-store";
+import type { AdaptiveLatencyStats } from "../live/adaptive-latency";
 import type { LiveEdgeStats } from "../live/edge-fetcher";
 import type { CdnHealthStats } from "./cdn-health";
 import { SlidingRate } from "./rate";
@@ -77,6 +78,8 @@ export interface SwarmcastStats extends TrustStats {
   playlistRefreshes: number;
   /** What the live edge fetcher did: segments this viewer seeded, draws reopened after a refusal; null when it is off. */
   liveEdge: LiveEdgeStats | null;
+  /** Latency steps taken because peers could not deliver new segments in time (`adaptiveLatency`), and the late share now. */
+  adaptiveLatency: AdaptiveLatencyStats;
 }
 
 interface PeerEntry {
@@ -197,7 +200,7 @@ export class StatsAccumulator {
     now: number,
   ): Omit<
     SwarmcastStats,
-    keyof TrustStats | "version" | "health" | "storage" | "cdn" | "playlistRefreshes" | "liveEdge"
+    keyof TrustStats | "version" | "health" | "storage" | "cdn" | "playlistRefreshes" | "liveEdge" | "adaptiveLatency"
   > {
     const total = this.httpBytes + this.p2pBytes;
     const httpDownloadRate = this.httpRate.rate(now);
