@@ -95,7 +95,7 @@ export function renderAudienceMarkdown(result: AudienceResult): string {
         return e ? `${e.seeded} / ${e.redraws} / ${e.redrawSeeded}` : "–";
       },
     ),
-    row("Virtual viewers that added a segment of latency (adaptive latency) by the window's end", (m) => {
+    row("Viewers that added a segment of latency (adaptive latency) by the window's end", (m) => {
       const l = m.steady.latencySteps;
       return l ? `${l.stepped} of ${l.of}` : "–";
     }),

@@ -663,7 +663,7 @@ function summarizeMode(
         : null,
       /** Virtual viewers' edge fetcher in the window, summed; null without it. */
       liveEdge: sumCounts(perViewer.map((v) => v.liveEdge)),
-      /** Virtual viewers that had added latency by the end of the window, of those reporting it; null without them. */
+      /** Viewers (virtual and Chromium) that had added latency by the end of the window, of those reporting it; null without them. */
       latencySteps: perViewer.some((v) => v.adaptiveLatency !== null)
         ? {
             stepped: perViewer.filter((v) => (v.adaptiveLatency?.steps ?? 0) > 0).length,

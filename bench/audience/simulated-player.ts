@@ -80,8 +80,6 @@ export class SimulatedPlayer implements LivePlayer {
   private playheadSec = 0;
   /** Playback rate: 1, or below it while the SDK has the playhead fall back (`addLatency`). */
   private rate = 1;
-  /** Latency still to gain at the slow rate, seconds. */
-  private fallingBackSec = 0;
   /** Latency the SDK added to the live sync target, seconds. */
   private addedLatencySec = 0;
   private bufferEndSec = 0;
@@ -129,11 +127,18 @@ export class SimulatedPlayer implements LivePlayer {
     return this.level;
   }
 
-  /** As the hls.js adapter does: the live sync target moves back, and playback runs at `slowRate` until the latency grew by `seconds`. */
+  /** As the hls.js adapter does: the live sync target moves back by `seconds`, and playback runs at `slowRate` until the latency reaches it. */
   addLatency(seconds: number, slowRate: number): void {
     this.addedLatencySec += seconds;
-    this.fallingBackSec += seconds;
-    this.rate = slowRate;
+    const target = this.targetLatency();
+    const latency = this.latency();
+    if (target !== null && latency !== null && latency < target) this.rate = slowRate;
+  }
+
+  /** hls.js's target latency: `liveSyncDurationCount` target durations, plus what the SDK added. */
+  private targetLatency(): number | null {
+    const playlist = this.playlists.get(this.level);
+    return playlist ? this.config.liveSyncDurationCount * playlist.targetDuration + this.addedLatencySec : null;
   }
 
   /** The SDK's playback health reads it: buffer ahead while playing (a stall reads 0). */
@@ -388,11 +393,9 @@ export class SimulatedPlayer implements LivePlayer {
     }
     this.playheadSec = Math.min(this.bufferEndSec, this.playheadSec + elapsed * this.rate);
     if (this.rate < 1) {
-      this.fallingBackSec -= elapsed * (1 - this.rate);
-      if (this.fallingBackSec <= 0) {
-        this.fallingBackSec = 0;
-        this.rate = 1;
-      }
+      const target = this.targetLatency();
+      const latency = this.latency();
+      if (target === null || latency === null || latency >= target) this.rate = 1;
     }
     if (this.bufferEndSec - this.playheadSec < 1e-3) {
       this.counters.stalls++;

@@ -76,6 +76,8 @@ export interface ViewerSnapshot {
   cdn?: { failures: number; outageMs: number; peerSegmentsDuringOutage: number };
   /** Timers the page has pending (timeouts not yet run, intervals not cleared). */
   timers?: number;
+  /** The SDK's latency steps (`stats().adaptiveLatency`, swarmcast mode). */
+  adaptiveLatency?: { steps: number; addedSec: number; late: number; counted: number };
   /** The SDK's live segment store (`stats().storage`, swarmcast mode). */
   storage?: { segments: number; pending: number; bytes: number } | null;
 }
@@ -249,6 +251,7 @@ class Viewer {
               outageMs: stats.cdn.outageMs,
               peerSegmentsDuringOutage: stats.cdn.peerSegmentsDuringOutage,
             },
+            adaptiveLatency: { ...stats.adaptiveLatency },
             storage: stats.storage
               ? { segments: stats.storage.segments, pending: stats.storage.pending, bytes: stats.storage.bytes }
               : null,

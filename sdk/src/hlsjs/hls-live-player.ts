@@ -63,17 +63,18 @@ export class HlsLivePlayer implements LivePlayer {
 
   /**
    * hls.js's target latency moves back by `seconds` (where a seek to live or a stall's recovery
-   * lands), and the media element plays at `slowRate` until hls.js's measured latency has grown
-   * by as much. A page that set its own playback rate keeps it: the target moves, the rate not.
+   * lands), and the media element plays at `slowRate` until hls.js's measured latency reaches the
+   * new target: a player already behind its target falls back only the rest of the way. A page
+   * that set its own playback rate keeps it: the target moves, the rate not.
    */
   addLatency(seconds: number, slowRate: number): void {
     const hls = this.hls;
     const media = hls.media;
     const target = hls.targetLatency;
     if (!media || target === null) return;
-    hls.targetLatency = target + seconds;
-    if (media.playbackRate !== 1) return;
-    const reach = hls.latency + seconds;
+    const reach = target + seconds;
+    hls.targetLatency = reach;
+    if (media.playbackRate !== 1 || hls.latency >= reach) return;
     const stop = (): void => media.removeEventListener("timeupdate", check);
     const check = (): void => {
       if (hls.media !== media || media.playbackRate !== slowRate) return stop();

@@ -17,8 +17,8 @@ export interface LivePlayer {
   /** Reloads the live media playlist being loaded now, ahead of the player's schedule. */
   refreshPlaylist?(): void;
   /**
-   * Falls back `seconds` further behind the live edge without a stall or a seek: plays at
-   * `slowRate` until its latency has grown by that much, and keeps the new latency as its target.
+   * Moves its live latency target `seconds` further behind the live edge and falls back to it
+   * without a stall or a seek: plays at `slowRate` until its latency reaches the new target.
    */
   addLatency?(seconds: number, slowRate: number): void;
   /** Subscribes to player events; returns the function that unsubscribes. */
