@@ -51,6 +51,13 @@ export function renderMarkdown(result: BenchResult): string {
     ["Stalls (count / total)", (m) => `${m.steady.stalls} / ${ms(m.steady.stalledMs)}`],
     ["Startup to first frame, median / p95", (m) => dist(m.startupMs, ms)],
     ["Live latency, median / p95", (m) => dist(m.steady.latencySeconds, sec)],
+    [
+      "Viewers that added a segment of latency (adaptive latency)",
+      (m) => {
+        const reporting = m.viewerResults.filter((v) => v.latencySteps !== null);
+        return reporting.length ? `${reporting.filter((v) => v.latencySteps! > 0).length} of ${reporting.length}` : "–";
+      },
+    ],
     ["hls.js errors, fatal / non-fatal", (m) => `${m.steady.hlsFatal} / ${m.steady.hlsNonFatal}`],
     ["Player error events (SDK / PML)", (m) => String(m.steady.playerErrors)],
     ["Page exceptions", (m) => String(m.pageErrors)],

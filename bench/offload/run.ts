@@ -70,6 +70,8 @@ export interface ViewerResult {
   pageErrors: number;
   sampleFailures: number;
   recentProblems: string[];
+  /** Latency steps the SDK took (swarmcast mode, `stats().adaptiveLatency`); null otherwise. */
+  latencySteps: number | null;
 }
 
 export interface ModeResult {
@@ -580,6 +582,7 @@ function viewerResult(v: BenchViewer, steady: WindowFigures): ViewerResult {
     pageErrors: v.pageErrors,
     sampleFailures: v.sampleFailures,
     recentProblems: v.recentProblems(),
+    latencySteps: last?.adaptiveLatency?.steps ?? null,
   };
 }
 
