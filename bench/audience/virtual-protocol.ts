@@ -2,7 +2,7 @@ import type { StallRecord } from "./simulated-player";
 import type { ViewerSnapshot } from "../pages/viewer.js";
 import type { BytesByAddress, ConnectionCounts } from "./webrtc-probe";
 import type { HttpCauseCounts } from "./http-causes";
-import type { LiveEdgeStats, AdaptiveLatencyStats } from "../../sdk/src/engine-entry";
+import type { LiveEdgeStats } from "../../sdk/src/engine-entry";
 
 export type AudienceMode = "http-only" | "pml-defaults" | "swarmcast";
 
@@ -104,8 +104,6 @@ export interface VirtualSnapshot extends ViewerSnapshot {
   playlistRefreshes?: number;
   /** The SDK's live edge fetcher: segments seeded, draws reopened after a refusal (`stats().liveEdge`). */
   liveEdge?: LiveEdgeStats;
-  /** Latency steps the SDK took (`stats().adaptiveLatency`). */
-  adaptiveLatency?: AdaptiveLatencyStats;
   /** Why the segments it took from the CDN came from there (P2P modes). */
   httpCauses?: HttpCauseCounts;
   faults?: FaultCounters;

@@ -77,7 +77,7 @@ export interface ViewerSnapshot {
   /** Timers the page has pending (timeouts not yet run, intervals not cleared). */
   timers?: number;
   /** The SDK's latency steps (`stats().adaptiveLatency`, swarmcast mode). */
-  adaptiveLatency?: { steps: number; addedSec: number; late: number; counted: number };
+  adaptiveLatency?: SwarmcastModule.AdaptiveLatencyStats;
   /** The SDK's live segment store (`stats().storage`, swarmcast mode). */
   storage?: { segments: number; pending: number; bytes: number } | null;
 }

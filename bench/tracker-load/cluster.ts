@@ -500,10 +500,10 @@ export function renderClusterSweepMarkdown(results: ClusterBenchResult[]): strin
     "|---|---|---|---|---|---|---|---|",
     ...rows,
     "",
-    ...results.flatMap((r) => [
+    ...results.map((r) =>
       renderClusterMarkdown(r)
         .replace(/^# Tracker cluster cost$/m, `## ${r.config.rate} announces/s`)
         .replace(/^## Each round$/m, "### Each round"),
-    ]),
+    ),
   ].join("\n");
 }

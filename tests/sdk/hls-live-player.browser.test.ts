@@ -10,26 +10,13 @@ import commonjs from "@rollup/plugin-commonjs";
 import { nodeResolve } from "@rollup/plugin-node-resolve";
 import replace from "@rollup/plugin-replace";
 import type { BrowserContext, Page } from "playwright-core";
-import { rollup, type Plugin } from "rollup";
-import ts from "typescript";
+import { rollup } from "rollup";
 import { useStage } from "../../devkit/stage";
+import { transpile } from "./rollup-transpile";
 import { waitFor } from "../../devkit/wait";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const OUT = join(ROOT, "tests/output/hls-live-player");
-
-/** TypeScript to JavaScript file by file: `npx tsc` type-checks these sources. */
-const transpile: Plugin = {
-  name: "transpile",
-  transform(code, id) {
-    if (!id.endsWith(".ts")) return null;
-    const out = ts.transpileModule(code, {
-      fileName: id,
-      compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
-    });
-    return { code: out.outputText, map: null };
-  },
-};
 
 async function buildPage(): Promise<void> {
   const bundle = await rollup({

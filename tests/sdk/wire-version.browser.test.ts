@@ -11,9 +11,9 @@ import commonjs from "@rollup/plugin-commonjs";
 import { nodeResolve } from "@rollup/plugin-node-resolve";
 import replace from "@rollup/plugin-replace";
 import { rollup, type Plugin } from "rollup";
-import ts from "typescript";
 import { WIRE_VERSION } from "../../shared/protocol";
 import { useStage } from "../../devkit/stage";
+import { transpile } from "./rollup-transpile";
 import { waitFor } from "../../devkit/wait";
 import { openViewer, type Viewer } from "./viewer";
 
@@ -34,19 +34,6 @@ function wireVersion(value: number): Plugin {
     },
   };
 }
-
-/** TypeScript to JavaScript file by file: the normal build already type-checked these sources. */
-const transpile: Plugin = {
-  name: "transpile",
-  transform(code, id) {
-    if (!id.endsWith(".ts")) return null;
-    const out = ts.transpileModule(code, {
-      fileName: id,
-      compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
-    });
-    return { code: out.outputText, map: null };
-  },
-};
 
 /** The script-tag build (sdk/src/iife.ts) with another wire version, plus a copy of the player page loading it. */
 async function buildOtherWireVersion(): Promise<void> {
