@@ -33,6 +33,15 @@ export type { LiveEdgeStats } from "./live/edge-fetcher";
 export type { AdaptiveLatencyStats } from "./live/adaptive-latency";
 export { version } from "./version";
 
+/*
+ * The live decisions, as pure functions and classes with explicit clocks, so a model of many
+ * viewers (bench/simulator) runs the SDK's own rules instead of copies of them.
+ */
+export { edgeFetchDelaySec, secondsUntilUrgent, type EdgeTimingConfig } from "./live/edge-timing";
+export { AdaptiveLatency, type AdaptiveLatencyConfig, type SegmentOutcome } from "./live/adaptive-latency";
+export { keepPeerDownload, type KeepPeerDownloadConfig, type PeerDownloadProgress } from "./peers/keep-peer-download";
+export { UplinkBudget, type UplinkBudgetOptions } from "./upload/uplink-budget";
+
 /** Validates `options` (those of `createP2PEngine`) and returns a {@link LiveEngine}. */
 export function createLiveEngine(options: SwarmcastEngineOptions): LiveEngine {
   return createLiveEngineFromResolved(resolveOptions(options, { requireSrc: false }));
