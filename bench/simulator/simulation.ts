@@ -185,7 +185,7 @@ export function simulate(sdk: Sdk, config: SimulationConfig, linksName = "custom
   /** The segment is one the edge fetcher watched (new in the playlist, not yet urgent). */
   const watched = new Uint8Array(n * segments);
   const pulls = new Map<number, Pull>();
-  /** Early CDN fetches under way, announced when they start: when their bytes arrive. */
+  /** Downloads announced before they are done (early CDN fetches; admitted pulls in the what-if): when their bytes arrive. */
   const inFlight = new Map<number, number>();
   const firstJoin = (config.liveSyncCount + 1) * D;
   const windowStart = firstJoin + config.warmupSec;
