@@ -105,7 +105,7 @@ async function main(): Promise<void> {
   const seeds = positive("seeds", values.seeds, 5);
   const seedsUpTo = positive("seeds-up-to", values["seeds-up-to"], 1000);
   const latencyViewers = positive("latency-viewers", values["latency-viewers"], 1000, 0);
-  const latencyCounts = list("latency-counts", values["latency-counts"] ?? "3,4,5").map((x) => x);
+  const latencyCounts = list("latency-counts", values["latency-counts"] ?? "3,4,5");
   const steadySec = positive("steady", values.steady, DEFAULT_SIMULATION.steadySec, 10);
   const seedCopies =
     values["seed-copies"] === undefined ? undefined : positive("seed-copies", values["seed-copies"], 1);

@@ -57,6 +57,10 @@ export function summarize(p: SweepPoint) {
   };
 }
 
+/** The mean offload and, in brackets, its range over the runs. */
+const offloadRange = (s: ReturnType<typeof summarize>) =>
+  `${pct(s.offload)} (${pct(s.offloadMin)}–${pct(s.offloadMax)})`;
+
 const modeName = (p: SweepPoint) =>
   p.adaptiveLatency ? "adaptive latency (default)" : `stock latency (${p.liveSyncCount} segments)`;
 
@@ -80,9 +84,7 @@ export function renderMarkdown(report: SimulatorReport, charts: { sizes: string;
     lines.push(
       `| ${row.label} | ${row.bench
         .map((b) => `${b.source}: ${pct(b.offload)}, ${num(b.latencyMedianSec)} / ${num(b.latencyP95Sec)} s`)
-        .join(
-          "; ",
-        )} | ${pct(s.offload)} (${pct(s.offloadMin)}–${pct(s.offloadMax)}), ${num(s.latencyMedianSec)} / ${num(
+        .join("; ")} | ${offloadRange(s)}, ${num(s.latencyMedianSec)} / ${num(
         s.latencyP95Sec,
       )} s | ${((s.offload - benchOffload) * 100).toFixed(1)} points |`,
     );
@@ -99,9 +101,7 @@ export function renderMarkdown(report: SimulatorReport, charts: { sizes: string;
   for (const p of report.sizes) {
     const s = summarize(p);
     lines.push(
-      `| ${p.viewers.toLocaleString("en")} | ${modeName(p)} | ${p.runs.length} | ${pct(s.offload)} (${pct(s.offloadMin)}–${pct(
-        s.offloadMax,
-      )}) | ${pct(s.bound)} / **${s.ratio.toFixed(2)}** | ${pct(s.rebuffering, 2)} / ${num(s.stalls)} | ${num(
+      `| ${p.viewers.toLocaleString("en")} | ${modeName(p)} | ${p.runs.length} | ${offloadRange(s)} | ${pct(s.bound)} / **${s.ratio.toFixed(2)}** | ${pct(s.rebuffering, 2)} / ${num(s.stalls)} | ${num(
         s.latencyMedianSec,
       )} / ${num(s.latencyP95Sec)} | ${pct(s.stepped, 0)} | ${pct(s.late)} / ${pct(s.seed)} | ${Object.entries(s.upload)
         .map(([k, v]) => `${k}: ${num(v, 2)}`)
@@ -120,9 +120,7 @@ export function renderMarkdown(report: SimulatorReport, charts: { sizes: string;
   for (const p of report.latency) {
     const s = summarize(p);
     lines.push(
-      `| ${p.viewers.toLocaleString("en")} | ${p.liveSyncCount}${p.adaptiveLatency ? " + adaptive" : ""} | ${p.runs.length} | ${pct(
-        s.offload,
-      )} (${pct(s.offloadMin)}–${pct(s.offloadMax)}) | ${s.ratio.toFixed(2)} | ${pct(s.rebuffering, 2)} | ${num(
+      `| ${p.viewers.toLocaleString("en")} | ${p.liveSyncCount}${p.adaptiveLatency ? " + adaptive" : ""} | ${p.runs.length} | ${offloadRange(s)} | ${s.ratio.toFixed(2)} | ${pct(s.rebuffering, 2)} | ${num(
         s.latencyMedianSec,
       )} / ${num(s.latencyP95Sec)} |`,
     );

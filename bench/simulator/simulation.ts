@@ -84,10 +84,7 @@ export interface ViewerResult {
   uploadedBytes: number;
   stalls: number;
   stalledSec: number;
-  watchedSec: number;
   latencySteps: number;
-  /** Latency behind the origin's clock at the end, seconds. */
-  clockLatencySec: number;
   outcomes: { peer: number; seed: number; late: number };
 }
 
@@ -232,9 +229,7 @@ export function simulate(sdk: Sdk, config: SimulationConfig, linksName = "custom
         uploadedBytes: 0,
         stalls: 0,
         stalledSec: 0,
-        watchedSec: 0,
         latencySteps: 0,
-        clockLatencySec: 0,
         outcomes: { peer: 0, seed: 0, late: 0 },
       },
     };
@@ -282,11 +277,16 @@ export function simulate(sdk: Sdk, config: SimulationConfig, linksName = "custom
   }
   function holders(v: Viewer, k: number): number[] {
     const list: number[] = [];
-    for (const j of v.neighbors) {
-      const s = state[j * segments + k];
-      if (s === HAVE || ((s === CDN_FETCH || s === PULLING) && inFlight.has(j * segments + k))) list.push(j);
-    }
+    for (const j of v.neighbors) if (holds(j, k)) list.push(j);
     return list;
+  }
+  /** Viewer `j` holds segment `k`, or announced it while its download runs. */
+  function holds(j: number, k: number): boolean {
+    const s = state[j * segments + k];
+    return s === HAVE || ((s === CDN_FETCH || s === PULLING) && inFlight.has(j * segments + k));
+  }
+  function hasHolder(v: Viewer, k: number): boolean {
+    return v.neighbors.some((j) => holds(j, k));
   }
   function joinedPeers(v: Viewer): number {
     let count = 0;
@@ -340,7 +340,7 @@ export function simulate(sdk: Sdk, config: SimulationConfig, linksName = "custom
     const untilUrgent = secondsUntil(v, k * D - highDemandSec, t);
     if (untilUrgent <= 0) return cdnFetch(v, k, "late");
     watched[at] = isNew ? 1 : 0;
-    if (holders(v, k).length > 0) startPull(v, k);
+    if (hasHolder(v, k)) startPull(v, k);
     else draw(v, k, untilUrgent);
     q.after(untilUrgent, () => urgent(v, k));
   }
@@ -354,7 +354,7 @@ export function simulate(sdk: Sdk, config: SimulationConfig, linksName = "custom
     q.after(delay, () => {
       if (state[at] !== WAITING || drawToken[at] !== token) return;
       events++;
-      if (holders(v, k).length > 0) startPull(v, k);
+      if (hasHolder(v, k)) startPull(v, k);
       else cdnFetch(v, k, redrawn[at] ? "late" : "seed", true);
     });
   }
@@ -432,7 +432,7 @@ export function simulate(sdk: Sdk, config: SimulationConfig, linksName = "custom
       draw(v, k, untilUrgent);
     } else state[at] = WAITING;
     q.after(PML_PASS_SEC, () => {
-      if (state[at] === WAITING && holders(v, k).length > 0) startPull(v, k);
+      if (state[at] === WAITING && hasHolder(v, k)) startPull(v, k);
     });
   }
 
@@ -590,8 +590,6 @@ export function simulate(sdk: Sdk, config: SimulationConfig, linksName = "custom
   for (const v of viewers) {
     cdn += v.result.cdnBytes;
     received += v.result.cdnBytes + v.result.peerBytes;
-    v.result.watchedSec = config.steadySec;
-    v.result.clockLatencySec = latency(v, windowEnd);
     if (v.stallSince >= 0 && v.stallSince < windowEnd) {
       v.result.stalls++;
       v.result.stalledSec += windowEnd - Math.max(v.stallSince, windowStart);
