@@ -46,6 +46,16 @@ export const DEFAULT_SWARMCAST_CONFIG = {
      * (a 5 Mbit/s uplink) a quarter as often: the others pull from the first fetcher.
      */
     seedCopies: 4,
+    /**
+     * A viewer whose uplink sends 2 copies of a segment within its duration announces a new
+     * segment it pulls from a peer as soon as the first bytes arrive, and serves it once it has
+     * all of it (`live/peer-relay.ts`); 0: never. A peer's read of such a segment waits at most
+     * `relayReadWaitMs` for the bytes (then "absent"); an announcement neither fulfilled nor
+     * withdrawn lapses after `relayExpiryMs`.
+     */
+    relayMinCopies: 2,
+    relayReadWaitMs: 1000,
+    relayExpiryMs: 10_000,
     /** Media kept behind the playhead for peers that sit a little further back. */
     keepBehindSec: 20,
     limitMiB: 64,

@@ -126,6 +126,7 @@ describe("virtual viewer", () => {
         const enough = () =>
           all.every((v) => (v.last?.watchMs ?? 0) >= 20_000) &&
           viewers.some((v) => (v.last?.p2pBytes ?? 0) > 0) &&
+          viewers.some((v) => (v.last?.liveEdge?.relayed ?? 0) > 0) &&
           stock.some((v) => (v.last?.p2pBytes ?? 0) > 0);
         while (!enough() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1000));
       } finally {
@@ -139,6 +140,11 @@ describe("virtual viewer", () => {
       const uploaded = last.reduce((sum, s) => sum + s.uploadedBytes, 0);
       assert.ok(p2p > 0, "no segment crossed between the SDK's virtual viewers");
       assert.ok(Math.abs(uploaded - p2p) <= 0.05 * p2p + 200_000, `uploaded ${uploaded} vs received from peers ${p2p}`);
+      // A viewer pulling a new segment from a peer announces it at the first bytes (a relay).
+      assert.ok(
+        last.some((s) => (s.liveEdge?.relayed ?? 0) > 0),
+        `relayed: ${last.map((s) => s.liveEdge?.relayed).join(", ")}`,
+      );
       const connected = last.reduce((sum, s) => sum + s.connections.connected, 0);
       assert.ok(connected >= 2, `peer connections counted: ${connected}`);
       // What a soak watches: the SDK's store (stats().storage) holds what was played, the process its heap.

@@ -68,7 +68,12 @@ describe("edge timing", () => {
 
 describe("LiveSegmentStore", () => {
   async function makeStore() {
-    const store = new LiveSegmentStore({ keepBehindSec: 10, limitMiB: 1 });
+    const store = new LiveSegmentStore({
+      keepBehindSec: 10,
+      limitMiB: 1,
+      relayReadWaitMs: 1000,
+      relayExpiryMs: 10_000,
+    });
     await store.initialize(coreConfig, streamConfig, streamConfig);
     const changes: string[] = [];
     store.setSegmentChangeCallback((id) => changes.push(id));
@@ -85,11 +90,11 @@ describe("LiveSegmentStore", () => {
     assert.equal(store.hasData("s", 7), false);
     assert.equal(store.isInFlight("s", 7), true);
     assert.deepEqual(store.getStoredSegmentIds("w", "s"), [7]);
-    assert.deepEqual(store.usage(), { segments: 0, pending: 1, bytes: 0, limitBytes: 1024 * 1024 });
+    assert.deepEqual(store.usage(), { segments: 0, pending: 1, relaying: 0, bytes: 0, limitBytes: 1024 * 1024 });
     const asked = store.getSegmentData("w", "s", 7);
     finish(new Uint8Array([1, 2, 3]).buffer);
     assert.equal(await stored, true);
-    assert.deepEqual(store.usage(), { segments: 1, pending: 0, bytes: 3, limitBytes: 1024 * 1024 });
+    assert.deepEqual(store.usage(), { segments: 1, pending: 0, relaying: 0, bytes: 3, limitBytes: 1024 * 1024 });
     assert.deepEqual(new Uint8Array((await asked)!), new Uint8Array([1, 2, 3]));
     assert.equal(store.hasData("s", 7), true);
   });
@@ -103,6 +108,53 @@ describe("LiveSegmentStore", () => {
     assert.equal(store.hasSegment("w", "s", 3), false);
     assert.deepEqual(changes, ["s", "s"]);
     assert.equal(await store.storeWhenFetched("s", 4, 8, 10, Promise.resolve(new ArrayBuffer(0))), false, "empty body");
+  });
+
+  it("relays a segment PML is pulling: announced to peers, not to PML, served once PML stores it", async () => {
+    const { store, changes } = await makeStore();
+    assert.equal(store.relay("s", 7, 14, 16), true);
+    assert.deepEqual(changes, ["s"], "announced at once");
+    assert.deepEqual(store.getStoredSegmentIds("w", "s"), [7]);
+    assert.equal(store.hasSegment("w", "s", 7), false, "PML keeps pulling it");
+    assert.equal(store.announces("s", 7), true);
+    assert.equal(store.isRelaying("s", 7), true);
+    assert.equal(store.isInFlight("s", 7), false, "no CDN fetch of it");
+    assert.deepEqual(store.usage(), { segments: 0, pending: 0, relaying: 1, bytes: 0, limitBytes: 1024 * 1024 });
+    assert.equal(store.relay("s", 7, 14, 16), false, "one entry per segment");
+    const asked = store.getSegmentData("w", "s", 7);
+    await store.storeSegment("w", "s", 7, new Uint8Array([4, 5]).buffer, 14, 16, "main", true);
+    assert.deepEqual(new Uint8Array((await asked)!), new Uint8Array([4, 5]), "the peer that asked gets the bytes");
+    assert.equal(store.isRelaying("s", 7), false);
+    assert.deepEqual(changes, ["s"], "announced once: the stored bytes tell peers nothing new");
+    assert.equal(store.hasSegment("w", "s", 7), true);
+    assert.deepEqual(store.usage(), { segments: 1, pending: 0, relaying: 0, bytes: 2, limitBytes: 1024 * 1024 });
+    store.withdrawRelay("s", 7);
+    assert.equal(store.hasData("s", 7), true, "a stored segment is never withdrawn as a relay");
+  });
+
+  it("withdraws a relay whose pull failed, answers a read that would wait too long, and lets a stale one lapse", async () => {
+    const store = new LiveSegmentStore({ keepBehindSec: 10, limitMiB: 1, relayReadWaitMs: 40, relayExpiryMs: 120 });
+    const changes: string[] = [];
+    store.setSegmentChangeCallback((id) => changes.push(id));
+    store.relay("s", 3, 6, 8);
+    const waiting = store.getSegmentData("w", "s", 3);
+    store.withdrawRelay("s", 3);
+    assert.equal(await waiting, undefined, "a peer waiting for it is answered 'absent'");
+    assert.deepEqual(store.getStoredSegmentIds("w", "s"), []);
+    assert.deepEqual(changes, ["s", "s"], "PML is told both times");
+
+    store.relay("s", 4, 8, 10);
+    const startedAt = Date.now();
+    assert.equal(await store.getSegmentData("w", "s", 4), undefined, "the pull did not finish in relayReadWaitMs");
+    assert.ok(Date.now() - startedAt < 110, "answered after the read wait, not the expiry");
+    assert.equal(store.isRelaying("s", 4), true, "the relay itself goes on");
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(store.announces("s", 4), false, "lapsed after relayExpiryMs");
+
+    store.relay("s", 5, 10, 12);
+    const pending = store.getSegmentData("w", "s", 5);
+    store.destroy();
+    assert.equal(await pending, undefined, "destroy answers every waiting read");
   });
 
   it("refuses a second fetch of a segment it holds", async () => {
@@ -186,6 +238,7 @@ describe("liveEdge option and live sync defaults", () => {
     assert.equal(r.reserveSec, 0.5);
     assert.equal(r.maxSpreadSec, DEFAULT_SWARMCAST_CONFIG.liveEdge.maxSpreadSec);
     assert.equal(resolve(opts({ liveEdge: { seedCopies: 1 } })).liveEdge.seedCopies, 1);
+    assert.equal(resolve(opts({ liveEdge: { relayMinCopies: 0 } })).liveEdge.relayMinCopies, 0);
   });
 
   it("names the bad liveEdge field", () => {
@@ -195,6 +248,7 @@ describe("liveEdge option and live sync defaults", () => {
       [{ reserveSec: -1 }, /"liveEdge.reserveSec" must be a number of seconds ≥ 0, got -1/],
       [{ maxSpreadSec: "2" }, /"liveEdge.maxSpreadSec" .* got "2"/],
       [{ seedCopies: 0.5 }, /"liveEdge.seedCopies" must be a number ≥ 1 .* got 0.5/],
+      [{ relayMinCopies: -1 }, /"liveEdge.relayMinCopies" must be a number ≥ 0 .* got -1/],
       [{ spread: 1 }, /unknown option "liveEdge.spread"/],
     ];
     for (const [value, pattern] of bad) {
@@ -418,7 +472,7 @@ describe("LiveEdgeFetcher second seeds", () => {
       const deadline = Date.now() + 2000;
       while (!store.hasData("s", 7) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       assert.deepEqual(cdn.requests, ["/s/7.ts"], "fetched from the CDN: a second seed");
-      assert.deepEqual(edge.stats(), { seeded: 1, redraws: 1, redrawSeeded: 1 });
+      assert.deepEqual(edge.stats(), { seeded: 1, redraws: 1, redrawSeeded: 1, relayed: 0, relayWithdrawn: 0 });
       assert.deepEqual(outcomes, [["late", 2]], "a second seed is a segment the swarm did not deliver in time");
       refused();
       assert.equal(edge.stats().redraws, 1, "held now: nothing to draw for");
@@ -439,11 +493,59 @@ describe("LiveEdgeFetcher second seeds", () => {
       off.refused();
       await new Promise((r) => setTimeout(r, 200));
       assert.deepEqual(cdn.requests, []);
-      assert.deepEqual(first.edge.stats(), { seeded: 0, redraws: 1, redrawSeeded: 0 });
-      assert.deepEqual(off.edge.stats(), { seeded: 0, redraws: 0, redrawSeeded: 0 });
+      assert.deepEqual(first.edge.stats(), { seeded: 0, redraws: 1, redrawSeeded: 0, relayed: 0, relayWithdrawn: 0 });
+      assert.deepEqual(off.edge.stats(), { seeded: 0, redraws: 0, redrawSeeded: 0, relayed: 0, relayWithdrawn: 0 });
     } finally {
       first.edge.destroy();
       off.edge.destroy();
+      await cdn.close();
+    }
+  });
+
+  it("relays the segment it pulls once the first bytes arrive, when its uplink sends two copies in time", async () => {
+    const cdn = await cdnServer();
+    const copies = { now: 3 as number | undefined };
+    const fixture = await edgeOnPlayer({ maxSpreadSec: 0.05 }, { time: 10, ahead: 4 }, cdn.base, {
+      serveCopies: () => copies.now,
+    });
+    const { edge, store, publish, segment } = fixture;
+    const relay = edge.relay.pmlListeners;
+    const pullFrom = (sn: number, peerId: string) => {
+      const details = { segment: { url: segment(sn).url }, downloadSource: "p2p", peerId } as never;
+      edge.onSegmentStart(details);
+      relay.onSegmentStart!(details);
+    };
+    try {
+      edge.pmlListeners.onPeerConnect!({ peerId: "p1", streamType: "main" } as never);
+      publish([5, 6]);
+      publish([5, 6, 7, 8, 9]);
+      pullFrom(7, "p1");
+      assert.deepEqual(store.getStoredSegmentIds("w", "s"), [], "not before the holder sends");
+      relay.onChunkDownloaded!(16_384, "p2p", "p1");
+      assert.deepEqual(store.getStoredSegmentIds("w", "s"), [7], "announced at the first bytes");
+      assert.equal(store.hasSegment("w", "s", 7), false);
+      relay.onSegmentLoaded!({ downloadSource: "p2p", peerId: "p1", segmentUrl: segment(7).url } as never);
+      await store.storeSegment("w", "s", 7, new ArrayBuffer(10), 14, 16, "main", true);
+      assert.equal(store.hasData("s", 7), true);
+
+      pullFrom(8, "p1");
+      relay.onChunkDownloaded!(16_384, "p2p", "p1");
+      relay.onSegmentError!({ downloadSource: "p2p", peerId: "p1", segment: { url: segment(8).url } } as never);
+      assert.equal(store.announces("s", 8), false, "withdrawn when the pull fails");
+
+      copies.now = 1;
+      pullFrom(9, "p1");
+      relay.onChunkDownloaded!(16_384, "p2p", "p1");
+      assert.equal(store.announces("s", 9), false, "one copy in time: its requesters do better at the holder");
+      relay.onSegmentAbort!({ downloadSource: "p2p", peerId: "p1", segment: { url: segment(9).url } } as never);
+
+      relay.onSegmentStart!({ segment: { url: `${cdn.base}/s/40.ts` }, downloadSource: "p2p", peerId: "p1" } as never);
+      relay.onChunkDownloaded!(16_384, "p2p", "p1");
+      assert.equal(store.getStoredSegmentIds("w", "s").includes(40), false, "only new live segments it watches");
+      assert.equal(edge.stats().relayed, 2);
+      assert.equal(edge.stats().relayWithdrawn, 1);
+    } finally {
+      edge.destroy();
       await cdn.close();
     }
   });
@@ -460,7 +562,7 @@ describe("LiveEdgeFetcher second seeds", () => {
       await new Promise((r) => setTimeout(r, 200));
       assert.deepEqual(cdn.requests, [], "the redrawn fetch did not go to a failing CDN");
       assert.deepEqual(pauses, [DEFAULT_SWARMCAST_CONFIG.liveEdge.cdnFailurePauseMs]);
-      assert.deepEqual(edge.stats(), { seeded: 0, redraws: 1, redrawSeeded: 0 });
+      assert.deepEqual(edge.stats(), { seeded: 0, redraws: 1, redrawSeeded: 0, relayed: 0, relayWithdrawn: 0 });
     } finally {
       edge.destroy();
       await cdn.close();

@@ -59,6 +59,16 @@ describe("UploadQueue", () => {
     assert.equal(unmeasured.enqueue(300_000), true);
   });
 
+  it("counts the time a peer already waited for the bytes against maxWaitMs", (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout", "Date"] });
+    const queue = new UploadQueue(OPTIONS, () => RATE);
+    assert.equal(queue.enqueue(150_000), true);
+    const fresh = queue.enqueue(10_000, undefined, 0);
+    assert.ok(fresh instanceof Promise, "its turn in 130 ms fits 250 ms");
+    assert.equal(queue.enqueue(10_000, undefined, 200), false, "after 200 ms of waiting for a relayed segment, not");
+    queue.destroy();
+  });
+
   it("gives up the turn of a requester that stopped waiting; the one behind moves up", async (t) => {
     t.mock.timers.enable({ apis: ["setTimeout", "Date"] });
     const queue = new UploadQueue(OPTIONS, () => RATE);
@@ -169,5 +179,29 @@ describe("admitting store with serial uploads", () => {
     turns[0](true);
     assert.equal(await forA, data);
     assert.equal(await forB, undefined);
+  });
+
+  it("serves a relayed segment it announces, and tells admission how long the peer waited for its bytes", async () => {
+    let arrive!: (data: ArrayBuffer) => void;
+    const relayed = new Promise<ArrayBuffer>((resolve) => (arrive = resolve));
+    const store = {
+      hasSegment: () => false, // PML is pulling it itself
+      announces: (_stream: string, id: number) => id === 5,
+      getSegmentData: () => relayed,
+      onSegmentRequested: () => undefined,
+    } as unknown as Parameters<typeof admittingStorage>[0];
+    const waits: number[] = [];
+    const wrapped = admittingStorage(store, (_bytes, _duration, _requester, waitedMs) => {
+      waits.push(waitedMs);
+      return true;
+    });
+    assert.equal(await wrapped.getSegmentData("swarm", "stream", 6), undefined, "not announced: absent");
+    const read = wrapped.getSegmentData("swarm", "stream", 5);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const data = new ArrayBuffer(8);
+    arrive(data);
+    assert.equal(await read, data);
+    assert.equal(waits.length, 1);
+    assert.ok(waits[0] >= 50 && waits[0] < 1000, `waited ${waits[0]} ms`);
   });
 });

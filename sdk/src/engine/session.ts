@@ -175,6 +175,7 @@ export class LiveP2PSession {
     this.core = core;
     addListeners(core, this.pmlListeners);
     addListeners(core, this.edge?.pmlListeners ?? {});
+    addListeners(core, this.edge?.relay.pmlListeners ?? {});
     addListeners(core, this.pmlActivity.pmlListeners);
     addListeners(core, this.yieldListeners);
   }
@@ -281,6 +282,7 @@ export class LiveP2PSession {
     if (this.core) {
       removeListeners(this.core, this.pmlListeners);
       removeListeners(this.core, this.edge?.pmlListeners ?? {});
+      removeListeners(this.core, this.edge?.relay.pmlListeners ?? {});
       removeListeners(this.core, this.pmlActivity.pmlListeners);
       removeListeners(this.core, this.yieldListeners);
       this.core.destroy();

@@ -5,6 +5,7 @@ import { edgeFetchDelaySec, playerNeedsSegment, secondsUntilUrgent, type EdgeTim
 import { UrgentWindow, type UrgentWindowOptions } from "./urgent-window";
 import { setHttpFallbackEstimate } from "../peers/keep-peer-download";
 import type { SegmentOutcome } from "./adaptive-latency";
+import { PeerRelay } from "./peer-relay";
 
 export interface LiveEdgeConfig extends EdgeTimingConfig, LiveSegmentStoreOptions {
   /** Whether viewers fetch new live segments from the CDN themselves (see {@link LiveEdgeFetcher}). */
@@ -34,6 +35,8 @@ export interface LiveEdgeConfig extends EdgeTimingConfig, LiveSegmentStoreOption
   redrawOnPeerFailure: boolean;
   /** After a failed request to the CDN (and none succeeded since), no early fetch for this long, ms. */
   cdnFailurePauseMs: number;
+  /** Relay new segments pulled from peers when the uplink sends this many copies in time (`peer-relay.ts`); 0: never. */
+  relayMinCopies: number;
 }
 
 /** What the edge fetcher did, for `stats().liveEdge`. */
@@ -43,6 +46,9 @@ export interface LiveEdgeStats {
   /** Draws reopened after a failed peer attempt, and of those, the ones that ended in a fetch of this viewer's. */
   redraws: number;
   redrawSeeded: number;
+  /** New segments announced while being pulled from a peer, and of those, the ones withdrawn (the pull failed). */
+  relayed: number;
+  relayWithdrawn: number;
 }
 
 interface EdgeTask {
@@ -130,7 +136,9 @@ export class LiveEdgeFetcher {
   private unsubscribeStore: (() => void) | undefined;
   private readonly peers = new Set<string>();
   private paused = false;
-  private readonly counts: LiveEdgeStats = { seeded: 0, redraws: 0, redrawSeeded: 0 };
+  private readonly counts = { seeded: 0, redraws: 0, redrawSeeded: 0 };
+  /** Announces new segments this viewer pulls from peers while they arrive. */
+  readonly relay: PeerRelay;
 
   constructor(
     private readonly config: LiveEdgeConfig,
@@ -138,6 +146,19 @@ export class LiveEdgeFetcher {
     private readonly hooks: LiveEdgeHooks,
   ) {
     this.urgent = new UrgentWindow({ ...config.urgentWindow, baseSec: highDemandSec });
+    this.relay = new PeerRelay(
+      { minCopies: config.relayMinCopies },
+      {
+        store: () => (this.destroyed ? undefined : this.store),
+        segmentAt: (url) => {
+          const task = this.tasks.get(url);
+          return task && task.level === this.streamLevel
+            ? { sn: task.sn, start: task.start, end: task.end }
+            : undefined;
+        },
+        serveCopies: (durationSec) => this.hooks.serveCopies(durationSec),
+      },
+    );
   }
 
   /** Seconds ahead of the playhead at which a segment turns urgent (see {@link UrgentWindow}). */
@@ -154,7 +175,8 @@ export class LiveEdgeFetcher {
   /** PML's `customSegmentStorageFactory`: a fresh store each time PML (re)creates its storage. */
   readonly createStore = (): LiveSegmentStore => {
     this.unsubscribeStore?.();
-    const store = new LiveSegmentStore({ keepBehindSec: this.config.keepBehindSec, limitMiB: this.config.limitMiB });
+    const { keepBehindSec, limitMiB, relayReadWaitMs, relayExpiryMs } = this.config;
+    const store = new LiveSegmentStore({ keepBehindSec, limitMiB, relayReadWaitMs, relayExpiryMs });
     const original = store.onSegmentRequested.bind(store);
     store.onSegmentRequested = (swarmId, streamId, segmentId, s, e, streamType) => {
       original(swarmId, streamId, segmentId, s, e, streamType);
@@ -333,7 +355,8 @@ export class LiveEdgeFetcher {
   }
 
   stats(): LiveEdgeStats {
-    return { ...this.counts };
+    const { relayed, withdrawn } = this.relay.stats();
+    return { ...this.counts, relayed, relayWithdrawn: withdrawn };
   }
 
   private async fetchIfNobodyHas(task: EdgeTask): Promise<void> {

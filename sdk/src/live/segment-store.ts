@@ -8,6 +8,8 @@ interface StoredSegment {
   /** Present once the bytes are here; before that, `pending` resolves to them (or undefined on failure). */
   data: ArrayBuffer | undefined;
   pending: Promise<ArrayBuffer | undefined> | undefined;
+  /** For a segment relayed while PML pulls it from a peer: settles `pending` (see {@link LiveSegmentStore.relay}). */
+  settleRelay?: (data: ArrayBuffer | undefined) => void;
 }
 
 export interface LiveSegmentStoreOptions {
@@ -15,6 +17,13 @@ export interface LiveSegmentStoreOptions {
   keepBehindSec: number;
   /** Byte budget of the store, MiB (PML's `segmentMemoryStorageLimit` wins when set). */
   limitMiB: number;
+  /**
+   * A peer's read of a relayed segment waits this long for the bytes at most, then is answered
+   * "absent" (the peer gives up on a holder silent for 2 s, and the upload may still wait its turn).
+   */
+  relayReadWaitMs: number;
+  /** A relayed segment whose pull neither completed nor failed within this long is withdrawn, ms. */
+  relayExpiryMs: number;
 }
 
 const BYTES_PER_MIB = 1024 * 1024;
@@ -25,6 +34,8 @@ export interface SegmentStoreUsage {
   segments: number;
   /** Segments announced while their CDN fetch is still running. */
   pending: number;
+  /** Segments announced while PML pulls them from a peer (relayed). */
+  relaying: number;
   /** Bytes of the segments held. */
   bytes: number;
   /** Byte budget, bytes. */
@@ -37,6 +48,13 @@ export interface SegmentStoreUsage {
  * meanwhile gets the bytes as soon as the fetch completes (PML awaits `getSegmentData`), so the
  * swarm learns who is fetching a new live segment within one round trip instead of one fetch
  * time, and nobody else starts a second CDN fetch of it.
+ *
+ * A segment PML is pulling from a peer can be announced the same way ({@link relay}): peers ask
+ * this viewer as well as the first holder, and the segment spreads from every viewer that has
+ * started receiving it, not only from those that have all of it. PML itself must not see such a
+ * segment as held (it would stop its own pull), so {@link hasSegment} leaves it out; it is
+ * announced through {@link getStoredSegmentIds} and served once PML stores the pulled bytes,
+ * which PML has checked (`validateP2PSegment`) by then.
  */
 export class LiveSegmentStore implements SegmentStorage {
   private readonly items = new Map<string, StoredSegment>();
@@ -45,6 +63,7 @@ export class LiveSegmentStore implements SegmentStorage {
   private limitMiB: number;
   private usedBytes = 0;
   private destroyed = false;
+  private readonly relayTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly listeners = new Set<(streamId: string, segmentId: number) => void>();
   /** The swarm and stream ids PML last used per stream type: the SDK stores under the same ids. */
   readonly lastIds = new Map<StreamType, { swarmId: string; streamId: string }>();
@@ -123,25 +142,88 @@ export class LiveSegmentStore implements SegmentStorage {
     return true;
   }
 
+  /**
+   * Announces `segmentId`, which PML is pulling from a peer, as held: a peer that asks for it
+   * gets it once PML stores it (within `relayReadWaitMs`, else "absent"). Returns false when the
+   * store already has an entry for it. {@link withdrawRelay} takes the announcement back.
+   */
+  relay(streamId: string, segmentId: number, startTime: number, endTime: number): boolean {
+    const key = keyOf(streamId, segmentId);
+    if (this.items.has(key) || this.destroyed) return false;
+    let settleRelay: ((data: ArrayBuffer | undefined) => void) | undefined;
+    const pending = new Promise<ArrayBuffer | undefined>((resolve) => (settleRelay = resolve));
+    this.items.set(key, { streamId, segmentId, startTime, endTime, data: undefined, pending, settleRelay });
+    this.relayTimers.set(
+      key,
+      setTimeout(() => this.withdrawRelay(streamId, segmentId), this.options.relayExpiryMs),
+    );
+    this.changed(streamId);
+    return true;
+  }
+
+  /** Takes back a {@link relay} announcement whose pull failed; a stored segment stays. */
+  withdrawRelay(streamId: string, segmentId: number): void {
+    const key = keyOf(streamId, segmentId);
+    const item = this.items.get(key);
+    if (!item?.settleRelay) return;
+    this.settleRelay(key, item, undefined);
+    this.items.delete(key);
+    this.changed(streamId);
+  }
+
+  isRelaying(streamId: string, segmentId: number): boolean {
+    return this.items.get(keyOf(streamId, segmentId))?.settleRelay !== undefined;
+  }
+
+  private settleRelay(key: string, item: StoredSegment | undefined, data: ArrayBuffer | undefined): void {
+    if (!item?.settleRelay) return;
+    item.settleRelay(data);
+    item.settleRelay = undefined;
+    clearTimeout(this.relayTimers.get(key));
+    this.relayTimers.delete(key);
+  }
+
   private put(streamId: string, segmentId: number, startTime: number, endTime: number, data: ArrayBuffer): void {
     const key = keyOf(streamId, segmentId);
     const old = this.items.get(key);
     if (old?.data) this.usedBytes -= old.data.byteLength;
+    // A relayed segment is announced already: peers need not hear of it again.
+    const announced = old?.settleRelay !== undefined;
+    this.settleRelay(key, old, data);
     this.items.set(key, { streamId, segmentId, startTime, endTime, data, pending: undefined });
     this.usedBytes += data.byteLength;
     this.evict();
-    this.changed(streamId);
+    if (!announced) this.changed(streamId);
     this.notify(streamId, segmentId);
   }
 
   async getSegmentData(_swarmId: string, streamId: string, segmentId: number): Promise<ArrayBuffer | undefined> {
     const item = this.items.get(keyOf(streamId, segmentId));
     if (!item) return undefined;
-    return item.data ?? (await item.pending);
+    if (item.data) return item.data;
+    if (!item.settleRelay || !item.pending) return await item.pending;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const giveUp = new Promise<undefined>(
+      (resolve) => (timer = setTimeout(() => resolve(undefined), this.options.relayReadWaitMs)),
+    );
+    try {
+      return await Promise.race([item.pending, giveUp]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
-  /** True for in-flight segments too: PML must neither fetch them again nor ask peers for them. */
+  /**
+   * True for in-flight CDN fetches too: PML must neither fetch them again nor ask peers for them.
+   * False for relayed segments: PML is pulling those itself.
+   */
   hasSegment(_swarmId: string, streamId: string, segmentId: number): boolean {
+    const item = this.items.get(keyOf(streamId, segmentId));
+    return item !== undefined && item.settleRelay === undefined;
+  }
+
+  /** Whether peers are told this viewer holds the segment (held, fetched or relayed). */
+  announces(streamId: string, segmentId: number): boolean {
     return this.items.has(keyOf(streamId, segmentId));
   }
 
@@ -156,9 +238,10 @@ export class LiveSegmentStore implements SegmentStorage {
     return this.items.get(keyOf(streamId, segmentId))?.data !== undefined;
   }
 
+  /** Whether the segment is announced while this viewer's CDN fetch of it runs. */
   isInFlight(streamId: string, segmentId: number): boolean {
     const item = this.items.get(keyOf(streamId, segmentId));
-    return item !== undefined && item.data === undefined;
+    return item !== undefined && item.data === undefined && item.settleRelay === undefined;
   }
 
   getStoredSegmentIds(_swarmId: string, streamId: string): number[] {
@@ -177,10 +260,15 @@ export class LiveSegmentStore implements SegmentStorage {
 
   usage(): SegmentStoreUsage {
     let segments = 0;
-    for (const item of this.items.values()) if (item.data) segments++;
+    let relaying = 0;
+    for (const item of this.items.values()) {
+      if (item.data) segments++;
+      else if (item.settleRelay) relaying++;
+    }
     return {
       segments,
-      pending: this.items.size - segments,
+      pending: this.items.size - segments - relaying,
+      relaying,
       bytes: this.usedBytes,
       limitBytes: this.limitMiB * BYTES_PER_MIB,
     };
@@ -194,6 +282,7 @@ export class LiveSegmentStore implements SegmentStorage {
 
   destroy(): void {
     this.destroyed = true;
+    for (const [key, item] of this.items) this.settleRelay(key, item, undefined);
     this.items.clear();
     this.listeners.clear();
     this.usedBytes = 0;

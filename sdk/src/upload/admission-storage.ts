@@ -2,20 +2,24 @@ import type { CommonCoreConfig, SegmentStorage } from "p2p-media-loader-core";
 
 /**
  * Decides whether a peer gets a segment of `bytes` lasting `durationSec` (unknown: undefined),
- * at once or when its turn comes; `requester` aborts when the peer stops waiting.
+ * at once or when its turn comes; `requester` aborts when the peer stops waiting, and the peer
+ * has waited `waitedMs` for the bytes already (a segment still being fetched or relayed).
  */
 export type Admit = (
   bytes: number,
   durationSec: number | undefined,
   requester: AbortSignal | undefined,
+  waitedMs: number,
 ) => boolean | Promise<boolean>;
 
 /** Pairs a peer's read with the request it answers: the signal that aborts when the peer stops waiting. */
 export type RequesterOf = (segmentId: number) => AbortSignal | undefined;
 
-/** A store that can tell a held segment's duration (the SDK's live store can). */
+/** A store that can tell a held segment's duration and what it announces (the SDK's live store can). */
 interface TimedStorage extends SegmentStorage {
   segmentDuration?(streamId: string, segmentId: number): number | undefined;
+  /** Whether peers are told the segment is here (`hasSegment` leaves relayed segments out). */
+  announces?(streamId: string, segmentId: number): boolean;
 }
 
 /**
@@ -44,10 +48,13 @@ export function admittingStorage(store: TimedStorage, admit: Admit, requesterOf?
       return getSegmentData(swarmId, streamId, segmentId);
     }
     const requester = requesterOf?.(segmentId);
-    if (!store.hasSegment(swarmId, streamId, segmentId)) return Promise.resolve(undefined);
+    const announced = store.announces?.(streamId, segmentId) ?? store.hasSegment(swarmId, streamId, segmentId);
+    if (!announced) return Promise.resolve(undefined);
+    const askedAt = Date.now();
     return getSegmentData(swarmId, streamId, segmentId).then(async (data) => {
       if (!data || requester?.aborted) return undefined;
-      const go = await admit(data.byteLength, store.segmentDuration?.(streamId, segmentId), requester);
+      const waitedMs = Date.now() - askedAt;
+      const go = await admit(data.byteLength, store.segmentDuration?.(streamId, segmentId), requester, waitedMs);
       return go ? data : undefined;
     });
   };

@@ -127,7 +127,12 @@ export class UploadGovernor {
    * answer "absent"), or with the upload queue a promise of that, settled when the upload's
    * turn comes or `requester` aborts. Without a duration the uplink is not consulted.
    */
-  readonly admit = (bytes = 0, durationSec?: number, requester?: AbortSignal): boolean | Promise<boolean> => {
+  readonly admit = (
+    bytes = 0,
+    durationSec?: number,
+    requester?: AbortSignal,
+    waitedMs = 0,
+  ): boolean | Promise<boolean> => {
     if (!this.consent.allowed || this.pausedForPlayback) return false;
     const now = this.clock();
     if (this.uplink && durationSec !== undefined && durationSec > 0 && !this.uplink.fits(bytes, durationSec, now)) {
@@ -143,7 +148,7 @@ export class UploadGovernor {
     if (!this.uplink) return true;
     const reservation = this.uplink.reserve(bytes, now);
     void this.sampleUplink();
-    const turn = this.queue?.enqueue(bytes, requester) ?? true;
+    const turn = this.queue?.enqueue(bytes, requester, waitedMs) ?? true;
     if (turn === true) return true;
     const settle = (go: boolean): boolean => {
       if (!go) this.uplink?.release(reservation);

@@ -52,15 +52,16 @@ export class UploadQueue {
 
   /**
    * An upload of `bytes` was admitted: true to send it now, a promise of whether to send it when
-   * its turn comes, or false when that turn would come later than `maxWaitMs`.
+   * its turn comes, or false when that turn would come later than `maxWaitMs` after the peer
+   * asked (it has waited `waitedMs` for the bytes already).
    */
-  enqueue(bytes: number, signal?: AbortSignal): boolean | Promise<boolean> {
+  enqueue(bytes: number, signal?: AbortSignal, waitedMs = 0): boolean | Promise<boolean> {
     const rate = this.rate();
     if (rate === undefined || !(rate > 0)) return true; // nothing to order by: one at a time is admitted anyway
     const now = this.clock();
     const ahead = this.waiting.reduce((sum, turn) => sum + turn.bytes, 0);
     const startsAt = Math.max(now, this.freeAt + (ahead * 1000) / rate - this.options.overlapMs);
-    if (startsAt - now > this.options.maxWaitMs) {
+    if (startsAt - now > this.options.maxWaitMs - waitedMs) {
       this.refused++;
       return false;
     }
