@@ -56,12 +56,25 @@ function positive(name: string, value: string | undefined, fallback: number, min
 }
 
 /** The committed bench runs the 12-viewer points are compared with (the goal's stream, default links). */
-const CALIBRATION = [
-  { label: "12 viewers, stock latency", adaptive: false, sources: ["audience-12-ladder1"] },
+/** Committed 12-viewer bench runs, each with the SDK settings it ran (runs before relays had none). */
+const CALIBRATION: { label: string; adaptive: boolean; config: Partial<SimulationConfig>; sources: string[] }[] = [
   {
-    label: "12 viewers, adaptive latency",
+    label: "12 viewers, stock latency, no relay",
+    adaptive: false,
+    config: { relayMinCopies: 0 },
+    sources: ["audience-12-ladder1"],
+  },
+  {
+    label: "12 viewers, adaptive latency, no relay",
     adaptive: true,
-    sources: ["audience-12-ladder1-adaptive-2modes", "audience-12-ladder1-adaptive"],
+    config: { relayMinCopies: 0 },
+    sources: ["audience-12-ladder1-adaptive-2modes", "audience-12-ladder1-adaptive", "audience-12-ladder1-norelay"],
+  },
+  {
+    label: "12 viewers, adaptive latency, relays (the defaults)",
+    adaptive: true,
+    config: {},
+    sources: ["audience-12-ladder1-relay-2modes", "audience-12-ladder1-relay"],
   },
 ];
 
@@ -120,11 +133,17 @@ async function main(): Promise<void> {
     steadySec,
     seedCopies,
   };
-  const point = (label: string, viewers: number, adaptiveLatency: boolean, liveSyncCount: number): SweepPoint => {
+  const point = (
+    label: string,
+    viewers: number,
+    adaptiveLatency: boolean,
+    liveSyncCount: number,
+    config: Partial<SimulationConfig> = {},
+  ): SweepPoint => {
     const n = viewers <= seedsUpTo ? seeds : 1;
     const runs = [];
     for (let seed = 1; seed <= n; seed++) {
-      const r = simulate(sdk, { ...base, viewers, adaptiveLatency, liveSyncCount, seed }, linksName);
+      const r = simulate(sdk, { ...base, viewers, adaptiveLatency, liveSyncCount, seed, ...config }, linksName);
       runs.push(r);
       console.log(
         `${label}: ${viewers} viewers, seed ${seed}: offload ${(r.offload * 100).toFixed(1)} % (÷ bound ${(r.offload / r.bound).toFixed(2)}), ` +
@@ -152,9 +171,10 @@ async function main(): Promise<void> {
   const calibration: CalibrationRow[] = [];
   if (!values["no-calibration"]) {
     for (const c of CALIBRATION) {
+      const defaults = Object.keys(c.config).length === 0;
       const simulated =
-        sizePoints.find((p) => p.viewers === 12 && p.adaptiveLatency === c.adaptive) ??
-        point(c.label, 12, c.adaptive, DEFAULT_SIMULATION.liveSyncCount);
+        (defaults ? sizePoints.find((p) => p.viewers === 12 && p.adaptiveLatency === c.adaptive) : undefined) ??
+        point(c.label, 12, c.adaptive, DEFAULT_SIMULATION.liveSyncCount, c.config);
       calibration.push({
         label: c.label,
         bench: c.sources.map((s) => benchFigures("bench/results", s)),
@@ -192,9 +212,9 @@ const VARIANTS: { name: string; what: string; config: Partial<SimulationConfig> 
     config: { seedCopies: 10 },
   },
   {
-    name: "announce peer downloads",
-    what: "not in the SDK: a viewer whose uplink sends 2 copies in time announces a segment it is pulling once the holder admitted the request",
-    config: { announcePeerDownloads: 2 },
+    name: "no relay",
+    what: "`liveEdge.relayMinCopies: 0`: nobody announces a segment before it has all of it (the SDK before relays)",
+    config: { relayMinCopies: 0 },
   },
 ];
 

@@ -43,12 +43,11 @@ export interface SimulationConfig {
   /** `liveEdge.seedCopies`; undefined: the SDK's default. */
   seedCopies?: number;
   /**
-   * What-if, not the SDK's behaviour: a viewer whose uplink sends at least this many copies of a
-   * segment in time announces a segment it is pulling as soon as the holder admits its request
-   * (as the SDK announces its early CDN fetches), and serves it once the bytes are in.
-   * Undefined: no viewer does (the SDK).
+   * `liveEdge.relayMinCopies`: a viewer whose uplink sends at least this many copies of a segment
+   * in time announces a segment it is pulling once the holder admits its request, and serves it
+   * once the bytes are in (0: never); undefined: the SDK's default.
    */
-  announcePeerDownloads?: number;
+  relayMinCopies?: number;
 }
 
 export const DEFAULT_SIMULATION: Omit<SimulationConfig, "links"> = Object.freeze({
@@ -159,7 +158,12 @@ interface Viewer {
 export function simulate(sdk: Sdk, config: SimulationConfig, linksName = "custom"): SimulationResult {
   const started = performance.now();
   const defaults = sdk.DEFAULT_SWARMCAST_CONFIG;
-  const edge = { ...defaults.liveEdge, seedCopies: config.seedCopies ?? defaults.liveEdge.seedCopies };
+  const edge = {
+    ...defaults.liveEdge,
+    seedCopies: config.seedCopies ?? defaults.liveEdge.seedCopies,
+    relayMinCopies: config.relayMinCopies ?? defaults.liveEdge.relayMinCopies,
+  };
+  const relayReadWaitSec = defaults.liveEdge.relayReadWaitMs / 1000;
   const highDemandSec = defaults.core.highDemandTimeWindow;
   const maxTurnWaitSec = defaults.serialUploads.maxWaitMs / 1000;
   const refresh = defaults.playlistRefresh;
@@ -383,11 +387,15 @@ export function simulate(sdk: Sdk, config: SimulationConfig, linksName = "custom
       if (pulls.get(at) !== pull) return;
       const t = q.now;
       const rateBps = Math.min(holder.uplinkBps, v.downlinkBps);
-      // A holder still pulling the segment (what-if) sends nothing before it has it: PML's
-      // requester gives up a peer silent for 2 s, so that wait counts against the turn too.
+      // A holder still pulling the segment (a relay) sends nothing before it has it: it answers
+      // "absent" after relayReadWaitMs without the bytes, and the wait counts against the turn.
       const pulling = state[j * segments + k] === PULLING ? (inFlight.get(j * segments + k) ?? 0) : 0;
       const turnWait = Math.max(0, Math.max(holder.uplinkFreeAt, pulling) - t);
-      if (turnWait > maxTurnWaitSec || !holder.budget.fits(segmentBytes, D, t * 1000)) {
+      if (
+        pulling - t > relayReadWaitSec ||
+        turnWait > maxTurnWaitSec ||
+        !holder.budget.fits(segmentBytes, D, t * 1000)
+      ) {
         count(`refused by a ${holder.uplinkBps / 1e6} Mbit/s holder`);
         q.after(oneWay, () => refused(v, k, pull));
         return;
@@ -400,10 +408,7 @@ export function simulate(sdk: Sdk, config: SimulationConfig, linksName = "custom
       pull.startRecv = start + oneWay;
       pull.endRecv = end + oneWay;
       pull.answered = true;
-      if (
-        config.announcePeerDownloads !== undefined &&
-        (v.budget.copiesInTime(D, t * 1000) ?? 0) >= config.announcePeerDownloads
-      ) {
+      if (edge.relayMinCopies > 0 && (v.budget.copiesInTime(D, t * 1000) ?? 0) >= edge.relayMinCopies) {
         inFlight.set(at, pull.endRecv);
         tell(v, k);
       }
@@ -608,7 +613,7 @@ export function simulate(sdk: Sdk, config: SimulationConfig, linksName = "custom
     (byUplink[String(v.result.uplinkMbps)] ??= []).push((v.result.uploadedBytes * 8) / config.steadySec / 1e6);
   const { links: _links, ...rest } = config;
   return {
-    config: { ...rest, seedCopies: edge.seedCopies, links: linksName },
+    config: { ...rest, seedCopies: edge.seedCopies, relayMinCopies: edge.relayMinCopies, links: linksName },
     offload: received > 0 ? 1 - cdn / received : 0,
     bound: bound.bound,
     binding: bound.binding,
