@@ -355,8 +355,7 @@ export class LiveEdgeFetcher {
   }
 
   stats(): LiveEdgeStats {
-    const { relayed, withdrawn } = this.relay.stats();
-    return { ...this.counts, relayed, relayWithdrawn: withdrawn };
+    return { ...this.counts, ...this.relay.stats() };
   }
 
   private async fetchIfNobodyHas(task: EdgeTask): Promise<void> {

@@ -29,11 +29,10 @@ export interface PeerRelayStats {
   /** Segments announced while being pulled from a peer. */
   relayed: number;
   /** Of those, the ones whose pull failed and whose announcement was taken back. */
-  withdrawn: number;
+  relayWithdrawn: number;
 }
 
 interface Pull {
-  url: string;
   segment: RelaySegment;
   announced: boolean;
 }
@@ -52,7 +51,7 @@ interface Pull {
  */
 export class PeerRelay {
   private readonly pulls = new Map<string, Pull>();
-  private readonly counts: PeerRelayStats = { relayed: 0, withdrawn: 0 };
+  private readonly counts: PeerRelayStats = { relayed: 0, relayWithdrawn: 0 };
 
   constructor(
     private readonly config: PeerRelayConfig,
@@ -65,7 +64,7 @@ export class PeerRelay {
       if (downloadSource !== "p2p" || peerId === undefined || this.config.minCopies <= 0) return;
       this.end(peerId);
       const relaySegment = this.hooks.segmentAt(segment.url);
-      if (relaySegment) this.pulls.set(peerId, { url: segment.url, segment: relaySegment, announced: false });
+      if (relaySegment) this.pulls.set(peerId, { segment: relaySegment, announced: false });
     },
     onChunkDownloaded: (_bytes, source, peerId) => {
       if (source !== "p2p" || peerId === undefined) return;
@@ -107,8 +106,6 @@ export class PeerRelay {
     if (!pull.announced) return;
     const store = this.hooks.store();
     const ids = store?.lastIds.get("main");
-    if (!store || !ids || !store.isRelaying(ids.streamId, pull.segment.sn)) return;
-    store.withdrawRelay(ids.streamId, pull.segment.sn);
-    this.counts.withdrawn++;
+    if (store && ids && store.withdrawRelay(ids.streamId, pull.segment.sn)) this.counts.relayWithdrawn++;
   }
 }

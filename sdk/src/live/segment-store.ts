@@ -8,8 +8,8 @@ interface StoredSegment {
   /** Present once the bytes are here; before that, `pending` resolves to them (or undefined on failure). */
   data: ArrayBuffer | undefined;
   pending: Promise<ArrayBuffer | undefined> | undefined;
-  /** For a segment relayed while PML pulls it from a peer: settles `pending` (see {@link LiveSegmentStore.relay}). */
-  settleRelay?: (data: ArrayBuffer | undefined) => void;
+  /** For a segment relayed while PML pulls it from a peer (see {@link LiveSegmentStore.relay}). */
+  relay?: { settle: (data: ArrayBuffer | undefined) => void; expiry: ReturnType<typeof setTimeout> };
 }
 
 export interface LiveSegmentStoreOptions {
@@ -63,7 +63,6 @@ export class LiveSegmentStore implements SegmentStorage {
   private limitMiB: number;
   private usedBytes = 0;
   private destroyed = false;
-  private readonly relayTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly listeners = new Set<(streamId: string, segmentId: number) => void>();
   /** The swarm and stream ids PML last used per stream type: the SDK stores under the same ids. */
   readonly lastIds = new Map<StreamType, { swarmId: string; streamId: string }>();
@@ -150,37 +149,38 @@ export class LiveSegmentStore implements SegmentStorage {
   relay(streamId: string, segmentId: number, startTime: number, endTime: number): boolean {
     const key = keyOf(streamId, segmentId);
     if (this.items.has(key) || this.destroyed) return false;
-    let settleRelay: ((data: ArrayBuffer | undefined) => void) | undefined;
-    const pending = new Promise<ArrayBuffer | undefined>((resolve) => (settleRelay = resolve));
-    this.items.set(key, { streamId, segmentId, startTime, endTime, data: undefined, pending, settleRelay });
-    this.relayTimers.set(
-      key,
-      setTimeout(() => this.withdrawRelay(streamId, segmentId), this.options.relayExpiryMs),
-    );
+    let settle!: (data: ArrayBuffer | undefined) => void;
+    const pending = new Promise<ArrayBuffer | undefined>((resolve) => (settle = resolve));
+    const expiry = setTimeout(() => this.withdrawRelay(streamId, segmentId), this.options.relayExpiryMs);
+    this.items.set(key, {
+      streamId,
+      segmentId,
+      startTime,
+      endTime,
+      data: undefined,
+      pending,
+      relay: { settle, expiry },
+    });
     this.changed(streamId);
     return true;
   }
 
-  /** Takes back a {@link relay} announcement whose pull failed; a stored segment stays. */
-  withdrawRelay(streamId: string, segmentId: number): void {
+  /**
+   * Takes back a {@link relay} announcement whose pull failed; a stored segment stays. Returns
+   * whether there was one to take back.
+   */
+  withdrawRelay(streamId: string, segmentId: number): boolean {
     const key = keyOf(streamId, segmentId);
     const item = this.items.get(key);
-    if (!item?.settleRelay) return;
-    this.settleRelay(key, item, undefined);
+    if (!item?.relay) return false;
+    settleRelay(item, undefined);
     this.items.delete(key);
     this.changed(streamId);
+    return true;
   }
 
   isRelaying(streamId: string, segmentId: number): boolean {
-    return this.items.get(keyOf(streamId, segmentId))?.settleRelay !== undefined;
-  }
-
-  private settleRelay(key: string, item: StoredSegment | undefined, data: ArrayBuffer | undefined): void {
-    if (!item?.settleRelay) return;
-    item.settleRelay(data);
-    item.settleRelay = undefined;
-    clearTimeout(this.relayTimers.get(key));
-    this.relayTimers.delete(key);
+    return this.items.get(keyOf(streamId, segmentId))?.relay !== undefined;
   }
 
   private put(streamId: string, segmentId: number, startTime: number, endTime: number, data: ArrayBuffer): void {
@@ -188,8 +188,8 @@ export class LiveSegmentStore implements SegmentStorage {
     const old = this.items.get(key);
     if (old?.data) this.usedBytes -= old.data.byteLength;
     // A relayed segment is announced already: peers need not hear of it again.
-    const announced = old?.settleRelay !== undefined;
-    this.settleRelay(key, old, data);
+    const announced = old?.relay !== undefined;
+    if (old) settleRelay(old, data);
     this.items.set(key, { streamId, segmentId, startTime, endTime, data, pending: undefined });
     this.usedBytes += data.byteLength;
     this.evict();
@@ -201,7 +201,7 @@ export class LiveSegmentStore implements SegmentStorage {
     const item = this.items.get(keyOf(streamId, segmentId));
     if (!item) return undefined;
     if (item.data) return item.data;
-    if (!item.settleRelay || !item.pending) return await item.pending;
+    if (!item.relay || !item.pending) return await item.pending;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const giveUp = new Promise<undefined>(
       (resolve) => (timer = setTimeout(() => resolve(undefined), this.options.relayReadWaitMs)),
@@ -219,7 +219,7 @@ export class LiveSegmentStore implements SegmentStorage {
    */
   hasSegment(_swarmId: string, streamId: string, segmentId: number): boolean {
     const item = this.items.get(keyOf(streamId, segmentId));
-    return item !== undefined && item.settleRelay === undefined;
+    return item !== undefined && item.relay === undefined;
   }
 
   /** Whether peers are told this viewer holds the segment (held, fetched or relayed). */
@@ -241,7 +241,7 @@ export class LiveSegmentStore implements SegmentStorage {
   /** Whether the segment is announced while this viewer's CDN fetch of it runs. */
   isInFlight(streamId: string, segmentId: number): boolean {
     const item = this.items.get(keyOf(streamId, segmentId));
-    return item !== undefined && item.data === undefined && item.settleRelay === undefined;
+    return item !== undefined && item.data === undefined && item.relay === undefined;
   }
 
   getStoredSegmentIds(_swarmId: string, streamId: string): number[] {
@@ -263,7 +263,7 @@ export class LiveSegmentStore implements SegmentStorage {
     let relaying = 0;
     for (const item of this.items.values()) {
       if (item.data) segments++;
-      else if (item.settleRelay) relaying++;
+      else if (item.relay) relaying++;
     }
     return {
       segments,
@@ -282,7 +282,7 @@ export class LiveSegmentStore implements SegmentStorage {
 
   destroy(): void {
     this.destroyed = true;
-    for (const [key, item] of this.items) this.settleRelay(key, item, undefined);
+    for (const item of this.items.values()) settleRelay(item, undefined);
     this.items.clear();
     this.listeners.clear();
     this.usedBytes = 0;
@@ -349,6 +349,14 @@ export class LiveSegmentStore implements SegmentStorage {
   private notify(streamId: string, segmentId: number): void {
     for (const fn of this.listeners) fn(streamId, segmentId);
   }
+}
+
+/** Hands a relayed segment's waiting reads their bytes (or nothing) and ends its relay. */
+function settleRelay(item: StoredSegment, data: ArrayBuffer | undefined): void {
+  if (!item.relay) return;
+  item.relay.settle(data);
+  clearTimeout(item.relay.expiry);
+  item.relay = undefined;
 }
 
 function keyOf(streamId: string, segmentId: number): string {
