@@ -6,6 +6,7 @@ import type { ReconnectSchedule } from "./signaling/backoff";
 import type { KeepPeerDownloadConfig } from "./peers/keep-peer-download";
 import type { PmlIdleFallbackConfig } from "./live/pml-activity";
 import type { AdaptiveLatencyConfig } from "./live/adaptive-latency";
+import type { PeerChoiceConfig } from "./peers/peer-choice";
 
 /**
  * Every default of the SDK lives here, so tuning offload means editing one object.
@@ -152,6 +153,20 @@ export const DEFAULT_SWARMCAST_CONFIG = {
 
   /** Most RTCPeerConnections one viewer holds at once (offers beyond it are refused). */
   maxPeerConnections: 20,
+
+  /**
+   * Once the set is full, every 30 s the connection that moved the fewest bytes over the last
+   * minute (at least a minute old, quiet for 5 s) is closed, so the tracker's next introduction
+   * can bring a peer that delivers; the peers that carry the stream stay (peers/peer-choice.ts).
+   */
+  peerChoice: {
+    enabled: true,
+    intervalMs: 30_000,
+    windowMs: 60_000,
+    minAgeMs: 60_000,
+    quietMs: 5000,
+    freeSlots: 1,
+  } satisfies PeerChoiceConfig & { enabled: boolean },
 
   /**
    * Retries of a lost tracker connection: the first within 2 s, then waits growing 1.5× (3,

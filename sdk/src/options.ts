@@ -103,6 +103,12 @@ export interface SwarmcastEngineOptions {
    */
   uplinkYield?: boolean;
   /**
+   * Once `maxPeerConnections` are open, every 30 s close the connection that moved the fewest
+   * bytes over the last minute, so the tracker can introduce a peer that delivers more.
+   * Default `true`.
+   */
+  peerChoice?: boolean;
+  /**
    * Report this viewer's byte counters (CDN, peers, uploaded) every 30 s to the tracker, which
    * shows audience-wide offload: `true` sends to the first tracker's `/beacon`, a string is the
    * http(s) URL to send to. Off by default.
@@ -144,6 +150,7 @@ export interface ResolvedOptions {
   adaptiveLatency: boolean;
   serialUploads: boolean;
   uplinkYield: boolean;
+  peerChoice: boolean;
   /** Where the stats beacon goes; undefined = off. */
   statsBeaconUrl: string | undefined;
 }
@@ -184,6 +191,7 @@ const ENGINE_OPTION_NAMES = [
   "adaptiveLatency",
   "serialUploads",
   "uplinkYield",
+  "peerChoice",
   "statsBeacon",
 ] as const;
 type EngineOptionName = (typeof ENGINE_OPTION_NAMES)[number];
@@ -439,6 +447,10 @@ const OPTION_CHECKS: Record<EngineOptionName, OptionCheck> = {
     if (typeof value !== "boolean")
       fail("uplinkYield", `option "uplinkYield" must be true or false, got ${describe(value)}`);
   },
+  peerChoice: (value) => {
+    if (typeof value !== "boolean")
+      fail("peerChoice", `option "peerChoice" must be true or false, got ${describe(value)}`);
+  },
   statsBeacon: (value) => {
     if (typeof value !== "boolean" && !(typeof value === "string" && /^https?:\/\//.test(value))) {
       fail("statsBeacon", `option "statsBeacon" must be true, false or an http(s):// URL, got ${describe(value)}`);
@@ -597,5 +609,6 @@ export function resolveOptions(input: unknown, { requireSrc }: { requireSrc: boo
     adaptiveLatency: o.adaptiveLatency ?? defaults.adaptiveLatency.enabled,
     serialUploads: o.serialUploads ?? defaults.serialUploads.enabled,
     uplinkYield: o.uplinkYield ?? defaults.uplinkYield.enabled,
+    peerChoice: o.peerChoice ?? defaults.peerChoice.enabled,
   };
 }

@@ -92,6 +92,11 @@ describe("option validation", () => {
   it("checks types of the other options", () => {
     throwsOption(() => resolve(attachOpts({ p2p: "off" })), "p2p", /"p2p" must be true or false, got "off"/);
     throwsOption(() => resolve(attachOpts({ token: "" })), "token", /"token" must be a non-empty string/);
+    throwsOption(
+      () => resolve(attachOpts({ peerChoice: 1 })),
+      "peerChoice",
+      /"peerChoice" must be true or false, got number 1/,
+    );
     throwsOption(() => resolve(attachOpts({ swarmId: 3 })), "swarmId", /"swarmId" must be a non-empty string/);
     throwsOption(() => resolve(attachOpts({ iceServers: "stun:x" })), "iceServers", /must be an array of RTCIceServer/);
     throwsOption(
@@ -181,6 +186,7 @@ describe("defaults merging", () => {
   it("applies the SDK defaults when nothing is passed", () => {
     const r = resolve(attachOpts());
     assert.equal(r.p2p, true);
+    assert.equal(r.peerChoice, true);
     assert.equal(r.statsIntervalMs, DEFAULT_SWARMCAST_CONFIG.statsIntervalMs);
     assert.equal(r.rateWindowMs, DEFAULT_SWARMCAST_CONFIG.rateWindowMs);
     assert.equal(r.hlsConfig.liveSyncDurationCount, DEFAULT_SWARMCAST_CONFIG.hls.liveSyncDurationCount);

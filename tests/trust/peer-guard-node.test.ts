@@ -48,10 +48,81 @@ describe("peer connection guard on @roamhq/wrtc", () => {
       await closed;
       assert.deepEqual(received, [3]);
       assert.equal(oversize, 1);
-      assert.deepEqual(guard.stats(), { open: 0, peak: 1, refused: 1, oversizeRefused: 1, max: 1 });
+      assert.deepEqual(guard.stats(), { open: 0, peak: 1, refused: 1, oversizeRefused: 1, replaced: 0, max: 1 });
     } finally {
       viewer.close();
       peer.close();
+      guard.destroy();
+    }
+  });
+
+  it("in a full set, closes the connection that moved the fewest bytes, counting both ways, and keeps the others", async () => {
+    const Guarded = guardedPeerConnectionClass(wrtc.RTCPeerConnection);
+    let clock = 0;
+    const guard = new PeerConnectionGuard({
+      maxConnections: 3,
+      maxSegmentBytes: () => 1_000_000,
+      choice: { intervalMs: 3_600_000, windowMs: 60_000, minAgeMs: 60_000, quietMs: 5000, freeSlots: 1 },
+      now: () => clock,
+    });
+    const pairs: Array<{
+      viewer: RTCPeerConnection;
+      peer: RTCPeerConnection;
+      channel: RTCDataChannel;
+      remote: RTCDataChannel;
+    }> = [];
+    const open = async () => {
+      const viewer = new Guarded(guard.rtcConfig({ iceServers: [] }));
+      const peer = new wrtc.RTCPeerConnection({ iceServers: [] });
+      const channel = viewer.createDataChannel("pml");
+      channel.binaryType = "arraybuffer";
+      const opened = new Promise<void>((resolve) => channel.addEventListener("open", () => resolve()));
+      const remote = new Promise<RTCDataChannel>((resolve) => (peer.ondatachannel = (e) => resolve(e.channel)));
+      await negotiate(viewer, peer);
+      await opened;
+      const pair = { viewer, peer, channel, remote: await remote };
+      pairs.push(pair);
+      return pair;
+    };
+    try {
+      const receives = await open();
+      const sends = await open();
+      const idle = await open();
+      clock = 40_000;
+      // One peer sends this viewer 64 KB, this viewer sends another 32 KB; the third moves nothing.
+      const arrived = new Promise<void>((resolve) => {
+        let got = 0;
+        receives.channel.addEventListener("message", (e: MessageEvent) => {
+          got += (e.data as ArrayBuffer).byteLength;
+          if (got >= 65_536) resolve();
+        });
+      });
+      for (let i = 0; i < 4; i++) receives.remote.send(new Uint8Array(16_384).buffer);
+      await arrived;
+      sends.channel.send(new Uint8Array(32_768).buffer);
+
+      clock = 50_000;
+      assert.equal(guard.replaceLeastUseful(), false, "every connection is younger than minAgeMs");
+      clock = 61_000;
+      assert.equal(guard.replaceLeastUseful(), true);
+      assert.equal(idle.viewer.connectionState, "closed");
+      assert.equal(receives.channel.readyState, "open");
+      assert.equal(sends.channel.readyState, "open");
+      assert.equal(guard.replaceLeastUseful(), false, "a slot is free now");
+      assert.deepEqual(guard.stats(), { open: 2, peak: 3, refused: 0, oversizeRefused: 0, replaced: 1, max: 3 });
+
+      // The free slot takes the next peer; once the window has passed, what was moved long ago no longer counts.
+      await open();
+      clock = 200_000;
+      assert.equal(guard.replaceLeastUseful(), true);
+      assert.equal(guard.stats().replaced, 2);
+    } finally {
+      for (const { viewer, peer } of pairs) {
+        // Candidates still gathering would be handed to a closed connection.
+        viewer.onicecandidate = peer.onicecandidate = null;
+        viewer.close();
+        peer.close();
+      }
       guard.destroy();
     }
   });

@@ -368,6 +368,7 @@ function createPeerGuard(
   return new PeerConnectionGuard({
     maxConnections: resolved.maxPeerConnections,
     maxSegmentBytes: segmentSizes.limit,
+    ...(resolved.peerChoice ? { choice: DEFAULT_SWARMCAST_CONFIG.peerChoice } : {}),
     ...(uplinkYield ? { onDataChannel: (channel: RTCDataChannel) => uplinkYield.attach(channel) } : {}),
     ...(listeners.length > 0
       ? {

@@ -3,7 +3,9 @@
  * (PML 2.3.1 exposes neither its tracker client nor its peers; see sdk/README.md "Peer limits"):
  * - at most `maxConnections` RTCPeerConnections at once, however many offers the tracker relays;
  * - a peer announcing a segment larger than `maxSegmentBytes()` is dropped before PML buffers
- *   any of it (PML trusts the announced size and keeps the bytes until the hash check).
+ *   any of it (PML trusts the announced size and keeps the bytes until the hash check);
+ * - with `choice`, a full set closes its least useful connection now and then, so the tracker's
+ *   next introduction can bring a peer that delivers (see peer-choice.ts).
  *
  * PML's WebRTC layer reads `RTCPeerConnection` once, when its module is evaluated.
  * {@link installGuardedPeerConnection} swaps in a subclass for that moment; the subclass finds
@@ -11,6 +13,9 @@
  * behaves as the native class for everything else.
  */
 
+import { SlidingSum } from "../stats/rate";
+import { type ChannelData, sizeOf } from "./channel-data";
+import { type ConnectionUse, connectionToDrop, type PeerChoiceConfig } from "./peer-choice";
 import { parsePeerCommand, PEER_COMMAND, type PeerCommand } from "./peer-commands";
 
 export interface PeerConnectionGuardOptions {
@@ -23,6 +28,10 @@ export interface PeerConnectionGuardOptions {
   onDataChannel?: (channel: RTCDataChannel) => void;
   /** Every small command a peer sends (requests, cancels), before PML handles it. */
   onPeerCommand?: (channel: RTCDataChannel, command: PeerCommand) => void;
+  /** Keep the peers that move bytes once the set is full; undefined: keep whoever came first. */
+  choice?: PeerChoiceConfig;
+  /** Clock for the peer choice, ms. */
+  now?: () => number;
 }
 
 /** The `rtcConfig` key that names a viewer's guard; removed before the native constructor sees it. */
@@ -36,7 +45,27 @@ export interface PeerConnectionStats {
   peak: number;
   refused: number;
   oversizeRefused: number;
+  /** Connections closed to free a slot in a full set for a peer that may deliver more. */
+  replaced: number;
   max: number;
+}
+
+/** What one connection moved, for the peer choice. */
+class ConnectionTraffic {
+  readonly bytes: SlidingSum;
+  lastActiveAt: number | undefined;
+
+  constructor(
+    readonly openedAt: number,
+    windowMs: number,
+  ) {
+    this.bytes = new SlidingSum(windowMs);
+  }
+
+  add(size: number, now: number): void {
+    this.bytes.add(size, now);
+    this.lastActiveAt = now;
+  }
 }
 
 const guards = new Map<string, PeerConnectionGuard>();
@@ -48,11 +77,17 @@ export class PeerConnectionGuard {
   private peak = 0;
   private refused = 0;
   private oversize = 0;
+  private replaced = 0;
   /** Open connections and the bytes their transport had sent at the last {@link takeSentBytes}. */
   private readonly sentByConnection = new Map<RTCPeerConnection, number>();
+  /** Open connections' traffic, with `choice`. */
+  private readonly traffic = new Map<RTCPeerConnection, ConnectionTraffic>();
+  private choiceTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly now: () => number;
 
   constructor(private readonly options: PeerConnectionGuardOptions) {
     guards.set(this.id, this);
+    this.now = options.now ?? Date.now;
   }
 
   /** The `rtcConfig` PML should use: `base` plus the key that finds this guard. */
@@ -66,6 +101,7 @@ export class PeerConnectionGuard {
       peak: this.peak,
       refused: this.refused,
       oversizeRefused: this.oversize,
+      replaced: this.replaced,
       max: this.options.maxConnections,
     };
   }
@@ -73,6 +109,33 @@ export class PeerConnectionGuard {
   destroy(): void {
     guards.delete(this.id);
     this.sentByConnection.clear();
+    this.traffic.clear();
+    if (this.choiceTimer !== undefined) clearInterval(this.choiceTimer);
+    this.choiceTimer = undefined;
+  }
+
+  /**
+   * With `choice`: when the set is full, closes the connection that moved the fewest bytes over
+   * the window (old enough and quiet), freeing its slot for the next peer the tracker
+   * introduces. Runs every `choice.intervalMs` while connections are open; true if one closed.
+   */
+  replaceLeastUseful(): boolean {
+    const choice = this.options.choice;
+    if (!choice) return false;
+    const now = this.now();
+    const uses = new Map<RTCPeerConnection, ConnectionUse>();
+    for (const [connection, traffic] of this.traffic) {
+      uses.set(connection, {
+        openedAt: traffic.openedAt,
+        recentBytes: traffic.bytes.total(now),
+        lastActiveAt: traffic.lastActiveAt,
+      });
+    }
+    const drop = connectionToDrop(uses, this.options.maxConnections, now, choice);
+    if (drop === undefined) return false;
+    this.replaced++;
+    drop.close();
+    return true;
   }
 
   /**
@@ -96,11 +159,23 @@ export class PeerConnectionGuard {
   /** @internal A connection of this viewer was built: its bytes count from zero. */
   track(connection: RTCPeerConnection): void {
     this.sentByConnection.set(connection, 0);
+    const choice = this.options.choice;
+    if (!choice) return;
+    this.traffic.set(connection, new ConnectionTraffic(this.now(), choice.windowMs));
+    if (this.choiceTimer === undefined) {
+      this.choiceTimer = setInterval(() => this.replaceLeastUseful(), choice.intervalMs);
+      (this.choiceTimer as { unref?: () => void }).unref?.();
+    }
   }
 
   /** @internal */
   untrack(connection: RTCPeerConnection): void {
     this.sentByConnection.delete(connection);
+    this.traffic.delete(connection);
+    if (this.traffic.size === 0 && this.choiceTimer !== undefined) {
+      clearInterval(this.choiceTimer);
+      this.choiceTimer = undefined;
+    }
   }
 
   /** @internal A connection is about to be built: false refuses it. */
@@ -122,6 +197,7 @@ export class PeerConnectionGuard {
   /** @internal Watches a data channel's incoming messages; closes `connection` on an oversize announcement. */
   watch(channel: RTCDataChannel, connection: RTCPeerConnection): void {
     this.options.onDataChannel?.(channel);
+    this.countTraffic(channel, connection);
     const refused = new WeakSet<object>();
     // Node WebRTC packages (@roamhq/wrtc) bring their own event target, whose events cannot be
     // stopped: there the channel's later handlers are wrapped to skip a refused message.
@@ -153,6 +229,18 @@ export class PeerConnectionGuard {
       connection.close();
     });
     if (!nativeEvents) skipRefusedMessages(channel, refused);
+  }
+
+  /** With `choice`: counts what `channel` carries both ways towards `connection`'s usefulness. */
+  private countTraffic(channel: RTCDataChannel, connection: RTCPeerConnection): void {
+    const traffic = this.traffic.get(connection);
+    if (!traffic) return;
+    channel.addEventListener("message", (event: MessageEvent) => traffic.add(sizeOf(event.data), this.now()));
+    const send = channel.send.bind(channel) as (data: ChannelData) => void;
+    channel.send = (data: ChannelData): void => {
+      traffic.add(sizeOf(data), this.now());
+      send(data);
+    };
   }
 }
 

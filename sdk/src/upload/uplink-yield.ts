@@ -1,4 +1,5 @@
 import type { CoreEventMap } from "p2p-media-loader-core";
+import { type ChannelData, sizeOf } from "../peers/channel-data";
 
 export interface UplinkYieldOptions {
   /** One fetch holds uploads for at most this long, ms: a hung fetch does not starve the peers. */
@@ -22,20 +23,12 @@ export interface UplinkYieldStats {
   peakQueuedBytes: number;
 }
 
-type ChannelData = string | Blob | ArrayBuffer | ArrayBufferView;
-
 interface HeldChannel {
   channel: RTCDataChannel;
   send: (data: ChannelData) => void;
   nativeBuffered: () => number;
   queue: ChannelData[];
   queuedBytes: number;
-}
-
-function sizeOf(data: ChannelData): number {
-  if (typeof data === "string") return data.length;
-  if (typeof Blob === "function" && data instanceof Blob) return data.size;
-  return (data as ArrayBuffer | ArrayBufferView).byteLength;
 }
 
 /** Reads `channel`'s own `bufferedAmount` (its class's getter), or undefined when it cannot be taken over. */
