@@ -16,11 +16,12 @@ import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
-import WebSocket from "ws";
 import { median } from "../../devkit/quantiles";
 import { type RedisProcess, startRedis } from "../../devkit/redis";
 import type { TrackerReply, TrackerUsage } from "./messages";
+import type { ProbeReply, ProbeRequest } from "./probe-process";
 import { EXEC_ARGV } from "./run";
+import { Client, id20 } from "./wt-client";
 
 const here = `${dirname(fileURLToPath(import.meta.url))}/`;
 
@@ -58,14 +59,6 @@ export const DEFAULT_CLUSTER_BENCH: ClusterBenchConfig = {
   rounds: 5,
   separate: false,
 };
-
-const SDP =
-  "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n" +
-  "a=candidate:1467250027 1 udp 2122260223 192.168.1.23 46243 typ host generation 0\r\na=ice-ufrag:Zx9Q\r\na=ice-pwd:8Yq3v1bS0m5kR2cT7nW4pL6d\r\n" +
-  "a=fingerprint:sha-256 6B:8B:F0:65:5F:78:E2:51:3B:AC:6F:F3:3F:46:1B:35:DC:B8:5F:64:1A:24:C2:43:F0:A1:58:D0:A1:2C:19:08\r\na=setup:actpass\r\na=sctp-port:5000\r\n";
-
-let idSeq = 0;
-const id20 = (tag: string) => `${tag}${(++idSeq).toString(36)}`.padStart(20, "_").slice(-20);
 
 interface Node {
   proc: ChildProcess;
@@ -120,65 +113,31 @@ function procCpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
-class Client {
-  replies = 0;
-  constructor(
-    readonly ws: WebSocket,
-    readonly infoHash: string,
-    readonly peerId: string,
-    onOffer?: (f: Record<string, string>, at: number) => void,
-  ) {
-    ws.on("message", (data: Buffer) => {
-      const at = performance.now();
-      const f = JSON.parse(data.toString()) as Record<string, string>;
-      if (f.offer !== undefined) {
-        onOffer?.(f, at);
-        ws.send(
-          JSON.stringify({
-            action: "announce",
-            info_hash: infoHash,
-            peer_id: peerId,
-            to_peer_id: f.peer_id,
-            offer_id: f.offer_id,
-            answer: { type: "answer", sdp: SDP },
-          }),
-        );
-      } else if (f.interval !== undefined) this.replies++;
-    });
-  }
-
-  static async open(
-    url: string,
-    infoHash: string,
-    onOffer?: (f: Record<string, string>, at: number) => void,
-  ): Promise<Client> {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
-    await new Promise((resolve, reject) => {
-      ws.once("open", resolve);
-      ws.once("error", reject);
-    });
-    const c = new Client(ws, infoHash, id20("p"), onOffer);
-    c.announce(0, "started");
-    return c;
-  }
-
-  announce(offers: number, event = "update"): string[] {
-    const list = Array.from({ length: offers }, () => ({ offer_id: id20("o"), offer: { type: "offer", sdp: SDP } }));
-    this.ws.send(
-      JSON.stringify({
-        action: "announce",
-        event,
-        info_hash: this.infoHash,
-        peer_id: this.peerId,
-        numwant: offers,
-        uploaded: 0,
-        downloaded: 0,
-        left: 1,
-        offers: list,
-      }),
+/** The probe process (probe-process.ts), once its pairs are open and sending. */
+function startProbes(senderUrl: string, receiverUrl: string, cfg: ClusterBenchConfig): Promise<ChildProcess> {
+  const proc = fork(
+    `${here}probe-process.ts`,
+    [senderUrl, receiverUrl, String(cfg.probePairs), String(cfg.probeRate)],
+    { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] },
+  );
+  return new Promise((resolve, reject) => {
+    proc.once("message", (m: ProbeReply) =>
+      m.type === "ready" ? resolve(proc) : reject(new Error(JSON.stringify(m))),
     );
-    return list.map((o) => o.offer_id);
-  }
+    proc.once("exit", (code) => reject(new Error(`probe process exited ${code}`)));
+  });
+}
+
+/** The probes' latencies (sorted) and offers sent while measuring; the process exits. */
+function probeReport(proc: ChildProcess): Promise<{ latencies: number[]; sent: number }> {
+  return new Promise((resolve) => {
+    proc.once("message", (m: ProbeReply) => {
+      if (m.type !== "report") return;
+      proc.send({ type: "exit" } satisfies ProbeRequest);
+      resolve({ latencies: m.latencies.sort((a, b) => a - b), sent: m.sent });
+    });
+    proc.send({ type: "report" } satisfies ProbeRequest);
+  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -228,23 +187,7 @@ async function runPhase(
     clients.push(...(await Promise.all(batch)));
   }
   // Probe pairs: the offerer on the first node, the receiver on the last, alone in their swarm.
-  const sentAt = new Map<string, number>();
-  const latencies: number[] = [];
-  let measuring = false;
-  const onProbeOffer = (f: Record<string, string>, at: number) => {
-    const t0 = sentAt.get(f.offer_id);
-    if (t0 !== undefined && measuring) latencies.push(at - t0);
-    sentAt.delete(f.offer_id);
-  };
-  const probes: [Client, Client][] = [];
-  for (let i = 0; i < cfg.probePairs; i++) {
-    const ih = id20(`probe${i}-`);
-    const receiver = await Client.open(nodes[nodeCount - 1].url, ih, onProbeOffer);
-    await sleep(50);
-    const sender = await Client.open(nodes[0].url, ih);
-    probes.push([sender, receiver]);
-  }
-  await sleep(1000);
+  const probes = await startProbes(nodes[0].url, nodes[nodeCount - 1].url, cfg);
 
   const tickMs = 10;
   const perTick = (cfg.rate * tickMs) / 1000;
@@ -257,14 +200,6 @@ async function runPhase(
       sent++;
     }
   }, tickMs);
-  let probeSent = 0;
-  const probeTimer = setInterval(() => {
-    for (const [sender] of probes) {
-      const [offerId] = sender.announce(1);
-      sentAt.set(offerId, performance.now());
-      if (measuring) probeSent++;
-    }
-  }, 1000 / cfg.probeRate);
 
   await sleep(cfg.warmupSeconds * 1000);
   const replies0 = clients.reduce((s, c) => s + c.replies, 0);
@@ -274,9 +209,9 @@ async function runPhase(
   const wake0 = nodes.reduce((s, n) => s + wakeups(n.proc.pid!), 0);
   const redis0 = redisPid === null ? 0 : procCpuMs(redisPid);
   const calls0 = redis === null ? new Map<string, number>() : await redisCalls(redis.url);
-  measuring = true;
+  probes.send({ type: "measure", on: true });
   await sleep(cfg.seconds * 1000);
-  measuring = false;
+  probes.send({ type: "measure", on: false });
   const [user1, sys1] = sum(await Promise.all(nodes.map(usage)));
   const cpu1 = user1 + sys1;
   const wake1 = nodes.reduce((s, n) => s + wakeups(n.proc.pid!), 0);
@@ -284,14 +219,10 @@ async function runPhase(
   const calls1 = redis === null ? new Map<string, number>() : await redisCalls(redis.url);
   const replies1 = clients.reduce((s, c) => s + c.replies, 0);
   clearInterval(load);
-  clearInterval(probeTimer);
   await sleep(500);
+  const { latencies, sent: probeSent } = await probeReport(probes);
 
   for (const c of clients) c.ws.terminate();
-  for (const [a, b] of probes) {
-    a.ws.terminate();
-    b.ws.terminate();
-  }
   for (const n of nodes) {
     n.proc.send({ type: "exit" });
   }
@@ -300,7 +231,6 @@ async function runPhase(
   );
 
   const announces = replies1 - replies0;
-  latencies.sort((a, b) => a - b);
   void sent;
   return {
     label,
@@ -425,7 +355,7 @@ export function renderClusterMarkdown(r: ClusterBenchResult): string {
     `${r.date}, ${r.cpus} cores, load average ${r.loadAverage.join(" / ")} (1/5/15 min, mean of before and after)${r.note ? `; ${r.note}` : ""}.`,
     "",
     `${c.connections} connections in ${c.swarms} swarms, ${c.rate} announces/s offered with ${c.offers} offers each (every offer answered), ` +
-      `${c.warmupSeconds} s warm-up then ${c.seconds} s measured per configuration; ${c.probePairs} probe pairs send ${c.probeRate} offers/s each ` +
+      `${c.warmupSeconds} s warm-up then ${c.seconds} s measured per configuration; ${c.probePairs} probe pairs in a process of their own send ${c.probeRate} offers/s each ` +
       "(cluster: offerer on node 1, receiver on the last node; single: both on the one node). " +
       `${r.rounds.length} rounds, the configurations alternating (1 node, ${c.nodes} nodes, 1 node, …), fresh processes each time; ` +
       "the table gives each figure's median over the rounds.",
