@@ -216,6 +216,11 @@ const VARIANTS: { name: string; what: string; config: Partial<SimulationConfig> 
     what: "`liveEdge.relayMinCopies: 0`: nobody announces a segment before it has all of it (the SDK before relays)",
     config: { relayMinCopies: 0 },
   },
+  {
+    name: "peer choice",
+    what: "`peerChoice: true`: a full peer set closes its least useful connection every 30 s for a random new one (an SDK option, off by default)",
+    config: { peerChoice: true },
+  },
 ];
 
 function whatIf(sdk: Sdk, links: LinkProfile, outDir: string, name: string, steadySec: number): void {

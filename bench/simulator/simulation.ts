@@ -3,13 +3,15 @@
  * decisions taken from the SDK itself (its engine build): when to fetch a new segment from the
  * CDN early (`edgeFetchDelaySec`), when it turns urgent (`secondsUntilUrgent`), whether an urgent
  * peer download goes on (`keepPeerDownload`), whether a holder admits a request
- * (`UplinkBudget.fits`) and when latency grows (`AdaptiveLatency`).
+ * (`UplinkBudget.fits`), when latency grows (`AdaptiveLatency`) and which peer connection a
+ * full set gives up (`connectionToDrop`).
  *
  * What it models, per viewer and segment: the playlist reload that lists the segment (hls.js's
  * schedule: one target duration apart, at the phase the viewer joined on); the early-fetch draw;
  * announcements to connected peers, which pull from a random holder over the holder's uplink,
  * one upload at a time; refusals, the second draw after one, and retries at PML's queue pace;
- * the urgent moment and PML's HTTP fetch then; the playhead, stalls and latency steps.
+ * the urgent moment and PML's HTTP fetch then; the playhead, stalls and latency steps; with
+ * peer choice, the connection a full set closes and the random introduction that fills the slot.
  * What it leaves out: ABR (one rendition), churn, NAT and TURN, downlink sharing, CPU, packet
  * loss, and PML's limit of simultaneous peer downloads. bench/simulator/README.md compares it
  * with the audience bench.
@@ -48,6 +50,8 @@ export interface SimulationConfig {
    * once the bytes are in (0: never); undefined: the SDK's default.
    */
   relayMinCopies?: number;
+  /** `peerChoice`; undefined: the SDK's default. */
+  peerChoice?: boolean;
 }
 
 export const DEFAULT_SIMULATION: Omit<SimulationConfig, "links"> = Object.freeze({
@@ -123,6 +127,12 @@ interface Pull {
   answered: boolean;
 }
 
+interface PeerLink {
+  openedAt: number;
+  /** Bytes moved either way, with when (s), oldest first. */
+  moved: Array<[number, number]>;
+}
+
 interface Viewer {
   index: number;
   uplinkBps: number;
@@ -138,6 +148,8 @@ interface Viewer {
   loadedAt: number;
   refreshedAt: number;
   neighbors: number[];
+  /** Per neighbour: when the connection opened, and what it moved (for the peer choice). */
+  links: Map<number, PeerLink>;
   uplinkFreeAt: number;
   budget: InstanceType<Sdk["UplinkBudget"]>;
   adaptive: InstanceType<Sdk["AdaptiveLatency"]>;
@@ -215,6 +227,7 @@ export function simulate(sdk: Sdk, config: SimulationConfig, linksName = "custom
       loadedAt: joinAt,
       refreshedAt: -Infinity,
       neighbors: [],
+      links: new Map(),
       uplinkFreeAt: 0,
       budget,
       adaptive: undefined as unknown as Viewer["adaptive"],
@@ -256,6 +269,71 @@ export function simulate(sdk: Sdk, config: SimulationConfig, linksName = "custom
     return viewer;
   });
   connect(viewers, config.maxPeers, rand);
+  for (const v of viewers) for (const j of v.neighbors) v.links.set(j, { openedAt: 0, moved: [] });
+  const choice = { ...defaults.peerChoice, enabled: config.peerChoice ?? defaults.peerChoice.enabled };
+  let replaced = 0;
+
+  /** Bytes moved between `a` and `b` at `t`, on both ends' books. */
+  function moved(a: Viewer, b: Viewer, bytes: number, t: number): void {
+    a.links.get(b.index)?.moved.push([t, bytes]);
+    b.links.get(a.index)?.moved.push([t, bytes]);
+  }
+
+  /**
+   * The SDK's check of a full set, every `intervalMs`: the connection it gives up closes on both
+   * ends, and each end's free slot takes a random viewer with a free slot of its own (the
+   * tracker's next introduction), other than the one just left.
+   */
+  function choosePeers(v: Viewer): void {
+    const t = q.now;
+    const uses = new Map<number, SdkEngine.ConnectionUse>();
+    for (const [j, link] of v.links) {
+      while (link.moved.length > 0 && link.moved[0][0] <= t - choice.windowMs / 1000) link.moved.shift();
+      const last = link.moved.at(-1);
+      uses.set(j, {
+        openedAt: link.openedAt * 1000,
+        recentBytes: link.moved.reduce((sum, [, b]) => sum + b, 0),
+        lastActiveAt: last === undefined ? undefined : last[0] * 1000,
+      });
+    }
+    const drop = sdk.connectionToDrop(uses, config.maxPeers, t * 1000, choice);
+    if (drop !== undefined) {
+      const other = viewers[drop];
+      disconnect(v, other);
+      replaced++;
+      introduce(v, other.index);
+      introduce(other, v.index);
+    }
+    q.after(choice.intervalMs / 1000, () => choosePeers(v));
+  }
+  function disconnect(a: Viewer, b: Viewer): void {
+    a.neighbors.splice(a.neighbors.indexOf(b.index), 1);
+    b.neighbors.splice(b.neighbors.indexOf(a.index), 1);
+    a.links.delete(b.index);
+    b.links.delete(a.index);
+  }
+  /** Viewers that may have a free slot (checked when drawn). */
+  const open: number[] = viewers.filter((v) => v.neighbors.length < config.maxPeers).map((v) => v.index);
+  function introduce(v: Viewer, left: number): void {
+    if (v.neighbors.length >= config.maxPeers) return;
+    // Random draws among the viewers with a free slot; one that has none any more leaves the list.
+    for (let tries = 0; tries < 8 && open.length > 0; tries++) {
+      const at = Math.floor(rand() * open.length);
+      const other = viewers[open[at]];
+      if (other.neighbors.length >= config.maxPeers) {
+        open[at] = open[open.length - 1];
+        open.pop();
+        continue;
+      }
+      if (other === v || other.index === left || !other.joined || v.links.has(other.index)) continue;
+      v.neighbors.push(other.index);
+      other.neighbors.push(v.index);
+      v.links.set(other.index, { openedAt: q.now, moved: [] });
+      other.links.set(v.index, { openedAt: q.now, moved: [] });
+      return;
+    }
+    open.push(v.index);
+  }
 
   /** Latency behind the origin's clock at `t` (playing, or frozen in a stall). */
   function latency(v: Viewer, t: number): number {
@@ -307,6 +385,7 @@ export function simulate(sdk: Sdk, config: SimulationConfig, linksName = "custom
     v.t0 = t;
     for (let k = v.firstSegment; k < edgeEnd / D; k++) learn(v, k, false);
     scheduleNeed(v, v.firstSegment);
+    if (choice.enabled) q.after(choice.intervalMs / 1000, () => choosePeers(v));
   }
 
   /** A scheduled reload of `v`'s playlist lists segment `k`. */
@@ -419,6 +498,7 @@ export function simulate(sdk: Sdk, config: SimulationConfig, linksName = "custom
         pulls.delete(at);
         inFlight.delete(at);
         holder.result.uploadedBytes += counted(k) ? segmentBytes : 0;
+        moved(v, holder, segmentBytes, q.now);
         complete(v, k, "peer");
       });
     });
@@ -613,7 +693,13 @@ export function simulate(sdk: Sdk, config: SimulationConfig, linksName = "custom
     (byUplink[String(v.result.uplinkMbps)] ??= []).push((v.result.uploadedBytes * 8) / config.steadySec / 1e6);
   const { links: _links, ...rest } = config;
   return {
-    config: { ...rest, seedCopies: edge.seedCopies, relayMinCopies: edge.relayMinCopies, links: linksName },
+    config: {
+      ...rest,
+      seedCopies: edge.seedCopies,
+      relayMinCopies: edge.relayMinCopies,
+      peerChoice: choice.enabled,
+      links: linksName,
+    },
     offload: received > 0 ? 1 - cdn / received : 0,
     bound: bound.bound,
     binding: bound.binding,
@@ -638,7 +724,7 @@ export function simulate(sdk: Sdk, config: SimulationConfig, linksName = "custom
       ]),
     ),
     events,
-    counts,
+    counts: { ...counts, "connections replaced": replaced },
     wallMs: performance.now() - started,
   };
 }

@@ -41,6 +41,7 @@ export { edgeFetchDelaySec, secondsUntilUrgent, type EdgeTimingConfig } from "./
 export { AdaptiveLatency, type AdaptiveLatencyConfig, type SegmentOutcome } from "./live/adaptive-latency";
 export { keepPeerDownload, type KeepPeerDownloadConfig, type PeerDownloadProgress } from "./peers/keep-peer-download";
 export { UplinkBudget, type UplinkBudgetOptions } from "./upload/uplink-budget";
+export { connectionToDrop, type ConnectionUse, type PeerChoiceConfig } from "./peers/peer-choice";
 
 /** Validates `options` (those of `createP2PEngine`) and returns a {@link LiveEngine}. */
 export function createLiveEngine(options: SwarmcastEngineOptions): LiveEngine {

@@ -105,7 +105,7 @@ export interface SwarmcastEngineOptions {
   /**
    * Once `maxPeerConnections` are open, every 30 s close the connection that moved the fewest
    * bytes over the last minute, so the tracker can introduce a peer that delivers more.
-   * Default `true`.
+   * Default `false` (sdk/README.md, "Peer limits", says why).
    */
   peerChoice?: boolean;
   /**

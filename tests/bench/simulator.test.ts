@@ -117,4 +117,15 @@ describe("simulator with the SDK's decisions", () => {
     );
     assert.ok(relaying.offload > noRelay.offload + 0.03);
   });
+
+  it("with peer choice, replaces connections of full sets and keeps every set under the cap", () => {
+    const links = uniform(5);
+    const over = { viewers: 60, maxPeers: 8, steadySec: 120 };
+    const kept = simulate(sdk, config(links, { ...over, peerChoice: false }));
+    const chosen = simulate(sdk, config(links, { ...over, peerChoice: true }));
+    assert.equal(kept.counts["connections replaced"], 0);
+    assert.ok((chosen.counts["connections replaced"] ?? 0) > 60, `${chosen.counts["connections replaced"]} replaced`);
+    assert.ok(chosen.peersMean <= 8 && chosen.peersMean > 7, `mean ${chosen.peersMean} connections`);
+    assert.ok(Math.abs(chosen.offload - kept.offload) < 0.05, `${chosen.offload} against ${kept.offload}`);
+  });
 });

@@ -186,7 +186,7 @@ describe("defaults merging", () => {
   it("applies the SDK defaults when nothing is passed", () => {
     const r = resolve(attachOpts());
     assert.equal(r.p2p, true);
-    assert.equal(r.peerChoice, true);
+    assert.equal(r.peerChoice, false);
     assert.equal(r.statsIntervalMs, DEFAULT_SWARMCAST_CONFIG.statsIntervalMs);
     assert.equal(r.rateWindowMs, DEFAULT_SWARMCAST_CONFIG.rateWindowMs);
     assert.equal(r.hlsConfig.liveSyncDurationCount, DEFAULT_SWARMCAST_CONFIG.hls.liveSyncDurationCount);
