@@ -162,10 +162,7 @@ export class PeerConnectionGuard {
     const choice = this.options.choice;
     if (!choice) return;
     this.traffic.set(connection, new ConnectionTraffic(this.now(), choice.windowMs));
-    if (this.choiceTimer === undefined) {
-      this.choiceTimer = setInterval(() => this.replaceLeastUseful(), choice.intervalMs);
-      (this.choiceTimer as { unref?: () => void }).unref?.();
-    }
+    this.choiceTimer ??= setInterval(() => this.replaceLeastUseful(), choice.intervalMs);
   }
 
   /** @internal */
