@@ -18,10 +18,12 @@ export interface ChromiumViewerSetup {
   sampleIntervalMs: number;
 }
 
-/** CPU jiffies and proportional memory of a process and all its descendants. */
+/** CPU time and proportional memory of a process and all its descendants. */
 interface TreeUsage {
   cpuMicros: number;
   pssBytes: number;
+  /** CPU time by thread, µs, keyed "process kind/thread name" (see {@link threadCpu}). */
+  threads: Record<string, number>;
 }
 
 const TICK_MICROS = 1e6 / 100; // USER_HZ
@@ -58,16 +60,37 @@ function treeUsage(marker: string): TreeUsage | undefined {
   // The process whose command line carries the marker may be a child of the first match.
   let cpuMicros = 0;
   let pssBytes = 0;
+  const threads: Record<string, number> = {};
   for (const pid of tree) {
     cpuMicros += cpu.get(pid) ?? 0;
     try {
       const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
       pssBytes += Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0) * 1024;
+      threadCpu(pid, threads);
     } catch {
       // Exited meanwhile.
     }
   }
-  return { cpuMicros, pssBytes };
+  return { cpuMicros, pssBytes, threads };
+}
+
+/**
+ * Adds the CPU time of each thread of `pid` to `into`, keyed by the process's kind (its
+ * `--type`, the network service apart: WebRTC runs in the renderer, HTTP in the network service)
+ * and the thread's name: where a browser's CPU goes, JavaScript on the renderer's main thread,
+ * WebRTC's own threads or media decoding.
+ */
+function threadCpu(pid: number, into: Record<string, number>): void {
+  const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  const type = /--type=([^\s\0]+)/.exec(cmdline)?.[1] ?? "browser";
+  const kind = cmdline.includes("NetworkService") ? "network" : type;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const key = `${kind}/${name}`;
+    into[key] = (into[key] ?? 0) + (Number(fields[11]) + Number(fields[12])) * TICK_MICROS;
+  }
 }
 
 /**
@@ -201,6 +224,7 @@ export class ChromiumViewer {
       bandwidthEstimate: s.bandwidthEstimate ?? 0,
       connections: { attempts: 0, connected: 0, relayed: 0, failed: 0 },
       cpuMicros: usage?.cpuMicros ?? 0,
+      ...(usage ? { cpuMicrosByThread: usage.threads } : {}),
       rssBytes: usage?.pssBytes ?? 0,
       peerBytesByAddress: {},
       faults: {

@@ -131,6 +131,18 @@ export function renderAudienceMarkdown(result: AudienceResult): string {
         ? "–"
         : m.steady.chromium.map((c) => `${pct(c.cpuShare, 0)} / ${num(c.pssMB, 0)}`).join("; "),
     ),
+    row("Chromium viewer: CPU of one core by process/thread, the largest five, each", (m) =>
+      m.steady.chromium.length === 0 || m.steady.chromium.every((c) => !c.cpuShareByThread)
+        ? "–"
+        : m.steady.chromium
+            .map((c) =>
+              Object.entries(c.cpuShareByThread ?? {})
+                .slice(0, 5)
+                .map(([key, share]) => `${key} ${pct(share, 1)}`)
+                .join(", "),
+            )
+            .join("; "),
+    ),
     "",
     "Per-rendition figures count a viewer on the rendition it was loading at the end of the window; a",
     "Chromium viewer's bytes per rendition are split by its P2P share. Chromium viewers count in every",

@@ -422,6 +422,24 @@ async function runMode(
   }
 }
 
+/**
+ * A Chromium viewer's CPU share of one core by thread between two samples, largest first, those
+ * under 0.5 % left out (a thread that exited meanwhile takes its time with it: never below 0).
+ */
+function threadShares(a: VirtualSnapshot, b: VirtualSnapshot): Record<string, number> | null {
+  if (!a.cpuMicrosByThread || !b.cpuMicrosByThread) return null;
+  const ms = b.at - a.at;
+  return Object.fromEntries(
+    Object.entries(b.cpuMicrosByThread)
+      .map(([key, micros]): [string, number] => [
+        key,
+        Math.max(0, micros - (a.cpuMicrosByThread?.[key] ?? 0)) / 1e3 / ms,
+      ])
+      .filter(([, share]) => share >= 0.005)
+      .sort((x, y) => y[1] - x[1]),
+  );
+}
+
 /** Counters `keys` of `b` less those of the earlier sample `a` (absent in `a`: counted from zero). */
 function countsBetween<K extends string>(
   a: Partial<Record<K, number>> | undefined,
@@ -554,6 +572,8 @@ function summarizeMode(
       connections: b?.connections ?? { attempts: 0, connected: 0, relayed: 0, failed: 0 },
       cpuSec: d((s) => s.cpuMicros) / 1e6,
       cpuShare: b && a && b.at > a.at ? (b.cpuMicros - a.cpuMicros) / 1e3 / (b.at - a.at) : null,
+      /** A Chromium viewer's CPU share of one core by "process kind/thread name" in the window, largest first. */
+      cpuShareByThread: b && a && b.at > a.at ? threadShares(a, b) : null,
       rssMB: b ? b.rssBytes / 2 ** 20 : null,
       latencies: v.samples
         .filter((s) => s.at >= first.at && s.at <= last.at && s.latency !== null)
@@ -721,7 +741,12 @@ function summarizeMode(
         0.5,
       ),
       /** Per Chromium viewer: its browser's whole process tree, CPU share of one core and PSS. */
-      chromium: chromium.map((v) => ({ id: v.id, cpuShare: v.cpuShare, pssMB: v.rssMB })),
+      chromium: chromium.map((v) => ({
+        id: v.id,
+        cpuShare: v.cpuShare,
+        pssMB: v.rssMB,
+        cpuShareByThread: v.cpuShareByThread,
+      })),
       crossing,
     },
     counts: cpuShare < 0.85,

@@ -87,6 +87,8 @@ export interface VirtualSnapshot extends ViewerSnapshot {
   connections: ConnectionCounts;
   /** CPU time of the process, µs (user + system). */
   cpuMicros: number;
+  /** A Chromium viewer's CPU time by "process kind/thread name", µs (threads that exited are not counted). */
+  cpuMicrosByThread?: Record<string, number>;
   rssBytes: number;
   /** Bytes carried by this viewer's peer connections per remote address (candidate pairs' counters). */
   peerBytesByAddress: BytesByAddress;
