@@ -5,6 +5,7 @@ import {
   keepPeerDownload,
   keepUrgentPeerDownload,
   setHttpFallbackEstimate,
+  type PeerDownloadProgress,
 } from "../../sdk/src/peers/keep-peer-download";
 
 const KB = 1000;
@@ -65,9 +66,29 @@ describe("keepPeerDownload", () => {
     // PML's queue passes its segment store; the SDK tells by it how long this viewer's HTTP fallback takes.
     const store = {};
     assert.equal(keepUrgentPeerDownload(request, { startTime: 102 }, { position: 100, rate: 1 }, store), true);
-    setHttpFallbackEstimate(store, () => 1.9);
+    setHttpFallbackEstimate(store, () => ({ seconds: 1.9, failing: false }));
     assert.equal(keepUrgentPeerDownload(request, { startTime: 102 }, { position: 100, rate: 1 }, store), false);
-    setHttpFallbackEstimate(store, () => undefined);
+    setHttpFallbackEstimate(store, () => ({ seconds: undefined, failing: false }));
     assert.equal(keepUrgentPeerDownload(request, { startTime: 102 }, { position: 100, rate: 1 }, store), true);
+    // …and whether its CDN is failing: then even a transfer needed sooner than it can finish goes on.
+    assert.equal(keepUrgentPeerDownload(request, { startTime: 101 }, { position: 100, rate: 1 }, store), false);
+    setHttpFallbackEstimate(store, () => ({ seconds: 1.9, failing: true }));
+    assert.equal(keepUrgentPeerDownload(request, { startTime: 101 }, { position: 100, rate: 1 }, store), true);
+  });
+
+  it("keeps any transfer that still moves while this viewer's CDN is failing: HTTP would fail and lose it", () => {
+    const failing = (progress: PeerDownloadProgress, neededInSec: number, now: number) =>
+      keepPeerDownload(progress, neededInSec, now, DEFAULT_KEEP_PEER_DOWNLOAD, undefined, true);
+    // 300 KB in 1 s: 575 KB left take 1.9 s; needed in 1 s. Late, but HTTP would be later still.
+    assert.equal(keepPeerDownload(transfer(300 * KB, 990), 1, 1000), false);
+    assert.equal(failing(transfer(300 * KB, 990), 1, 1000), true);
+    // The first burst, an unknown size, no byte yet within the stall limit: all go on.
+    assert.equal(failing(transfer(500 * KB, 100), 4, 100), true);
+    assert.equal(failing({ ...transfer(500 * KB, 990), totalBytes: undefined }, 4, 1000), true);
+    assert.equal(failing(transfer(0, 0), 4, DEFAULT_KEEP_PEER_DOWNLOAD.stalledMs), true);
+    // A stalled transfer is given up all the same (PML tries another holder, or HTTP), and without
+    // an attempt there is nothing to keep.
+    assert.equal(failing(transfer(870 * KB, 1000 - DEFAULT_KEEP_PEER_DOWNLOAD.stalledMs - 1), 4, 1000), false);
+    assert.equal(failing({ ...transfer(500 * KB, 990), attempt: undefined }, 4, 1000), false);
   });
 });

@@ -8,6 +8,7 @@ import { LiveEdgeFetcher, type LiveEdgeConfig, type LiveEdgeHooks } from "../../
 import type { SegmentOutcome } from "../../sdk/src/live/adaptive-latency";
 import type { LivePlayer, PlaylistEvent } from "../../sdk/src/live/live-player";
 import { LiveSegmentStore } from "../../sdk/src/live/segment-store";
+import { keepUrgentPeerDownload } from "../../sdk/src/peers/keep-peer-download";
 import { mergeHlsConfig, resolveOptions, SwarmcastOptionError } from "../../sdk/src/options";
 
 const timing = { reserveSec: 1, maxSpreadSec: 3, seedCopies: 4 };
@@ -612,6 +613,36 @@ describe("LiveEdgeFetcher segment outcomes", () => {
       edge.destroy();
       cdn.closeAllConnections();
       await new Promise((r) => cdn.close(r));
+    }
+  });
+
+  it("tells PML's queue to go on with an urgent peer download, however late, while this viewer's CDN fails", async () => {
+    let failing = false;
+    const asked: number[] = [];
+    const { edge, store } = await edgeOnPlayer({}, { time: 10, ahead: 4 }, "http://127.0.0.1:9", {
+      cdnFailing: (withinMs) => {
+        asked.push(withinMs);
+        return failing;
+      },
+    });
+    try {
+      const now = performance.now();
+      // 300 of 875 KB in 1 s: the rest takes 1.9 s, and the segment is needed in 1 s.
+      const request = {
+        loadedBytes: 300_000,
+        totalBytes: 875_000,
+        progress: { startTimestamp: now - 1000, loadedBytes: 300_000, lastLoadedChunkTimestamp: now - 10 },
+      };
+      const keep = () => keepUrgentPeerDownload(request, { startTime: 11 }, { position: 10, rate: 1 }, store);
+      assert.equal(keep(), false, "a working CDN fetches it in time");
+      failing = true;
+      assert.equal(keep(), true, "a failing CDN would lose what the peer sent");
+      assert.deepEqual(asked, [
+        DEFAULT_SWARMCAST_CONFIG.liveEdge.cdnFailurePauseMs,
+        DEFAULT_SWARMCAST_CONFIG.liveEdge.cdnFailurePauseMs,
+      ]);
+    } finally {
+      edge.destroy();
     }
   });
 

@@ -184,7 +184,10 @@ export class LiveEdgeFetcher {
         this.streamLevel = this.player.loadingLevel();
     };
     this.unsubscribeStore = store.onStored(() => this.checkHolds());
-    setHttpFallbackEstimate(store, () => this.urgent.fallbackSec());
+    setHttpFallbackEstimate(store, () => ({
+      seconds: this.urgent.fallbackSec(),
+      failing: this.hooks.cdnFailing?.(this.config.cdnFailurePauseMs) ?? false,
+    }));
     this.store = store;
     return store;
   };

@@ -12,6 +12,8 @@ import { DEFAULT_SWARMCAST_CONFIG } from "../config";
  * and switches as soon as the answer turns false. It is `reserveSec`, or longer when this
  * viewer's recent HTTP fetches took longer (a downlink shared with incoming peer transfers, a
  * busy uplink delaying the fetch's acknowledgements): the fallback must still arrive in time.
+ * While this viewer's CDN is failing there is no fallback to reserve time for: an HTTP attempt
+ * would fail and throw away what the peer sent, so any transfer that still moves goes on.
  */
 export interface PeerDownloadProgress {
   /** Bytes of the segment received so far (all attempts). */
@@ -37,6 +39,7 @@ export const DEFAULT_KEEP_PEER_DOWNLOAD: KeepPeerDownloadConfig = DEFAULT_SWARMC
 /**
  * `keepPeerDownload`'s verdict. `httpFallbackSec` is how long this viewer's HTTP fetch of a
  * segment takes now (undefined: not measured); the reserve is the longer of it and `reserveSec`.
+ * `cdnFailing`: this viewer's last CDN request failed and none succeeded since.
  */
 export function keepPeerDownload(
   progress: PeerDownloadProgress,
@@ -44,29 +47,40 @@ export function keepPeerDownload(
   now: number,
   config: KeepPeerDownloadConfig = DEFAULT_KEEP_PEER_DOWNLOAD,
   httpFallbackSec?: number,
+  cdnFailing = false,
 ): boolean {
   const { attempt, totalBytes, loadedBytes } = progress;
-  if (!attempt || totalBytes === undefined || !(totalBytes > 0)) return false;
+  if (!attempt) return false;
+  const lastChunkAt = attempt.lastLoadedChunkTimestamp ?? attempt.startTimestamp;
+  const stalled = now - lastChunkAt > config.stalledMs;
+  if (cdnFailing) return !stalled;
+  if (totalBytes === undefined || !(totalBytes > 0)) return false;
   const remaining = totalBytes - loadedBytes;
   if (remaining <= 0) return true;
   const elapsedMs = now - attempt.startTimestamp;
-  if (elapsedMs < config.minElapsedMs || attempt.loadedBytes <= 0) return false;
-  const lastChunkAt = attempt.lastLoadedChunkTimestamp ?? attempt.startTimestamp;
-  if (now - lastChunkAt > config.stalledMs) return false;
+  if (elapsedMs < config.minElapsedMs || attempt.loadedBytes <= 0 || stalled) return false;
   const bytesPerSec = attempt.loadedBytes / (elapsedMs / 1000);
   const reserveSec = Math.max(config.reserveSec, httpFallbackSec ?? 0);
   return remaining / bytesPerSec <= secondsUntilNeeded - reserveSec;
 }
 
-/**
- * How long each PML segment store's viewer takes to fetch a segment over HTTP, by store: PML's
- * queue knows its store, not the SDK session around it (see {@link keepUrgentPeerDownload}).
- */
-const httpFallbackByStore = new WeakMap<object, () => number | undefined>();
+/** What an HTTP fallback would be worth to a viewer now. */
+export interface HttpFallback {
+  /** How long its HTTP fetch of a segment takes (undefined: not measured). */
+  seconds: number | undefined;
+  /** Its CDN is failing: the last request failed and none succeeded since. */
+  failing: boolean;
+}
 
-/** Tells the queue patch how long an HTTP fetch takes the viewer whose PML uses `store`. */
-export function setHttpFallbackEstimate(store: object, estimateSec: () => number | undefined): void {
-  httpFallbackByStore.set(store, estimateSec);
+/**
+ * Each PML segment store's viewer's HTTP fallback, by store: PML's queue knows its store, not
+ * the SDK session around it (see {@link keepUrgentPeerDownload}).
+ */
+const httpFallbackByStore = new WeakMap<object, () => HttpFallback>();
+
+/** Tells the queue patch what an HTTP fetch is worth to the viewer whose PML uses `store`. */
+export function setHttpFallbackEstimate(store: object, estimate: () => HttpFallback): void {
+  httpFallbackByStore.set(store, estimate);
 }
 
 /** What the patched PML passes: its request, the segment and the playback it tracks. */
@@ -87,11 +101,13 @@ export function keepUrgentPeerDownload(
   store?: object,
 ): boolean {
   const rate = playback.rate > 0 ? playback.rate : 1;
+  const fallback = store ? httpFallbackByStore.get(store)?.() : undefined;
   return keepPeerDownload(
     { loadedBytes: request.loadedBytes, totalBytes: request.totalBytes, attempt: request.progress },
     (segment.startTime - playback.position) / rate,
     performance.now(),
     DEFAULT_KEEP_PEER_DOWNLOAD,
-    store ? httpFallbackByStore.get(store)?.() : undefined,
+    fallback?.seconds,
+    fallback?.failing,
   );
 }
