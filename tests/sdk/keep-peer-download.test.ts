@@ -76,13 +76,20 @@ describe("keepPeerDownload", () => {
     assert.equal(keepUrgentPeerDownload(request, { startTime: 101 }, { position: 100, rate: 1 }, store), true);
   });
 
-  it("keeps any transfer that still moves while this viewer's CDN is failing: HTTP would fail and lose it", () => {
+  it("while this viewer's CDN is failing, keeps a moving transfer that ends in time or soon: HTTP would fail and lose it", () => {
     const failing = (progress: PeerDownloadProgress, neededInSec: number, now: number) =>
-      keepPeerDownload(progress, neededInSec, now, DEFAULT_KEEP_PEER_DOWNLOAD, undefined, true);
-    // 300 KB in 1 s: 575 KB left take 1.9 s; needed in 1 s. Late, but HTTP would be later still.
-    assert.equal(keepPeerDownload(transfer(300 * KB, 990), 1, 1000), false);
-    assert.equal(failing(transfer(300 * KB, 990), 1, 1000), true);
-    // The first burst, an unknown size, no byte yet within the stall limit: all go on.
+      keepPeerDownload(progress, neededInSec, now, DEFAULT_KEEP_PEER_DOWNLOAD, 1.5, true);
+    // 700 KB in 1 s: 175 KB left take 0.25 s; needed in 1.1 s, under the reserve a working CDN needs.
+    assert.equal(keepPeerDownload(transfer(700 * KB, 990), 1.1, 1000), false);
+    assert.equal(failing(transfer(700 * KB, 990), 1.1, 1000), true);
+    // Already late (needed now) but done within the reserve: a fresh transfer could not beat it.
+    assert.equal(failing(transfer(700 * KB, 990), 0, 1000), true);
+    // 300 KB in 1 s: 575 KB left take 1.9 s; needed in 2 s: kept. Needed in 1 s: given up for another holder.
+    assert.equal(failing(transfer(300 * KB, 990), 2, 1000), true);
+    assert.equal(failing(transfer(300 * KB, 990), 1, 1000), false);
+    // A trickle from a holder whose uplink is taken: 40 KB in 1 s, 21 s to go.
+    assert.equal(failing(transfer(40 * KB, 990), 3, 1000), false);
+    // Before its rate is known (the first burst, an unknown size, no byte yet), a moving transfer goes on.
     assert.equal(failing(transfer(500 * KB, 100), 4, 100), true);
     assert.equal(failing({ ...transfer(500 * KB, 990), totalBytes: undefined }, 4, 1000), true);
     assert.equal(failing(transfer(0, 0), 4, DEFAULT_KEEP_PEER_DOWNLOAD.stalledMs), true);

@@ -13,7 +13,10 @@ import { DEFAULT_SWARMCAST_CONFIG } from "../config";
  * viewer's recent HTTP fetches took longer (a downlink shared with incoming peer transfers, a
  * busy uplink delaying the fetch's acknowledgements): the fallback must still arrive in time.
  * While this viewer's CDN is failing there is no fallback to reserve time for: an HTTP attempt
- * would fail and throw away what the peer sent, so any transfer that still moves goes on.
+ * would fail and throw away what the peer sent. A transfer that still moves then goes on while
+ * its rate is not yet known, and once it is, if it ends before the segment is needed or within
+ * `reserveSec` (sooner than a fresh transfer from another holder could); one that trickles in
+ * from a holder whose uplink is taken is given up for another holder.
  */
 export interface PeerDownloadProgress {
   /** Bytes of the segment received so far (all attempts). */
@@ -51,17 +54,16 @@ export function keepPeerDownload(
 ): boolean {
   const { attempt, totalBytes, loadedBytes } = progress;
   if (!attempt) return false;
-  const lastChunkAt = attempt.lastLoadedChunkTimestamp ?? attempt.startTimestamp;
-  const stalled = now - lastChunkAt > config.stalledMs;
-  if (cdnFailing) return !stalled;
-  if (totalBytes === undefined || !(totalBytes > 0)) return false;
-  const remaining = totalBytes - loadedBytes;
+  const sized = totalBytes !== undefined && totalBytes > 0;
+  const remaining = sized ? totalBytes - loadedBytes : Infinity;
   if (remaining <= 0) return true;
+  const lastChunkAt = attempt.lastLoadedChunkTimestamp ?? attempt.startTimestamp;
+  if (now - lastChunkAt > config.stalledMs) return false;
   const elapsedMs = now - attempt.startTimestamp;
-  if (elapsedMs < config.minElapsedMs || attempt.loadedBytes <= 0 || stalled) return false;
-  const bytesPerSec = attempt.loadedBytes / (elapsedMs / 1000);
-  const reserveSec = Math.max(config.reserveSec, httpFallbackSec ?? 0);
-  return remaining / bytesPerSec <= secondsUntilNeeded - reserveSec;
+  if (!sized || elapsedMs < config.minElapsedMs || attempt.loadedBytes <= 0) return cdnFailing;
+  const secondsLeft = remaining / (attempt.loadedBytes / (elapsedMs / 1000));
+  if (cdnFailing) return secondsLeft <= Math.max(secondsUntilNeeded, config.reserveSec);
+  return secondsLeft <= secondsUntilNeeded - Math.max(config.reserveSec, httpFallbackSec ?? 0);
 }
 
 /** What an HTTP fallback would be worth to a viewer now. */
