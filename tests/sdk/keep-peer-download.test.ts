@@ -4,7 +4,7 @@ import {
   DEFAULT_KEEP_PEER_DOWNLOAD,
   keepPeerDownload,
   keepUrgentPeerDownload,
-  setHttpFallbackEstimate,
+  setHttpFallback,
   type PeerDownloadProgress,
 } from "../../sdk/src/peers/keep-peer-download";
 
@@ -66,13 +66,13 @@ describe("keepPeerDownload", () => {
     // PML's queue passes its segment store; the SDK tells by it how long this viewer's HTTP fallback takes.
     const store = {};
     assert.equal(keepUrgentPeerDownload(request, { startTime: 102 }, { position: 100, rate: 1 }, store), true);
-    setHttpFallbackEstimate(store, () => ({ seconds: 1.9, failing: false }));
+    setHttpFallback(store, () => ({ seconds: 1.9, failing: false }));
     assert.equal(keepUrgentPeerDownload(request, { startTime: 102 }, { position: 100, rate: 1 }, store), false);
-    setHttpFallbackEstimate(store, () => ({ seconds: undefined, failing: false }));
+    setHttpFallback(store, () => ({ seconds: undefined, failing: false }));
     assert.equal(keepUrgentPeerDownload(request, { startTime: 102 }, { position: 100, rate: 1 }, store), true);
     // …and whether its CDN is failing: then even a transfer needed sooner than it can finish goes on.
     assert.equal(keepUrgentPeerDownload(request, { startTime: 101 }, { position: 100, rate: 1 }, store), false);
-    setHttpFallbackEstimate(store, () => ({ seconds: 1.9, failing: true }));
+    setHttpFallback(store, () => ({ seconds: 1.9, failing: true }));
     assert.equal(keepUrgentPeerDownload(request, { startTime: 101 }, { position: 100, rate: 1 }, store), true);
   });
 

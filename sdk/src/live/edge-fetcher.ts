@@ -3,7 +3,7 @@ import type { LivePlayer, PlaylistEvent, PlaylistSegment } from "./live-player";
 import { LiveSegmentStore, type LiveSegmentStoreOptions, type SegmentStoreUsage } from "./segment-store";
 import { edgeFetchDelaySec, playerNeedsSegment, secondsUntilUrgent, type EdgeTimingConfig } from "./edge-timing";
 import { UrgentWindow, type UrgentWindowOptions } from "./urgent-window";
-import { setHttpFallbackEstimate } from "../peers/keep-peer-download";
+import { setHttpFallback } from "../peers/keep-peer-download";
 import type { SegmentOutcome } from "./adaptive-latency";
 import { PeerRelay } from "./peer-relay";
 
@@ -184,7 +184,7 @@ export class LiveEdgeFetcher {
         this.streamLevel = this.player.loadingLevel();
     };
     this.unsubscribeStore = store.onStored(() => this.checkHolds());
-    setHttpFallbackEstimate(store, () => ({
+    setHttpFallback(store, () => ({
       seconds: this.urgent.fallbackSec(),
       failing: this.hooks.cdnFailing?.(this.config.cdnFailurePauseMs) ?? false,
     }));

@@ -81,7 +81,7 @@ export interface HttpFallback {
 const httpFallbackByStore = new WeakMap<object, () => HttpFallback>();
 
 /** Tells the queue patch what an HTTP fetch is worth to the viewer whose PML uses `store`. */
-export function setHttpFallbackEstimate(store: object, estimate: () => HttpFallback): void {
+export function setHttpFallback(store: object, estimate: () => HttpFallback): void {
   httpFallbackByStore.set(store, estimate);
 }
 
