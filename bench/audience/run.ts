@@ -552,9 +552,10 @@ function summarizeMode(
       level: b?.level ?? 0,
       levelSwitches: b?.levelSwitches ?? 0,
       peers: b?.peers ?? 0,
-      /** The SDK's uplink budget at the end of the window: measured Mbit/s and requests it refused in the window. */
+      /** The SDK's uplink budget at the end of the window: measured Mbit/s, requests it refused and uploads it admitted to measure again, in the window. */
       uplinkEstimateMbps: b?.uplink?.estimateBps != null ? b.uplink.estimateBps / 1e6 : null,
       uplinkRefused: b?.uplink ? b.uplink.refusedRequests - (a?.uplink?.refusedRequests ?? 0) : null,
+      uplinkProbes: b?.uplink?.probes !== undefined ? b.uplink.probes - (a?.uplink?.probes ?? 0) : null,
       /** Serial uploads in the window: uploads that waited a turn, refused for a late turn, given up by their requester. */
       uploadTurns: b?.uplink?.queue
         ? countsBetween(a?.uplink?.queue ?? undefined, b.uplink.queue, ["queued", "refused", "cancelled"])
@@ -750,7 +751,12 @@ function summarizeMode(
       crossing,
     },
     counts: cpuShare < 0.85,
-    viewers: perViewer.map(({ latencies: _l, clockLatencies: _c, ...rest }) => rest),
+    viewers: perViewer.map(({ latencies, clockLatencies: _c, ...rest }) => ({
+      ...rest,
+      /** This viewer's latency behind the live edge over the window, seconds (null without samples). */
+      latencyMedianSec: quantile(latencies, 0.5),
+      latencyP95Sec: quantile(latencies, 0.95),
+    })),
     timeline,
     fault: fault
       ? {

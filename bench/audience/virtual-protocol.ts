@@ -94,11 +94,12 @@ export interface VirtualSnapshot extends ViewerSnapshot {
   peerBytesByAddress: BytesByAddress;
   /** The SDK's upload cap counters (`stats().upload`), when the engine runs. */
   uploadCap?: { capKbps: number | null; limitedCount: number; refusedRequests: number };
-  /** The SDK's uplink budget: measured rate (bit/s), bytes waiting to go out, requests refused. */
+  /** The SDK's uplink budget: measured rate (bit/s), bytes waiting to go out, requests refused, uploads admitted to measure again. */
   uplink?: {
     estimateBps: number | null;
     backlogBytes: number;
     refusedRequests: number;
+    probes: number;
     /** Serial uploads: uploads that waited a turn, refused for a late turn, given up by their requester. */
     queue?: { queued: number; refused: number; cancelled: number } | null;
   };

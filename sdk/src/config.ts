@@ -219,7 +219,9 @@ export const DEFAULT_SWARMCAST_CONFIG = {
    * segment durations at the uplink rate measured on the wire (the peer connections' sent
    * bytes, read every `sampleMs` while uploads are under way; the fastest busy stretch of at
    * least `minStretchMs` within `windowMs`; with none there, the last estimate for `rememberMs`).
-   * An admitted upload not on the wire after `staleMs` was cancelled.
+   * An admitted upload not on the wire after `staleMs` was cancelled. An estimate too low for a
+   * request is measured again by one admitted upload `probeMs` after the last measurement, the
+   * wait doubling while it stays low (a slow receiver caps what one stretch can show).
    */
   uplinkBudget: {
     enabled: true,
@@ -228,6 +230,7 @@ export const DEFAULT_SWARMCAST_CONFIG = {
     rememberMs: 1_800_000,
     staleMs: 10_000,
     minStretchMs: 200,
+    probeMs: 60_000,
     sampleMs: 500,
   },
 

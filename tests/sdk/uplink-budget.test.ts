@@ -5,7 +5,14 @@ import { edgeFetchDelaySec } from "../../sdk/src/live/edge-timing";
 import { UploadGovernor } from "../../sdk/src/upload/upload-governor";
 import { UplinkBudget } from "../../sdk/src/upload/uplink-budget";
 
-const OPTIONS = { deadlineSegments: 1, windowMs: 60_000, rememberMs: 600_000, staleMs: 10_000, minStretchMs: 200 };
+const OPTIONS = {
+  deadlineSegments: 1,
+  windowMs: 60_000,
+  rememberMs: 600_000,
+  staleMs: 10_000,
+  minStretchMs: 200,
+  probeMs: 60_000,
+};
 const MBIT = 1_000_000 / 8;
 const SAMPLE_MS = 500;
 
@@ -191,17 +198,42 @@ describe("UplinkBudget", () => {
     assert.ok(Math.abs(estimate / (5 * MBIT) - 1) < 0.01, `estimate ${(estimate * 8) / 1e6} Mbit/s`);
   });
 
-  it("a slow uplink is not measured again at every window: its last estimate holds for rememberMs, then one upload measures again", () => {
+  it("a slow uplink is not measured again at every window: one upload measures it after probeMs, then at doubling intervals", () => {
     const budget = new UplinkBudget(OPTIONS);
     send(budget, 400_000, 0);
-    const t = carry(budget, MBIT, 0, 5000);
+    let t = carry(budget, MBIT, 0, 5000);
     assert.equal(budget.fits(400_000, 2, t), false);
+    assert.equal(budget.fits(400_000, 2, t + 50_000), false, "measured less than probeMs ago");
     // Past the window nothing new was measured (the slow viewer served nobody): still too slow.
-    assert.equal(budget.fits(400_000, 2, t + 61_000), false);
     assert.equal(budget.sendsInTime(2, t + 61_000), true, "no segment size noted yet: nothing to judge");
     budget.noteSegmentSize(400_000);
-    assert.equal(budget.sendsInTime(2, t + 300_000), false);
-    assert.equal(budget.fits(400_000, 2, t + 601_000), true);
+    assert.equal(budget.sendsInTime(2, t + 61_000), false);
+    t += 61_000;
+    assert.equal(budget.fits(400_000, 2, t), true, "a probe");
+    assert.equal(budget.fits(400_000, 2, t), false, "one probe at a time");
+    budget.reserve(400_000, t);
+    budget.onChunk(400_000, t);
+    t = carry(budget, MBIT, t, t + 5000);
+    assert.equal(budget.stats(t).probes, 1);
+    assert.equal(budget.fits(400_000, 2, t + 61_000), false, "still slow: the next probe waits twice as long");
+    assert.equal(budget.fits(400_000, 2, t + 121_000), true);
+    assert.equal(budget.stats(t + 121_000).probes, 2);
+  });
+
+  it("a fast uplink left refusing everything by one slow receiver is measured again after probeMs", () => {
+    const budget = new UplinkBudget(OPTIONS);
+    send(budget, 800_000, 0);
+    let t = carry(budget, 2 * MBIT, 0, 5000); // the receiver's path takes 2 Mbit/s of a 5 Mbit/s uplink
+    budget.noteSegmentSize(800_000);
+    assert.equal(budget.fits(800_000, 2, t), false, "800 KB at 2 Mbit/s takes 3.2 s > 2 s");
+    assert.equal(budget.fits(800_000, 2, t + 30_000), false);
+    t += 60_000;
+    assert.equal(budget.fits(800_000, 2, t), true, "a probe");
+    budget.reserve(800_000, t);
+    budget.onChunk(800_000, t);
+    t = carry(budget, 5 * MBIT, t, t + 3000);
+    assert.equal(budget.sendsInTime(2, t), true);
+    assert.equal(budget.fits(800_000, 2, t), true, "admitted as the link allows");
   });
 
   it("a fresh stretch within the window replaces the remembered estimate", () => {

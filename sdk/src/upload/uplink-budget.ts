@@ -16,6 +16,13 @@ export interface UplinkBudgetOptions {
   staleMs: number;
   /** Busy stretches shorter than this say little about the link and are not measured. */
   minStretchMs: number;
+  /**
+   * An estimate too low to admit a request is measured again by admitting one upload this long
+   * after the last measurement; each such probe that finds the link no faster doubles the wait,
+   * up to `rememberMs`. A stretch measures the slower of this uplink and the receiver's path, so
+   * one slow receiver can leave a fast uplink with an estimate that refuses everything.
+   */
+  probeMs: number;
 }
 
 export interface UplinkStats {
@@ -23,6 +30,8 @@ export interface UplinkStats {
   estimateBps: number | null;
   /** Bytes admitted and not yet seen on the wire. */
   backlogBytes: number;
+  /** Uploads admitted past a too-low estimate to measure the link again (`probeMs`). */
+  probes: number;
 }
 
 interface RateSample {
@@ -73,7 +82,10 @@ const SIZE_SAMPLES = 3;
  * A request of `bytes` for a segment lasting `durationSec` is admitted when everything waiting
  * plus `bytes` leaves within `deadlineSegments × durationSec` at that rate. With no sample in
  * the window (never measured, or nothing sent for a minute) one upload at a time is admitted,
- * which measures again. One segment duration is the sustainable rule: a viewer that cannot
+ * which measures again. An estimate too low for a request is measured again by one upload
+ * `probeMs` after the last measurement, then at doubling intervals while it stays low: the
+ * wire shows the slower of the uplink and the receiver's path, and an uplink that refuses
+ * everything would otherwise keep a receiver's low reading for `rememberMs`. One segment duration is the sustainable rule: a viewer that cannot
  * send a segment within its own duration cannot keep up serving even one peer. Pure logic with
  * explicit timestamps.
  */
@@ -91,12 +103,17 @@ export class UplinkBudget {
   private stretch: BusyStretch | undefined;
   /** When uploads were held for this viewer's own fetch, or undefined: a quiet wire says nothing of the link then. */
   private heldAt: number | undefined;
+  /** When a request the estimate refuses may be admitted to measure again. */
+  private probeAt = Infinity;
+  private probeIntervalMs: number;
+  private probes = 0;
 
   constructor(private readonly options: UplinkBudgetOptions) {
     for (const [name, value] of Object.entries(options)) {
       if (!Number.isFinite(value) || value <= 0)
         throw new RangeError(`UplinkBudget: ${name} must be a positive number, got ${value}`);
     }
+    this.probeIntervalMs = options.probeMs;
   }
 
   /**
@@ -123,13 +140,22 @@ export class UplinkBudget {
 
   /**
    * Whether `bytes` of a segment lasting `durationSec`, sent to a peer now, would leave in
-   * time. The caller {@link reserve}s them when it sends.
+   * time, or are admitted on an idle uplink to measure a too-low estimate again (`probeMs`).
+   * The caller {@link reserve}s them when it sends.
    */
   fits(bytes: number, durationSec: number, now: number): boolean {
     const backlog = this.backlog(now);
     const rate = this.estimate(now);
     if (rate === undefined) return backlog === 0;
-    return backlog + bytes <= this.deadlineBytes(rate, durationSec);
+    if (backlog + bytes <= this.deadlineBytes(rate, durationSec)) {
+      this.probeIntervalMs = this.options.probeMs;
+      return true;
+    }
+    if (backlog > 0 || this.stretch !== undefined || now < this.probeAt) return false;
+    this.probes++;
+    this.probeIntervalMs = Math.min(2 * this.probeIntervalMs, this.options.rememberMs);
+    this.probeAt = now + this.probeIntervalMs;
+    return true;
   }
 
   /**
@@ -216,6 +242,7 @@ export class UplinkBudget {
     if (spanMs < this.options.minStretchMs) return;
     this.samples.push({ at: now, bytesPerSecond: (wireBytes * 1000) / spanMs });
     this.remembered = { at: now, bytesPerSecond: this.estimate(now)! };
+    this.probeAt = now + this.probeIntervalMs;
   }
 
   /** Whether wire samples are wanted: something admitted is not out yet, or a stretch is still open. */
@@ -259,6 +286,7 @@ export class UplinkBudget {
     return {
       estimateBps: rate === undefined ? null : Math.round(rate * 8),
       backlogBytes: this.backlog(now),
+      probes: this.probes,
     };
   }
 }

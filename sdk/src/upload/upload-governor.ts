@@ -104,8 +104,8 @@ export class UploadGovernor {
       });
     }
     if (options.upload !== false && options.perRequest && options.uplink) {
-      const { deadlineSegments, windowMs, rememberMs, staleMs, minStretchMs } = options.uplink;
-      const uplink = new UplinkBudget({ deadlineSegments, windowMs, rememberMs, staleMs, minStretchMs });
+      const { deadlineSegments, windowMs, rememberMs, staleMs, minStretchMs, probeMs } = options.uplink;
+      const uplink = new UplinkBudget({ deadlineSegments, windowMs, rememberMs, staleMs, minStretchMs, probeMs });
       this.uplink = uplink;
       if (options.uplink.queue)
         this.queue = new UploadQueue(options.uplink.queue, () => uplink.estimate(clock()), clock);
