@@ -81,11 +81,13 @@ describe("simulator with the SDK's decisions", () => {
     assert.equal(r.steppedShare, 0);
   });
 
-  it("asks no uplink for more than it sends in time: 1 Mbit/s uplinks serve nobody a 1.6 Mbit/s stream", () => {
+  it("asks no uplink for more than it sends in time: 1 Mbit/s uplinks serve a 1.6 Mbit/s stream only the uploads that measure them again", () => {
     const r = simulate(sdk, config(uniform(1)));
-    assert.equal(r.offload, 0);
+    // One probe per viewer at most in the 60 s window: 12 segments of the 360 the viewers take.
+    assert.ok(r.offload <= 12 / 360, `offload ${r.offload}`);
     assert.equal(r.stalls, 0);
-    assert.equal(r.uploadMbpsByUplink["1"], 0);
+    const segmentMbit = (DEFAULT_SIMULATION.bitrateBps * DEFAULT_SIMULATION.segmentSec) / 1e6;
+    assert.ok(r.uploadMbpsByUplink["1"] <= segmentMbit / 60, `upload ${r.uploadMbpsByUplink["1"]} Mbit/s`);
     assert.ok(r.counts["refused by a 1 Mbit/s holder"] > 0);
   });
 
