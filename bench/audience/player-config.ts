@@ -21,7 +21,20 @@ export interface SimulatedPlayerConfig {
   fixedLevel?: number;
   /** Playhead and stall bookkeeping period, ms. */
   tickMs: number;
+  /**
+   * From the first segment loaded to the first frame, ms: what a browser spends appending it,
+   * starting its decoder and rendering, while the start position hls.js chose stays put (so it
+   * adds to the latency for the whole session: hls.js does not catch up by default).
+   */
+  firstFrameDelayMs: number;
 }
+
+/**
+ * Headless Chromium on this 2-core machine, 4 viewers on the default links
+ * (bench/results/start-steps-4.md): from hls.js's first FRAG_LOADED to the first rendered frame
+ * 520–1,453 ms over 8 viewers of both modes, median 765 ms.
+ */
+export const CHROMIUM_FIRST_FRAME_DELAY_MS = 750;
 
 export function hlsDefaults(): SimulatedPlayerConfig {
   const d = Hls.DefaultConfig;
@@ -34,6 +47,7 @@ export function hlsDefaults(): SimulatedPlayerConfig {
     abrBandWidthFactor: d.abrBandWidthFactor,
     abrBandWidthUpFactor: d.abrBandWidthUpFactor,
     tickMs: 100,
+    firstFrameDelayMs: CHROMIUM_FIRST_FRAME_DELAY_MS,
   };
 }
 

@@ -143,6 +143,17 @@ export function renderAudienceMarkdown(result: AudienceResult): string {
             )
             .join("; "),
     ),
+    row(
+      "Chromium viewer start, ms after the player started: first media playlist / segment loaded / buffered / frame, each",
+      (m) => {
+        const steps = m.viewers.flatMap((v) => (v.kind === "chromium" && v.startSteps ? [v.startSteps] : []));
+        return steps.length === 0
+          ? "–"
+          : steps
+              .map((st) => [st.level, st.fragLoaded, st.fragBuffered, st.frame].map((x) => x ?? "–").join(" / "))
+              .join("; ");
+      },
+    ),
     "",
     "Per-rendition figures count a viewer on the rendition it was loading at the end of the window; a",
     "Chromium viewer's bytes per rendition are split by its P2P share. Chromium viewers count in every",

@@ -549,6 +549,8 @@ function summarizeMode(
       watchMs: d((s) => s.watchMs),
       startupMs: b?.firstFrameAt != null ? b.firstFrameAt - b.startedAt : null,
       startLagSec: b?.startLagSec ?? null,
+      /** Chromium viewers: when each step of hls.js's start came, ms after the player started, and the latency at the first frame. */
+      startSteps: b?.startSteps ?? null,
       level: b?.level ?? 0,
       levelSwitches: b?.levelSwitches ?? 0,
       peers: b?.peers ?? 0,

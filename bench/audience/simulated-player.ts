@@ -61,7 +61,8 @@ type Listener = (payload: never) => void;
  * A player without a decoder: it reloads the live playlist on hls.js's schedule, starts
  * `liveSyncDurationCount` target durations behind the edge on a segment boundary, keeps a
  * playhead and a buffer end, loads the next segment while less than `maxBufferLength` is
- * buffered, picks renditions with hls.js's bandwidth estimate, and counts stalls.
+ * buffered, picks renditions with hls.js's bandwidth estimate, and counts stalls. Its first
+ * frame comes `firstFrameDelayMs` after the first segment loaded, as a browser's does.
  *
  * The timeline: a segment starts at (its program date-time − the first one seen) seconds, the
  * same on every rendition (they are encoded aligned).
@@ -88,6 +89,7 @@ export class SimulatedPlayer implements LivePlayer {
   private stopped = false;
   private lastTickAt = 0;
   private tickTimer: ReturnType<typeof setInterval> | undefined;
+  private firstFrameTimer: ReturnType<typeof setTimeout> | undefined;
   private reloadTimer: ReturnType<typeof setTimeout> | undefined;
   /** A playlist load is under way. */
   private reloading = false;
@@ -234,6 +236,7 @@ export class SimulatedPlayer implements LivePlayer {
   stop(): void {
     this.stopped = true;
     if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
+    if (this.firstFrameTimer !== undefined) clearTimeout(this.firstFrameTimer);
     if (this.reloadTimer !== undefined) clearTimeout(this.reloadTimer);
     this.playlistChanged?.();
   }
@@ -346,10 +349,13 @@ export class SimulatedPlayer implements LivePlayer {
       this.counters.segmentsLoaded++;
       this.bufferEndSec = Math.max(this.bufferEndSec, segment.start + segment.duration);
       this.nextSn = segment.sn + 1;
-      if (this.counters.firstFrameAt === null) {
-        this.counters.firstFrameAt = Date.now();
-        this.playing = true;
-        this.lastTickAt = Date.now();
+      if (this.counters.firstFrameAt === null && this.firstFrameTimer === undefined) {
+        this.firstFrameTimer = setTimeout(() => {
+          if (this.stopped) return;
+          this.counters.firstFrameAt = Date.now();
+          this.playing = true;
+          this.lastTickAt = Date.now();
+        }, this.config.firstFrameDelayMs);
       }
       await this.maybeSwitchLevel();
     }

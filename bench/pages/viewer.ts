@@ -80,7 +80,17 @@ export interface ViewerSnapshot {
   adaptiveLatency?: SwarmcastModule.AdaptiveLatencyStats;
   /** The SDK's live segment store (`stats().storage`, swarmcast mode). */
   storage?: { segments: number; pending: number; bytes: number } | null;
+  /**
+   * Milliseconds from the player's start to the first time each step of hls.js's start happened
+   * (`manifest`, `level`: the first media playlist, whose edge sets the start position;
+   * `fragLoading`, `fragLoaded`, `fragBuffered`: the first segment; `frame`: the first frame),
+   * and hls.js's latency at the first frame, s.
+   */
+  startSteps?: Partial<Record<StartStep, number>> & { latencyAtFrame?: number | null };
 }
+
+/** The steps of a player's start the page times. */
+export type StartStep = "manifest" | "level" | "fragLoading" | "fragLoaded" | "fragBuffered" | "frame";
 
 /** What the page plays with, for the record. */
 export interface ViewerVersions {
@@ -151,6 +161,7 @@ class Viewer {
   private readonly video: HTMLVideoElement;
   private startedAt = 0;
   private firstFrameAt: number | null = null;
+  private readonly startSteps: NonNullable<ViewerSnapshot["startSteps"]> = {};
   private stalls = 0;
   private stalledMs = 0;
   private stallStartedAt: number | null = null;
@@ -227,6 +238,7 @@ class Viewer {
       uploadedBytes: this.uploaded,
       peers: this.peerCount,
       latency,
+      startSteps: { ...this.startSteps },
       clockLatency,
       hlsFatal: this.hlsFatal,
       hlsNonFatal: this.hlsNonFatal,
@@ -329,6 +341,15 @@ class Viewer {
 
   private watchHls(hls: Hls, HlsClass: typeof Hls): void {
     this.hls = hls;
+    const E = HlsClass.Events;
+    const step = (name: StartStep) => () => {
+      this.startSteps[name] ??= Date.now() - this.startedAt;
+    };
+    hls.once(E.MANIFEST_PARSED, step("manifest"));
+    hls.once(E.LEVEL_LOADED, step("level"));
+    hls.once(E.FRAG_LOADING, step("fragLoading"));
+    hls.once(E.FRAG_LOADED, step("fragLoaded"));
+    hls.once(E.FRAG_BUFFERED, step("fragBuffered"));
     hls.on(HlsClass.Events.FRAG_LOADED, (_e, data) => {
       const level = data.frag?.level ?? 0;
       this.bytesByLevel[level] = (this.bytesByLevel[level] ?? 0) + (data.frag?.stats?.loaded ?? 0);
@@ -346,7 +367,11 @@ class Viewer {
   private watchPlayback(): void {
     const video = this.video;
     const firstFrame = () => {
-      if (this.firstFrameAt === null) this.firstFrameAt = Date.now();
+      if (this.firstFrameAt !== null) return;
+      this.firstFrameAt = Date.now();
+      this.startSteps.frame = this.firstFrameAt - this.startedAt;
+      const latency = this.hls?.latency;
+      this.startSteps.latencyAtFrame = latency !== undefined && Number.isFinite(latency) ? latency : null;
     };
     if ("requestVideoFrameCallback" in video) video.requestVideoFrameCallback(firstFrame);
     video.addEventListener("playing", () => {
