@@ -85,9 +85,9 @@ const SIZE_SAMPLES = 3;
  * which measures again. An estimate too low for a request is measured again by one upload
  * `probeMs` after the last measurement, then at doubling intervals while it stays low: the
  * wire shows the slower of the uplink and the receiver's path, and an uplink that refuses
- * everything would otherwise keep a receiver's low reading for `rememberMs`. One segment duration is the sustainable rule: a viewer that cannot
- * send a segment within its own duration cannot keep up serving even one peer. Pure logic with
- * explicit timestamps.
+ * everything would otherwise keep a receiver's low reading for `rememberMs`. One segment
+ * duration is the sustainable rule: a viewer that cannot send a segment within its own
+ * duration cannot keep up serving even one peer. Pure logic with explicit timestamps.
  */
 export class UplinkBudget {
   /** Admitted uploads, oldest first: bytes PML has not written yet, admission time. */
