@@ -549,7 +549,7 @@ function summarizeMode(
       watchMs: d((s) => s.watchMs),
       startupMs: b?.firstFrameAt != null ? b.firstFrameAt - b.startedAt : null,
       startLagSec: b?.startLagSec ?? null,
-      /** Chromium viewers: when each step of hls.js's start came, ms after the player started, and the latency at the first frame. */
+      /** Chromium viewers: when each step of hls.js's start came, ms after the player started. */
       startSteps: b?.startSteps ?? null,
       level: b?.level ?? 0,
       levelSwitches: b?.levelSwitches ?? 0,

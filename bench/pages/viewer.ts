@@ -83,10 +83,9 @@ export interface ViewerSnapshot {
   /**
    * Milliseconds from the player's start to the first time each step of hls.js's start happened
    * (`manifest`, `level`: the first media playlist, whose edge sets the start position;
-   * `fragLoading`, `fragLoaded`, `fragBuffered`: the first segment; `frame`: the first frame),
-   * and hls.js's latency at the first frame, s.
+   * `fragLoading`, `fragLoaded`, `fragBuffered`: the first segment; `frame`: the first frame).
    */
-  startSteps?: Partial<Record<StartStep, number>> & { latencyAtFrame?: number | null };
+  startSteps?: Partial<Record<StartStep, number>>;
 }
 
 /** The steps of a player's start the page times. */
@@ -370,8 +369,6 @@ class Viewer {
       if (this.firstFrameAt !== null) return;
       this.firstFrameAt = Date.now();
       this.startSteps.frame = this.firstFrameAt - this.startedAt;
-      const latency = this.hls?.latency;
-      this.startSteps.latencyAtFrame = latency !== undefined && Number.isFinite(latency) ? latency : null;
     };
     if ("requestVideoFrameCallback" in video) video.requestVideoFrameCallback(firstFrame);
     video.addEventListener("playing", () => {

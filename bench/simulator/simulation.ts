@@ -181,8 +181,6 @@ export function simulate(sdk: Sdk, config: SimulationConfig, linksName = "custom
   const refresh = defaults.playlistRefresh;
   const D = config.segmentSec;
   const segmentBytes = (config.bitrateBps * D) / 8;
-  const { deadlineSegments, windowMs, rememberMs, staleMs, minStretchMs, probeMs } = defaults.uplinkBudget;
-  const budgetOptions = { deadlineSegments, windowMs, rememberMs, staleMs, minStretchMs, probeMs };
   const rand = mulberry32(config.seed);
   const q = new EventQueue();
   let events = 0;
@@ -207,7 +205,7 @@ export function simulate(sdk: Sdk, config: SimulationConfig, linksName = "custom
 
   const links = assignLinks(config.links, n);
   const viewers: Viewer[] = links.map((link, index) => {
-    const budget = new sdk.UplinkBudget(budgetOptions);
+    const budget = new sdk.UplinkBudget(defaults.uplinkBudget);
     // The budget's estimate is the link's rate, as if one busy stretch had measured it.
     const perSecond = (link.uplinkMbps * 1e6) / 8;
     budget.noteSegmentSize(segmentBytes);

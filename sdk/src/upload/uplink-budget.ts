@@ -53,6 +53,16 @@ const QUIET_SHARE = 0.1;
 /** A stretch this long is measured and the next one starts (a viewer that never pauses is measured too), ms. */
 const MAX_STRETCH_MS = 4000;
 
+/** The options the budget reads; anything else in the object it is given is left alone. */
+const OPTION_NAMES = [
+  "deadlineSegments",
+  "windowMs",
+  "rememberMs",
+  "staleMs",
+  "minStretchMs",
+  "probeMs",
+] as const satisfies readonly (keyof UplinkBudgetOptions)[];
+
 /** Recent segments the typical size is taken from (the rendition loaded lately). */
 const SIZE_SAMPLES = 3;
 
@@ -109,7 +119,8 @@ export class UplinkBudget {
   private probes = 0;
 
   constructor(private readonly options: UplinkBudgetOptions) {
-    for (const [name, value] of Object.entries(options)) {
+    for (const name of OPTION_NAMES) {
+      const value = options[name];
       if (!Number.isFinite(value) || value <= 0)
         throw new RangeError(`UplinkBudget: ${name} must be a positive number, got ${value}`);
     }

@@ -104,8 +104,7 @@ export class UploadGovernor {
       });
     }
     if (options.upload !== false && options.perRequest && options.uplink) {
-      const { deadlineSegments, windowMs, rememberMs, staleMs, minStretchMs, probeMs } = options.uplink;
-      const uplink = new UplinkBudget({ deadlineSegments, windowMs, rememberMs, staleMs, minStretchMs, probeMs });
+      const uplink = new UplinkBudget(options.uplink);
       this.uplink = uplink;
       if (options.uplink.queue)
         this.queue = new UploadQueue(options.uplink.queue, () => uplink.estimate(clock()), clock);
