@@ -57,6 +57,7 @@ export const browserPlugins = ({ include, tsconfig = "./tsconfig.json", sourceMa
 
 const plugins = () => [
   patchPmlQueue(),
+  patchPmlHolderDraw(),
   ...browserPlugins({
     tsconfig: "./sdk/tsconfig.build.json",
     include: ["sdk/src/**/*.ts", "shared/**/*.ts"],
@@ -65,8 +66,8 @@ const plugins = () => [
 ];
 
 /**
- * The two changes this repository makes to PML 2.3.1 (sdk/README.md "Where PML is patched"), both
- * in its queue (`HybridLoader.processQueue`):
+ * Two of the three changes this repository makes to PML 2.3.1 (sdk/README.md "Where PML is
+ * patched"), both in its queue (`HybridLoader.processQueue`); the third is `patchPmlHolderDraw`:
  * - when a segment turns urgent while a peer is sending it, PML abandons the transfer for HTTP
  *   at once; patched, it first asks `keepUrgentPeerDownload` (sdk/src/peers/keep-peer-download.ts)
  *   whether the transfer will finish in time (with its segment store, by which the SDK tells how
@@ -109,6 +110,38 @@ export const patchPmlQueue = () => ({
         `import { keepUrgentPeerDownload as __swarmcastKeepUrgentPeerDownload } from ${hook("keep-peer-download.ts")};\n` +
         `import { peerAfterHttpFailure as __swarmcastPeerAfterHttpFailure } from ${hook("peer-after-http-failure.ts")};\n` +
         patched,
+      map: null,
+    };
+  },
+});
+
+/**
+ * The third change to PML 2.3.1 (sdk/README.md "Where PML is patched"), in its peer loader
+ * (`P2PLoader.downloadSegment`): before PML draws a holder for a segment, it hands the holders it
+ * found to `passOverGivenUpHolders` (sdk/src/peers/given-up-holders.ts) with its segment store,
+ * which drops, in place, those whose attempt at the segment just failed or was given up while
+ * another is left. Applied where `patchPmlQueue` is; the build fails if PML's code no longer
+ * reads as expected.
+ */
+const PML_PEER_LOADER_FILES =
+  /p2p-media-loader-core[\\/](dist[\\/]p2p-media-loader-core\.es\.js|lib[\\/]p2p[\\/]loader\.js)$/;
+const PML_NO_HOLDER = /if\s*\(peersWithSegment\.length\s*===\s*0\)\s*return;/g;
+export const patchPmlHolderDraw = () => ({
+  name: "swarmcast-pml-holder-draw-patch",
+  transform(code, id) {
+    if (!PML_PEER_LOADER_FILES.test(id)) return null;
+    const found = code.match(PML_NO_HOLDER) ?? [];
+    if (found.length !== 1) {
+      this.error(`PML patch: expected one holder check in ${id}'s downloadSegment, found ${found.length}`);
+    }
+    const hook = JSON.stringify(fileURLToPath(new URL("./sdk/src/peers/given-up-holders.ts", import.meta.url)));
+    return {
+      code:
+        `import { passOverGivenUpHolders as __swarmcastPassOverGivenUpHolders } from ${hook};\n` +
+        code.replace(
+          PML_NO_HOLDER,
+          (check) => `__swarmcastPassOverGivenUpHolders(peersWithSegment, segment, this.segmentStorage);\n${check}`,
+        ),
       map: null,
     };
   },
@@ -237,6 +270,7 @@ const builds = [
     output: { file: "sdk/dist/swarmcast-engine.mjs", format: "es", sourcemap: true, inlineDynamicImports: true },
     plugins: [
       patchPmlQueue(),
+      patchPmlHolderDraw(),
       ...nodePmlPlugins({
         include: ["sdk/src/**/*.ts", "shared/**/*.ts"],
         values: { __SWARMCAST_VERSION__: JSON.stringify(sdkPackage.version) },

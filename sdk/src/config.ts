@@ -3,6 +3,7 @@ import type { CoreConfig } from "p2p-media-loader-core";
 import type { LiveEdgeConfig } from "./live/edge-fetcher";
 import type { UploadMode } from "./upload/upload-consent";
 import type { ReconnectSchedule } from "./signaling/backoff";
+import type { GivenUpHoldersConfig } from "./peers/given-up-holders";
 import type { KeepPeerDownloadConfig } from "./peers/keep-peer-download";
 import type { PmlIdleFallbackConfig } from "./live/pml-activity";
 import type { AdaptiveLatencyConfig } from "./live/adaptive-latency";
@@ -86,6 +87,13 @@ export const DEFAULT_SWARMCAST_CONFIG = {
    * `minElapsedMs`, the rest lands `reserveSec` before the playhead needs it.
    */
   keepPeerDownload: { reserveSec: 1, stalledMs: 1000, minElapsedMs: 200 } satisfies KeepPeerDownloadConfig,
+
+  /**
+   * A holder whose attempt at a segment failed or was given up is passed over for that segment
+   * for `forgetMs` when PML draws a peer for it again and another holder is free
+   * (`peers/given-up-holders.ts`, through the build-time PML patch).
+   */
+  givenUpHolders: { forgetMs: 10_000 } satisfies GivenUpHoldersConfig,
 
   /**
    * A player's request PML has stopped working on (no attempt over HTTP or from a peer running

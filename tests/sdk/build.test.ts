@@ -96,6 +96,28 @@ describe("builds", () => {
     assert.equal(plugin.transform.call(context, "const x = 1;", "/x/node_modules/other/index.js"), null);
   });
 
+  it("PML's holder draw is patched in the SDK's builds, and the patch refuses a PML it does not recognise", async () => {
+    // Patched: before PML draws a holder, the given-up ones are passed over (rollup.config.mjs); terser may inline the call.
+    const call = /\(\s*[\w$]+\s*,\s*[\w$]+\s*,\s*this\.segmentStorage\s*\)/g;
+    for (const file of ["sdk/dist/swarmcast.js", "sdk/dist/swarmcast.mjs", "sdk/dist/swarmcast-engine.mjs"]) {
+      assert.equal(read(file).match(call)?.length, 1, `${file}: PML's draw asking passOverGivenUpHolders`);
+    }
+    const { patchPmlHolderDraw } = (await import(new URL("rollup.config.mjs", root).href)) as {
+      patchPmlHolderDraw: () => { transform(this: { error(m: string): never }, code: string, id: string): unknown };
+    };
+    const plugin = patchPmlHolderDraw();
+    const context = {
+      error(message: string): never {
+        throw new Error(message);
+      },
+    };
+    assert.throws(
+      () => plugin.transform.call(context, "const x = 1;", "/x/node_modules/p2p-media-loader-core/lib/p2p/loader.js"),
+      /expected one holder check .* found 0/,
+    );
+    assert.equal(plugin.transform.call(context, "const x = 1;", "/x/node_modules/other/index.js"), null);
+  });
+
   it("sdk/dist/swarmcast.d.ts declares the public API", () => {
     const dts = read("sdk/dist/swarmcast.d.ts");
     for (const name of [

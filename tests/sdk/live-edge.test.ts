@@ -10,6 +10,7 @@ import type { LivePlayer, PlaylistEvent } from "../../sdk/src/live/live-player";
 import { LiveSegmentStore } from "../../sdk/src/live/segment-store";
 import { keepUrgentPeerDownload } from "../../sdk/src/peers/keep-peer-download";
 import { mergeHlsConfig, resolveOptions, SwarmcastOptionError } from "../../sdk/src/options";
+import { CdnHealth } from "../../sdk/src/stats/cdn-health";
 
 const timing = { reserveSec: 1, maxSpreadSec: 3, seedCopies: 4 };
 const coreConfig = {} as Parameters<LiveSegmentStore["initialize"]>[0];
@@ -617,30 +618,30 @@ describe("LiveEdgeFetcher segment outcomes", () => {
   });
 
   it("tells PML's queue to go on with an urgent peer download without the HTTP reserve while this viewer's CDN fails", async () => {
-    let failing = false;
-    const asked: number[] = [];
+    // The CDN's answers as the session follows them, on a clock of the test's own.
+    const health = new CdnHealth();
+    let now = 1_000_000;
     const { edge, store } = await edgeOnPlayer({}, { time: 10, ahead: 4 }, "http://127.0.0.1:9", {
-      cdnFailing: (withinMs) => {
-        asked.push(withinMs);
-        return failing;
-      },
+      cdnFailing: (withinMs) => health.failedWithin(withinMs, now),
     });
     try {
-      const now = performance.now();
+      const at = performance.now();
       // 700 of 875 KB in 1 s: the rest takes 0.25 s, and the segment is needed in 1 s.
       const request = {
         loadedBytes: 700_000,
         totalBytes: 875_000,
-        progress: { startTimestamp: now - 1000, loadedBytes: 700_000, lastLoadedChunkTimestamp: now - 10 },
+        progress: { startTimestamp: at - 1000, loadedBytes: 700_000, lastLoadedChunkTimestamp: at - 10 },
       };
       const keep = () => keepUrgentPeerDownload(request, { startTime: 11 }, { position: 10, rate: 1 }, store);
       assert.equal(keep(), false, "a working CDN needs a second in reserve");
-      failing = true;
+      health.failed("503", now);
       assert.equal(keep(), true, "a failing CDN would lose what the peer sent");
-      assert.deepEqual(asked, [
-        DEFAULT_SWARMCAST_CONFIG.liveEdge.cdnFailurePauseMs,
-        DEFAULT_SWARMCAST_CONFIG.liveEdge.cdnFailurePauseMs,
-      ]);
+      // Peers carried the viewer since: no CDN request, so no newer failure, for longer than the
+      // pause of early fetches. The CDN has not answered since, so it still counts as failing.
+      now += DEFAULT_SWARMCAST_CONFIG.liveEdge.cdnFailurePauseMs * 3;
+      assert.equal(keep(), true, "an outage whose last failure is old is still an outage");
+      health.succeeded(now);
+      assert.equal(keep(), false, "a CDN that answered again gets its reserve back");
     } finally {
       edge.destroy();
     }

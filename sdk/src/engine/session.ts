@@ -176,6 +176,7 @@ export class LiveP2PSession {
     addListeners(core, this.pmlListeners);
     addListeners(core, this.edge?.pmlListeners ?? {});
     addListeners(core, this.edge?.relay.pmlListeners ?? {});
+    addListeners(core, this.edge?.givenUpHolders.pmlListeners ?? {});
     addListeners(core, this.pmlActivity.pmlListeners);
     addListeners(core, this.yieldListeners);
   }
@@ -283,6 +284,7 @@ export class LiveP2PSession {
       removeListeners(this.core, this.pmlListeners);
       removeListeners(this.core, this.edge?.pmlListeners ?? {});
       removeListeners(this.core, this.edge?.relay.pmlListeners ?? {});
+      removeListeners(this.core, this.edge?.givenUpHolders.pmlListeners ?? {});
       removeListeners(this.core, this.pmlActivity.pmlListeners);
       removeListeners(this.core, this.yieldListeners);
       this.core.destroy();

@@ -3,6 +3,7 @@ import type { LivePlayer, PlaylistEvent, PlaylistSegment } from "./live-player";
 import { LiveSegmentStore, type LiveSegmentStoreOptions, type SegmentStoreUsage } from "./segment-store";
 import { edgeFetchDelaySec, playerNeedsSegment, secondsUntilUrgent, type EdgeTimingConfig } from "./edge-timing";
 import { UrgentWindow, type UrgentWindowOptions } from "./urgent-window";
+import { GivenUpHolders, setGivenUpHolders } from "../peers/given-up-holders";
 import { setHttpFallback } from "../peers/keep-peer-download";
 import type { SegmentOutcome } from "./adaptive-latency";
 import { PeerRelay } from "./peer-relay";
@@ -139,6 +140,8 @@ export class LiveEdgeFetcher {
   private readonly counts = { seeded: 0, redraws: 0, redrawSeeded: 0 };
   /** Announces new segments this viewer pulls from peers while they arrive. */
   readonly relay: PeerRelay;
+  /** Holders PML passes over for a segment they just failed to send (its listeners: the session's). */
+  readonly givenUpHolders = new GivenUpHolders();
 
   constructor(
     private readonly config: LiveEdgeConfig,
@@ -184,9 +187,13 @@ export class LiveEdgeFetcher {
         this.streamLevel = this.player.loadingLevel();
     };
     this.unsubscribeStore = store.onStored(() => this.checkHolds());
+    setGivenUpHolders(store, this.givenUpHolders);
     setHttpFallback(store, () => ({
       seconds: this.urgent.fallbackSec(),
-      failing: this.hooks.cdnFailing?.(this.config.cdnFailurePauseMs) ?? false,
+      // However long ago the last failure was: while peers carry a viewer whose CDN fails, it asks
+      // the CDN only when a peer transfer is given up, so its failures grow sparse as the outage
+      // goes on, and a peer transfer given up for a fetch that fails starts again from nothing.
+      failing: this.hooks.cdnFailing?.(Infinity) ?? false,
     }));
     this.store = store;
     return store;
