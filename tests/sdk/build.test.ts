@@ -27,6 +27,22 @@ const PUBLIC_API = [
   "Hls",
 ];
 
+/** A PML patch of rollup.config.mjs as rollup calls its transform (a rollup error throws). */
+async function pmlPatch(name: "patchPmlQueue" | "patchPmlHolderDraw"): Promise<(code: string, id: string) => unknown> {
+  type Transform = (this: { error(message: string): never }, code: string, id: string) => unknown;
+  const config = (await import(new URL("rollup.config.mjs", root).href)) as Record<
+    typeof name,
+    () => { transform: Transform }
+  >;
+  const plugin = config[name]();
+  const context = {
+    error(message: string): never {
+      throw new Error(message);
+    },
+  };
+  return (code, id) => plugin.transform.call(context, code, id);
+}
+
 describe("builds", () => {
   it("sdk/dist/swarmcast.js is a self-contained script defining the global Swarmcast", () => {
     const code = read("sdk/dist/swarmcast.js");
@@ -74,26 +90,12 @@ describe("builds", () => {
       assert.equal(code.match(retry)?.length, 2, `${file}: HTTP retries asking peerAfterHttpFailure`);
     }
     // The transform refuses a PML whose code no longer reads as expected.
-    const { patchPmlQueue } = (await import(new URL("rollup.config.mjs", root).href)) as {
-      patchPmlQueue: () => { transform(this: { error(m: string): never }, code: string, id: string): unknown };
-    };
-    const plugin = patchPmlQueue();
-    const context = {
-      error(message: string): never {
-        throw new Error(message);
-      },
-    };
-    assert.throws(
-      () =>
-        plugin.transform.call(context, "const x = 1;", "/x/node_modules/p2p-media-loader-core/lib/hybrid-loader.js"),
-      /expected one urgent peer-to-HTTP switch .* found 0/,
-    );
+    const transform = await pmlPatch("patchPmlQueue");
+    const queueFile = "/x/node_modules/p2p-media-loader-core/lib/hybrid-loader.js";
+    assert.throws(() => transform("const x = 1;", queueFile), /expected one urgent peer-to-HTTP switch .* found 0/);
     const switchOnly = 'if (canLoadThroughHttp && request.downloadSource === "p2p" && (a || b)) {}';
-    assert.throws(
-      () => plugin.transform.call(context, switchOnly, "/x/node_modules/p2p-media-loader-core/lib/hybrid-loader.js"),
-      /expected 2 HTTP retry tests .* found 0/,
-    );
-    assert.equal(plugin.transform.call(context, "const x = 1;", "/x/node_modules/other/index.js"), null);
+    assert.throws(() => transform(switchOnly, queueFile), /expected 2 HTTP retry tests .* found 0/);
+    assert.equal(transform("const x = 1;", "/x/node_modules/other/index.js"), null);
   });
 
   it("PML's holder draw is patched in the SDK's builds, and the patch refuses a PML it does not recognise", async () => {
@@ -102,20 +104,10 @@ describe("builds", () => {
     for (const file of ["sdk/dist/swarmcast.js", "sdk/dist/swarmcast.mjs", "sdk/dist/swarmcast-engine.mjs"]) {
       assert.equal(read(file).match(call)?.length, 1, `${file}: PML's draw asking passOverGivenUpHolders`);
     }
-    const { patchPmlHolderDraw } = (await import(new URL("rollup.config.mjs", root).href)) as {
-      patchPmlHolderDraw: () => { transform(this: { error(m: string): never }, code: string, id: string): unknown };
-    };
-    const plugin = patchPmlHolderDraw();
-    const context = {
-      error(message: string): never {
-        throw new Error(message);
-      },
-    };
-    assert.throws(
-      () => plugin.transform.call(context, "const x = 1;", "/x/node_modules/p2p-media-loader-core/lib/p2p/loader.js"),
-      /expected one holder check .* found 0/,
-    );
-    assert.equal(plugin.transform.call(context, "const x = 1;", "/x/node_modules/other/index.js"), null);
+    const transform = await pmlPatch("patchPmlHolderDraw");
+    const loaderFile = "/x/node_modules/p2p-media-loader-core/lib/p2p/loader.js";
+    assert.throws(() => transform("const x = 1;", loaderFile), /expected one holder check .* found 0/);
+    assert.equal(transform("const x = 1;", "/x/node_modules/other/index.js"), null);
   });
 
   it("sdk/dist/swarmcast.d.ts declares the public API", () => {
