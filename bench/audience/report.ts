@@ -200,6 +200,11 @@ function groupLabel(name: string, group: ViewerGroup): string {
   return GROUP_LABELS[name]?.[group] ?? (group === "affected" ? "viewers" : group);
 }
 
+/** ", uplinks N Mbit/s in all" for a group's stall figure; older results and runs without links have none. */
+function uplinkSum(mbps: number | null | undefined): string {
+  return mbps === null || mbps === undefined ? "" : `, uplinks ${num(mbps, 0)} Mbit/s in all`;
+}
+
 /** The scenario's section: its goal, each check with what was measured, and the per-mode figures. */
 function scenarioMarkdown(result: AudienceResult): string[] {
   const scenario = result.scenario;
@@ -242,7 +247,8 @@ function scenarioMarkdown(result: AudienceResult): string[] {
     ...groups.map((g) =>
       row(
         `Stalls / stalled s — ${groupLabel(scenario.name, g)}`,
-        (m) => `${m.stalls[g].stalls} / ${num(m.stalls[g].stalledSec)} (n=${m.stalls[g].viewers})`,
+        (m) =>
+          `${m.stalls[g].stalls} / ${num(m.stalls[g].stalledSec)} (n=${m.stalls[g].viewers}${uplinkSum(m.stalls[g].uplinkMbps)})`,
       ),
     ),
     row(

@@ -14,6 +14,11 @@ export interface GroupStalls {
   stalls: number;
   stalledSec: number;
   watchSec: number;
+  /**
+   * The group's uplinks added up, Mbit/s (null without emulated links): in a partial outage the
+   * viewers whose CDN works serve the others, so their uplink decides how much of it is bridged.
+   */
+  uplinkMbps: number | null;
 }
 
 export interface ModeOutcome {
@@ -100,6 +105,9 @@ function groupStalls(viewers: ModeViewer[], group: ViewerGroup): GroupStalls {
     stalls: members.reduce((a, v) => a + v.stalls, 0),
     stalledSec: members.reduce((a, v) => a + v.stalledMs, 0) / 1000,
     watchSec: members.reduce((a, v) => a + v.watchMs, 0) / 1000,
+    uplinkMbps: members.some((v) => v.uplinkMbps === null)
+      ? null
+      : members.reduce((a, v) => a + (v.uplinkMbps ?? 0), 0),
   };
 }
 
