@@ -192,7 +192,8 @@ export class LiveEdgeFetcher {
       seconds: this.urgent.fallbackSec(),
       // However long ago the last failure was: while peers carry a viewer whose CDN fails, it asks
       // the CDN only when a peer transfer is given up, so its failures grow sparse as the outage
-      // goes on, and a peer transfer given up for a fetch that fails starts again from nothing.
+      // goes on, and a transfer given up for a fetch that fails is asked for again from a holder,
+      // behind whatever that holder is sending by then.
       failing: this.hooks.cdnFailing?.(Infinity) ?? false,
     }));
     this.store = store;
