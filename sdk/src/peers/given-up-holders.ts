@@ -1,4 +1,4 @@
-import type { CoreEventMap } from "p2p-media-loader-core";
+import type { CoreEventMap, SegmentAbortDetails } from "p2p-media-loader-core";
 import { DEFAULT_SWARMCAST_CONFIG } from "../config";
 
 /**
@@ -31,14 +31,14 @@ export class GivenUpHolders {
     private readonly clock: () => number = Date.now,
   ) {}
 
+  private readonly attemptEnded = ({ segment, downloadSource, peerId }: SegmentAbortDetails): void => {
+    if (downloadSource === "p2p" && peerId !== undefined) this.giveUp(segment.url, peerId);
+  };
+
   /** PML events that end a peer's attempt, for `addEventListener`. */
   readonly pmlListeners: Partial<CoreEventMap> = {
-    onSegmentError: ({ segment, downloadSource, peerId }) => {
-      if (downloadSource === "p2p" && peerId !== undefined) this.giveUp(segment.url, peerId);
-    },
-    onSegmentAbort: ({ segment, downloadSource, peerId }) => {
-      if (downloadSource === "p2p" && peerId !== undefined) this.giveUp(segment.url, peerId);
-    },
+    onSegmentError: this.attemptEnded,
+    onSegmentAbort: this.attemptEnded,
     onSegmentLoaded: ({ segmentUrl }) => {
       this.bySegment.delete(segmentUrl);
     },
