@@ -74,7 +74,8 @@ const plugins = () => [
  *   long this viewer's HTTP fallback takes);
  * - after an HTTP attempt fails, PML retries HTTP until its retries are spent; patched, it asks
  *   `peerAfterHttpFailure` (sdk/src/peers/peer-after-http-failure.ts) and takes the segment from a
- *   peer that holds it.
+ *   peer that holds it (the first attempt too while this viewer's CDN failed lately, told by the
+ *   segment store).
  * Applied to the SDK's own builds only (the bench's stock-PML viewers stay stock), to PML's
  * browser bundle and to its ES build; the build fails if PML's code no longer reads as expected.
  */
@@ -103,7 +104,7 @@ export const patchPmlQueue = () => ({
       )
       .replace(
         PML_HTTP_RETRY,
-        "$& && !__swarmcastPeerAfterHttpFailure(request, segment, this.p2pLoaders.currentLoader)",
+        "$& && !__swarmcastPeerAfterHttpFailure(request, segment, this.p2pLoaders.currentLoader, this.segmentStorage)",
       );
     return {
       code:

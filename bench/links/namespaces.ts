@@ -168,8 +168,13 @@ export function createLinkLab(
     closed = true;
     delayLine?.close();
     turn?.close();
-    for (const ns of [...namespaces].reverse()) spawnSync("ip", ["netns", "del", ns], { stdio: "ignore" });
-    spawnSync("ip", ["link", "del", rootSide], { stdio: "ignore" });
+    // One `ip` process removes everything: a bench killed while tearing down (a wrapper's second
+    // signal) would otherwise leave the namespaces it had not reached yet.
+    const teardown = [...[...namespaces].reverse().map((ns) => `netns del ${ns}`), `link del ${rootSide}`];
+    spawnSync("ip", ["-force", "-batch", "-"], {
+      input: teardown.join("\n") + "\n",
+      stdio: ["pipe", "ignore", "ignore"],
+    });
   };
   const onExit = () => close();
   process.once("exit", onExit);

@@ -82,8 +82,9 @@ describe("builds", () => {
   it("PML's queue is patched in the SDK's builds, and the patch refuses a PML it does not recognise", async () => {
     // Patched: the urgent peer-to-HTTP switch asks keepUrgentPeerDownload first (rollup.config.mjs).
     const call = /!\s*[\w$]+\(\s*[\w$]+\s*,\s*[\w$]+\s*,\s*this\.playback\s*,\s*this\.segmentStorage\s*\)\s*&&/;
-    // and each HTTP retry of an urgent segment asks peerAfterHttpFailure (the engine's request and the queue's).
-    const retry = /&&\s*!\s*[\w$]+\(\s*[\w$]+\s*,\s*[\w$]+\s*,\s*this\.p2pLoaders\.currentLoader\s*\)/g;
+    // and each HTTP attempt at an urgent segment asks peerAfterHttpFailure, with the store (engine request, queue).
+    const retry =
+      /&&\s*!\s*[\w$]+\(\s*[\w$]+\s*,\s*[\w$]+\s*,\s*this\.p2pLoaders\.currentLoader\s*,\s*this\.segmentStorage\s*\)/g;
     for (const file of ["sdk/dist/swarmcast.js", "sdk/dist/swarmcast.mjs", "sdk/dist/swarmcast-engine.mjs"]) {
       const code = read(file);
       assert.match(code, call, file);

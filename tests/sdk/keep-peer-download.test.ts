@@ -4,9 +4,9 @@ import {
   DEFAULT_KEEP_PEER_DOWNLOAD,
   keepPeerDownload,
   keepUrgentPeerDownload,
-  setHttpFallback,
   type PeerDownloadProgress,
 } from "../../sdk/src/peers/keep-peer-download";
+import { setHttpFallback } from "../../sdk/src/peers/http-fallback";
 
 const KB = 1000;
 
@@ -66,13 +66,13 @@ describe("keepPeerDownload", () => {
     // PML's queue passes its segment store; the SDK tells by it how long this viewer's HTTP fallback takes.
     const store = {};
     assert.equal(keepUrgentPeerDownload(request, { startTime: 102 }, { position: 100, rate: 1 }, store), true);
-    setHttpFallback(store, () => ({ seconds: 1.9, failing: false }));
+    setHttpFallback(store, () => ({ seconds: 1.9, failing: false, failedLately: false }));
     assert.equal(keepUrgentPeerDownload(request, { startTime: 102 }, { position: 100, rate: 1 }, store), false);
-    setHttpFallback(store, () => ({ seconds: undefined, failing: false }));
+    setHttpFallback(store, () => ({ seconds: undefined, failing: false, failedLately: false }));
     assert.equal(keepUrgentPeerDownload(request, { startTime: 102 }, { position: 100, rate: 1 }, store), true);
     // …and whether its CDN is failing: then even a transfer needed sooner than it can finish goes on.
     assert.equal(keepUrgentPeerDownload(request, { startTime: 101 }, { position: 100, rate: 1 }, store), false);
-    setHttpFallback(store, () => ({ seconds: 1.9, failing: true }));
+    setHttpFallback(store, () => ({ seconds: 1.9, failing: true, failedLately: true }));
     assert.equal(keepUrgentPeerDownload(request, { startTime: 101 }, { position: 100, rate: 1 }, store), true);
   });
 

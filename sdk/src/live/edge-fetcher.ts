@@ -4,7 +4,7 @@ import { LiveSegmentStore, type LiveSegmentStoreOptions, type SegmentStoreUsage 
 import { edgeFetchDelaySec, playerNeedsSegment, secondsUntilUrgent, type EdgeTimingConfig } from "./edge-timing";
 import { UrgentWindow, type UrgentWindowOptions } from "./urgent-window";
 import { GivenUpHolders, setGivenUpHolders } from "../peers/given-up-holders";
-import { setHttpFallback } from "../peers/keep-peer-download";
+import { setHttpFallback } from "../peers/http-fallback";
 import type { SegmentOutcome } from "./adaptive-latency";
 import { PeerRelay } from "./peer-relay";
 
@@ -195,6 +195,7 @@ export class LiveEdgeFetcher {
       // goes on, and a transfer given up for a fetch that fails is asked for again from a holder,
       // behind whatever that holder is sending by then.
       failing: this.hooks.cdnFailing?.(Infinity) ?? false,
+      failedLately: this.hooks.cdnFailing?.(this.config.cdnFailurePauseMs) ?? false,
     }));
     this.store = store;
     return store;

@@ -1,4 +1,5 @@
 import { DEFAULT_SWARMCAST_CONFIG } from "../config";
+import { httpFallbackOf } from "./http-fallback";
 
 /**
  * Whether a peer download of a segment that has just turned urgent should go on.
@@ -66,25 +67,6 @@ export function keepPeerDownload(
   return secondsLeft <= secondsUntilNeeded - Math.max(config.reserveSec, httpFallbackSec ?? 0);
 }
 
-/** What an HTTP fallback would be worth to a viewer now. */
-export interface HttpFallback {
-  /** How long its HTTP fetch of a segment takes (undefined: not measured). */
-  seconds: number | undefined;
-  /** Its CDN is failing: the last request failed and none succeeded since. */
-  failing: boolean;
-}
-
-/**
- * Each PML segment store's viewer's HTTP fallback, by store: PML's queue knows its store, not
- * the SDK session around it (see {@link keepUrgentPeerDownload}).
- */
-const httpFallbackByStore = new WeakMap<object, () => HttpFallback>();
-
-/** Tells the queue patch what an HTTP fetch is worth to the viewer whose PML uses `store`. */
-export function setHttpFallback(store: object, estimate: () => HttpFallback): void {
-  httpFallbackByStore.set(store, estimate);
-}
-
 /** What the patched PML passes: its request, the segment and the playback it tracks. */
 interface PmlRequestView {
   loadedBytes: number;
@@ -103,7 +85,7 @@ export function keepUrgentPeerDownload(
   store?: object,
 ): boolean {
   const rate = playback.rate > 0 ? playback.rate : 1;
-  const fallback = store ? httpFallbackByStore.get(store)?.() : undefined;
+  const fallback = httpFallbackOf(store);
   return keepPeerDownload(
     { loadedBytes: request.loadedBytes, totalBytes: request.totalBytes, attempt: request.progress },
     (segment.startTime - playback.position) / rate,
