@@ -173,12 +173,14 @@ export class LiveP2PSession {
   /** Subscribes the session to the PML object built from {@link coreConfig}. */
   attachCore(core: P2PCoreHandle): void {
     this.core = core;
-    addListeners(core, this.pmlListeners);
-    addListeners(core, this.edge?.pmlListeners ?? {});
-    addListeners(core, this.edge?.relay.pmlListeners ?? {});
-    addListeners(core, this.edge?.givenUpHolders.pmlListeners ?? {});
-    addListeners(core, this.pmlActivity.pmlListeners);
-    addListeners(core, this.yieldListeners);
+    for (const listeners of this.pmlListenerSets()) addListeners(core, listeners);
+  }
+
+  /** The PML listeners of the session and of each of its parts: added in attachCore, removed in destroy. */
+  private pmlListenerSets(): Array<Partial<CoreEventMap>> {
+    const edge = this.edge;
+    const edgeSets = edge ? [edge.pmlListeners, edge.relay.pmlListeners, edge.givenUpHolders.pmlListeners] : [];
+    return [this.pmlListeners, ...edgeSets, this.pmlActivity.pmlListeners, this.yieldListeners];
   }
 
   /** Connects the edge fetcher and integrity to the player (after PML has subscribed to it). */
@@ -281,12 +283,7 @@ export class LiveP2PSession {
     for (const unwatch of this.unwatchTrackers) unwatch();
     this.edge?.destroy();
     if (this.core) {
-      removeListeners(this.core, this.pmlListeners);
-      removeListeners(this.core, this.edge?.pmlListeners ?? {});
-      removeListeners(this.core, this.edge?.relay.pmlListeners ?? {});
-      removeListeners(this.core, this.edge?.givenUpHolders.pmlListeners ?? {});
-      removeListeners(this.core, this.pmlActivity.pmlListeners);
-      removeListeners(this.core, this.yieldListeners);
+      for (const listeners of this.pmlListenerSets()) removeListeners(this.core, listeners);
       this.core.destroy();
       this.core = null;
     }
