@@ -170,7 +170,8 @@ export function createLinkLab(
     turn?.close();
     // One `ip` process removes everything: a bench killed while tearing down (a wrapper's second
     // signal) would otherwise leave the namespaces it had not reached yet.
-    const teardown = [...[...namespaces].reverse().map((ns) => `netns del ${ns}`), `link del ${rootSide}`];
+    const teardown = [...namespaces].reverse().map((ns) => `netns del ${ns}`);
+    teardown.push(`link del ${rootSide}`);
     spawnSync("ip", ["-force", "-batch", "-"], {
       input: teardown.join("\n") + "\n",
       stdio: ["pipe", "ignore", "ignore"],
