@@ -72,10 +72,12 @@ const plugins = () => [
  *   at once; patched, it first asks `keepUrgentPeerDownload` (sdk/src/peers/keep-peer-download.ts)
  *   whether the transfer will finish in time (with its segment store, by which the SDK tells how
  *   long this viewer's HTTP fallback takes);
+ *   When that transfer is given up, PML starts the segment over HTTP; patched, it first asks
+ *   `nextHolderAfterGivingUp` (sdk/src/peers/peer-after-http-failure.ts) whether another holder
+ *   should have it instead (while this viewer's CDN is failing);
  * - after an HTTP attempt fails, PML retries HTTP until its retries are spent; patched, it asks
- *   `peerAfterHttpFailure` (sdk/src/peers/peer-after-http-failure.ts) and takes the segment from a
- *   peer that holds it (the first attempt too while this viewer's CDN failed lately, told by the
- *   segment store).
+ *   `peerAfterHttpFailure` (same module) and takes the segment from a peer that holds it (the
+ *   first attempt too while this viewer's CDN failed lately, told by the segment store).
  * Applied to the SDK's own builds only (the bench's stock-PML viewers stay stock), to PML's
  * browser bundle and to its ES build; the build fails if PML's code no longer reads as expected.
  */
@@ -84,6 +86,8 @@ const PML_SWITCH_TO_HTTP = /(canLoadThroughHttp\s*&&\s*request\.downloadSource\s
 /** The HTTP-retry test of the engine's request and of each urgent segment in the queue. */
 const PML_HTTP_RETRY = /\(request\?\.failedAttempts\.httpAttemptsCount\s*\?\?\s*0\)\s*<\s*httpErrorRetries/g;
 const PML_HTTP_RETRIES_EXPECTED = 2;
+/** What that switch does once it gave the peer's transfer up. */
+const PML_SWITCH_ACTION = /(request\.abortFromProcessQueue\(\);\s*)this\.loadThroughHttp\(segment\);/g;
 export const patchPmlQueue = () => ({
   name: "swarmcast-pml-queue-patch",
   transform(code, id) {
@@ -96,11 +100,21 @@ export const patchPmlQueue = () => ({
     if (retries.length !== PML_HTTP_RETRIES_EXPECTED) {
       this.error(`PML patch: expected ${PML_HTTP_RETRIES_EXPECTED} HTTP retry tests in ${id}, found ${retries.length}`);
     }
+    const actions = code.match(PML_SWITCH_ACTION) ?? [];
+    if (actions.length !== 1) {
+      this.error(
+        `PML patch: expected one switch from a given-up peer transfer to HTTP in ${id}, found ${actions.length}`,
+      );
+    }
     const hook = (file) => JSON.stringify(fileURLToPath(new URL(`./sdk/src/peers/${file}`, import.meta.url)));
     const patched = code
       .replace(
         PML_SWITCH_TO_HTTP,
         "$1 !__swarmcastKeepUrgentPeerDownload(request, segment, this.playback, this.segmentStorage) &&$2",
+      )
+      .replace(
+        PML_SWITCH_ACTION,
+        "$1if (__swarmcastNextHolderAfterGivingUp(segment, this.p2pLoaders.currentLoader, this.segmentStorage)) this.loadThroughP2P(segment); else this.loadThroughHttp(segment);",
       )
       .replace(
         PML_HTTP_RETRY,
@@ -109,7 +123,7 @@ export const patchPmlQueue = () => ({
     return {
       code:
         `import { keepUrgentPeerDownload as __swarmcastKeepUrgentPeerDownload } from ${hook("keep-peer-download.ts")};\n` +
-        `import { peerAfterHttpFailure as __swarmcastPeerAfterHttpFailure } from ${hook("peer-after-http-failure.ts")};\n` +
+        `import { peerAfterHttpFailure as __swarmcastPeerAfterHttpFailure, nextHolderAfterGivingUp as __swarmcastNextHolderAfterGivingUp } from ${hook("peer-after-http-failure.ts")};\n` +
         patched,
       map: null,
     };

@@ -26,6 +26,11 @@ export interface ViewerProcessOptions {
  * through `ip netns exec`), read line by line, stopped with SIGTERM. Call buildViewerBundle()
  * once before starting bundled viewers.
  */
+/** SWARMCAST_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each virtual viewer there. */
+const PROFILE_FLAGS = process.env.SWARMCAST_BENCH_CPU_PROF
+  ? ["--cpu-prof", `--cpu-prof-dir=${process.env.SWARMCAST_BENCH_CPU_PROF}`]
+  : [];
+
 export class VirtualViewerProcess {
   readonly samples: VirtualSnapshot[] = [];
   /** Chunks sent to peers, [ms since epoch, bytes], when the config asks for `logUploads`. */
@@ -59,7 +64,7 @@ export class VirtualViewerProcess {
     };
     const entry = this.options.runner === "source" ? ["--import", "tsx", SOURCE] : [VIEWER_BUNDLE];
     // --expose-gc: the soak's heap figure is taken after a full collection (virtual-viewer.ts).
-    const node = [process.execPath, "--expose-gc", ...entry, JSON.stringify(config)];
+    const node = [process.execPath, "--expose-gc", ...PROFILE_FLAGS, ...entry, JSON.stringify(config)];
     const netns = this.options.netns;
     const [command, ...args] = netns ? ["ip", "netns", "exec", netns, ...node] : node;
     this.spawnedAt = Date.now();

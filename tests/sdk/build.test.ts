@@ -85,9 +85,15 @@ describe("builds", () => {
     // and each HTTP attempt at an urgent segment asks peerAfterHttpFailure, with the store (engine request, queue).
     const retry =
       /&&\s*!\s*[\w$]+\(\s*[\w$]+\s*,\s*[\w$]+\s*,\s*this\.p2pLoaders\.currentLoader\s*,\s*this\.segmentStorage\s*\)/g;
+    // and a transfer it gives up goes to another holder when nextHolderAfterGivingUp says so.
+    const asks = String.raw`[\w$]+\(\s*[\w$]+\s*,\s*this\.p2pLoaders\.currentLoader\s*,\s*this\.segmentStorage\s*\)`;
+    const action = new RegExp(
+      String.raw`abortFromProcessQueue\(\)[;,]\s*(?:if\s*\(\s*${asks}\s*\)\s*this\.loadThroughP2P\([\w$]+\);\s*else\s+|${asks}\s*\?\s*this\.loadThroughP2P\([\w$]+\)\s*:\s*)this\.loadThroughHttp\(`,
+    );
     for (const file of ["sdk/dist/swarmcast.js", "sdk/dist/swarmcast.mjs", "sdk/dist/swarmcast-engine.mjs"]) {
       const code = read(file);
       assert.match(code, call, file);
+      assert.match(code, action, `${file}: given-up transfer asking nextHolderAfterGivingUp`);
       assert.equal(code.match(retry)?.length, 2, `${file}: HTTP retries asking peerAfterHttpFailure`);
     }
     // The transform refuses a PML whose code no longer reads as expected.
@@ -96,6 +102,11 @@ describe("builds", () => {
     assert.throws(() => transform("const x = 1;", queueFile), /expected one urgent peer-to-HTTP switch .* found 0/);
     const switchOnly = 'if (canLoadThroughHttp && request.downloadSource === "p2p" && (a || b)) {}';
     assert.throws(() => transform(switchOnly, queueFile), /expected 2 HTTP retry tests .* found 0/);
+    const retry2 = "(request?.failedAttempts.httpAttemptsCount ?? 0) < httpErrorRetries;";
+    assert.throws(
+      () => transform(switchOnly + retry2 + retry2, queueFile),
+      /expected one switch from a given-up peer transfer to HTTP .* found 0/,
+    );
     assert.equal(transform("const x = 1;", "/x/node_modules/other/index.js"), null);
   });
 

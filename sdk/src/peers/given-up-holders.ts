@@ -44,14 +44,19 @@ export class GivenUpHolders {
     },
   };
 
+  /** Whether `peerId`'s attempt at `segmentUrl` ended without it within `forgetMs`. */
+  givenUpLately(segmentUrl: string, peerId: string): boolean {
+    const at = this.bySegment.get(segmentUrl)?.get(peerId);
+    return at !== undefined && at > this.clock() - this.config.forgetMs;
+  }
+
   /** Removes from `holders`, in place, those given up for `segmentUrl` lately, unless none would be left. */
   passOver(segmentUrl: string, holders: Array<{ id: string }>): void {
     const givenUp = this.bySegment.get(segmentUrl);
     if (!givenUp || holders.length < 2) return;
-    const since = this.clock() - this.config.forgetMs;
-    const fresh = (peerId: string) => (givenUp.get(peerId) ?? -Infinity) > since;
-    if (holders.every((holder) => fresh(holder.id))) return;
-    for (let i = holders.length - 1; i >= 0; i--) if (fresh(holders[i].id)) holders.splice(i, 1);
+    const lately = (peerId: string) => this.givenUpLately(segmentUrl, peerId);
+    if (holders.every((holder) => lately(holder.id))) return;
+    for (let i = holders.length - 1; i >= 0; i--) if (lately(holders[i].id)) holders.splice(i, 1);
   }
 
   private giveUp(segmentUrl: string, peerId: string): void {
@@ -71,10 +76,15 @@ export function setGivenUpHolders(store: object, holders: GivenUpHolders): void 
   byStore.set(store, holders);
 }
 
+/** The given-up holders of the viewer whose PML uses `store`; undefined for a store the SDK did not create. */
+export function givenUpHoldersOf(store: object | undefined): GivenUpHolders | undefined {
+  return store ? byStore.get(store) : undefined;
+}
+
 /**
  * The call the build-time patch puts into PML's peer loader (`P2PLoader.downloadSegment`), with
  * the holders it found and its segment store, before it draws one.
  */
 export function passOverGivenUpHolders(holders: Array<{ id: string }>, segment: { url: string }, store?: object): void {
-  if (store) byStore.get(store)?.passOver(segment.url, holders);
+  givenUpHoldersOf(store)?.passOver(segment.url, holders);
 }
