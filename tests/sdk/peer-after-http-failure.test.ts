@@ -89,25 +89,6 @@ describe("peerAfterHttpFailure", () => {
     assert.equal(peerAfterHttpFailure(afterPeer, s1, loader, {}), false);
   });
 
-  it("leaves a transfer a peer is sending to PML's urgent switch, which asks keepUrgentPeerDownload", () => {
-    const failedLately = storeWith({ failing: true, failedLately: true });
-    const loading = (source: string, ...failed: string[]) => ({
-      ...attempts(...failed),
-      status: "loading",
-      downloadSource: source,
-    });
-    assert.equal(peerAfterHttpFailure(loading("p2p", "http"), s1, holders(true), failedLately), false);
-    assert.equal(peerAfterHttpFailure(loading("p2p"), s1, holders(true), failedLately), false);
-    const loader = loaderWith({ id: "a", loaded: true }, { id: "b", loaded: true });
-    assert.equal(peerAfterHttpFailure(loading("p2p", "p2p"), s1, loader, failedLately), false);
-    // Not loading from a peer: the rules above apply.
-    assert.equal(
-      peerAfterHttpFailure({ ...attempts("http"), status: "failed" }, s1, holders(true), failedLately),
-      true,
-    );
-    assert.equal(peerAfterHttpFailure(loading("http", "http"), s1, holders(true), failedLately), true);
-  });
-
   it("asks the CDN first again once its last failure is old, or when the store is not the SDK's", () => {
     const failedLongAgo = storeWith({ failing: true, failedLately: false });
     assert.equal(peerAfterHttpFailure(undefined, s1, holders(true), failedLongAgo), false);

@@ -22,18 +22,11 @@ import { httpFallbackOf } from "./http-fallback";
  * Otherwise, after a peer failed, HTTP is next: the sources alternate, and PML still gives up on
  * the segment after its HTTP attempts are spent. Peer attempts in a row are bounded by the
  * holders: each failed one is passed over for `givenUpHolders.forgetMs`.
- * While a peer is sending the segment the answer is no: PML's urgent switch then asks
- * `keepUrgentPeerDownload`, which keeps a transfer that moves and gives up one that trickles
- * (to the next holder while the CDN fails, `nextHolderAfterGivingUp`). Answering yes there kept
- * a trickling transfer for as long as it took: 5–11 s in the outage runs.
  */
 
 /** What the patched PML passes: its request for the segment (undefined before the first attempt). */
 export interface PmlRequestAttempts {
   failedAttempts: { lastAttempt?: { downloadSource?: string } };
-  /** The attempt under way: its status and source. */
-  readonly status?: string;
-  readonly downloadSource?: string;
 }
 
 /** A PML peer as its peer loader sees it when it draws a holder. */
@@ -56,7 +49,6 @@ export function peerAfterHttpFailure<Segment extends { url: string }>(
   peers: PmlPeerHolders<Segment>,
   store?: object,
 ): boolean {
-  if (request?.status === "loading" && request.downloadSource === "p2p") return false;
   const lastSource = request?.failedAttempts.lastAttempt?.downloadSource;
   if (lastSource === "p2p") return httpFallbackOf(store)?.failedLately === true && freshHolder(segment, peers, store);
   if (lastSource !== "http" && !httpFallbackOf(store)?.failedLately) return false;
