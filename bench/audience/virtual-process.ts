@@ -21,16 +21,16 @@ export interface ViewerProcessOptions {
   runner?: "bundle" | "source";
 }
 
-/**
- * A virtual viewer process seen from the bench: started (optionally inside a network namespace
- * through `ip netns exec`), read line by line, stopped with SIGTERM. Call buildViewerBundle()
- * once before starting bundled viewers.
- */
 /** SWARMCAST_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each virtual viewer there. */
 const PROFILE_FLAGS = process.env.SWARMCAST_BENCH_CPU_PROF
   ? ["--cpu-prof", `--cpu-prof-dir=${process.env.SWARMCAST_BENCH_CPU_PROF}`]
   : [];
 
+/**
+ * A virtual viewer process seen from the bench: started (optionally inside a network namespace
+ * through `ip netns exec`), read line by line, stopped with SIGTERM. Call buildViewerBundle()
+ * once before starting bundled viewers.
+ */
 export class VirtualViewerProcess {
   readonly samples: VirtualSnapshot[] = [];
   /** Chunks sent to peers, [ms since epoch, bytes], when the config asks for `logUploads`. */
